@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
+	"github.com/sealpipe/sealpipe/storage/fs"
+)
+
+// passphraseEnv names the environment variable holding the key passphrase
+// (or, with a _FILE suffix, the file holding it).
+const passphraseEnv = "SEALPIPE_KEY_PASSPHRASE"
+
+func (g *globals) pkiDir() string   { return filepath.Join(g.data, "pki") }
+func (g *globals) storeDir() string { return filepath.Join(g.data, "store") }
+
+// devPassphraseFile is where `ca init` keeps a generated passphrase when
+// none is configured. It is for development only and says so.
+func (g *globals) devPassphraseFile() string { return filepath.Join(g.pkiDir(), "DEV-ONLY-passphrase") }
+
+// passphrase returns the key passphrase: from the environment, or from the
+// development passphrase file. With create set and neither present, it
+// makes a development passphrase and warns.
+func (g *globals) passphrase(create bool) ([]byte, error) {
+	if p, err := keys.Passphrase(passphraseEnv); err == nil {
+		return p, nil
+	} else if os.Getenv(passphraseEnv) != "" || os.Getenv(passphraseEnv+"_FILE") != "" {
+		return nil, usageErr("%v", err)
+	}
+	if b, err := os.ReadFile(g.devPassphraseFile()); err == nil {
+		return bytes.TrimSpace(b), nil
+	} else if !errors.Is(err, os.ErrNotExist) || !create {
+		return nil, usageErr("no key passphrase: set %s or %s_FILE (or run `sealpipe ca init` for a development one)", passphraseEnv, passphraseEnv)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	p := []byte(hex.EncodeToString(raw))
+	if err := os.MkdirAll(g.pkiDir(), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(g.devPassphraseFile(), append(p, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	g.log.Warn("no key passphrase configured: generated a DEVELOPMENT passphrase stored beside the keys; set "+passphraseEnv+" in production",
+		"file", g.devPassphraseFile())
+	return p, nil
+}
+
+// openStore opens the local object store under the data folder.
+func (g *globals) openStore() (*fs.Store, error) {
+	st, err := fs.Open(g.storeDir(), g.bucket)
+	if err != nil {
+		return nil, usageErr("open store: %v", err)
+	}
+	return st, nil
+}
+
+// openCA loads the development trust chain.
+func (g *globals) openCA() (*devca.CA, error) {
+	pass, err := g.passphrase(false)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := devca.Load(g.pkiDir(), pass)
+	if err != nil {
+		return nil, usageErr("load the trust chain from %s (run `sealpipe ca init` first): %v", g.pkiDir(), err)
+	}
+	return ca, nil
+}
+
+// trustPool returns the pool of trusted roots: the dev CA's root.
+func (g *globals) trustPool(ca *devca.CA) *trust.Pool {
+	return trust.NewPool([]*smx509.Certificate{ca.Root})
+}
+
+// keyOpener returns the pipeline's way to open signing keys.
+func (g *globals) keyOpener() (func(ctx context.Context, uri string) (crypto.Signer, error), error) {
+	pass, err := g.passphrase(false)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, uri string) (crypto.Signer, error) {
+		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
+	}, nil
+}
+
+// openRegistry opens the seal registry in the local store.
+func (g *globals) openRegistry() (*registry.Registry, *fs.Store, error) {
+	st, err := g.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	return registry.New(st), st, nil
+}
+
+// localPipeline assembles a pipeline over the local store and dev PKI.
+func (g *globals) localPipeline() (*pipeline.Pipeline, error) {
+	ca, err := g.openCA()
+	if err != nil {
+		return nil, err
+	}
+	reg, st, err := g.openRegistry()
+	if err != nil {
+		return nil, err
+	}
+	open, err := g.keyOpener()
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.New(st, reg, g.trustPool(ca), open, pipeline.Config{Logger: g.log, Operator: actor()}), nil
+}
+
+func printJSON(g *globals, v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

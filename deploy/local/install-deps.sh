@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages sealpipe's tests and demo use, if missing:
+# OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks) and
+# poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing).
+# Idempotent; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+need=()
+command -v openssl  >/dev/null 2>&1 || need+=(openssl)
+command -v qpdf     >/dev/null 2>&1 || need+=(qpdf)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v pdfsig   >/dev/null 2>&1 || need+=(poppler-utils)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,283 @@
+// Package approval holds the approval manifest that closes a batch: the
+// list of documents a registered approver allows to be sealed, each with its
+// SM3 digest, the seal to apply and where to place it, plus the manifest's
+// detached signature.
+//
+// A department uploads its documents under inbox/<dept>/<batch>/ and last
+// the manifest (ManifestName) and its signature (SignatureName). The pair's
+// arrival is the batch's commit point (DESIGN.md decision 1).
+//
+// The signature is a detached CMS SignedData in the SM2 form of GM/T 0010 /
+// GB/T 35275: SM3 digest, SM2 signature over the signed attributes, the
+// approver's certificate included. This package checks the manifest's shape
+// and its signature; whether the approver may use a seal is the registry's
+// policy and is checked by the pipeline.
+package approval
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emmansun/gmsm/pkcs7"
+	"github.com/emmansun/gmsm/smx509"
+)
+
+// Object names of an approval inside a batch prefix.
+const (
+	ManifestName  = "approval.json"
+	SignatureName = "approval.json.p7s"
+)
+
+// Limits on what Parse accepts.
+const (
+	// MaxManifestSize bounds the manifest file, in bytes.
+	MaxManifestSize = 4 << 20
+	// MaxSignatureSize bounds the detached signature file, in bytes.
+	MaxSignatureSize = 64 << 10
+	// MaxDocuments bounds the documents of one batch.
+	MaxDocuments = 10000
+	// MaxNameLen bounds a document's file name, in bytes.
+	MaxNameLen = 255
+	// Version is the manifest format this package writes and reads.
+	Version = 1
+)
+
+var (
+	// ErrMalformed reports a manifest that is not valid JSON of the expected
+	// shape or breaks one of its rules.
+	ErrMalformed = errors.New("approval: malformed manifest")
+	// ErrSignature reports a missing, unparsable or invalid manifest signature.
+	ErrSignature = errors.New("approval: invalid manifest signature")
+)
+
+// Manifest is the content of approval.json.
+type Manifest struct {
+	// Version is the manifest format version; must be 1.
+	Version int `json:"version"`
+	// Batch is the batch identifier; it must equal the <batch> segment of the
+	// prefix the manifest was uploaded under.
+	Batch string `json:"batch"`
+	// Department is the uploading department; it must equal the <dept> segment.
+	Department string `json:"department"`
+	// Approver names the approver (their certificate's common name). It is
+	// informational: the signing certificate decides who approved.
+	Approver string `json:"approver"`
+	// ApprovedAt is when the approver signed the manifest.
+	ApprovedAt time.Time `json:"approved_at"`
+	// Documents lists every document of the batch.
+	Documents []Document `json:"documents"`
+}
+
+// Document is one approved document.
+type Document struct {
+	// Name is the document's file name inside the batch prefix (no slashes).
+	Name string `json:"name"`
+	// SM3 is the lower-case hex SM3 digest of the document's bytes.
+	SM3 string `json:"sm3"`
+	// Seal is the identifier (esID) of the registered seal to apply.
+	Seal string `json:"seal"`
+	// Placement says where the seal picture goes.
+	Placement Placement `json:"placement"`
+}
+
+// Placement locates a seal picture on a page. The picture's size is the
+// seal's own (GB/T 38540 SES_ESPictrueInfo width and height).
+type Placement struct {
+	// Page is the 1-based page number.
+	Page int `json:"page"`
+	// X and Y are the picture's lower-left corner in millimetres from the
+	// page's lower-left corner.
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// Digest returns the document's expected SM3 digest as bytes.
+func (d Document) Digest() []byte {
+	b, _ := hex.DecodeString(d.SM3) // validated by Parse
+	return b
+}
+
+// Find returns the document named name.
+func (m *Manifest) Find(name string) (Document, bool) {
+	for _, d := range m.Documents {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Document{}, false
+}
+
+// Parse decodes and validates a manifest. Unknown fields are refused so a
+// typo cannot silently drop an instruction.
+func Parse(data []byte) (*Manifest, error) {
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("%w: %d bytes exceeds the %d byte limit", ErrMalformed, len(data), MaxManifestSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks the manifest's rules: version, identifiers, approval time,
+// and for each document a safe unique name, a 32-byte hex digest, a seal and
+// a page.
+func (m *Manifest) Validate() error {
+	if m.Version != Version {
+		return fmt.Errorf("%w: version %d, want %d", ErrMalformed, m.Version, Version)
+	}
+	if err := CheckSegment("batch", m.Batch); err != nil {
+		return err
+	}
+	if err := CheckSegment("department", m.Department); err != nil {
+		return err
+	}
+	if m.ApprovedAt.IsZero() {
+		return fmt.Errorf("%w: approved_at is missing", ErrMalformed)
+	}
+	if len(m.Documents) == 0 {
+		return fmt.Errorf("%w: no documents", ErrMalformed)
+	}
+	if len(m.Documents) > MaxDocuments {
+		return fmt.Errorf("%w: %d documents exceeds the limit of %d", ErrMalformed, len(m.Documents), MaxDocuments)
+	}
+	seen := make(map[string]bool, len(m.Documents))
+	for i, d := range m.Documents {
+		if err := CheckDocumentName(d.Name); err != nil {
+			return fmt.Errorf("document %d: %w", i, err)
+		}
+		if seen[d.Name] {
+			return fmt.Errorf("%w: document %q listed twice", ErrMalformed, d.Name)
+		}
+		seen[d.Name] = true
+		if b, err := hex.DecodeString(d.SM3); err != nil || len(b) != 32 || strings.ToLower(d.SM3) != d.SM3 {
+			return fmt.Errorf("%w: document %q: sm3 %q is not 64 lower-case hex digits", ErrMalformed, d.Name, d.SM3)
+		}
+		if d.Seal == "" || len(d.Seal) > 64 || !printableASCII(d.Seal) {
+			return fmt.Errorf("%w: document %q: seal id %q is empty or not printable ASCII", ErrMalformed, d.Name, d.Seal)
+		}
+		if d.Placement.Page < 1 || d.Placement.X < 0 || d.Placement.Y < 0 || d.Placement.X > 5000 || d.Placement.Y > 5000 {
+			return fmt.Errorf("%w: document %q: placement %+v out of range", ErrMalformed, d.Name, d.Placement)
+		}
+	}
+	return nil
+}
+
+// CheckSegment validates a department or batch identifier: 1-64 characters
+// from [A-Za-z0-9._-], not starting with a dot.
+func CheckSegment(what, s string) error {
+	if s == "" || len(s) > 64 || s[0] == '.' {
+		return fmt.Errorf("%w: %s %q must be 1-64 characters and not start with '.'", ErrMalformed, what, s)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("%w: %s %q may hold only letters, digits, '.', '_' and '-'", ErrMalformed, what, s)
+		}
+	}
+	return nil
+}
+
+// CheckDocumentName validates a document's file name: a single path segment
+// of valid UTF-8 without control characters, ending in ".pdf", and not one of
+// the approval's own file names.
+func CheckDocumentName(name string) error {
+	switch {
+	case name == "" || len(name) > MaxNameLen || !utf8.ValidString(name):
+		return fmt.Errorf("%w: document name %q must be 1-%d bytes of UTF-8", ErrMalformed, name, MaxNameLen)
+	case strings.ContainsAny(name, "/\\") || name == "." || name == ".." || name[0] == '.':
+		return fmt.Errorf("%w: document name %q must be a plain file name", ErrMalformed, name)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("%w: document name %q holds control characters", ErrMalformed, name)
+	case !strings.EqualFold(path.Ext(name), ".pdf"):
+		return fmt.Errorf("%w: document name %q: only .pdf documents are supported", ErrMalformed, name)
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Marshal encodes a manifest as indented JSON after validating it.
+func Marshal(m *Manifest) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Sign makes the detached signature of manifest bytes: a CMS SignedData with
+// SM3 and SM2 (GM/T 0010 OIDs) when the key is SM2, the approver's
+// certificate included. The signer may be any crypto.Signer, such as an HSM key.
+func Sign(manifest []byte, signer crypto.Signer, cert *smx509.Certificate) ([]byte, error) {
+	sd, err := pkcs7.NewSMSignedData(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("approval: sign: %w", err)
+	}
+	if err := sd.AddSigner(cert, signer, pkcs7.SignerInfoConfig{}); err != nil {
+		return nil, fmt.Errorf("approval: sign: %w", err)
+	}
+	sd.Detach()
+	return sd.Finish()
+}
+
+// VerifySignature checks sig as the detached signature of manifest and
+// returns the approver's certificate. It checks the mathematics only; the
+// caller decides whether the certificate is trusted (trust.Pool) and what it
+// may approve. Failures wrap ErrSignature.
+func VerifySignature(manifest, sig []byte) (cert *smx509.Certificate, err error) {
+	if len(sig) == 0 || len(sig) > MaxSignatureSize {
+		return nil, fmt.Errorf("%w: signature of %d bytes", ErrSignature, len(sig))
+	}
+	defer func() {
+		if r := recover(); r != nil { // the CMS parser is outside our control
+			cert, err = nil, fmt.Errorf("%w: unparsable signature (%v)", ErrSignature, r)
+		}
+	}()
+	p7, err := pkcs7.Parse(sig)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	if len(p7.Signers) != 1 {
+		return nil, fmt.Errorf("%w: %d signers, want exactly 1", ErrSignature, len(p7.Signers))
+	}
+	if len(p7.Content) != 0 {
+		return nil, fmt.Errorf("%w: signature is not detached", ErrSignature)
+	}
+	p7.Content = manifest
+	if err := p7.Verify(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	cert = p7.GetOnlySigner()
+	if cert == nil {
+		return nil, fmt.Errorf("%w: signer certificate not included", ErrSignature)
+	}
+	return cert, nil
+}

@@ -1,0 +1,301 @@
+// Package registry keeps the seal registry: every seal sealpipe may apply,
+// its GB/T 38540 SESeal bytes, its lifecycle status (active, suspended,
+// revoked) with the history of changes, who may approve its use and which
+// signing key applies it.
+//
+// The registry lives in the object store (DESIGN.md decision 7):
+//
+//	registry/seals/<id>/seal.esl     the SESeal DER, written once
+//	registry/seals/<id>/record.json  the Record, updated by compare-and-swap on its ETag
+//
+// Lookups of a seal's status at a past instant (a signing time) walk the
+// record's history, so a seal revoked after a document was sealed still
+// verifies as valid for that document.
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// Status is a seal's lifecycle state.
+type Status string
+
+// Seal states. Only an active seal may be applied.
+const (
+	StatusActive    Status = "active"
+	StatusSuspended Status = "suspended"
+	StatusRevoked   Status = "revoked"
+)
+
+var (
+	// ErrNotFound reports that no seal with the given identifier is registered.
+	ErrNotFound = errors.New("registry: seal not found")
+	// ErrExists reports an attempt to register an identifier twice.
+	ErrExists = errors.New("registry: seal already registered")
+	// ErrTransition reports a status change the lifecycle forbids, such as
+	// reactivating a revoked seal.
+	ErrTransition = errors.New("registry: status change not allowed")
+	// ErrConflict reports that a concurrent change won; reload and retry.
+	ErrConflict = errors.New("registry: concurrent update")
+	// ErrInvalid reports a record that breaks the registry's rules.
+	ErrInvalid = errors.New("registry: invalid seal record")
+)
+
+// Record is a seal's registry entry.
+type Record struct {
+	// ID is the seal's identifier, the SESeal esID (a 14-digit seal code for
+	// seals made by sealpipe).
+	ID string `json:"id"`
+	// Name is the seal's name (SES_ESPropertyInfo name).
+	Name string `json:"name"`
+	// Unit is the organisation the seal belongs to.
+	Unit string `json:"unit"`
+	// Purpose is the seal's purpose text, such as 业务专用章.
+	Purpose string `json:"purpose,omitempty"`
+	// Status is the current lifecycle state.
+	Status Status `json:"status"`
+	// ValidStart and ValidEnd bound when the seal may be applied; they equal
+	// the SESeal's validity window.
+	ValidStart time.Time `json:"valid_start"`
+	ValidEnd   time.Time `json:"valid_end"`
+	// Approvers lists the approvers (certificate common names) who may
+	// approve documents for this seal.
+	Approvers []string `json:"approvers"`
+	// SignerKey is the key URI (pipeline/keys) of the signing key whose
+	// certificate is in the seal's certList.
+	SignerKey string `json:"signer_key"`
+	// History records every status change, oldest first. The first event is
+	// the registration.
+	History []Event `json:"history"`
+}
+
+// Event is one status change.
+type Event struct {
+	At     time.Time `json:"at"`
+	Status Status    `json:"status"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Entry is a record together with its decoded seal.
+type Entry struct {
+	Record
+	// Seal is the decoded SESeal; Seal.Raw holds its DER bytes.
+	Seal *ses.Seal
+	etag string
+}
+
+// StatusAt returns the seal's status at instant t according to its history.
+// Before registration the seal did not exist: StatusAt reports revoked.
+func (r *Record) StatusAt(t time.Time) Status {
+	st := StatusRevoked
+	for _, e := range r.History {
+		if e.At.After(t) {
+			break
+		}
+		st = e.Status
+	}
+	return st
+}
+
+// MayApprove reports whether approver (a certificate common name) may
+// approve documents for this seal.
+func (r *Record) MayApprove(approver string) bool {
+	return approver != "" && slices.Contains(r.Approvers, approver)
+}
+
+// Registry reads and writes seal records in an object store.
+type Registry struct {
+	store storage.Store
+	now   func() time.Time
+}
+
+// New returns a registry kept in store.
+func New(store storage.Store) *Registry {
+	return &Registry{store: store, now: time.Now}
+}
+
+const sealsPrefix = storage.PrefixRegistry + "seals/"
+
+func sealKey(id string) string   { return sealsPrefix + id + "/seal.esl" }
+func recordKey(id string) string { return sealsPrefix + id + "/record.json" }
+
+// Register adds a seal. The SESeal must parse and its identifier must match
+// rec.ID; the record starts active with a registration event by actor.
+// Registering an existing identifier fails with ErrExists.
+func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor string) error {
+	seal, err := ses.ParseSeal(esl)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if rec.ID == "" {
+		rec.ID = seal.ID
+	}
+	if rec.ID != seal.ID {
+		return fmt.Errorf("%w: record id %q differs from the seal's esID %q", ErrInvalid, rec.ID, seal.ID)
+	}
+	if err := checkID(rec.ID); err != nil {
+		return err
+	}
+	if rec.Name == "" {
+		rec.Name = seal.Name
+	}
+	rec.ValidStart, rec.ValidEnd = seal.ValidStart, seal.ValidEnd
+	rec.Status = StatusActive
+	rec.History = []Event{{At: g.now().UTC(), Status: StatusActive, Actor: actor, Reason: "registered"}}
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	// The record is the registration's commit point: write the seal first
+	// (create-only, tolerating an identical leftover from a crashed attempt).
+	if _, err := g.store.Put(ctx, sealKey(rec.ID), bytes.NewReader(esl), int64(len(esl)),
+		storage.PutOptions{IfNoneMatch: true, ContentType: "application/octet-stream"}); err != nil {
+		if !errors.Is(err, storage.ErrPreconditionFailed) {
+			return fmt.Errorf("registry: register %q: %w", rec.ID, err)
+		}
+		old, err := g.readAll(ctx, sealKey(rec.ID))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(old, esl) {
+			return fmt.Errorf("%w: %q", ErrExists, rec.ID)
+		}
+	}
+	if _, err := g.store.Put(ctx, recordKey(rec.ID), bytes.NewReader(body), int64(len(body)),
+		storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"}); err != nil {
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			return fmt.Errorf("%w: %q", ErrExists, rec.ID)
+		}
+		return fmt.Errorf("registry: register %q: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// Get returns the seal registered under id, or an error wrapping ErrNotFound.
+func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
+	if err := checkID(id); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	rc, info, err := g.store.Get(ctx, recordKey(id))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("registry: get %q: %w", id, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("registry: get %q: %w", id, err)
+	}
+	var e Entry
+	if err := json.Unmarshal(body, &e.Record); err != nil {
+		return nil, fmt.Errorf("%w: record %q: %v", ErrInvalid, id, err)
+	}
+	e.etag = info.ETag
+	esl, err := g.readAll(ctx, sealKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if e.Seal, err = ses.ParseSeal(esl); err != nil {
+		return nil, fmt.Errorf("%w: seal %q: %w", ErrInvalid, id, err)
+	}
+	return &e, nil
+}
+
+// List returns every registered seal's record, ordered by identifier.
+func (g *Registry) List(ctx context.Context) ([]Record, error) {
+	var ids []string
+	err := g.store.List(ctx, sealsPrefix, func(o storage.ObjectInfo) error {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, sealsPrefix), "/record.json"); ok {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: list: %w", err)
+	}
+	recs := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		e, err := g.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, e.Record)
+	}
+	return recs, nil
+}
+
+// SetStatus changes a seal's status, recording who did it and why.
+// Revocation is final; suspended and active seals may move between each
+// other. A lost race with a concurrent change fails with ErrConflict.
+func (g *Registry) SetStatus(ctx context.Context, id string, to Status, actor, reason string) (*Record, error) {
+	e, err := g.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case to != StatusActive && to != StatusSuspended && to != StatusRevoked:
+		return nil, fmt.Errorf("%w: unknown status %q", ErrTransition, to)
+	case e.Status == StatusRevoked:
+		return nil, fmt.Errorf("%w: seal %q is revoked", ErrTransition, id)
+	case e.Status == to:
+		return nil, fmt.Errorf("%w: seal %q is already %s", ErrTransition, id, to)
+	}
+	if actor == "" {
+		return nil, fmt.Errorf("%w: a status change needs an actor", ErrTransition)
+	}
+	rec := e.Record
+	rec.Status = to
+	rec.History = append(slices.Clip(rec.History), Event{At: g.now().UTC(), Status: to, Actor: actor, Reason: reason})
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.store.Put(ctx, recordKey(id), bytes.NewReader(body), int64(len(body)),
+		storage.PutOptions{IfMatch: e.etag, ContentType: "application/json"}); err != nil {
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			return nil, fmt.Errorf("%w: seal %q", ErrConflict, id)
+		}
+		return nil, fmt.Errorf("registry: set status of %q: %w", id, err)
+	}
+	return &rec, nil
+}
+
+func (g *Registry) readAll(ctx context.Context, key string) ([]byte, error) {
+	rc, _, err := g.store.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s missing", ErrInvalid, key)
+		}
+		return nil, fmt.Errorf("registry: read %s: %w", key, err)
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, 16<<20))
+}
+
+// checkID accepts seal identifiers usable as one object-key segment.
+func checkID(id string) error {
+	if id == "" || len(id) > 64 || id[0] == '.' {
+		return fmt.Errorf("%w: seal id %q", ErrInvalid, id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%w: seal id %q holds %q", ErrInvalid, id, c)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+)
+
+// Processor is what the handlers need from the pipeline; *pipeline.Pipeline
+// satisfies it.
+type Processor interface {
+	Intake(ctx context.Context, ref pipeline.BatchRef) (*pipeline.Plan, error)
+	SealDocument(ctx context.Context, ref pipeline.BatchRef, name string) (report.Outcome, error)
+	Complete(ctx context.Context, ref pipeline.BatchRef) (bool, error)
+	WriteBatchReport(ctx context.Context, ref pipeline.BatchRef) (*report.Batch, error)
+	RecordFailure(ctx context.Context, ref pipeline.BatchRef, name string, cause error) error
+	RecordBatchFailure(ctx context.Context, ref pipeline.BatchRef, cause error) error
+}
+
+// Enqueuer submits tasks; *asynq.Client satisfies it.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Config tunes the handlers. The zero value of every field means its default.
+type Config struct {
+	// Bucket is the bucket the pipeline's store is bound to. Required.
+	Bucket string
+	// Queue is the Asynq queue tasks are enqueued to. Empty means "default".
+	Queue string
+	// MaxRetry is how often a failing task is retried before its failure is
+	// recorded as a rejection. Zero means 12 (about an hour with RetryDelay).
+	MaxRetry int
+	// Retention keeps finished tasks so that their IDs keep deduplicating
+	// re-enqueued work. Zero means 24 hours.
+	Retention time.Duration
+	// Logger receives structured logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Metrics receives counters; nil records none.
+	Metrics *Metrics
+}
+
+// Handlers process sealpipe's tasks.
+type Handlers struct {
+	p   Processor
+	q   Enqueuer
+	cfg Config
+}
+
+// NewHandlers returns handlers that drive p and enqueue follow-up tasks on q.
+func NewHandlers(p Processor, q Enqueuer, cfg Config) *Handlers {
+	if cfg.Queue == "" {
+		cfg.Queue = "default"
+	}
+	if cfg.MaxRetry == 0 {
+		cfg.MaxRetry = 12
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handlers{p: p, q: q, cfg: cfg}
+}
+
+// Register installs the handlers on mux.
+func (h *Handlers) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeBatchIntake, h.HandleBatchIntake)
+	mux.HandleFunc(TypeDocumentSeal, h.HandleDocumentSeal)
+	mux.HandleFunc(TypeBatchReport, h.HandleBatchReport)
+}
+
+// Enqueue submits a task with the handlers' queue, retry and retention
+// options. A task whose ID is already known is not an error: that work is
+// already queued or done.
+func (h *Handlers) Enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := h.q.EnqueueContext(ctx, t, asynq.Queue(h.cfg.Queue), asynq.MaxRetry(h.cfg.MaxRetry), asynq.Retention(h.cfg.Retention))
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+// HandleBatchIntake validates a batch's approval and fans out its documents.
+func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[BatchPayload](t)
+	if err != nil {
+		return err
+	}
+	plan, err := h.p.Intake(ctx, p.Ref())
+	if err != nil {
+		return classify(err)
+	}
+	if plan.Complete {
+		return h.enqueueReport(ctx, p)
+	}
+	for _, name := range plan.Documents {
+		task, err := NewDocumentSealTask(p.Bucket, p.Ref(), plan.ApprovalETag, name)
+		if err != nil {
+			return err
+		}
+		if err := h.Enqueue(ctx, task); err != nil {
+			return fmt.Errorf("workers: enqueue %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// HandleDocumentSeal seals one document and, if it was the batch's last
+// outstanding one, enqueues the batch report.
+func (h *Handlers) HandleDocumentSeal(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[DocumentPayload](t)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	out, err := h.p.SealDocument(ctx, p.Ref(), p.Document)
+	if err != nil {
+		return classify(err)
+	}
+	h.cfg.Metrics.observe(out, time.Since(start))
+	return h.maybeReport(ctx, p.BatchPayload)
+}
+
+// HandleBatchReport writes a batch's report.
+func (h *Handlers) HandleBatchReport(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[BatchPayload](t)
+	if err != nil {
+		return err
+	}
+	b, err := h.p.WriteBatchReport(ctx, p.Ref())
+	if err != nil {
+		return classify(err)
+	}
+	h.cfg.Logger.InfoContext(ctx, "batch report written", "batch", p.Ref().String(), "sealed", b.Sealed, "rejected", b.Rejected)
+	return nil
+}
+
+func (h *Handlers) maybeReport(ctx context.Context, p BatchPayload) error {
+	done, err := h.p.Complete(ctx, p.Ref())
+	if err != nil || !done {
+		return classify(err)
+	}
+	return h.enqueueReport(ctx, p)
+}
+
+func (h *Handlers) enqueueReport(ctx context.Context, p BatchPayload) error {
+	t, err := NewBatchReportTask(p.Bucket, p.Ref())
+	if err != nil {
+		return err
+	}
+	return h.Enqueue(ctx, t)
+}
+
+// HandleError is the server's asynq.ErrorHandler. When a task has failed for
+// the last time it records the failure as a rejection, so that no document
+// is ever silently dropped and its batch still completes.
+func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
+	h.cfg.Logger.WarnContext(ctx, "task failed", "type", t.Type(), "retry", retried, "max_retry", maxRetry, "final", final, "err", err)
+	if !final {
+		return
+	}
+	var recErr error
+	switch t.Type() {
+	case TypeDocumentSeal:
+		p, derr := decode[DocumentPayload](t)
+		if derr != nil {
+			return
+		}
+		if recErr = h.p.RecordFailure(ctx, p.Ref(), p.Document, err); recErr == nil {
+			h.cfg.Metrics.observe(report.OutcomeRejected, 0)
+			recErr = h.maybeReport(ctx, p.BatchPayload)
+		}
+	case TypeBatchIntake:
+		p, derr := decode[BatchPayload](t)
+		if derr != nil {
+			return
+		}
+		if recErr = h.p.RecordBatchFailure(ctx, p.Ref(), err); recErr == nil {
+			recErr = h.enqueueReport(ctx, p)
+		}
+	}
+	if recErr != nil {
+		h.cfg.Logger.ErrorContext(ctx, "could not record a final task failure", "type", t.Type(), "err", recErr)
+	}
+}
+
+// classify maps a pipeline error onto Asynq's retry decision. Waiting for an
+// upload and transient storage or key failures are retried (RetryDelay
+// spaces them); a refusal that escaped as an error is never retried.
+func classify(err error) error {
+	var rj *pipeline.RejectError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &rj):
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	default:
+		return err
+	}
+}
+
+// RetryDelay is the server's asynq.RetryDelayFunc: documents still being
+// uploaded are polled every few seconds at first; other failures back off
+// exponentially from one second, capped at ten minutes.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if errors.Is(err, pipeline.ErrNotReady) {
+		return min(time.Duration(n+1)*2*time.Second, time.Minute)
+	}
+	return min(time.Duration(math.Pow(2, float64(min(n, 20))))*time.Second, 10*time.Minute)
+}

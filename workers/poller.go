@@ -1,0 +1,108 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// Poller finds batches whose approval has arrived and enqueues their
+// intake. It is the safety net behind bucket events (DESIGN.md decision 2)
+// and the only trigger for stores that send none.
+type Poller struct {
+	// Store is the bucket to scan.
+	Store storage.Store
+	// Handlers enqueues the intake tasks.
+	Handlers *Handlers
+	// Interval between scans in Run. Zero means 30 seconds.
+	Interval time.Duration
+	// Logger receives structured logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Scan lists the inbox once and enqueues an intake task for every batch
+// that has both approval files and no batch report yet. It returns the
+// batches it enqueued (tasks already known count too: they deduplicate).
+func (p *Poller) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
+	type state struct {
+		manifestETag string
+		signed       bool
+	}
+	batches := map[pipeline.BatchRef]*state{}
+	var order []pipeline.BatchRef
+	err := p.Store.List(ctx, storage.PrefixInbox, func(o storage.ObjectInfo) error {
+		ref, name, err := pipeline.ParseInboxKey(o.Key)
+		if err != nil || !pipeline.IsCommitKey(name) {
+			return nil // not part of a well-formed batch; intake never sees it
+		}
+		st := batches[ref]
+		if st == nil {
+			st = &state{}
+			batches[ref] = st
+			order = append(order, ref)
+		}
+		if name == approval.ManifestName {
+			st.manifestETag = o.ETag
+		} else {
+			st.signed = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workers: scan inbox: %w", err)
+	}
+	var queued []pipeline.BatchRef
+	for _, ref := range order {
+		st := batches[ref]
+		if st.manifestETag == "" || !st.signed {
+			continue
+		}
+		if _, err := p.Store.Stat(ctx, ref.BatchReportKey()); err == nil {
+			continue
+		} else if !errors.Is(err, storage.ErrNotExist) {
+			return queued, err
+		}
+		t, err := NewBatchIntakeTask(p.Store.Bucket(), ref, strings.Trim(st.manifestETag, `"`))
+		if err != nil {
+			return queued, err
+		}
+		if err := p.Handlers.Enqueue(ctx, t); err != nil {
+			return queued, fmt.Errorf("workers: enqueue intake of %s: %w", ref, err)
+		}
+		queued = append(queued, ref)
+	}
+	return queued, nil
+}
+
+// Run scans every Interval until ctx is done.
+func (p *Poller) Run(ctx context.Context) error {
+	interval := p.Interval
+	if interval == 0 {
+		interval = 30 * time.Second
+	}
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if refs, err := p.Scan(ctx); err != nil {
+			log.WarnContext(ctx, "inbox scan failed", "err", err)
+		} else if len(refs) > 0 {
+			log.DebugContext(ctx, "inbox scan", "batches", len(refs))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package workers
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"github.com/hibiken/asynq"
+)
+
+// ServerConfig tunes NewServer. The zero value of every field means its default.
+type ServerConfig struct {
+	// Concurrency is the number of tasks processed at once. Zero means
+	// 4 × GOMAXPROCS: sealing waits on storage and keys as much as on CPU.
+	Concurrency int
+	// Logger receives the server's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NewServer returns an Asynq server wired with sealpipe's retry policy and
+// final-failure handling, and a mux with the handlers registered. Start it
+// with srv.Start(mux) or srv.Run(mux).
+func NewServer(redis asynq.RedisConnOpt, h *Handlers, cfg ServerConfig) (*asynq.Server, *asynq.ServeMux) {
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	srv := asynq.NewServer(redis, asynq.Config{
+		Concurrency:    cfg.Concurrency,
+		Queues:         map[string]int{h.cfg.Queue: 1},
+		RetryDelayFunc: RetryDelay,
+		ErrorHandler:   asynq.ErrorHandlerFunc(h.HandleError),
+		Logger:         slogAdapter{cfg.Logger},
+		LogLevel:       asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	return srv, mux
+}
+
+// slogAdapter gives asynq's logger interface a log/slog backend.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// Fatal logs and exits, as asynq's Logger contract requires.
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+	os.Exit(1)
+}

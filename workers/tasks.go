@@ -1,0 +1,91 @@
+// Package workers runs the sealing pipeline on Asynq: it defines the task
+// types and their payloads, the handlers that drive package pipeline, the
+// inbox poller that turns uploaded approvals into intake tasks, and the
+// mapping from domain errors to Asynq's retry decisions. It is the only
+// package that imports asynq.
+//
+// Task flow for one batch:
+//
+//	batch:intake    validate the approval; reject the batch, or enqueue one
+//	                document:seal per approved document
+//	document:seal   seal, verify and record one document; when it was the
+//	                batch's last outstanding document, enqueue batch:report
+//	batch:report    write reports/<dept>/<batch>/batch.json
+//
+// Task IDs derive from the bucket, the object keys and the approval's ETag,
+// so a task enqueued twice (an event and the poller, a re-upload) runs once;
+// the pipeline's create-only writes make a task that runs twice harmless.
+package workers
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+)
+
+// Task type names.
+const (
+	TypeBatchIntake  = "batch:intake"
+	TypeDocumentSeal = "document:seal"
+	TypeBatchReport  = "batch:report"
+)
+
+// BatchPayload is the payload of batch:intake and batch:report tasks.
+type BatchPayload struct {
+	Bucket     string `json:"bucket"`
+	Department string `json:"department"`
+	Batch      string `json:"batch"`
+	// ApprovalETag identifies the approval version that triggered intake.
+	ApprovalETag string `json:"approval_etag,omitempty"`
+}
+
+// Ref returns the batch the payload names.
+func (p BatchPayload) Ref() pipeline.BatchRef {
+	return pipeline.BatchRef{Department: p.Department, Batch: p.Batch}
+}
+
+// DocumentPayload is the payload of a document:seal task.
+type DocumentPayload struct {
+	BatchPayload
+	Document string `json:"document"`
+}
+
+// NewBatchIntakeTask returns the intake task of a batch whose approval has
+// the given ETag.
+func NewBatchIntakeTask(bucket string, ref pipeline.BatchRef, approvalETag string) (*asynq.Task, error) {
+	p := BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: approvalETag}
+	id := fmt.Sprintf("intake:%s/%s@%s", bucket, ref.Inbox(), approvalETag)
+	return newTask(TypeBatchIntake, p, id)
+}
+
+// NewDocumentSealTask returns the task that seals one approved document.
+func NewDocumentSealTask(bucket string, ref pipeline.BatchRef, approvalETag, name string) (*asynq.Task, error) {
+	p := DocumentPayload{BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: approvalETag}, name}
+	id := fmt.Sprintf("seal:%s/%s%s@%s", bucket, ref.Inbox(), name, approvalETag)
+	return newTask(TypeDocumentSeal, p, id)
+}
+
+// NewBatchReportTask returns the task that writes a batch's report.
+func NewBatchReportTask(bucket string, ref pipeline.BatchRef) (*asynq.Task, error) {
+	p := BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch}
+	return newTask(TypeBatchReport, p, fmt.Sprintf("report:%s/%s", bucket, ref.Inbox()))
+}
+
+func newTask(typ string, payload any, id string) (*asynq.Task, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(typ, b, asynq.TaskID(id)), nil
+}
+
+func decode[T any](t *asynq.Task) (T, error) {
+	var v T
+	if err := json.Unmarshal(t.Payload(), &v); err != nil {
+		return v, fmt.Errorf("workers: %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return v, nil
+}
