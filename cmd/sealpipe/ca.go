@@ -8,20 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/pipeline/demo"
 	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
-)
-
-// Default identities of the development trust chain, used by `ca init`
-// without flags and by the demo.
-var (
-	defaultUnits = []devca.Unit{
-		{Slug: "civil-affairs", Name: "某某县民政局"},
-		{Slug: "county-office", Name: "某某县人民政府办公室"},
-	}
-	defaultApprovers = []devca.Approver{
-		{Slug: "approver-zhang", Name: "张伟"},
-		{Slug: "approver-li", Name: "李娜"},
-	}
 )
 
 func newCACmd(g *globals) *cobra.Command {
@@ -54,7 +42,7 @@ certificates from a licensed CA.`,
 			if err != nil {
 				return err
 			}
-			cfg := devca.Config{Dir: g.pkiDir(), Units: defaultUnits, Approvers: defaultApprovers}
+			cfg := devca.Config{Dir: g.pkiDir(), Units: demo.Units, Approvers: demo.Approvers}
 			if len(u) > 0 {
 				cfg.Units = nil
 				for _, p := range u {

@@ -133,6 +133,7 @@ Environment:
 		newCACmd(g),
 		newSealsCmd(g),
 		newApproveCmd(g),
+		newBatchCmd(g),
 		newSealCmd(g),
 		newVerifyCmd(g),
 		newDemoCmd(g),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,13 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
-	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
-
-// vendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
-const vendorID = "SEALPIPE"
 
 // sealSpec describes a seal to make.
 type sealSpec struct {
@@ -30,8 +24,7 @@ type sealSpec struct {
 	Validity  time.Duration
 }
 
-// makeSeal draws a seal's picture, builds and signs its GB/T 38540 SESeal
-// with the seal maker's key and registers it.
+// makeSeal makes and registers a seal for a unit of the trust chain.
 func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec sealSpec) (*registry.Entry, error) {
 	signer, ok := ca.Signers[spec.Unit]
 	if !ok {
@@ -42,42 +35,19 @@ func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec se
 			return nil, usageErr("approver %q is not in the trust chain (have: %v)", a, sortedKeys(ca.Approvers))
 		}
 	}
-	if spec.Validity == 0 {
-		spec.Validity = 2 * 365 * 24 * time.Hour
-	}
-	unitName := signer.Cert.Subject.Organization[0]
-	const diameter = 42.0
-	png, err := sealpic.Render(sealpic.Spec{UnitName: unitName, Purpose: spec.Purpose, Code: spec.Code, DiameterMM: diameter})
-	if err != nil {
-		return nil, usageErr("seal picture: %v", err)
-	}
 	maker, err := ca.Signer(ctx, ca.SealMaker)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	end := now.Add(spec.Validity)
-	if end.After(signer.Cert.NotAfter) {
-		end = signer.Cert.NotAfter // a seal cannot outlive its signing certificate
+	e, err := reg.Make(ctx, registry.MakeRequest{
+		ID: spec.Code, Unit: signer.Cert.Subject.Organization[0], Purpose: spec.Purpose,
+		SignerCert: signer.Cert, SignerKey: signer.KeyURI, Approvers: approverCNs(ca, spec.Approvers),
+		Validity: spec.Validity, Maker: maker, MakerCert: ca.SealMaker.Cert, Actor: actor(),
+	})
+	if errors.Is(err, registry.ErrInvalid) {
+		return nil, usageErr("%v", err)
 	}
-	name := unitName
-	if spec.Purpose != "" {
-		name += spec.Purpose
-	}
-	esl, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
-		VendorID: vendorID, ID: spec.Code, Type: 1, Name: name,
-		SignerCerts: [][]byte{signer.Cert.Raw},
-		CreateDate:  now, ValidStart: now, ValidEnd: end,
-		Picture: ses.Picture{Type: "PNG", Data: png, WidthMM: int(diameter), HeightMM: int(diameter)},
-	}, maker, ca.SealMaker.Cert.Raw)
-	if err != nil {
-		return nil, err
-	}
-	rec := registry.Record{ID: spec.Code, Name: name, Unit: unitName, Purpose: spec.Purpose, Approvers: approverCNs(ca, spec.Approvers), SignerKey: signer.KeyURI}
-	if err := reg.Register(ctx, esl, rec, actor()); err != nil {
-		return nil, err
-	}
-	return reg.Get(ctx, spec.Code)
+	return e, err
 }
 
 // approverCNs maps approver slugs to the certificate common names the

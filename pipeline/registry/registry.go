@@ -16,6 +16,8 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +26,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
 
 // Status is a seal's lifecycle state.
@@ -298,4 +303,71 @@ func checkID(id string) error {
 		}
 	}
 	return nil
+}
+
+// MakeRequest describes a seal to make.
+type MakeRequest struct {
+	// ID is the seal code, used as the SESeal esID (14 digits for unit seals).
+	ID string
+	// Unit is the organisation's name, drawn along the seal's arc.
+	Unit string
+	// Purpose is the text under the star, such as 业务专用章; may be empty.
+	Purpose string
+	// SignerCert is the document signer's certificate the seal lists, and
+	// SignerKey the key URI of its private key.
+	SignerCert *smx509.Certificate
+	SignerKey  string
+	// Approvers lists the approvers (certificate common names) who may
+	// approve uses of the seal.
+	Approvers []string
+	// Validity is how long the seal is valid from now; it is capped at the
+	// signer certificate's expiry. Zero means two years.
+	Validity time.Duration
+	// Maker and MakerCert are the seal maker's key and certificate.
+	Maker     crypto.Signer
+	MakerCert *smx509.Certificate
+	// Actor is recorded as who registered the seal.
+	Actor string
+}
+
+// VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
+const VendorID = "SEALPIPE"
+
+// pictureMM is the diameter of the seal pictures sealpipe draws.
+const pictureMM = 42
+
+// Make draws a unit seal's picture, builds its GB/T 38540 version 4 SESeal
+// holding the signer's certificate, signs it with the seal maker's key and
+// registers it as active.
+func (g *Registry) Make(ctx context.Context, req MakeRequest) (*Entry, error) {
+	if req.SignerCert == nil || req.Maker == nil || req.MakerCert == nil || len(req.Approvers) == 0 {
+		return nil, fmt.Errorf("%w: a seal needs a signer certificate, a maker and at least one approver", ErrInvalid)
+	}
+	if req.Validity == 0 {
+		req.Validity = 2 * 365 * 24 * time.Hour
+	}
+	png, err := sealpic.Render(sealpic.Spec{UnitName: req.Unit, Purpose: req.Purpose, Code: req.ID, DiameterMM: pictureMM})
+	if err != nil {
+		return nil, fmt.Errorf("%w: seal picture: %w", ErrInvalid, err)
+	}
+	now := g.now().UTC().Truncate(time.Second)
+	end := now.Add(req.Validity)
+	if end.After(req.SignerCert.NotAfter) {
+		end = req.SignerCert.NotAfter // a seal cannot outlive its signing certificate
+	}
+	name := req.Unit + req.Purpose
+	esl, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
+		VendorID: VendorID, ID: req.ID, Type: 1, Name: name,
+		SignerCerts: [][]byte{req.SignerCert.Raw},
+		CreateDate:  now, ValidStart: now, ValidEnd: end,
+		Picture: ses.Picture{Type: "PNG", Data: png, WidthMM: pictureMM, HeightMM: pictureMM},
+	}, req.Maker, req.MakerCert.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)
+	}
+	rec := Record{ID: req.ID, Name: name, Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, SignerKey: req.SignerKey}
+	if err := g.Register(ctx, esl, rec, req.Actor); err != nil {
+		return nil, err
+	}
+	return g.Get(ctx, req.ID)
 }

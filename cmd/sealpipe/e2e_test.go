@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/demo"
+)
+
+// sealpipe runs the command line in-process and returns its exit code and output.
+func sealpipe(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestDemoEndToEnd runs what `make demo` runs, twice, and checks the
+// outputs with the project's verifier and with independent tools.
+func TestDemoEndToEnd(t *testing.T) {
+	qpdf := testenv.Tool(t, "qpdf")
+	openssl := testenv.Tool(t, "openssl")
+	data := t.TempDir()
+	t.Setenv("SEALPIPE_KEY_PASSPHRASE", "")
+	const docs = 5
+
+	code, stdout, stderr := sealpipe(t, "demo", "--data", data, "--docs", "5", "--json")
+	if code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var first demoSummary
+	if err := json.Unmarshal([]byte(stdout), &first); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if first.Sealed != docs || first.Rejected != 2 || first.AlreadyDone || first.DocsPerSecond <= 0 {
+		t.Fatalf("first run: %+v", first)
+	}
+	joined := strings.Join(first.Rejections, "\n")
+	for _, want := range []string{demo.Tampered + ": DIGEST_MISMATCH", demo.WrongSeal + ": SEAL_NOT_PERMITTED"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("rejections %q lack %q", joined, want)
+		}
+	}
+	sealed, err := filepath.Glob(filepath.Join(first.SealedDir, "*.pdf"))
+	if err != nil || len(sealed) != docs {
+		t.Fatalf("sealed files %v, %v", sealed, err)
+	}
+	reports, _ := filepath.Glob(filepath.Join(first.ReportsDir, "*.pdf.json"))
+	rejections, _ := filepath.Glob(filepath.Join(first.RejectedDir, "*.json"))
+	if len(reports) != docs || len(rejections) != 2 {
+		t.Fatalf("%d reports and %d rejection records", len(reports), len(rejections))
+	}
+	if _, err := os.Stat(first.BatchReport); err != nil {
+		t.Fatal(err)
+	}
+	stamp := modTimes(t, first.SealedDir)
+
+	// Twice: nothing is sealed again.
+	code, stdout, stderr = sealpipe(t, "demo", "--data", data, "--docs", "5", "--json")
+	if code != exitOK {
+		t.Fatalf("second demo exit %d\n%s", code, stderr)
+	}
+	var second demoSummary
+	if err := json.Unmarshal([]byte(stdout), &second); err != nil {
+		t.Fatal(err)
+	}
+	if !second.AlreadyDone || second.Sealed != docs || second.Rejected != 2 {
+		t.Fatalf("second run: %+v", second)
+	}
+	if again := modTimes(t, first.SealedDir); !equalMaps(stamp, again) {
+		t.Fatal("the second run rewrote sealed outputs")
+	}
+	audits, _ := filepath.Glob(filepath.Join(data, "store", "sealpipe", "audit", demo.SealCivil, "*", "*", "*.json"))
+	if len(audits) != docs {
+		t.Fatalf("%d usage records after two runs, want %d", len(audits), docs)
+	}
+
+	// Independent tools: qpdf accepts the sealed PDF; OpenSSL accepts the
+	// SM2 certificate chain of the signer.
+	one := sealed[0]
+	if out, err := exec.Command(qpdf, "--check", one).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
+	pki := filepath.Join(data, "pki")
+	for _, leaf := range []string{"signers/civil-affairs.crt", "sealmaker.crt", "approvers/approver-zhang.crt"} {
+		out, err := exec.Command(openssl, "verify", "-CAfile", filepath.Join(pki, "root.crt"), filepath.Join(pki, leaf)).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), ": OK") {
+			t.Fatalf("openssl verify %s: %v\n%s", leaf, err, out)
+		}
+	}
+
+	// Exit codes of verify.
+	orig := filepath.Join(data, "store", "sealpipe", "inbox", demo.Department, "demo-5", demo.DocumentName(1))
+	good, err := os.ReadFile(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(t.TempDir(), "tampered.pdf")
+	bad := append([]byte(nil), good...)
+	bad[len(bad)/3] ^= 0x01 // inside the signed range: before /Contents
+	if err := os.WriteFile(tampered, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notPDF := filepath.Join(t.TempDir(), "x.pdf")
+	os.WriteFile(notPDF, []byte("hello"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"sealed", []string{"verify", "--data", data, one}, exitOK},
+		{"tampered", []string{"verify", "--data", data, tampered}, exitFailed},
+		{"unsigned", []string{"verify", "--data", data, orig}, exitIndeterminate},
+		{"unknown root", []string{"verify", "--data", data, "--roots", filepath.Join(pki, "sealmaker.crt"), one}, exitIndeterminate},
+		{"not a pdf", []string{"verify", "--data", data, notPDF}, exitUsage},
+		{"missing file", []string{"verify", "--data", data, "/nonexistent.pdf"}, exitUsage},
+		{"failed beats the rest", []string{"verify", "--data", data, one, tampered, orig}, exitFailed},
+		{"no arguments", []string{"verify"}, exitUsage},
+	} {
+		if code, out, errs := sealpipe(t, tc.args...); code != tc.want {
+			t.Errorf("%s: exit %d, want %d\n%s%s", tc.name, code, tc.want, out, errs)
+		}
+	}
+}
+
+func modTimes(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[e.Name()] = fi.ModTime().UnixNano()
+	}
+	return m
+}
+
+func equalMaps(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,249 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/demo"
+	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
+	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/fs"
+)
+
+var testPassphrase = []byte("pipeline test passphrase")
+
+// shared is the trust chain every test reuses: making SM2 keys and
+// encrypting them is the slow part of the setup.
+var shared struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// env is a pipeline over a fresh local store, with the demo's seals.
+type env struct {
+	t     *testing.T
+	store *fs.Store
+	reg   *registry.Registry
+	ca    *devca.CA
+	p     *pipeline.Pipeline
+	cfg   pipeline.Config
+	now   time.Time
+}
+
+func newEnv(t *testing.T, cfg pipeline.Config) *env {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.dir, shared.err = setupSharedPKI()
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	st, err := fs.Open(t.TempDir(), "sealpipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New(st)
+	ctx := context.Background()
+	ca, err := demo.Setup(ctx, shared.dir, testPassphrase, reg, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: st, reg: reg, ca: ca, cfg: cfg}
+	e.rebuild()
+	return e
+}
+
+func setupSharedPKI() (string, error) {
+	dir, err := tempDir()
+	if err != nil {
+		return "", err
+	}
+	_, err = devca.Init(devca.Config{Dir: dir, Passphrase: testPassphrase, Units: demo.Units, Approvers: demo.Approvers})
+	return dir, err
+}
+
+// rebuild makes a new pipeline with e.cfg, as a restarted worker would.
+func (e *env) rebuild() {
+	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
+		return keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
+	}
+	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), open, e.cfg)
+}
+
+func (e *env) approver(slug string) (crypto.Signer, *smx509.Certificate) {
+	e.t.Helper()
+	id := e.ca.Approvers[slug]
+	key, err := e.ca.Signer(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key, id.Cert
+}
+
+// sampleBatch makes a demo batch approved by demo.Approver.
+func (e *env) sampleBatch(batch string, docs int, bad bool) *demo.Batch {
+	e.t.Helper()
+	key, cert := e.approver(demo.Approver)
+	b, err := demo.MakeBatch(demo.BatchOptions{
+		Ref: pipeline.BatchRef{Department: demo.Department, Batch: batch}, Docs: docs, Bad: bad,
+		ApproverKey: key, ApproverCert: cert,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+// resign rewrites a batch's approval after mutate changed its manifest.
+func (e *env) resign(b *demo.Batch, slug string, mutate func(m *approval.Manifest)) {
+	e.t.Helper()
+	m, err := approval.Parse(b.Files[approval.ManifestName])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	mutate(m)
+	body, err := approval.Marshal(m)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key, cert := e.approver(slug)
+	sig, err := approval.Sign(body, key, cert)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b.Files[approval.ManifestName], b.Files[approval.SignatureName] = body, sig
+}
+
+// setDocument replaces (or adds) a document and lists it in the manifest
+// with its true digest.
+func (e *env) setDocument(b *demo.Batch, name string, data []byte) {
+	e.t.Helper()
+	b.Files[name] = data
+	sum := sm3.Sum(data)
+	e.resign(b, demo.Approver, func(m *approval.Manifest) {
+		for i := range m.Documents {
+			if m.Documents[i].Name == name {
+				m.Documents[i].SM3 = hex.EncodeToString(sum[:])
+				return
+			}
+		}
+		d := m.Documents[0]
+		d.Name, d.SM3 = name, hex.EncodeToString(sum[:])
+		m.Documents = append(m.Documents, d)
+	})
+}
+
+func (e *env) upload(b *demo.Batch) {
+	e.t.Helper()
+	if err := b.Upload(context.Background(), e.store); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// runBatch drives a batch through the pipeline the way the workers do and
+// returns its report.
+func (e *env) runBatch(ref pipeline.BatchRef) *report.Batch {
+	e.t.Helper()
+	ctx := context.Background()
+	plan, err := e.p.Intake(ctx, ref)
+	if err != nil {
+		e.t.Fatalf("Intake: %v", err)
+	}
+	for _, n := range plan.Documents {
+		if _, err := e.p.SealDocument(ctx, ref, n); err != nil {
+			e.t.Fatalf("SealDocument(%s): %v", n, err)
+		}
+	}
+	done, err := e.p.Complete(ctx, ref)
+	if err != nil || !done {
+		e.t.Fatalf("Complete = %v, %v after every document ran", done, err)
+	}
+	b, err := e.p.WriteBatchReport(ctx, ref)
+	if err != nil {
+		e.t.Fatalf("WriteBatchReport: %v", err)
+	}
+	return b
+}
+
+func (e *env) read(key string) []byte {
+	e.t.Helper()
+	rc, _, err := e.store.Get(context.Background(), key)
+	if err != nil {
+		e.t.Fatalf("read %s: %v", key, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) exists(key string) bool {
+	e.t.Helper()
+	_, err := e.store.Stat(context.Background(), key)
+	if err != nil && !errors.Is(err, storage.ErrNotExist) {
+		e.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func (e *env) count(prefix string) int {
+	e.t.Helper()
+	n := 0
+	if err := e.store.List(context.Background(), prefix, func(storage.ObjectInfo) error { n++; return nil }); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) put(key string, data []byte) {
+	e.t.Helper()
+	if _, err := e.store.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// selfSigned makes an SM2 certificate no trusted root vouches for.
+func selfSigned(t *testing.T, cn string) (crypto.Signer, *smx509.Certificate) {
+	t.Helper()
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &smx509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: smx509.KeyUsageDigitalSignature,
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert
+}

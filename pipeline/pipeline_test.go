@@ -1,0 +1,414 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/audit"
+	"github.com/sealpipe/sealpipe/pipeline/demo"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+func TestBatchEndToEnd(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("b1", 3, true)
+	e.upload(b)
+	ref := b.Ref
+	rep := e.runBatch(ref)
+
+	if rep.Sealed != 3 || rep.Rejected != 2 || len(rep.Documents) != 5 {
+		t.Fatalf("batch report: sealed %d rejected %d of %d, want 3, 2 of 5", rep.Sealed, rep.Rejected, len(rep.Documents))
+	}
+	wantCode := map[string]string{demo.Tampered: pipeline.CodeDigestMismatch, demo.WrongSeal: pipeline.CodeSealNotPermitted}
+	for _, d := range rep.Documents {
+		if code, bad := wantCode[d.Document]; bad {
+			if d.Outcome != report.OutcomeRejected || d.Code != code {
+				t.Errorf("%s: outcome %s code %s, want rejected %s", d.Document, d.Outcome, d.Code, code)
+			}
+			var rj report.Rejection
+			mustJSON(t, e.read(ref.RejectionKey(d.Document)), &rj)
+			if rj.Code != code || rj.Reason == "" || rj.Document != d.Document {
+				t.Errorf("rejection record %+v", rj)
+			}
+			if e.exists(ref.SealedKey(d.Document)) {
+				t.Errorf("rejected %s was sealed anyway", d.Document)
+			}
+			continue
+		}
+		if d.Outcome != report.OutcomeSealed || d.Indication != report.Passed {
+			t.Errorf("%s: outcome %s indication %s, want sealed TOTAL_PASSED", d.Document, d.Outcome, d.Indication)
+		}
+		in, out := b.Files[d.Document], e.read(ref.SealedKey(d.Document))
+		if !bytes.HasPrefix(out, in) || len(out) <= len(in) {
+			t.Errorf("%s: sealed output is not the input plus an incremental update", d.Document)
+		}
+		var doc report.Document
+		mustJSON(t, e.read(ref.ReportKey(d.Document)), &doc)
+		if doc.Indication != report.Passed || len(doc.Signatures) != 1 || doc.Signatures[0].SealID != demo.SealCivil {
+			t.Errorf("%s: report %s with %d signatures", d.Document, doc.Indication, len(doc.Signatures))
+		}
+		for _, c := range doc.Signatures[0].Checks {
+			if c.Result == report.NotOK || c.Result == report.Unknown {
+				t.Errorf("%s: check %s = %s (%s)", d.Document, c.Name, c.Result, c.Detail)
+			}
+		}
+	}
+	if n := e.count(storage.PrefixAudit + demo.SealCivil + "/"); n != 3 {
+		t.Errorf("usage records for %s: %d, want 3 (one per sealed document)", demo.SealCivil, n)
+	}
+	var use audit.Record
+	mustJSON(t, e.read(storage.PrefixAudit+demo.SealCivil+"/"+ref.Department+"/"+ref.Batch+"/"+demo.DocumentName(1)+".json"), &use)
+	if use.Approver == "" || use.OutputSM3 == "" || use.SignedAt.IsZero() || use.Operator != "pipeline" {
+		t.Errorf("usage record incomplete: %+v", use)
+	}
+}
+
+func TestIdempotentAndCrashSafe(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("b2", 2, false)
+	e.upload(b)
+	ref := b.Ref
+	first := e.runBatch(ref)
+	name := demo.DocumentName(1)
+	before, err := e.store.Stat(context.Background(), ref.SealedKey(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Delivered again: nothing changes.
+	out, err := e.p.SealDocument(context.Background(), ref, name)
+	if err != nil || out != report.OutcomeSealed {
+		t.Fatalf("second SealDocument = %v, %v", out, err)
+	}
+	// A crash after the sealed output was written but before the report:
+	// the retry derives the report from the existing output.
+	if err := e.store.Delete(context.Background(), ref.ReportKey(name)); err != nil {
+		t.Fatal(err)
+	}
+	e.rebuild()
+	if out, err := e.p.SealDocument(context.Background(), ref, name); err != nil || out != report.OutcomeSealed {
+		t.Fatalf("SealDocument after crash = %v, %v", out, err)
+	}
+	after, err := e.store.Stat(context.Background(), ref.SealedKey(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ETag != before.ETag {
+		t.Fatal("the document was sealed a second time")
+	}
+	if !e.exists(ref.ReportKey(name)) {
+		t.Fatal("the report was not rewritten after the crash")
+	}
+	if n := e.count(storage.PrefixAudit + demo.SealCivil + "/"); n != 2 {
+		t.Fatalf("usage records: %d, want 2", n)
+	}
+	// Intake of a finished batch is final, whatever the approval's age.
+	e.cfg.Now = func() time.Time { return time.Now().Add(30 * 24 * time.Hour) }
+	e.rebuild()
+	plan, err := e.p.Intake(context.Background(), ref)
+	if err != nil || !plan.Complete || len(plan.Documents) != 0 {
+		t.Fatalf("Intake of a finished batch = %+v, %v", plan, err)
+	}
+	again, err := e.p.WriteBatchReport(context.Background(), ref)
+	if err != nil || !again.CompletedAt.Equal(first.CompletedAt) {
+		t.Fatalf("batch report rewritten: %v", err)
+	}
+}
+
+// TestBatchRejections covers approvals that refuse the whole batch.
+func TestBatchRejections(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(e *env, b *demo.Batch)
+		cfg    pipeline.Config
+		code   string
+	}{
+		{"forged signature", func(e *env, b *demo.Batch) {
+			b.Files[approval.SignatureName][len(b.Files[approval.SignatureName])-3] ^= 0xff
+		}, pipeline.Config{}, pipeline.CodeApprovalSignature},
+		{"manifest changed after signing", func(e *env, b *demo.Batch) {
+			b.Files[approval.ManifestName] = bytes.Replace(b.Files[approval.ManifestName], []byte(`"page": 1`), []byte(`"page": 2`), 1)
+		}, pipeline.Config{}, pipeline.CodeApprovalSignature},
+		{"approval for another batch", func(e *env, b *demo.Batch) {
+			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Batch = "other" })
+		}, pipeline.Config{}, pipeline.CodeApprovalMismatch},
+		{"stale approval", nil, pipeline.Config{Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }}, pipeline.CodeApprovalStale},
+		{"approval from the future", nil, pipeline.Config{Now: func() time.Time { return time.Now().Add(-time.Hour) }}, pipeline.CodeApprovalStale},
+		{"not json", func(e *env, b *demo.Batch) { b.Files[approval.ManifestName] = []byte("%PDF-1.7") }, pipeline.Config{}, pipeline.CodeApprovalMalformed},
+		{"untrusted approver", func(e *env, b *demo.Batch) {
+			key, cert := selfSigned(t, "approver-zhang")
+			body := b.Files[approval.ManifestName]
+			sig, err := approval.Sign(body, key, cert)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Files[approval.SignatureName] = sig
+		}, pipeline.Config{}, pipeline.CodeApproverUntrusted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.cfg)
+			b := e.sampleBatch("rej", 2, false)
+			if tt.mutate != nil {
+				tt.mutate(e, b)
+			}
+			e.upload(b)
+			plan, err := e.p.Intake(context.Background(), b.Ref)
+			if err != nil {
+				t.Fatalf("Intake: %v", err)
+			}
+			if plan.Rejected == nil || plan.Rejected.Code != tt.code || !plan.Complete || len(plan.Documents) != 0 {
+				t.Fatalf("plan = %+v, want the batch rejected with %s", plan, tt.code)
+			}
+			rep, err := e.p.WriteBatchReport(context.Background(), b.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Sealed != 0 || rep.Rejected != 2 || rep.Rejection == nil || rep.Rejection.Code != tt.code {
+				t.Fatalf("batch report %+v", rep)
+			}
+			if n := e.count(storage.PrefixSealed); n != 0 {
+				t.Fatalf("%d documents sealed from a rejected batch", n)
+			}
+			// Documents of a rejected batch are never sealed, even when asked.
+			if out, err := e.p.SealDocument(context.Background(), b.Ref, demo.DocumentName(1)); err != nil || out != report.OutcomeRejected {
+				t.Fatalf("SealDocument in a rejected batch = %v, %v", out, err)
+			}
+		})
+	}
+}
+
+// TestDocumentRejections covers documents refused one by one.
+func TestDocumentRejections(t *testing.T) {
+	qpdf := testenv.Tool(t, "qpdf")
+	tests := []struct {
+		name   string
+		mutate func(t *testing.T, e *env, b *demo.Batch) string // returns the document to check
+		cfg    pipeline.Config
+		code   string
+	}{
+		{"not a pdf", func(t *testing.T, e *env, b *demo.Batch) string {
+			e.setDocument(b, "junk.pdf", []byte("this is not a PDF at all"))
+			return "junk.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
+		{"truncated pdf", func(t *testing.T, e *env, b *demo.Batch) string {
+			d := b.Files[demo.DocumentName(1)]
+			e.setDocument(b, "truncated.pdf", d[:len(d)/2])
+			return "truncated.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
+		{"encrypted pdf", func(t *testing.T, e *env, b *demo.Batch) string {
+			e.setDocument(b, "locked.pdf", encrypt(t, qpdf, b.Files[demo.DocumentName(1)]))
+			return "locked.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentEncrypted},
+		{"too large", func(t *testing.T, e *env, b *demo.Batch) string { return demo.DocumentName(1) },
+			pipeline.Config{MaxDocumentSize: 1000}, pipeline.CodeDocumentTooLarge},
+		{"page out of range", func(t *testing.T, e *env, b *demo.Batch) string {
+			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Documents[0].Placement.Page = 9 })
+			return demo.DocumentName(1)
+		}, pipeline.Config{}, pipeline.CodePlacementInvalid},
+		{"unknown seal", func(t *testing.T, e *env, b *demo.Batch) string {
+			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Documents[0].Seal = "99999999999999" })
+			return demo.DocumentName(1)
+		}, pipeline.Config{}, pipeline.CodeSealUnknown},
+		{"suspended seal", func(t *testing.T, e *env, b *demo.Batch) string {
+			if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusSuspended, "test", "audit"); err != nil {
+				t.Fatal(err)
+			}
+			return demo.DocumentName(1)
+		}, pipeline.Config{}, pipeline.CodeSealNotActive},
+		{"revoked seal", func(t *testing.T, e *env, b *demo.Batch) string {
+			if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusRevoked, "test", "key compromise"); err != nil {
+				t.Fatal(err)
+			}
+			return demo.DocumentName(1)
+		}, pipeline.Config{}, pipeline.CodeSealNotActive},
+		{"expired seal", func(t *testing.T, e *env, b *demo.Batch) string { return demo.DocumentName(1) },
+			pipeline.Config{Now: func() time.Time { return time.Now().Add(3 * 365 * 24 * time.Hour) }, MaxApprovalAge: 4 * 365 * 24 * time.Hour}, pipeline.CodeSealExpired},
+		{"not in the approval", func(t *testing.T, e *env, b *demo.Batch) string {
+			b.Files["stray.pdf"] = b.Files[demo.DocumentName(1)]
+			return "stray.pdf"
+		}, pipeline.Config{}, pipeline.CodeNotApproved},
+		{"missing after the upload window", func(t *testing.T, e *env, b *demo.Batch) string {
+			delete(b.Files, demo.DocumentName(1))
+			return demo.DocumentName(1)
+		}, pipeline.Config{UploadWindow: time.Nanosecond}, pipeline.CodeDocumentMissing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.cfg)
+			b := e.sampleBatch("doc", 2, false)
+			name := tt.mutate(t, e, b)
+			e.upload(b)
+			rep := e.runBatch(b.Ref)
+			var found bool
+			for _, d := range rep.Documents {
+				if d.Document == name {
+					found = true
+					if d.Outcome != report.OutcomeRejected || d.Code != tt.code {
+						t.Fatalf("%s: %s %s (%s), want rejected %s", name, d.Outcome, d.Code, d.Reason, tt.code)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("%s missing from the batch report", name)
+			}
+			if e.exists(b.Ref.SealedKey(name)) {
+				t.Fatal("a rejected document was sealed")
+			}
+		})
+	}
+}
+
+func TestWaitsForLateDocuments(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("late", 1, false)
+	late := b.Files[demo.DocumentName(1)]
+	delete(b.Files, demo.DocumentName(1))
+	e.upload(b)
+	ctx := context.Background()
+
+	if _, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(1)); !errors.Is(err, pipeline.ErrNotReady) {
+		t.Fatalf("SealDocument before upload = %v, want ErrNotReady", err)
+	}
+	if done, err := e.p.Complete(ctx, b.Ref); err != nil || done {
+		t.Fatalf("Complete = %v, %v with a document outstanding", done, err)
+	}
+	if _, err := e.p.WriteBatchReport(ctx, b.Ref); !errors.Is(err, pipeline.ErrNotReady) {
+		t.Fatalf("WriteBatchReport = %v, want ErrNotReady", err)
+	}
+	e.put(b.Ref.Inbox()+demo.DocumentName(1), late)
+	if out, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(1)); err != nil || out != report.OutcomeSealed {
+		t.Fatalf("SealDocument after upload = %v, %v", out, err)
+	}
+}
+
+func TestIntakeWaitsForSignature(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("unsigned", 1, false)
+	delete(b.Files, approval.SignatureName)
+	for n, data := range b.Files {
+		e.put(b.Ref.Inbox()+n, data)
+	}
+	if _, err := e.p.Intake(context.Background(), b.Ref); !errors.Is(err, pipeline.ErrNotReady) {
+		t.Fatalf("Intake without signature = %v, want ErrNotReady", err)
+	}
+	if err := e.p.RecordBatchFailure(context.Background(), b.Ref, errors.New("gave up")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.p.WriteBatchReport(context.Background(), b.Ref)
+	if err != nil || rep.Rejection == nil || rep.Rejected != 1 {
+		t.Fatalf("batch report after a final failure = %+v, %v", rep, err)
+	}
+}
+
+func TestRecordFailure(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("fail", 2, false)
+	e.upload(b)
+	ctx := context.Background()
+	if _, err := e.p.Intake(ctx, b.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.RecordFailure(ctx, b.Ref, demo.DocumentName(1), errors.New("hsm unreachable")); err != nil {
+		t.Fatal(err)
+	}
+	var rj report.Rejection
+	mustJSON(t, e.read(b.Ref.RejectionKey(demo.DocumentName(1))), &rj)
+	if rj.Code != pipeline.CodeProcessingFailed {
+		t.Fatalf("code %s", rj.Code)
+	}
+	if out, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(2)); err != nil || out != report.OutcomeSealed {
+		t.Fatalf("the other document: %v, %v", out, err)
+	}
+	// A document with an outcome keeps it.
+	if err := e.p.RecordFailure(ctx, b.Ref, demo.DocumentName(2), errors.New("late")); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(b.Ref.RejectionKey(demo.DocumentName(2))) {
+		t.Fatal("RecordFailure overrode a sealed outcome")
+	}
+}
+
+func TestParseInboxKey(t *testing.T) {
+	tests := []struct {
+		key   string
+		ok    bool
+		dept  string
+		batch string
+		name  string
+	}{
+		{"inbox/civil-affairs/b1/cert.pdf", true, "civil-affairs", "b1", "cert.pdf"},
+		{"inbox/civil-affairs/b1/approval.json", true, "civil-affairs", "b1", "approval.json"},
+		{"inbox/civil-affairs/b1/sub/cert.pdf", false, "", "", ""},
+		{"inbox/civil-affairs/cert.pdf", false, "", "", ""},
+		{"inbox/../b1/cert.pdf", false, "", "", ""},
+		{"sealed/civil-affairs/b1/cert.pdf", false, "", "", ""},
+		{"inbox/civil affairs/b1/cert.pdf", false, "", "", ""},
+		{"inbox/civil-affairs/b1/", false, "", "", ""},
+	}
+	for _, tt := range tests {
+		ref, name, err := pipeline.ParseInboxKey(tt.key)
+		if (err == nil) != tt.ok || ref.Department != tt.dept || ref.Batch != tt.batch || name != tt.name {
+			t.Errorf("ParseInboxKey(%q) = %+v, %q, %v", tt.key, ref, name, err)
+		}
+	}
+}
+
+func TestLocalSeal(t *testing.T) {
+	e := newEnv(t, pipeline.Config{Operator: "local:tester"})
+	b := e.sampleBatch("local", 1, false)
+	in := b.Files[demo.DocumentName(1)]
+	out, rep, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "out.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, in) || rep.Indication != report.Passed {
+		t.Fatalf("local seal: prefix %v, %s", bytes.HasPrefix(out, in), rep.Indication)
+	}
+	if n := e.count(storage.PrefixAudit + demo.SealCivil + "/local/"); n != 1 {
+		t.Fatalf("local usage records: %d", n)
+	}
+	if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusRevoked, "test", "x"); err != nil {
+		t.Fatal(err)
+	}
+	var rj *pipeline.RejectError
+	if _, _, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1}, "o.pdf"); !errors.As(err, &rj) || rj.Code != pipeline.CodeSealNotActive {
+		t.Fatalf("sealing with a revoked seal = %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+}
+
+func encrypt(t *testing.T, qpdf string, pdf []byte) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+	if err := os.WriteFile(in, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(qpdf, "--encrypt", "user", "owner", "256", "--", in, out).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --encrypt: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
