@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
+	"os"
 	"math/big"
 	"sync"
 	"testing"
@@ -68,6 +70,9 @@ func newEnv(t *testing.T, cfg pipeline.Config) *env {
 	ca, err := demo.Setup(ctx, shared.dir, testPassphrase, reg, "test")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	e := &env{t: t, store: st, reg: reg, ca: ca, cfg: cfg}
 	e.rebuild()

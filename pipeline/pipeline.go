@@ -89,7 +89,7 @@ type Pipeline struct {
 	cfg      Config
 
 	mu      sync.Mutex
-	signers map[string]crypto.Signer // by key URI; opening a key is slow (KDF, HSM login)
+	signers map[string]*openedKey // by key URI; opening a key is slow (KDF, HSM login)
 }
 
 // New returns a pipeline over store, using the registry's seals, the trust
@@ -104,7 +104,7 @@ func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, openKe
 		audit:    audit.New(store),
 		openKey:  openKey,
 		cfg:      cfg,
-		signers:  make(map[string]crypto.Signer),
+		signers:  make(map[string]*openedKey),
 	}
 }
 
@@ -357,17 +357,21 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 // seal lists.
 func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Signer, *smx509.Certificate, error) {
 	p.mu.Lock()
-	s, ok := p.signers[seal.SignerKey]
-	p.mu.Unlock()
+	k, ok := p.signers[seal.SignerKey]
 	if !ok {
-		var err error
-		if s, err = p.openKey(ctx, seal.SignerKey); err != nil {
-			return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, err)
-		}
-		p.mu.Lock()
-		p.signers[seal.SignerKey] = s
-		p.mu.Unlock()
+		k = &openedKey{}
+		p.signers[seal.SignerKey] = k
 	}
+	p.mu.Unlock()
+	// Concurrent first uses wait for one opening instead of each paying for it.
+	k.once.Do(func() { k.signer, k.err = p.openKey(ctx, seal.SignerKey) })
+	if k.err != nil {
+		p.mu.Lock()
+		delete(p.signers, seal.SignerKey) // let a later attempt try again
+		p.mu.Unlock()
+		return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, k.err)
+	}
+	s := k.signer
 	for _, der := range seal.Seal.Certs {
 		cert, err := smx509.ParseCertificate(der)
 		if err == nil && publicKeysEqual(cert.PublicKey, s.Public()) {
@@ -375,6 +379,13 @@ func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Sig
 		}
 	}
 	return nil, nil, reject(CodeSealUnusable, nil, "seal %s lists no certificate for its signing key %s", seal.ID, seal.SignerKey)
+}
+
+// openedKey is a signing key opened once and shared.
+type openedKey struct {
+	once   sync.Once
+	signer crypto.Signer
+	err    error
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

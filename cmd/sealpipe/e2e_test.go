@@ -89,7 +89,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	pki := filepath.Join(data, "pki")
 	for _, leaf := range []string{"signers/civil-affairs.crt", "sealmaker.crt", "approvers/approver-zhang.crt"} {
-		out, err := exec.Command(openssl, "verify", "-CAfile", filepath.Join(pki, "root.crt"), filepath.Join(pki, leaf)).CombinedOutput()
+		// OpenSSL 3.0 needs the SM2 ID spelled out to check SM2 certificate signatures.
+		out, err := exec.Command(openssl, "verify", "-vfyopt", "distid:1234567812345678", "-CAfile", filepath.Join(pki, "root.crt"), filepath.Join(pki, leaf)).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), ": OK") {
 			t.Fatalf("openssl verify %s: %v\n%s", leaf, err, out)
 		}
@@ -103,7 +104,13 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	tampered := filepath.Join(t.TempDir(), "tampered.pdf")
 	bad := append([]byte(nil), good...)
-	bad[len(bad)/3] ^= 0x01 // inside the signed range: before /Contents
+	// Flip a byte inside the first content stream: within the signed range,
+	// and the file still parses.
+	at := bytes.Index(bad, []byte("stream\n"))
+	if at < 0 {
+		t.Fatal("no stream in the sealed PDF")
+	}
+	bad[at+len("stream\n")+10] ^= 0x01
 	if err := os.WriteFile(tampered, bad, 0o644); err != nil {
 		t.Fatal(err)
 	}

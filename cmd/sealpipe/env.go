@@ -6,12 +6,14 @@ import (
 	"crypto"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"

@@ -158,7 +158,7 @@ func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor s
 	}
 	rec.ValidStart, rec.ValidEnd = seal.ValidStart, seal.ValidEnd
 	rec.Status = StatusActive
-	rec.History = []Event{{At: g.now().UTC(), Status: StatusActive, Actor: actor, Reason: "registered"}}
+	rec.History = []Event{{At: g.eventTime(), Status: StatusActive, Actor: actor, Reason: "registered"}}
 	body, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
@@ -264,7 +264,7 @@ func (g *Registry) SetStatus(ctx context.Context, id string, to Status, actor, r
 	}
 	rec := e.Record
 	rec.Status = to
-	rec.History = append(slices.Clip(rec.History), Event{At: g.now().UTC(), Status: to, Actor: actor, Reason: reason})
+	rec.History = append(slices.Clip(rec.History), Event{At: g.eventTime(), Status: to, Actor: actor, Reason: reason})
 	body, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, err
@@ -290,6 +290,12 @@ func (g *Registry) readAll(ctx context.Context, key string) ([]byte, error) {
 	defer rc.Close()
 	return io.ReadAll(io.LimitReader(rc, 16<<20))
 }
+
+// eventTime is the time of a status event, in whole seconds: signing times
+// in signatures have one-second resolution, and a seal registered at
+// 12:00:00.6 must count as active for a signature made at 12:00:00.8 (which
+// records 12:00:00).
+func (g *Registry) eventTime() time.Time { return g.now().UTC().Truncate(time.Second) }
 
 // checkID accepts seal identifiers usable as one object-key segment.
 func checkID(id string) error {
