@@ -104,6 +104,9 @@ type BatchOptions struct {
 	Bad bool
 	// Seal is the seal every good document names. Empty means SealCivil.
 	Seal string
+	// Issuer is the department printed on the certificates. Empty means the
+	// civil-affairs unit, whose seal the documents get by default.
+	Issuer string
 	// Date is the certificates' issue date and the approval time. Zero means now.
 	Date time.Time
 	// Approver signs the approval.
@@ -144,6 +147,9 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 	if opts.Date.IsZero() {
 		opts.Date = time.Now()
 	}
+	if opts.Issuer == "" {
+		opts.Issuer = Units[0].Name
+	}
 	b := &Batch{Ref: opts.Ref, Files: map[string][]byte{}}
 	page, x, y, _, _ := certpdf.SealArea()
 	m := &approval.Manifest{
@@ -151,7 +157,9 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 		Approver: opts.ApproverCert.Subject.CommonName, ApprovedAt: opts.Date.UTC().Truncate(time.Second),
 	}
 	add := func(name string, i int, seal string) error {
-		pdf, err := certpdf.Render(certpdf.Sample(i, opts.Date))
+		c := certpdf.Sample(i, opts.Date)
+		c.Department = opts.Issuer
+		pdf, err := certpdf.Render(c)
 		if err != nil {
 			return fmt.Errorf("demo: render %s: %w", name, err)
 		}
