@@ -50,7 +50,6 @@ type env struct {
 	ca    *devca.CA
 	p     *pipeline.Pipeline
 	cfg   pipeline.Config
-	now   time.Time
 }
 
 func newEnv(t *testing.T, cfg pipeline.Config) *env {

@@ -103,13 +103,23 @@ type Entry struct {
 
 // StatusAt returns the seal's status at instant t according to its history.
 // Before registration the seal did not exist: StatusAt reports revoked.
+//
+// Signing times have one-second resolution, so t stands for a signature made
+// somewhere in [t, t+1s). Within that second the signer gets the benefit of
+// the doubt: an event that made the seal usable counts if it happened before
+// t+1s, one that made it unusable only if it happened by t. A seal
+// registered at 12:00:00.6 is thus active for a signature recorded at
+// 12:00:00, and one suspended at 12:00:00.6 still is too.
 func (r *Record) StatusAt(t time.Time) Status {
 	st := StatusRevoked
 	for _, e := range r.History {
-		if e.At.After(t) {
-			break
+		effective := !e.At.After(t)
+		if e.Status == StatusActive {
+			effective = e.At.Before(t.Add(time.Second))
 		}
-		st = e.Status
+		if effective {
+			st = e.Status
+		}
 	}
 	return st
 }
@@ -291,11 +301,8 @@ func (g *Registry) readAll(ctx context.Context, key string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(rc, 16<<20))
 }
 
-// eventTime is the time of a status event, in whole seconds: signing times
-// in signatures have one-second resolution, and a seal registered at
-// 12:00:00.6 must count as active for a signature made at 12:00:00.8 (which
-// records 12:00:00).
-func (g *Registry) eventTime() time.Time { return g.now().UTC().Truncate(time.Second) }
+// eventTime is the time of a status event.
+func (g *Registry) eventTime() time.Time { return g.now().UTC() }
 
 // checkID accepts seal identifiers usable as one object-key segment.
 func checkID(id string) error {

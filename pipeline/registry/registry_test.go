@@ -134,8 +134,8 @@ func TestLifecycle(t *testing.T) {
 	if st := e.StatusAt(times[1].Add(-time.Millisecond)); st != registry.StatusActive {
 		t.Errorf("status before suspension: %s", st)
 	}
-	if st := e.StatusAt(e.History[1].At); st != registry.StatusSuspended {
-		t.Errorf("status at suspension: %s", st)
+	if st := e.StatusAt(e.History[3].At); st != registry.StatusRevoked {
+		t.Errorf("status at revocation: %s", st)
 	}
 	if st := e.StatusAt(e.History[0].At.Add(-time.Hour)); st != registry.StatusRevoked {
 		t.Errorf("status before registration: %s, want revoked (did not exist)", st)
@@ -193,5 +193,34 @@ func TestRegisterRejectsMismatch(t *testing.T) {
 	}
 	if err := reg.Register(ctx, []byte("not a seal"), registry.Record{}, "test"); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("Register garbage = %v", err)
+	}
+}
+
+func TestStatusAtSameSecond(t *testing.T) {
+	base := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
+	r := registry.Record{History: []registry.Event{
+		{At: at(600), Status: registry.StatusActive},
+		{At: at(5600), Status: registry.StatusSuspended},
+		{At: at(9000), Status: registry.StatusActive},
+		{At: at(12400), Status: registry.StatusRevoked},
+	}}
+	tests := []struct {
+		signed time.Time // whole seconds, as signatures record them
+		want   registry.Status
+	}{
+		{base.Add(-time.Second), registry.StatusRevoked}, // before registration: did not exist
+		{base, registry.StatusActive},                    // registered within that second
+		{base.Add(5 * time.Second), registry.StatusActive},
+		{base.Add(6 * time.Second), registry.StatusSuspended},
+		{base.Add(8 * time.Second), registry.StatusSuspended},
+		{base.Add(9 * time.Second), registry.StatusActive}, // reactivated exactly then
+		{base.Add(12 * time.Second), registry.StatusActive},
+		{base.Add(13 * time.Second), registry.StatusRevoked},
+	}
+	for _, tt := range tests {
+		if got := r.StatusAt(tt.signed); got != tt.want {
+			t.Errorf("StatusAt(%s) = %s, want %s", tt.signed.Format("15:04:05"), got, tt.want)
+		}
 	}
 }

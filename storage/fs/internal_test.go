@@ -1,0 +1,104 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// crashBeforePublish makes every commit stop after writing the sidecar and
+// before publishing the content, as a crash there would.
+func crashBeforePublish(t *testing.T) {
+	errCrash := errors.New("simulated crash")
+	testHookBeforePublish = func() error { return errCrash }
+	t.Cleanup(func() { testHookBeforePublish = nil })
+}
+
+// TestCrashBetweenSidecarAndPublish checks the write ordering: a crash
+// after the new sidecar is written but before the rename leaves the old
+// object whole, metadata included, and no new object.
+func TestCrashBetweenSidecarAndPublish(t *testing.T) {
+	s, err := Open(t.TempDir(), "records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	old, err := s.Put(ctx, "obj", strings.NewReader("old"), 3, storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"v": "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	crashBeforePublish(t)
+	for _, opts := range []storage.PutOptions{{}, {IfMatch: old.ETag}} {
+		if _, err := s.Put(ctx, "obj", strings.NewReader("new"), 3, storage.PutOptions{Metadata: map[string]string{"v": "new"}, IfMatch: opts.IfMatch}); err == nil {
+			t.Fatal("Put succeeded despite the crash")
+		}
+	}
+	if _, err := s.Put(ctx, "fresh", strings.NewReader("new"), 3, storage.PutOptions{IfNoneMatch: true}); err == nil {
+		t.Fatal("create-only Put succeeded despite the crash")
+	}
+	testHookBeforePublish = nil
+
+	rc, info, err := s.Get(ctx, "obj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "old" || info.ETag != old.ETag || info.ContentType != "text/plain" || info.Metadata["v"] != "old" {
+		t.Errorf("after the crash: %q %+v, want the old object with its metadata", b, info)
+	}
+	if _, err := s.Stat(ctx, "fresh"); !errors.Is(err, storage.ErrNotExist) {
+		t.Errorf("Stat(fresh) after a crashed create: %v, want ErrNotExist", err)
+	}
+	// The store recovers: the next writes work and are seen whole.
+	if _, err := s.Put(ctx, "fresh", strings.NewReader("made"), 4, storage.PutOptions{IfNoneMatch: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "obj", strings.NewReader("newer"), 5, storage.PutOptions{IfMatch: old.ETag, Metadata: map[string]string{"v": "newer"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stat(ctx, "obj")
+	if err != nil || st.Metadata["v"] != "newer" || st.Size != 5 {
+		t.Errorf("after recovery: %+v %v", st, err)
+	}
+	versions, err := s.readSidecar("obj")
+	if err != nil || len(versions) > 2 {
+		t.Errorf("sidecar holds %d versions (%v), want at most 2", len(versions), err)
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		retryable bool
+	}{
+		{&os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}, true},
+		{&os.PathError{Op: "write", Path: "/x", Err: syscall.EDQUOT}, true},
+		{&os.PathError{Op: "open", Path: "/x", Err: syscall.EMFILE}, true},
+		{&os.PathError{Op: "read", Path: "/x", Err: syscall.EINTR}, true},
+		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), true},
+		{&os.PathError{Op: "open", Path: "/x", Err: syscall.EACCES}, false},
+		{&os.PathError{Op: "read", Path: "/x", Err: syscall.EIO}, false},
+		{context.Canceled, false},
+		{errors.New("something else"), false},
+	} {
+		err := opError("put", "k", tc.err)
+		if got := storage.IsRetryable(err); got != tc.retryable {
+			t.Errorf("IsRetryable(%v) = %v, want %v", err, got, tc.retryable)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%v does not wrap %v", err, tc.err)
+		}
+		if !strings.Contains(err.Error(), `"k"`) {
+			t.Errorf("%v does not quote the key", err)
+		}
+	}
+}
