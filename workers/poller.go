@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/sealpipe/sealpipe/pipeline"
@@ -28,30 +27,14 @@ type Poller struct {
 }
 
 // Scan lists the inbox once and enqueues an intake task for every batch
-// that has both approval files and no batch report yet. It returns the
-// batches it enqueued (tasks already known count too: they deduplicate).
+// whose approval signature has arrived and that has no batch report yet. It
+// returns the batches it enqueued (tasks already known count too: they
+// deduplicate).
 func (p *Poller) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
-	type state struct {
-		manifestETag string
-		signed       bool
-	}
-	batches := map[pipeline.BatchRef]*state{}
-	var order []pipeline.BatchRef
+	var signed []pipeline.BatchRef
 	err := p.Store.List(ctx, storage.PrefixInbox, func(o storage.ObjectInfo) error {
-		ref, name, err := pipeline.ParseInboxKey(o.Key)
-		if err != nil || !pipeline.IsCommitKey(name) {
-			return nil // not part of a well-formed batch; intake never sees it
-		}
-		st := batches[ref]
-		if st == nil {
-			st = &state{}
-			batches[ref] = st
-			order = append(order, ref)
-		}
-		if name == approval.ManifestName {
-			st.manifestETag = o.ETag
-		} else {
-			st.signed = true
+		if ref, name, err := pipeline.ParseInboxKey(o.Key); err == nil && name == approval.SignatureName {
+			signed = append(signed, ref)
 		}
 		return nil
 	})
@@ -59,21 +42,13 @@ func (p *Poller) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
 		return nil, fmt.Errorf("workers: scan inbox: %w", err)
 	}
 	var queued []pipeline.BatchRef
-	for _, ref := range order {
-		st := batches[ref]
-		if st.manifestETag == "" || !st.signed {
-			continue
-		}
+	for _, ref := range signed {
 		if _, err := p.Store.Stat(ctx, ref.BatchReportKey()); err == nil {
 			continue
 		} else if !errors.Is(err, storage.ErrNotExist) {
 			return queued, err
 		}
-		t, err := NewBatchIntakeTask(p.Store.Bucket(), ref, strings.Trim(st.manifestETag, `"`))
-		if err != nil {
-			return queued, err
-		}
-		if err := p.Handlers.Enqueue(ctx, t); err != nil {
+		if err := enqueueIntake(ctx, p.Store, p.Handlers, ref); err != nil {
 			return queued, fmt.Errorf("workers: enqueue intake of %s: %w", ref, err)
 		}
 		queued = append(queued, ref)

@@ -24,6 +24,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
 )
 
 // Task type names.
@@ -38,7 +39,8 @@ type BatchPayload struct {
 	Bucket     string `json:"bucket"`
 	Department string `json:"department"`
 	Batch      string `json:"batch"`
-	// ApprovalETag identifies the approval version that triggered intake.
+	// ApprovalETag identifies the approval version: for intake the ETag of
+	// the approval's signature, for documents the manifest's.
 	ApprovalETag string `json:"approval_etag,omitempty"`
 }
 
@@ -53,11 +55,11 @@ type DocumentPayload struct {
 	Document string `json:"document"`
 }
 
-// NewBatchIntakeTask returns the intake task of a batch whose approval has
-// the given ETag.
-func NewBatchIntakeTask(bucket string, ref pipeline.BatchRef, approvalETag string) (*asynq.Task, error) {
-	p := BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: approvalETag}
-	id := fmt.Sprintf("intake:%s/%s@%s", bucket, ref.Inbox(), approvalETag)
+// NewBatchIntakeTask returns the intake task of a batch whose approval
+// signature (approval.json.p7s, the last file of a batch) has the given ETag.
+func NewBatchIntakeTask(bucket string, ref pipeline.BatchRef, signatureETag string) (*asynq.Task, error) {
+	p := BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: signatureETag}
+	id := fmt.Sprintf("intake:%s/%s%s@%s", bucket, ref.Inbox(), approval.SignatureName, signatureETag)
 	return newTask(TypeBatchIntake, p, id)
 }
 
