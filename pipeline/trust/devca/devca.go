@@ -280,7 +280,7 @@ func initRoot(dir string, pass []byte, now time.Time, validity time.Duration) (*
 		MaxPathLenZero:        true,
 		SubjectKeyId:          ski,
 	}
-	cert, err := create(tmpl, tmpl, key, key)
+	cert, err := create(tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -346,22 +346,22 @@ func (iss *issuer) ensure(l leafSpec) error {
 		IsCA:                  false,
 		SubjectKeyId:          ski,
 	}
-	cert, err := create(tmpl, iss.cert, key, iss.key)
+	cert, err := create(tmpl, iss.cert, key.Public(), iss.key)
 	if err != nil {
 		return err
 	}
 	return writeIdentity(l.base, cert, key, iss.pass)
 }
 
-// create signs tmpl with a fresh random serial number.
-func create(tmpl, parent *smx509.Certificate, key, signer crypto.Signer) (*smx509.Certificate, error) {
+// create signs tmpl, for public key pub, with a fresh random serial number.
+func create(tmpl, parent *smx509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*smx509.Certificate, error) {
 	// RFC 5280 §4.1.2.2: positive, at most 20 octets; 127 random bits.
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, fmt.Errorf("devca: serial number: %w", err)
 	}
 	tmpl.SerialNumber = serial.Add(serial, big.NewInt(1))
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {
 		return nil, fmt.Errorf("devca: issue %q: %w", tmpl.Subject.CommonName, err)
 	}
@@ -534,7 +534,7 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			slug := strings.TrimSuffix(strings.TrimSuffix(name, certExt), keyExt)
+			slug := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, certExt), keyExt), keyURIExt)
 			if e.IsDir() || slug == name || !slugRE.MatchString(slug) {
 				continue
 			}
@@ -551,7 +551,7 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 }
 
 // loadIdentity reads base.crt, checks it was issued by root and that
-// base.key exists beside it.
+// base.key, or base.keyuri naming a key held elsewhere, exists beside it.
 func loadIdentity(base string, root *smx509.Certificate) (Identity, error) {
 	if ok, err := exists(base + certExt); err != nil {
 		return Identity{}, err
@@ -564,6 +564,9 @@ func loadIdentity(base string, root *smx509.Certificate) (Identity, error) {
 	}
 	if err := cert.CheckSignatureFrom(root); err != nil {
 		return Identity{}, fmt.Errorf("devca: %s was not issued by this root: %w", base+certExt, err)
+	}
+	if uri, ok, err := readKeyURI(base); err != nil || ok {
+		return Identity{Cert: cert, CertPath: base + certExt, KeyURI: uri}, err
 	}
 	if ok, err := exists(base + keyExt); err != nil {
 		return Identity{}, err
