@@ -1,0 +1,49 @@
+// Package pdfseal seals PDF documents and verifies the signatures in them.
+//
+// [Seal] adds a visible seal — a picture on a page — and a digital
+// signature over the document, written as one incremental update (ISO
+// 32000-1 §7.5.6): the input's bytes are an exact prefix of the output, so
+// signatures already in the document stay valid. The update holds the
+// picture as an image XObject (RGB, FlateDecode, with an /SMask for the
+// PNG's alpha), an appearance form drawing it, a signature field merged with
+// its widget annotation (§12.7.4.5, §12.5.6.19), the signature dictionary
+// (§12.8.1), new versions of the page (/Annots) and of the interactive form
+// (/AcroForm /Fields, /SigFlags 3), and a cross-reference section of the
+// same kind as the input's last one (a table, §7.5.4, or a stream,
+// §7.5.8) chained to it with /Prev.
+//
+// The signature is /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached
+// (§12.8.3.3): a detached CMS SignedData over the ByteRange bytes. Its
+// algorithm follows the signer's key:
+//
+//   - SM2 keys give the GM/T 0010 (GB/T 35275) form: content types
+//     1.2.156.10197.6.1.4.2.1 / .2, SM3 digest, SM2 signature
+//     (1.2.156.10197.1.301.1) with the default signer ID 1234567812345678
+//     over the DER signed attributes (contentType, signingTime,
+//     messageDigest). OpenSSL 3 can check the signature value with
+//     `pkeyutl -verify -rawin -digest sm3 -pkeyopt distid:1234567812345678`.
+//   - ECDSA and RSA keys give an ordinary PKCS#7 SHA-256 signature that
+//     Adobe Reader and poppler's pdfsig check.
+//
+// The key is used only through crypto.Signer, so keys held in an HSM work:
+// for SM2, Sign receives the DER signed attributes and
+// sm2.DefaultSM2SignerOpts, as with github.com/emmansun/gmsm/pkcs7.
+//
+// When Options.SealData holds a GB/T 38540 SESeal, it is stored in the
+// signature dictionary under /SESeal, inside the bytes the signature covers,
+// and [Verify] returns it in Result.SealData.
+//
+// [Verify] finds the signature fields of a document and checks each
+// signature's integrity: the ByteRange, the digest of the covered bytes and
+// the signature value. It reads each signature dictionary as the signature
+// covers it, so a later incremental update cannot change what is reported.
+// It handles what Seal writes and ordinary RSA/ECDSA adbe.pkcs7.detached
+// and ETSI.CAdES.detached signatures. It does not judge trust: certificate
+// chains, validity periods and revocation belong to the caller, which gets
+// the certificates in the Result.
+//
+// The input is parsed with github.com/pdfcpu/pdfcpu, under a size limit and
+// pdfcpu's resource limits, with parser panics turned into [ErrMalformed].
+// Objects are written by this package, never by pdfcpu (whose writer
+// rewrites the whole file).
+package pdfseal

@@ -1,0 +1,69 @@
+package pdfseal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors returned by [Seal] and [Verify], and the Err of a
+// [Result], wrap one of them with %w and quote the input at fault; test with
+// errors.Is.
+var (
+	// ErrMalformed reports input that is not a readable PDF: empty, no
+	// header, a broken cross-reference chain, a parser failure.
+	ErrMalformed = errors.New("pdfseal: malformed PDF")
+	// ErrEncrypted reports an encrypted PDF. Sealing one would need its
+	// keys to encrypt the appended objects; it is refused.
+	ErrEncrypted = errors.New("pdfseal: encrypted PDF")
+	// ErrTooLarge reports input above Options.MaxInputSize (or the default
+	// limit of [DefaultMaxInputSize]).
+	ErrTooLarge = errors.New("pdfseal: input too large")
+	// ErrNoPage reports a Placement.Page the document does not have.
+	ErrNoPage = errors.New("pdfseal: no such page")
+	// ErrPlacement reports a placement box that is empty, not finite or
+	// not inside the page.
+	ErrPlacement = errors.New("pdfseal: invalid placement")
+	// ErrImage reports a seal picture that is not a usable PNG.
+	ErrImage = errors.New("pdfseal: invalid seal image")
+	// ErrSigner reports a missing or unusable signer: no key, no
+	// certificate, a certificate that does not match the key, a key type
+	// with no PDF signature format, or a signing failure.
+	ErrSigner = errors.New("pdfseal: signer")
+
+	// ErrSignatureFormat reports a signature whose dictionary, ByteRange or
+	// CMS structure is broken. The signature is Invalid.
+	ErrSignatureFormat = errors.New("pdfseal: malformed signature")
+	// ErrDigestMismatch reports that the bytes a signature covers do not
+	// hash to the digest it signed. The signature is Invalid; the error is a
+	// [*DigestMismatchError].
+	ErrDigestMismatch = errors.New("pdfseal: document digest mismatch")
+	// ErrBadSignature reports a signature value that does not verify with
+	// the signer's public key. The signature is Invalid.
+	ErrBadSignature = errors.New("pdfseal: signature value does not verify")
+	// ErrUnsupported reports a signature this package cannot check: an
+	// unknown SubFilter, digest or signature algorithm, several signers.
+	// The signature is Indeterminate.
+	ErrUnsupported = errors.New("pdfseal: unsupported signature")
+	// ErrNoSignerCertificate reports a CMS that does not carry its signer's
+	// certificate. The signature is Indeterminate.
+	ErrNoSignerCertificate = errors.New("pdfseal: signer certificate not found")
+	// ErrWeakAlgorithm reports a signature that verifies but relies on a
+	// broken digest (SHA-1, MD5). The signature is Indeterminate, as ETSI EN
+	// 319 102-1 rules for a cryptographic-constraints failure.
+	ErrWeakAlgorithm = errors.New("pdfseal: weak algorithm")
+)
+
+// DigestMismatchError details an [ErrDigestMismatch]: the digest the signer
+// signed and the digest of the bytes the ByteRange covers now.
+type DigestMismatchError struct {
+	Algorithm string // digest algorithm, e.g. "SM3"
+	Signed    []byte // messageDigest attribute (or the digest implied by the signature)
+	Computed  []byte // digest of the ByteRange bytes
+}
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("%v: %s of the signed byte ranges is %x, the signature says %x", ErrDigestMismatch, e.Algorithm, e.Computed, e.Signed)
+}
+
+// Unwrap makes errors.Is(err, ErrDigestMismatch) hold.
+func (e *DigestMismatchError) Unwrap() error { return ErrDigestMismatch }

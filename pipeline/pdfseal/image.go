@@ -1,0 +1,121 @@
+package pdfseal
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha256"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"sync"
+)
+
+// Limits on the seal picture. A seal is a few centimetres wide: 2048×2048
+// pixels is far above print resolution for it.
+const (
+	maxImageBytes  = 8 << 20
+	maxImagePixels = 2048 * 2048
+)
+
+// sealImage is a seal picture ready to embed: zlib (FlateDecode) streams of
+// 8-bit RGB samples and, if the picture is not opaque, of 8-bit alpha
+// samples for an /SMask (§11.6.5.3).
+type sealImage struct {
+	width, height int
+	rgb, alpha    []byte // alpha is nil when every pixel is opaque
+}
+
+// imageCache keeps recently encoded pictures. A batch applies the same seal
+// to many documents; decoding and compressing its picture each time would
+// cost more than the signature. Entries are immutable once stored.
+var imageCache = struct {
+	sync.Mutex
+	m     map[[sha256.Size]byte]*sealImage
+	order [][sha256.Size]byte // insertion order, for eviction
+}{m: make(map[[sha256.Size]byte]*sealImage)}
+
+const imageCacheSize = 16
+
+// loadImage returns the embeddable form of a PNG seal picture.
+func loadImage(data []byte) (*sealImage, error) {
+	key := sha256.Sum256(data)
+	imageCache.Lock()
+	img, ok := imageCache.m[key]
+	imageCache.Unlock()
+	if ok {
+		return img, nil
+	}
+	img, err := encodeImage(data)
+	if err != nil {
+		return nil, err
+	}
+	imageCache.Lock()
+	defer imageCache.Unlock()
+	if _, ok := imageCache.m[key]; !ok {
+		if len(imageCache.order) >= imageCacheSize {
+			delete(imageCache.m, imageCache.order[0])
+			imageCache.order = imageCache.order[1:]
+		}
+		imageCache.m[key] = img
+		imageCache.order = append(imageCache.order, key)
+	}
+	return img, nil
+}
+
+// encodeImage decodes a PNG and splits it into colour and alpha samples.
+func encodeImage(data []byte) (*sealImage, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: no picture given", ErrImage)
+	}
+	if len(data) > maxImageBytes {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrImage, len(data), maxImageBytes)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a PNG (starts %q): %v", ErrImage, snippet(data, 0), err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width*cfg.Height > maxImagePixels {
+		return nil, fmt.Errorf("%w: %d×%d pixels, the limit is %d pixels", ErrImage, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	src, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: PNG: %v", ErrImage, err)
+	}
+	r := src.Bounds()
+	w, h := r.Dx(), r.Dy()
+	rgb := make([]byte, 0, 3*w*h)
+	alpha := make([]byte, 0, w*h)
+	opaque := true
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		if nrgba, ok := src.(*image.NRGBA); ok {
+			row := nrgba.Pix[nrgba.PixOffset(r.Min.X, y):nrgba.PixOffset(r.Max.X, y)]
+			for i := 0; i < len(row); i += 4 {
+				rgb = append(rgb, row[i], row[i+1], row[i+2])
+				alpha = append(alpha, row[i+3])
+				opaque = opaque && row[i+3] == 0xff
+			}
+			continue
+		}
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.NRGBAModel.Convert(src.At(x, y)).(color.NRGBA)
+			rgb = append(rgb, c.R, c.G, c.B)
+			alpha = append(alpha, c.A)
+			opaque = opaque && c.A == 0xff
+		}
+	}
+	img := &sealImage{width: w, height: h, rgb: deflate(rgb)}
+	if !opaque {
+		img.alpha = deflate(alpha)
+	}
+	return img, nil
+}
+
+// deflate compresses b for /FlateDecode (a zlib stream, §7.4.4).
+func deflate(b []byte) []byte {
+	var out bytes.Buffer
+	zw := zlib.NewWriter(&out)
+	zw.Write(b) // writes to a bytes.Buffer cannot fail
+	zw.Close()
+	return out.Bytes()
+}

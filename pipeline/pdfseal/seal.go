@@ -1,0 +1,365 @@
+package pdfseal
+
+import (
+	"context"
+	"crypto"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Placement says where the seal picture goes: a box on a page, in
+// millimetres, with the origin at the lower-left corner of the page's
+// CropBox (its MediaBox if it has none) as the page is displayed — on a
+// page with /Rotate, after rotation, and the picture is drawn upright. A
+// page's /UserUnit is honoured. The box must lie inside the page.
+type Placement struct {
+	Page          int     // 1-based page number
+	X, Y          float64 // lower-left corner of the box, mm
+	Width, Height float64 // size of the box, mm; the picture is stretched to fill it
+}
+
+// Options configures [Seal].
+type Options struct {
+	// Signer is the signing key; it may live in an HSM. SM2 keys give an
+	// SM2/SM3 CMS, ECDSA and RSA keys a SHA-256 one.
+	Signer crypto.Signer
+	// Chain is the signer's certificate, then any intermediates, all of
+	// which go into the CMS.
+	Chain []*smx509.Certificate
+	// Image is the seal picture, a PNG. Transparency is kept.
+	Image []byte
+	// SealData, if set, is the DER GB/T 38540 SESeal the picture belongs
+	// to. It is stored in the signature dictionary (/SESeal), covered by
+	// the signature, and returned by Verify in Result.SealData.
+	SealData []byte
+	// Placement is where the picture goes.
+	Placement Placement
+	// Time is the signing time written to the CMS signingTime attribute
+	// and to /M. Zero means now.
+	Time time.Time
+	// Name, Reason, Location and ContactInfo fill the signature
+	// dictionary's entries of those names (ISO 32000-1 table 252); empty
+	// ones are left out.
+	Name, Reason, Location, ContactInfo string
+	// MaxInputSize bounds the input; zero means DefaultMaxInputSize.
+	MaxInputSize int64
+}
+
+// Seal writes in followed by one incremental update that adds a visible
+// seal and a signature over the whole result. The input is an exact prefix
+// of the output. The output is built in memory and written with a single
+// Write only when complete: on error nothing is written.
+func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	limit := opts.MaxInputSize
+	if limit <= 0 {
+		limit = DefaultMaxInputSize
+	}
+	signer, err := newCMSSigner(opts.Signer, opts.Chain)
+	if err != nil {
+		return err
+	}
+	if err := opts.Placement.check(); err != nil {
+		return err
+	}
+	img, err := loadImage(opts.Image)
+	if err != nil {
+		return err
+	}
+	pc, err := openPDF(ctx, in, limit)
+	if err != nil {
+		return err
+	}
+	t, err := sealTarget(in, pc, opts.Placement.Page)
+	if err != nil {
+		return err
+	}
+	geo, err := place(t.pageBox, t.pageRotate, t.userUnit, opts.Placement)
+	if err != nil {
+		return err
+	}
+	at := opts.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.Truncate(time.Second)
+	cmsSize, err := signer.maxSize(at)
+	if err != nil {
+		return err
+	}
+	doc, err := buildUpdate(in, t, img, geo, &opts, at, cmsSize)
+	if err != nil {
+		return err
+	}
+
+	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
+	// /Contents hex string, angle brackets included.
+	h := signer.digest.new()
+	h.Write(doc.buf[:doc.contentsStart])
+	h.Write(doc.buf[doc.contentsEnd:])
+	cms, err := signer.sign(ctx, h.Sum(nil), at)
+	if err != nil {
+		return err
+	}
+	if 2*len(cms) > doc.contentsEnd-doc.contentsStart-2 {
+		return fmt.Errorf("%w: the %d-byte CMS exceeds the %d bytes reserved", ErrSigner, len(cms), (doc.contentsEnd-doc.contentsStart-2)/2)
+	}
+	hex.Encode(doc.buf[doc.contentsStart+1:], cms)
+	if _, err := w.Write(doc.buf); err != nil {
+		return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
+	}
+	return nil
+}
+
+// check validates the numbers of a placement; whether the box fits the
+// page is checked once the page is known.
+func (p Placement) check() error {
+	for _, v := range []float64{p.X, p.Y, p.Width, p.Height} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: %+v has a non-finite coordinate", ErrPlacement, p)
+		}
+	}
+	if p.Width <= 0 || p.Height <= 0 || p.X < 0 || p.Y < 0 {
+		return fmt.Errorf("%w: %+v: the box needs a positive size and a corner at X, Y ≥ 0", ErrPlacement, p)
+	}
+	if p.Page < 1 {
+		return fmt.Errorf("%w: page %d requested, pages are numbered from 1", ErrNoPage, p.Page)
+	}
+	return nil
+}
+
+// geometry is the placement in the page's default user space.
+type geometry struct {
+	rect   box        // the widget's /Rect
+	width  float64    // picture width as displayed, points
+	height float64    // picture height as displayed, points
+	matrix [6]float64 // the appearance form's /Matrix: undoes the page's /Rotate
+}
+
+const pointsPerMM = 72 / 25.4
+
+// place maps a placement, given in displayed millimetres, to user space,
+// whose unit is userUnit points.
+func place(page box, rotate int, userUnit float64, p Placement) (geometry, error) {
+	w, h := page.width(), page.height()
+	dispW, dispH := w, h
+	if rotate == 90 || rotate == 270 {
+		dispW, dispH = h, w
+	}
+	perMM := pointsPerMM / userUnit
+	slack := 0.01 * perMM // rounding in callers' mm arithmetic
+	u0, v0 := p.X*perMM, p.Y*perMM
+	u1, v1 := u0+p.Width*perMM, v0+p.Height*perMM
+	if u1 > dispW+slack || v1 > dispH+slack {
+		return geometry{}, fmt.Errorf("%w: box at (%g, %g) mm of %g×%g mm does not fit page %d, %.1f×%.1f mm as displayed",
+			ErrPlacement, p.X, p.Y, p.Width, p.Height, p.Page, dispW/perMM, dispH/perMM)
+	}
+	// toUser maps a displayed point (from the displayed lower-left corner)
+	// to default user space. /Rotate turns the page clockwise for display.
+	toUser := func(u, v float64) (float64, float64) {
+		switch rotate {
+		case 90:
+			return page.llx + w - v, page.lly + u
+		case 180:
+			return page.llx + w - u, page.lly + h - v
+		case 270:
+			return page.llx + v, page.lly + h - u
+		default:
+			return page.llx + u, page.lly + v
+		}
+	}
+	ax, ay := toUser(u0, v0)
+	bx, by := toUser(u1, v1)
+	g := geometry{
+		rect:   box{min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)},
+		width:  u1 - u0,
+		height: v1 - v0,
+	}
+	// Counter-rotate the appearance anticlockwise by /Rotate so the picture
+	// reads upright (§8.3.3 rotation matrix; §12.5.5 maps the transformed
+	// BBox onto /Rect).
+	switch rotate {
+	case 90:
+		g.matrix = [6]float64{0, 1, -1, 0, 0, 0}
+	case 180:
+		g.matrix = [6]float64{-1, 0, 0, -1, 0, 0}
+	case 270:
+		g.matrix = [6]float64{0, -1, 1, 0, 0, 0}
+	default:
+		g.matrix = [6]float64{1, 0, 0, 1, 0, 0}
+	}
+	return g, nil
+}
+
+// sealedDoc is the sealed file before the CMS is filled in.
+type sealedDoc struct {
+	buf                        []byte
+	contentsStart, contentsEnd int // the /Contents hex string, brackets included
+}
+
+// byteRangeWidth is the room reserved for the ByteRange numbers, patched
+// once the file is complete.
+const byteRangeWidth = 48
+
+// buildUpdate writes the incremental update with a zeroed /Contents of room
+// for cmsSize bytes and the final ByteRange.
+func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options, at time.Time, cmsSize int) (*sealedDoc, error) {
+	contentsLen := 2 * (cmsSize + 32) // hex digits; a little slack over the computed bound
+	u := newUpdate(in, len(img.rgb)+len(img.alpha)+contentsLen+len(opts.SealData)*2+8192)
+
+	nr := t.nextObj
+	alloc := func() int { nr++; return nr - 1 }
+	imageNr := alloc()
+	smaskNr := 0
+	if img.alpha != nil {
+		smaskNr = alloc()
+	}
+	formNr, fieldNr, sigNr := alloc(), alloc(), alloc()
+	ref := func(n int) types.IndirectRef { return *types.NewIndirectRef(n, 0) }
+	num := func(f float64) types.Object { return types.Float(f) }
+
+	// The picture (§8.9.5) and its soft mask (§11.6.5.3).
+	imageDict := types.Dict{
+		"Type": types.Name("XObject"), "Subtype": types.Name("Image"),
+		"Width": types.Integer(img.width), "Height": types.Integer(img.height),
+		"ColorSpace": types.Name("DeviceRGB"), "BitsPerComponent": types.Integer(8),
+		"Filter": types.Name("FlateDecode"),
+	}
+	if smaskNr != 0 {
+		maskDict := types.Dict{
+			"Type": types.Name("XObject"), "Subtype": types.Name("Image"),
+			"Width": types.Integer(img.width), "Height": types.Integer(img.height),
+			"ColorSpace": types.Name("DeviceGray"), "BitsPerComponent": types.Integer(8),
+			"Filter": types.Name("FlateDecode"),
+		}
+		if err := u.streamObject(smaskNr, maskDict, img.alpha); err != nil {
+			return nil, err
+		}
+		imageDict["SMask"] = ref(smaskNr)
+	}
+	if err := u.streamObject(imageNr, imageDict, img.rgb); err != nil {
+		return nil, err
+	}
+
+	// The appearance (§12.5.5): a form drawing the picture over its BBox.
+	content := appendNumber(nil, g.width)
+	content = append(content, " 0 0 "...)
+	content = appendNumber(content, g.height)
+	content = append(content, " 0 0 cm /Im0 Do"...)
+	content = append(append([]byte("q "), content...), " Q"...)
+	form := types.Dict{
+		"Type": types.Name("XObject"), "Subtype": types.Name("Form"), "FormType": types.Integer(1),
+		"BBox":      types.Array{types.Integer(0), types.Integer(0), num(g.width), num(g.height)},
+		"Matrix":    types.Array{num(g.matrix[0]), num(g.matrix[1]), num(g.matrix[2]), num(g.matrix[3]), num(g.matrix[4]), num(g.matrix[5])},
+		"Resources": types.Dict{"XObject": types.Dict{"Im0": ref(imageNr)}},
+	}
+	if err := u.streamObject(formNr, form, content); err != nil {
+		return nil, err
+	}
+
+	// The signature field merged with its widget (§12.7.4.5, §12.5.6.19).
+	// F 132 = Print | Locked (§12.5.3).
+	name := fieldName(t.fieldNames)
+	field := types.Dict{
+		"Type": types.Name("Annot"), "Subtype": types.Name("Widget"),
+		"FT": types.Name("Sig"), "T": types.StringLiteral(name), "V": ref(sigNr),
+		"F": types.Integer(132), "P": t.pageRef,
+		"Rect": types.Array{num(g.rect.llx), num(g.rect.lly), num(g.rect.urx), num(g.rect.ury)},
+		"AP":   types.Dict{"N": ref(formNr)},
+	}
+	if err := u.dictObject(fieldNr, 0, field); err != nil {
+		return nil, err
+	}
+
+	// The signature dictionary (§12.8.1, table 252), written by hand for the
+	// two placeholders.
+	u.begin(sigNr, 0)
+	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[")
+	byteRangeAt := u.buf.Len()
+	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
+	u.buf.WriteString("]/Contents")
+	contentsStart := u.buf.Len()
+	u.buf.WriteByte('<')
+	u.buf.WriteString(strings.Repeat("0", contentsLen))
+	u.buf.WriteByte('>')
+	contentsEnd := u.buf.Len()
+	extra := types.Dict{"M": pdfDate(at)}
+	for key, v := range map[string]string{"Name": opts.Name, "Reason": opts.Reason, "Location": opts.Location, "ContactInfo": opts.ContactInfo} {
+		if v != "" {
+			extra[key] = textString(v)
+		}
+	}
+	if len(opts.SealData) > 0 {
+		extra["SESeal"] = types.HexLiteral(hex.EncodeToString(opts.SealData))
+	}
+	rest, err := appendObject(nil, extra, 0)
+	if err != nil {
+		return nil, err
+	}
+	u.buf.Write(rest[2:]) // "<<" dropped: the entries continue this dictionary
+	u.end()
+
+	// The page gains the widget (§12.5.2 /Annots).
+	page := t.pageDict
+	page["Annots"] = append(t.pageAnnots, ref(fieldNr))
+	if err := u.dictObject(int(t.pageRef.ObjectNumber), int(t.pageRef.GenerationNumber), page); err != nil {
+		return nil, err
+	}
+
+	// The interactive form gains the field (§12.7.2); SigFlags 3 =
+	// SignaturesExist | AppendOnly (table 219).
+	acroForm := t.acroForm
+	acroForm["Fields"] = append(t.fields, ref(fieldNr))
+	flags := types.Integer(3)
+	if f, ok := acroForm["SigFlags"].(types.Integer); ok {
+		flags |= f
+	}
+	acroForm["SigFlags"] = flags
+	if t.acroFormRef != nil {
+		if err := u.dictObject(int(t.acroFormRef.ObjectNumber), int(t.acroFormRef.GenerationNumber), acroForm); err != nil {
+			return nil, err
+		}
+	} else {
+		catalog := t.catalog
+		catalog["AcroForm"] = acroForm
+		if err := u.dictObject(int(t.root.ObjectNumber), int(t.root.GenerationNumber), catalog); err != nil {
+			return nil, err
+		}
+	}
+
+	tr := trailerInfo{root: t.root, info: t.info, id: t.id, prev: t.prevXRef}
+	if t.xrefStream {
+		err = u.finishStream(alloc(), tr)
+	} else {
+		err = u.finishTable(tr)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	buf := u.buf.Bytes()
+	br := fmt.Sprintf("0 %d %d %d", contentsStart, contentsEnd, len(buf)-contentsEnd)
+	if len(br) > byteRangeWidth {
+		return nil, fmt.Errorf("%w: ByteRange %q does not fit its placeholder", ErrTooLarge, br)
+	}
+	copy(buf[byteRangeAt:], br)
+	return &sealedDoc{buf: buf, contentsStart: contentsStart, contentsEnd: contentsEnd}, nil
+}
+
+// fieldName picks a signature field name no top-level field uses.
+func fieldName(taken map[string]bool) string {
+	for i := 1; ; i++ {
+		if name := fmt.Sprintf("Seal%d", i); !taken[name] {
+			return name
+		}
+	}
+}

@@ -1,0 +1,385 @@
+package pdfseal
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Status is the integrity verdict on one signature, in the terms of ETSI EN
+// 319 102-1: it covers the signed bytes and the signature value only, not
+// trust in the signer.
+type Status int
+
+const (
+	// Indeterminate means integrity could not be established: an
+	// unsupported algorithm or format, a missing signer certificate, a weak
+	// digest. It is the zero value.
+	Indeterminate Status = iota
+	// Valid means the covered bytes hash to the signed digest and the
+	// signature value verifies with the signer certificate's key.
+	Valid
+	// Invalid means a cryptographic or structural failure: digest
+	// mismatch, a signature value that does not verify, a broken
+	// ByteRange or CMS.
+	Invalid
+)
+
+// String returns "VALID", "INVALID" or "INDETERMINATE".
+func (s Status) String() string {
+	switch s {
+	case Valid:
+		return "VALID"
+	case Invalid:
+		return "INVALID"
+	case Indeterminate:
+		return "INDETERMINATE"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// MarshalText encodes the status as its String.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Result is the outcome of checking one signature.
+type Result struct {
+	Field     string   // fully qualified field name (§12.7.3.2)
+	SubFilter string   // e.g. "adbe.pkcs7.detached"
+	ByteRange [4]int64 // as written in the signature dictionary
+	// CoversWholeFile is true when the signature covers every byte of the
+	// file except its own /Contents: nothing was appended after it.
+	CoversWholeFile bool
+	// Revision is the 1-based revision of the file the signature closes:
+	// the number of "startxref … %%EOF" section ends in the bytes it covers
+	// (a linearized file's first-page trailer not counted).
+	Revision int
+	// SignedSize is the length of that revision, the bytes covered
+	// (/Contents included).
+	SignedSize int64
+	// FileSize is the length of the whole file.
+	FileSize int64
+	// Signer is the certificate the CMS names as its signer; nil if absent.
+	Signer *smx509.Certificate
+	// Certificates are all certificates the CMS carries, signer included,
+	// for the caller's chain building.
+	Certificates []*smx509.Certificate
+	// SigningTime is the CMS signingTime attribute, or the dictionary's /M
+	// when the CMS has none; zero if neither.
+	SigningTime time.Time
+	// DigestAlgorithm names the digest, e.g. "SM3", "SHA-256".
+	DigestAlgorithm string
+	// SealData is the GB/T 38540 SESeal stored with the signature
+	// (/SESeal), if any, read from the signature dictionary as the
+	// signature covers it: a later update cannot substitute it.
+	SealData []byte
+	// Status is the verdict; Err says why it is not Valid.
+	Status Status
+	Err    error
+}
+
+// MaxVerifySize is the largest input Verify reads. It is well above
+// DefaultMaxInputSize, so that what Seal makes under the default limit can
+// always be verified.
+const MaxVerifySize = 256 << 20
+
+// Verify checks every signature in a PDF's interactive form. It returns an
+// error (wrapping ErrMalformed, ErrEncrypted or ErrTooLarge, or the
+// context's error) only when the file cannot be read; problems with a
+// signature are reported in its Result. A cross-reference damage pdfcpu can
+// repair does not stop verification (signatures are checked over bytes, not
+// objects), although Seal refuses such a file. Results are in signing
+// order: by the length of the revision each one covers. A document without
+// signatures gives an empty slice.
+func Verify(ctx context.Context, in []byte) ([]Result, error) {
+	pc, err := openPDF(ctx, in, MaxVerifySize)
+	if err != nil {
+		return nil, err
+	}
+	var fields []sigField
+	if err := guard("form lookup", func() error {
+		fields, err = signatureFields(pc.XRefTable)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(fields))
+	for _, f := range fields {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		results = append(results, verifyField(in, pc.XRefTable, f))
+	}
+	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
+	return results, nil
+}
+
+// sigField is a signature field with a value.
+type sigField struct {
+	name   string
+	sig    types.Dict // the signature dictionary, /V
+	holder int        // object number of the indirect object holding sig
+}
+
+// signatureFields walks the field tree (§12.7.3.1) for signature fields
+// (/FT /Sig, inheritable) that have a value. Broken nodes are skipped;
+// the walk is bounded in depth and size and visits each object once. Only
+// a missing catalog is an error.
+func signatureFields(x *model.XRefTable) ([]sigField, error) {
+	cat, err := x.Catalog()
+	if err != nil || cat == nil {
+		return nil, fmt.Errorf("%w: no document catalog (trailer /Root %v): %v", ErrMalformed, x.Root, err)
+	}
+	form, err := x.DereferenceDict(cat["AcroForm"])
+	if err != nil || form == nil {
+		return nil, nil
+	}
+	roots, err := x.DereferenceArray(form["Fields"])
+	if err != nil {
+		return nil, nil
+	}
+	var out []sigField
+	visited := make(map[int]bool)
+	var walk func(o types.Object, parent, ft string, depth int)
+	walk = func(o types.Object, parent, ft string, depth int) {
+		ref, isRef := o.(types.IndirectRef)
+		if !isRef || depth > maxTreeDepth || len(visited) >= maxFieldNodes || visited[int(ref.ObjectNumber)] {
+			return
+		}
+		visited[int(ref.ObjectNumber)] = true
+		d, err := x.DereferenceDict(ref)
+		if err != nil || d == nil {
+			return
+		}
+		name := parent
+		if t, err := x.DereferenceText(d["T"]); err == nil && t != "" {
+			if name != "" {
+				name += "."
+			}
+			name += t
+		}
+		if n, ok := d["FT"].(types.Name); ok {
+			ft = string(n)
+		}
+		if ft == "Sig" {
+			if v, ok := d["V"]; ok && v != nil {
+				holder := int(ref.ObjectNumber)
+				if vr, ok := v.(types.IndirectRef); ok {
+					holder = int(vr.ObjectNumber)
+				}
+				if sig, err := x.DereferenceDict(v); err == nil && sig != nil {
+					out = append(out, sigField{name: name, sig: sig, holder: holder})
+				}
+			}
+		}
+		kids, err := x.DereferenceArray(d["Kids"])
+		if err != nil {
+			return
+		}
+		for _, k := range kids {
+			// Kids without /T are widget annotations, not fields: they
+			// would only repeat the inherited value.
+			if kd, err := x.DereferenceDict(k); err == nil && kd != nil && kd["T"] != nil {
+				walk(k, name, ft, depth+1)
+			}
+		}
+	}
+	for _, f := range roots {
+		walk(f, "", "", 0)
+	}
+	return out, nil
+}
+
+// verifyField checks one signature.
+func verifyField(in []byte, x *model.XRefTable, f sigField) Result {
+	r := Result{Field: f.name, FileSize: int64(len(in))}
+	err := guard("signature "+f.name, func() error {
+		checkSignature(&r, in, x, f)
+		return nil
+	})
+	if err != nil {
+		r.Status, r.Err = Invalid, fmt.Errorf("%w: %v", ErrSignatureFormat, err)
+	}
+	return r
+}
+
+func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
+	fail := func(status Status, err error) { r.Status, r.Err = status, err }
+
+	// ByteRange (§12.8.1): [0 a b c] — from the start to the /Contents
+	// string, and from after it to the end of the signed revision. The
+	// current dictionary's ByteRange locates the gap; everything else is
+	// then read from the dictionary as signed.
+	br, err := byteRange(x, f.sig["ByteRange"], int64(len(in)))
+	if err != nil {
+		fail(Invalid, err)
+		return
+	}
+	r.ByteRange = br
+	r.SignedSize = br[2] + br[3]
+	r.CoversWholeFile = r.SignedSize == int64(len(in))
+	r.Revision = revisions(in[:r.SignedSize])
+
+	sig, err := signedDictionary(in, br, f.holder)
+	if err != nil {
+		fail(Invalid, err)
+		return
+	}
+	if signedBR, err := byteRange(x, sig["ByteRange"], int64(len(in))); err != nil || signedBR != br {
+		fail(Invalid, fmt.Errorf("%w: the signed dictionary's /ByteRange %v differs from the current %v", ErrSignatureFormat, sig["ByteRange"], br))
+		return
+	}
+	if sf, ok := sig["SubFilter"].(types.Name); ok {
+		r.SubFilter = string(sf)
+	}
+	gap := in[br[1]:br[2]]
+	if gap[0] != '<' || gap[len(gap)-1] != '>' {
+		fail(Invalid, fmt.Errorf("%w: the ByteRange gap at %d starts %q, not a hex string", ErrSignatureFormat, br[1], snippet(gap, 0)))
+		return
+	}
+	cms, err := decodeHex(gap[1 : len(gap)-1])
+	if err != nil {
+		fail(Invalid, fmt.Errorf("%w: the ByteRange gap at %d: %v", ErrSignatureFormat, br[1], err))
+		return
+	}
+	if c, ok := sig["Contents"].(types.HexLiteral); !ok {
+		fail(Invalid, fmt.Errorf("%w: /Contents is %T, not a hex string", ErrSignatureFormat, sig["Contents"]))
+		return
+	} else if b, err := decodeHex([]byte(c)); err != nil || !bytes.Equal(b, cms) {
+		fail(Invalid, fmt.Errorf("%w: /Contents is not the ByteRange gap", ErrSignatureFormat))
+		return
+	}
+	// Entries of the signed dictionary are covered by the signature.
+	if _, ok := sig["SESeal"]; ok {
+		r.SealData, _ = sig.StringEntryBytes("SESeal")
+	}
+	var mTime time.Time
+	if m, err := model.Text(sig["M"]); err == nil {
+		mTime, _ = types.DateTime(m, true)
+	}
+
+	if len(bytes.TrimRight(cms, "\x00")) == 0 {
+		fail(Invalid, fmt.Errorf("%w: /Contents holds no signature", ErrSignatureFormat))
+		return
+	}
+	switch r.SubFilter {
+	case "adbe.pkcs7.detached", "ETSI.CAdES.detached":
+		verifyCMS(r, cms, in[:br[1]], in[br[2]:r.SignedSize])
+	default:
+		fail(Indeterminate, fmt.Errorf("%w: /SubFilter %q", ErrUnsupported, r.SubFilter))
+	}
+	if r.SigningTime.IsZero() {
+		r.SigningTime = mTime
+	}
+}
+
+// revisions counts the file revisions in b: the "startxref N %%EOF" ends of
+// sections (§7.5.5), less the first-page trailer of a linearized file,
+// whose startxref is 0 (Annex F.3.4).
+func revisions(b []byte) int {
+	n := 0
+	for rest := b; ; {
+		i := bytes.Index(rest, []byte("%%EOF"))
+		if i < 0 {
+			return n
+		}
+		tail := bytes.TrimRight(rest[max(0, i-32):i], " \t\r\n\f\x00")
+		digits := len(tail) - len(bytes.TrimRight(tail, "0123456789"))
+		if digits > 0 && !bytes.Equal(tail[len(tail)-digits:], []byte("0")) &&
+			bytes.HasSuffix(bytes.TrimRight(tail[:len(tail)-digits], " \t\r\n\f\x00"), []byte("startxref")) {
+			n++
+		}
+		rest = rest[i+len("%%EOF"):]
+	}
+}
+
+// byteRange reads and checks a /ByteRange: four non-negative integers
+// [0 a b c], a gap of at least "<>", all within a file of size bytes.
+func byteRange(x *model.XRefTable, o types.Object, size int64) ([4]int64, error) {
+	var br [4]int64
+	a, err := x.DereferenceArray(o)
+	if err != nil || len(a) != 4 {
+		return br, fmt.Errorf("%w: /ByteRange %v is not an array of four integers", ErrSignatureFormat, o)
+	}
+	for i, e := range a {
+		v, err := x.DereferenceInteger(e)
+		if err != nil || v == nil || *v < 0 {
+			return br, fmt.Errorf("%w: /ByteRange %v is not an array of four non-negative integers", ErrSignatureFormat, a)
+		}
+		br[i] = int64(*v)
+	}
+	if br[0] != 0 || br[1] < 1 || br[2] < br[1]+2 || br[2] > size || br[3] > size-br[2] {
+		return br, fmt.Errorf("%w: /ByteRange %v does not fit a %d-byte file as [0 a b c] with a gap", ErrSignatureFormat, br, size)
+	}
+	return br, nil
+}
+
+// objectHeaderRe matches "nr gen obj".
+var objectHeaderRe = regexp.MustCompile(`(?:^|[^0-9])([0-9]{1,10})[ \t\r\n\f\x00]+([0-9]{1,5})[ \t\r\n\f\x00]+obj\b`)
+
+// signedDictionary returns the signature dictionary as the signature covers
+// it: the indirect object whose text surrounds the ByteRange gap. That
+// object must be the field's value (object holder), or the field itself
+// when it holds its value inline. A later update may have replaced the
+// object; the replacement is not signed and is not read.
+func signedDictionary(in []byte, br [4]int64, holder int) (types.Dict, error) {
+	from := bytes.LastIndex(in[:br[1]], []byte("endobj")) + 1 // 0 when there is none
+	headers := objectHeaderRe.FindAllSubmatchIndex(in[from:br[1]], -1)
+	if len(headers) == 0 {
+		return nil, fmt.Errorf("%w: no object header before the ByteRange gap at %d", ErrSignatureFormat, br[1])
+	}
+	h := headers[len(headers)-1]
+	nr, _ := strconv.Atoi(string(in[from+h[2] : from+h[3]]))
+	if nr != holder {
+		return nil, fmt.Errorf("%w: the ByteRange gap at %d lies in object %d, but the signature field's value is object %d", ErrSignatureFormat, br[1], nr, holder)
+	}
+	end := bytes.Index(in[br[2]:br[2]+br[3]], []byte("endobj"))
+	if end < 0 {
+		return nil, fmt.Errorf("%w: object %d around the ByteRange gap does not end within the signed bytes", ErrSignatureFormat, nr)
+	}
+	text := string(in[from+h[1] : br[2]+int64(end)])
+	o, err := model.ParseObject(&text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: object %d as signed: %v", ErrSignatureFormat, nr, err)
+	}
+	d, ok := o.(types.Dict)
+	if !ok {
+		return nil, fmt.Errorf("%w: object %d as signed is a %T, not a dictionary", ErrSignatureFormat, nr, o)
+	}
+	if _, isSig := d["ByteRange"]; !isSig {
+		if v, ok := d["V"].(types.Dict); ok {
+			return v, nil // a field holding its signature dictionary inline
+		}
+	}
+	return d, nil
+}
+
+// decodeHex decodes a PDF hex string's contents (§7.3.4.3): white space is
+// ignored and an odd final digit is followed by 0.
+func decodeHex(b []byte) ([]byte, error) {
+	digits := make([]byte, 0, len(b)+1)
+	for i, c := range b {
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == 0:
+		case (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'):
+			digits = append(digits, c)
+		default:
+			return nil, fmt.Errorf("byte %q at %d is not a hex digit", c, i)
+		}
+	}
+	if len(digits)%2 == 1 {
+		digits = append(digits, '0')
+	}
+	out := make([]byte, len(digits)/2)
+	_, err := hex.Decode(out, digits)
+	return out, err
+}

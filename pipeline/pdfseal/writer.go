@@ -1,0 +1,300 @@
+package pdfseal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf16"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// update accumulates an incremental update (§7.5.6) after the original
+// bytes. buf starts as a copy of the input, so offsets are file offsets and
+// the finished buffer is written with a single Write.
+type update struct {
+	buf     bytes.Buffer
+	offsets map[int]int64 // object number → offset of "nr gen obj"
+	gens    map[int]int   // object number → generation
+}
+
+func newUpdate(in []byte, extra int) *update {
+	u := &update{offsets: make(map[int]int64), gens: make(map[int]int)}
+	u.buf.Grow(len(in) + extra)
+	u.buf.Write(in)
+	// The update starts on a fresh line even if the input lacks a final EOL.
+	if len(in) > 0 && in[len(in)-1] != '\n' && in[len(in)-1] != '\r' {
+		u.buf.WriteByte('\n')
+	}
+	return u
+}
+
+// offset is the current write position, a file offset.
+func (u *update) offset() int64 { return int64(u.buf.Len()) }
+
+// begin starts indirect object nr gen.
+func (u *update) begin(nr, gen int) {
+	u.offsets[nr] = u.offset()
+	u.gens[nr] = gen
+	fmt.Fprintf(&u.buf, "%d %d obj\n", nr, gen)
+}
+
+// end closes the current indirect object.
+func (u *update) end() { u.buf.WriteString("\nendobj\n") }
+
+// dictObject writes an indirect object whose value is d.
+func (u *update) dictObject(nr, gen int, d types.Dict) error {
+	b, err := appendObject(nil, d, 0)
+	if err != nil {
+		return fmt.Errorf("object %d %d: %w", nr, gen, err)
+	}
+	u.begin(nr, gen)
+	u.buf.Write(b)
+	u.end()
+	return nil
+}
+
+// streamObject writes a stream object (§7.3.8): d gains /Length.
+func (u *update) streamObject(nr int, d types.Dict, data []byte) error {
+	d["Length"] = types.Integer(len(data))
+	b, err := appendObject(nil, d, 0)
+	if err != nil {
+		return fmt.Errorf("object %d 0: %w", nr, err)
+	}
+	u.begin(nr, 0)
+	u.buf.Write(b)
+	u.buf.WriteString("\nstream\n")
+	u.buf.Write(data)
+	u.buf.WriteString("\nendstream")
+	u.end()
+	return nil
+}
+
+// trailerInfo is what the update's trailer repeats from the original.
+type trailerInfo struct {
+	root types.IndirectRef
+	info *types.IndirectRef
+	id   types.Array
+	prev int64
+}
+
+func (t trailerInfo) dict(size int) types.Dict {
+	d := types.Dict{
+		"Size": types.Integer(size),
+		"Root": t.root,
+		"Prev": types.Integer(t.prev),
+	}
+	if t.info != nil {
+		d["Info"] = *t.info
+	}
+	if len(t.id) == 2 {
+		d["ID"] = t.id
+	}
+	return d
+}
+
+// runs groups sorted object numbers into xref subsections: each run is
+// {first, count}.
+func runs(nrs []int) [][2]int {
+	var out [][2]int
+	for _, n := range nrs {
+		if k := len(out) - 1; k >= 0 && out[k][0]+out[k][1] == n {
+			out[k][1]++
+			continue
+		}
+		out = append(out, [2]int{n, 1})
+	}
+	return out
+}
+
+// finishTable writes a cross-reference table section (§7.5.4) and the
+// trailer (§7.5.5) for the objects written so far.
+func (u *update) finishTable(t trailerInfo) error {
+	nrs := u.objectNumbers()
+	xref := u.offset()
+	u.buf.WriteString("xref\n")
+	for _, r := range runs(nrs) {
+		fmt.Fprintf(&u.buf, "%d %d\n", r[0], r[1])
+		for n := r[0]; n < r[0]+r[1]; n++ {
+			// Each entry is exactly 20 bytes, ending in a two-byte EOL.
+			fmt.Fprintf(&u.buf, "%010d %05d n\r\n", u.offsets[n], u.gens[n])
+		}
+	}
+	d, err := appendObject(nil, t.dict(nrs[len(nrs)-1]+1), 0)
+	if err != nil {
+		return fmt.Errorf("trailer: %w", err)
+	}
+	u.buf.WriteString("trailer\n")
+	u.buf.Write(d)
+	fmt.Fprintf(&u.buf, "\nstartxref\n%d\n%%%%EOF\n", xref)
+	return nil
+}
+
+// finishStream writes a cross-reference stream (§7.5.8) as object nr, with
+// the trailer entries in its dictionary.
+func (u *update) finishStream(nr int, t trailerInfo) error {
+	xref := u.offset()
+	u.offsets[nr], u.gens[nr] = xref, 0
+	nrs := u.objectNumbers()
+	offWidth := 1
+	for xref>>(8*offWidth) > 0 {
+		offWidth++
+	}
+	const typeWidth, genWidth = 1, 2
+	var data []byte
+	var index types.Array
+	for _, r := range runs(nrs) {
+		index = append(index, types.Integer(r[0]), types.Integer(r[1]))
+		for n := r[0]; n < r[0]+r[1]; n++ {
+			data = append(data, 1) // type 1: uncompressed object at an offset
+			var off [8]byte
+			binary.BigEndian.PutUint64(off[:], uint64(u.offsets[n]))
+			data = append(data, off[8-offWidth:]...)
+			data = binary.BigEndian.AppendUint16(data, uint16(u.gens[n]))
+		}
+	}
+	d := t.dict(nrs[len(nrs)-1] + 1)
+	d["Type"] = types.Name("XRef")
+	d["W"] = types.Array{types.Integer(typeWidth), types.Integer(offWidth), types.Integer(genWidth)}
+	d["Index"] = index
+	// streamObject records the offset again: the same value.
+	if err := u.streamObject(nr, d, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(&u.buf, "startxref\n%d\n%%%%EOF\n", xref)
+	return nil
+}
+
+func (u *update) objectNumbers() []int {
+	nrs := make([]int, 0, len(u.offsets))
+	for n := range u.offsets {
+		nrs = append(nrs, n)
+	}
+	slices.Sort(nrs)
+	return nrs
+}
+
+// appendObject serialises a pdfcpu object (§7.3). Unlike pdfcpu's
+// PDFString, it fails on a type it cannot write instead of dropping it.
+// String and hex literals are kept as pdfcpu read them (escapes intact).
+func appendObject(b []byte, o types.Object, depth int) ([]byte, error) {
+	if depth > maxTreeDepth*2 {
+		return nil, fmt.Errorf("%w: objects nested more than %d deep", ErrMalformed, maxTreeDepth*2)
+	}
+	switch v := o.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case types.Boolean:
+		return strconv.AppendBool(b, bool(v)), nil
+	case types.Integer:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case types.Float:
+		return appendNumber(b, float64(v)), nil
+	case types.Name:
+		return append(append(b, '/'), types.EncodeName(string(v))...), nil
+	case types.StringLiteral:
+		return append(append(append(b, '('), v...), ')'), nil
+	case types.HexLiteral:
+		return append(append(append(b, '<'), v...), '>'), nil
+	case types.IndirectRef:
+		return fmt.Appendf(b, "%d %d R", v.ObjectNumber, v.GenerationNumber), nil
+	case *types.IndirectRef:
+		return appendObject(b, *v, depth)
+	case types.Array:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			var err error
+			if b, err = appendObject(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case types.Dict:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, "<<"...)
+		for _, k := range keys {
+			b = append(append(b, '/'), types.EncodeName(k)...)
+			b = append(b, ' ')
+			var err error
+			if b, err = appendObject(b, v[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ">>"...), nil
+	default:
+		return nil, fmt.Errorf("%w: cannot write a %T inside a dictionary", ErrMalformed, o)
+	}
+}
+
+// appendNumber writes a real number (§7.3.3): no exponent, at most 4
+// decimals — far below a device pixel.
+func appendNumber(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		f = 0
+	}
+	s := strconv.FormatFloat(math.Round(f*1e4)/1e4, 'f', -1, 64)
+	if s == "-0" {
+		s = "0"
+	}
+	return append(b, s...)
+}
+
+// textString encodes s as a PDF text string (§7.9.2.2): a literal string
+// when s is printable ASCII, else UTF-16BE with a byte order mark, as a hex
+// string.
+func textString(s string) types.Object {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return types.StringLiteral(escapeLiteral(s))
+	}
+	u := utf16.Encode([]rune(s))
+	raw := make([]byte, 2, 2+2*len(u))
+	raw[0], raw[1] = 0xfe, 0xff
+	for _, c := range u {
+		raw = binary.BigEndian.AppendUint16(raw, c)
+	}
+	return types.HexLiteral(hex.EncodeToString(raw))
+}
+
+// escapeLiteral escapes the characters a literal string cannot hold bare
+// (§7.3.4.2).
+func escapeLiteral(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '(', ')', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// pdfDate formats t as a PDF date (§7.9.4): D:YYYYMMDDHHmmSS+HH'mm'.
+func pdfDate(t time.Time) types.StringLiteral {
+	_, off := t.Zone()
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return types.StringLiteral(fmt.Sprintf("D:%s%c%02d'%02d'", t.Format("20060102150405"), sign, off/3600, off%3600/60))
+}
