@@ -1,0 +1,181 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
+)
+
+// TestConformancePDFs checks the verdicts on PDFs signed by another
+// implementation (digitorus/pdfsign, RSA): a valid signature whose chain we
+// do not trust is indeterminate, a modified one failed, none indeterminate.
+func TestConformancePDFs(t *testing.T) {
+	dir := filepath.Join(testenv.Conformance(t), "pdf")
+	v := &verify.Verifier{Trust: trust.NewPool(nil)}
+	tests := []struct {
+		file       string
+		want       report.Indication
+		signatures int
+		failed     string // the check that must fail, if any
+	}{
+		{"hello.pdf", report.Indeterminate, 0, ""},
+		{"hello_hsm.pdf", report.Indeterminate, 1, ""},
+		{"sigmodified.pdf", report.Failed, 1, "signature-value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := v.PDF(context.Background(), tt.file, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Indication != tt.want || len(doc.Signatures) != tt.signatures {
+				t.Fatalf("%s with %d signatures, want %s with %d", doc.Indication, len(doc.Signatures), tt.want, tt.signatures)
+			}
+			for _, s := range doc.Signatures {
+				checks := map[string]report.Check{}
+				for _, c := range s.Checks {
+					checks[c.Name] = c
+				}
+				if tt.failed != "" {
+					if c := checks[tt.failed]; c.Result != report.NotOK || c.SubIndication != report.SubHashFailure {
+						t.Errorf("check %s = %+v, want FAILED with HASH_FAILURE", tt.failed, c)
+					}
+					continue
+				}
+				if c := checks["signature-value"]; c.Result != report.OK {
+					t.Errorf("signature-value = %+v", c)
+				}
+				if c := checks["signer-certificate"]; c.Result != report.Unknown || c.SubIndication != report.SubNoChain {
+					t.Errorf("signer-certificate = %+v, want INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND", c)
+				}
+				if c := checks["seal-format"]; c.Result != report.Skipped {
+					t.Errorf("a plain signature got seal checks: %+v", c)
+				}
+			}
+		})
+	}
+	if _, err := v.PDF(context.Background(), "x", []byte("not a pdf")); !errors.Is(err, pdfseal.ErrMalformed) {
+		t.Fatalf("unreadable input: %v", err)
+	}
+}
+
+// TestChainVerdicts checks how certificate problems map onto verdicts: an
+// expired signer certificate and an unknown root leave the signature
+// indeterminate; revocation before the signing time fails it.
+func TestChainVerdicts(t *testing.T) {
+	rootKey, root := certificate(t, nil, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	signerKey, signer := certificate(t, root, rootKey, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	pdf := sealed(t, signerKey, signer)
+
+	run := func(v *verify.Verifier) report.Check {
+		t.Helper()
+		doc, err := v.PDF(context.Background(), "x.pdf", pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range doc.Signatures[0].Checks {
+			if c.Name == "signer-certificate" {
+				return c
+			}
+		}
+		t.Fatal("no signer-certificate check")
+		return report.Check{}
+	}
+	if c := run(&verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{root})}); c.Result != report.OK {
+		t.Fatalf("trusted chain: %+v", c)
+	}
+	if c := run(&verify.Verifier{Trust: trust.NewPool(nil)}); c.Result != report.Unknown {
+		t.Fatalf("unknown root: %+v", c)
+	}
+	pool := trust.NewPool([]*smx509.Certificate{root})
+	crl := revocationList(t, root, rootKey, signer, time.Now().Add(-time.Minute))
+	if err := pool.AddCRL(crl); err != nil {
+		t.Fatal(err)
+	}
+	if c := run(&verify.Verifier{Trust: pool}); c.Result != report.NotOK || c.SubIndication != report.SubRevoked {
+		t.Fatalf("revoked before signing: %+v", c)
+	}
+	later := trust.NewPool([]*smx509.Certificate{root})
+	if err := later.AddCRL(revocationList(t, root, rootKey, signer, time.Now().Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if c := run(&verify.Verifier{Trust: later}); c.Result != report.OK {
+		t.Fatalf("revoked after signing: %+v", c)
+	}
+}
+
+func certificate(t *testing.T, parent *smx509.Certificate, parentKey *sm2.PrivateKey, cn string, ca bool, from, to time.Time) (*sm2.PrivateKey, *smx509.Certificate) {
+	t.Helper()
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &smx509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: to,
+		KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment, BasicConstraintsValid: true, IsCA: ca}
+	if ca {
+		tmpl.KeyUsage = smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert
+}
+
+func revocationList(t *testing.T, root *smx509.Certificate, rootKey *sm2.PrivateKey, revoked *smx509.Certificate, at time.Time) []byte {
+	t.Helper()
+	der, err := smx509.CreateRevocationList(rand.Reader, &smx509.RevocationList{
+		Number: big.NewInt(time.Now().UnixNano()), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []smx509.RevocationListEntry{{SerialNumber: revoked.SerialNumber, RevocationTime: at}},
+	}, root, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// sealed signs the conformance hello.pdf with key.
+func sealed(t *testing.T, key *sm2.PrivateKey, cert *smx509.Certificate) []byte {
+	t.Helper()
+	in, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "pdf", "hello.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = pdfseal.Seal(context.Background(), &out, in, pdfseal.Options{
+		Signer: key, Chain: []*smx509.Certificate{cert}, Image: redPNG(t),
+		Placement: pdfseal.Placement{Page: 1, X: 10, Y: 10, Width: 20, Height: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
