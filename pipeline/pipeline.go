@@ -585,19 +585,14 @@ func (p *Pipeline) readBatchRejection(ctx context.Context, ref BatchRef) (*repor
 	return &rec, nil
 }
 
-// Complete reports whether every document of the batch has an outcome, or
-// the batch was rejected as a whole.
-func (p *Pipeline) Complete(ctx context.Context, ref BatchRef) (bool, error) {
-	entries, _, err := p.collect(ctx, ref)
-	if err != nil {
-		return false, err
-	}
+// outstanding returns the first document without an outcome, or "".
+func outstanding(entries []report.BatchEntry) string {
 	for _, e := range entries {
 		if e.Outcome == "" {
-			return false, nil
+			return e.Document
 		}
 	}
-	return true, nil
+	return ""
 }
 
 // WriteBatchReport writes the batch report once every document has an
@@ -610,7 +605,14 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 	} else if !errors.Is(err, storage.ErrNotExist) {
 		return nil, err
 	}
-	entries, hdr, err := p.collect(ctx, ref)
+	entries, _, err := p.collect(ctx, ref, false)
+	if err != nil {
+		return nil, err
+	}
+	if n := outstanding(entries); n != "" {
+		return nil, fmt.Errorf("%w: document %q of batch %s has no outcome yet", ErrNotReady, n, ref)
+	}
+	entries, hdr, err := p.collect(ctx, ref, true)
 	if err != nil {
 		return nil, err
 	}
@@ -621,8 +623,6 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 			b.Sealed++
 		case report.OutcomeRejected:
 			b.Rejected++
-		default:
-			return nil, fmt.Errorf("%w: document %q of batch %s has no outcome yet", ErrNotReady, e.Document, ref)
 		}
 	}
 	b.Documents, b.CompletedAt = entries, p.cfg.Now().UTC()
@@ -638,8 +638,12 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 }
 
 // collect gathers one entry per document of the batch — every document
-// listed in the approval or present in the inbox — with its outcome so far.
-func (p *Pipeline) collect(ctx context.Context, ref BatchRef) ([]report.BatchEntry, *report.Batch, error) {
+// listed in the approval or present in the inbox — with its outcome so far,
+// found by listing the batch's reports and rejections. With details it also
+// reads each outcome's record for the indication or the reason; callers ask
+// for that only once the batch is complete, so that checking an unfinished
+// batch costs a few listings, not a read per document.
+func (p *Pipeline) collect(ctx context.Context, ref BatchRef, details bool) ([]report.BatchEntry, *report.Batch, error) {
 	hdr := &report.Batch{Department: ref.Department, Batch: ref.Batch}
 	names, err := p.inboxDocuments(ctx, ref)
 	if err != nil {
@@ -662,28 +666,56 @@ func (p *Pipeline) collect(ctx context.Context, ref BatchRef) ([]report.BatchEnt
 	hdr.Rejection = rej
 	slices.Sort(names)
 	names = slices.Compact(names)
+	sealed, err := p.recordNames(ctx, ref.prefix(storage.PrefixReports))
+	if err != nil {
+		return nil, nil, err
+	}
+	rejected, err := p.recordNames(ctx, ref.prefix(storage.PrefixRejected))
+	if err != nil {
+		return nil, nil, err
+	}
 	entries := make([]report.BatchEntry, 0, len(names))
 	for _, n := range names {
 		e := report.BatchEntry{Document: n}
 		switch {
 		case rej != nil:
 			e.Outcome, e.Code, e.Reason, e.Rejection = report.OutcomeRejected, rej.Code, rej.Reason, ref.BatchRejectionKey()
-		default:
-			var doc report.Document
-			var r report.Rejection
-			if err := p.readJSON(ctx, ref.ReportKey(n), &doc); err == nil {
-				e.Outcome, e.Indication, e.Sealed, e.Report = report.OutcomeSealed, doc.Indication, ref.SealedKey(n), ref.ReportKey(n)
-			} else if !errors.Is(err, storage.ErrNotExist) {
-				return nil, nil, err
-			} else if err := p.readJSON(ctx, ref.RejectionKey(n), &r); err == nil {
-				e.Outcome, e.Code, e.Reason, e.Rejection = report.OutcomeRejected, r.Code, r.Reason, ref.RejectionKey(n)
-			} else if !errors.Is(err, storage.ErrNotExist) {
-				return nil, nil, err
+		case sealed[n]:
+			e.Outcome, e.Sealed, e.Report = report.OutcomeSealed, ref.SealedKey(n), ref.ReportKey(n)
+			if details {
+				var doc report.Document
+				if err := p.readJSON(ctx, ref.ReportKey(n), &doc); err != nil {
+					return nil, nil, err
+				}
+				e.Indication = doc.Indication
+			}
+		case rejected[n]:
+			e.Outcome, e.Rejection = report.OutcomeRejected, ref.RejectionKey(n)
+			if details {
+				var r report.Rejection
+				if err := p.readJSON(ctx, ref.RejectionKey(n), &r); err != nil {
+					return nil, nil, err
+				}
+				e.Code, e.Reason = r.Code, r.Reason
 			}
 		}
 		entries = append(entries, e)
 	}
 	return entries, hdr, nil
+}
+
+// recordNames lists the documents that have a record (<name>.json) under
+// prefix, leaving out the batch-level record.
+func (p *Pipeline) recordNames(ctx context.Context, prefix string) (map[string]bool, error) {
+	names := map[string]bool{}
+	err := p.store.List(ctx, prefix, func(o storage.ObjectInfo) error {
+		rest := strings.TrimPrefix(o.Key, prefix)
+		if n, ok := strings.CutSuffix(rest, ".json"); ok && rest != batchFile && !strings.Contains(n, "/") {
+			names[n] = true
+		}
+		return nil
+	})
+	return names, err
 }
 
 // putOnce writes body under key unless an object is there already; the

@@ -19,7 +19,6 @@ import (
 type Processor interface {
 	Intake(ctx context.Context, ref pipeline.BatchRef) (*pipeline.Plan, error)
 	SealDocument(ctx context.Context, ref pipeline.BatchRef, name string) (report.Outcome, error)
-	Complete(ctx context.Context, ref pipeline.BatchRef) (bool, error)
 	WriteBatchReport(ctx context.Context, ref pipeline.BatchRef) (*report.Batch, error)
 	RecordFailure(ctx context.Context, ref pipeline.BatchRef, name string, cause error) error
 	RecordBatchFailure(ctx context.Context, ref pipeline.BatchRef, cause error) error
@@ -80,17 +79,20 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 }
 
 // Enqueue submits a task with the handlers' queue, retry and retention
-// options. A task whose ID is already known is not an error: that work is
-// already queued or done.
-func (h *Handlers) Enqueue(ctx context.Context, t *asynq.Task) error {
-	_, err := h.q.EnqueueContext(ctx, t, asynq.Queue(h.cfg.Queue), asynq.MaxRetry(h.cfg.MaxRetry), asynq.Retention(h.cfg.Retention))
+// options; extra options come last and win. A task whose ID is already
+// known is not an error: that work is already queued or done.
+func (h *Handlers) Enqueue(ctx context.Context, t *asynq.Task, extra ...asynq.Option) error {
+	opts := append([]asynq.Option{asynq.Queue(h.cfg.Queue), asynq.MaxRetry(h.cfg.MaxRetry), asynq.Retention(h.cfg.Retention)}, extra...)
+	_, err := h.q.EnqueueContext(ctx, t, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}
 	return err
 }
 
-// HandleBatchIntake validates a batch's approval and fans out its documents.
+// HandleBatchIntake validates a batch's approval, fans out its documents
+// and schedules the batch report, which waits until every document has an
+// outcome.
 func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[BatchPayload](t)
 	if err != nil {
@@ -112,11 +114,10 @@ func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("workers: enqueue %s: %w", name, err)
 		}
 	}
-	return nil
+	return h.enqueueReport(ctx, p, asynq.ProcessIn(reportPoll))
 }
 
-// HandleDocumentSeal seals one document and, if it was the batch's last
-// outstanding one, enqueues the batch report.
+// HandleDocumentSeal seals one document.
 func (h *Handlers) HandleDocumentSeal(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[DocumentPayload](t)
 	if err != nil {
@@ -128,10 +129,13 @@ func (h *Handlers) HandleDocumentSeal(ctx context.Context, t *asynq.Task) error 
 		return classify(err)
 	}
 	h.cfg.Metrics.observe(out, time.Since(start))
-	return h.maybeReport(ctx, p.BatchPayload)
+	return nil
 }
 
-// HandleBatchReport writes a batch's report.
+// HandleBatchReport writes a batch's report once every document has an
+// outcome; until then it fails with pipeline.ErrNotReady and is retried
+// every reportPoll. Checking costs a few listings, not a read per document,
+// and documents never check for the batch: no O(n²) work in big batches.
 func (h *Handlers) HandleBatchReport(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[BatchPayload](t)
 	if err != nil {
@@ -145,20 +149,19 @@ func (h *Handlers) HandleBatchReport(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (h *Handlers) maybeReport(ctx context.Context, p BatchPayload) error {
-	done, err := h.p.Complete(ctx, p.Ref())
-	if err != nil || !done {
-		return classify(err)
-	}
-	return h.enqueueReport(ctx, p)
-}
+// reportPoll is how often an unfinished batch's report task looks again,
+// and reportMaxRetry how often it may (about a day of waiting).
+const (
+	reportPoll     = time.Second
+	reportMaxRetry = 100000
+)
 
-func (h *Handlers) enqueueReport(ctx context.Context, p BatchPayload) error {
+func (h *Handlers) enqueueReport(ctx context.Context, p BatchPayload, extra ...asynq.Option) error {
 	t, err := NewBatchReportTask(p.Bucket, p.Ref())
 	if err != nil {
 		return err
 	}
-	return h.Enqueue(ctx, t)
+	return h.Enqueue(ctx, t, append(extra, asynq.MaxRetry(reportMaxRetry))...)
 }
 
 // HandleError is the server's asynq.ErrorHandler. When a task has failed for
@@ -181,7 +184,6 @@ func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 		}
 		if recErr = h.p.RecordFailure(ctx, p.Ref(), p.Document, err); recErr == nil {
 			h.cfg.Metrics.observe(report.OutcomeRejected, 0)
-			recErr = h.maybeReport(ctx, p.BatchPayload)
 		}
 	case TypeBatchIntake:
 		p, derr := decode[BatchPayload](t)
@@ -212,10 +214,14 @@ func classify(err error) error {
 	}
 }
 
-// RetryDelay is the server's asynq.RetryDelayFunc: documents still being
-// uploaded are polled every few seconds at first; other failures back off
-// exponentially from one second, capped at ten minutes.
-func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+// RetryDelay is the server's asynq.RetryDelayFunc: an unfinished batch's
+// report is checked every second; documents still being uploaded are polled
+// every few seconds at first; other failures back off exponentially from
+// one second, capped at ten minutes.
+func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, pipeline.ErrNotReady) && t != nil && t.Type() == TypeBatchReport {
+		return reportPoll
+	}
 	if errors.Is(err, pipeline.ErrNotReady) {
 		return min(time.Duration(n+1)*2*time.Second, time.Minute)
 	}

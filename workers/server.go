@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/hibiken/asynq"
 )
@@ -14,6 +15,10 @@ type ServerConfig struct {
 	// Concurrency is the number of tasks processed at once. Zero means
 	// 4 × GOMAXPROCS: sealing waits on storage and keys as much as on CPU.
 	Concurrency int
+	// TaskCheckInterval is how long an idle worker waits before looking for
+	// new tasks again. Zero means asynq's default of one second; an
+	// in-process Redis can afford a much shorter one.
+	TaskCheckInterval time.Duration
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -29,12 +34,13 @@ func NewServer(redis asynq.RedisConnOpt, h *Handlers, cfg ServerConfig) (*asynq.
 		cfg.Logger = slog.Default()
 	}
 	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency:    cfg.Concurrency,
-		Queues:         map[string]int{h.cfg.Queue: 1},
-		RetryDelayFunc: RetryDelay,
-		ErrorHandler:   asynq.ErrorHandlerFunc(h.HandleError),
-		Logger:         slogAdapter{cfg.Logger},
-		LogLevel:       asynq.WarnLevel,
+		Concurrency:       cfg.Concurrency,
+		TaskCheckInterval: cfg.TaskCheckInterval,
+		Queues:            map[string]int{h.cfg.Queue: 1},
+		RetryDelayFunc:    RetryDelay,
+		ErrorHandler:      asynq.ErrorHandlerFunc(h.HandleError),
+		Logger:            slogAdapter{cfg.Logger},
+		LogLevel:          asynq.WarnLevel,
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)

@@ -160,13 +160,13 @@ func (f *flaky) SealDocument(_ context.Context, _ pipeline.BatchRef, name string
 	return report.OutcomeSealed, nil
 }
 
-func (f *flaky) Complete(context.Context, pipeline.BatchRef) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return int(f.sealed.Load())+len(f.recorded) == 2, nil
-}
-
 func (f *flaky) WriteBatchReport(context.Context, pipeline.BatchRef) (*report.Batch, error) {
+	f.mu.Lock()
+	done := int(f.sealed.Load())+len(f.recorded) == 2
+	f.mu.Unlock()
+	if !done {
+		return nil, pipeline.ErrNotReady
+	}
 	f.reported.Add(1)
 	return &report.Batch{}, nil
 }
