@@ -19,6 +19,10 @@ type ServerConfig struct {
 	// new tasks again. Zero means asynq's default of one second; an
 	// in-process Redis can afford a much shorter one.
 	TaskCheckInterval time.Duration
+	// DelayedTaskCheckInterval is how often scheduled and retried tasks are
+	// moved to their queue: the latency of a batch report's next check, or
+	// of a retry. Zero means one second (asynq's default is five).
+	DelayedTaskCheckInterval time.Duration
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -33,14 +37,18 @@ func NewServer(redis asynq.RedisConnOpt, h *Handlers, cfg ServerConfig) (*asynq.
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.DelayedTaskCheckInterval == 0 {
+		cfg.DelayedTaskCheckInterval = time.Second
+	}
 	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency:       cfg.Concurrency,
-		TaskCheckInterval: cfg.TaskCheckInterval,
-		Queues:            map[string]int{h.cfg.Queue: 1},
-		RetryDelayFunc:    RetryDelay,
-		ErrorHandler:      asynq.ErrorHandlerFunc(h.HandleError),
-		Logger:            slogAdapter{cfg.Logger},
-		LogLevel:          asynq.WarnLevel,
+		Concurrency:              cfg.Concurrency,
+		TaskCheckInterval:        cfg.TaskCheckInterval,
+		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		Queues:                   map[string]int{h.cfg.Queue: 1},
+		RetryDelayFunc:           RetryDelay,
+		ErrorHandler:             asynq.ErrorHandlerFunc(h.HandleError),
+		Logger:                   slogAdapter{cfg.Logger},
+		LogLevel:                 asynq.WarnLevel,
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)

@@ -51,6 +51,15 @@ func queue(t *testing.T) (asynq.RedisClientOpt, *asynq.Client) {
 	return opt, c
 }
 
+func redisOpt(addr string) asynq.RedisClientOpt { return asynq.RedisClientOpt{Addr: addr} }
+
+func newRedisClient(t *testing.T, addr string) *asynq.Client {
+	t.Helper()
+	c := asynq.NewClient(redisOpt(addr))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func start(t *testing.T, opt asynq.RedisClientOpt, h *workers.Handlers, concurrency int) {
 	t.Helper()
 	srv, mux := workers.NewServer(opt, h, workers.ServerConfig{Concurrency: concurrency})
