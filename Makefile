@@ -1,7 +1,11 @@
 # sealpipe — government electronic seals in bulk.
 #
 #   make demo    seal a sample batch end to end on embedded defaults
-#   make test    install test dependencies, then run every test
+#   make test    install test dependencies, start the services, run every
+#                test against them, stop the services
+#   make services-up    start Redis, MinIO and a SoftHSM2 token on 127.0.0.1;
+#                       write their settings to .services.env
+#   make services-down  stop them
 #   make bench   run the benchmarks
 #   make lint    go vet + staticcheck
 #   make fuzz    run every fuzz target briefly
@@ -16,7 +20,7 @@ STATICCHECK := $(TOOLS_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test deps bench lint fuzz clean
+.PHONY: all build demo test deps services-up services-down bench lint fuzz clean
 
 all: build
 
@@ -29,9 +33,21 @@ demo: build
 deps:
 	./deploy/local/install-deps.sh
 
+# Services on loopback for development and tests (deploy/local/README.md).
+services-up:
+	GO=$(GO) ./deploy/local/services.sh up
+
+services-down:
+	./deploy/local/services.sh down
+
+# The services are stopped whatever happens; the recipe keeps the status of
+# the first step that failed.
 test: deps
-	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	@trap './deploy/local/services.sh down' EXIT; trap 'exit 130' INT TERM; \
+	GO=$(GO) ./deploy/local/services.sh up && \
+	. "$${SEALPIPE_SERVICES_ENV:-./.services.env}" && \
+	echo '$(GO) vet ./...' && $(GO) vet ./... && \
+	echo '$(GO) test -count=1 -timeout 20m ./...' && $(GO) test -count=1 -timeout 20m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
