@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline"
@@ -127,12 +125,8 @@ func (e *env) resign(b *demo.Batch, slug string, mutate func(m *approval.Manifes
 		e.t.Fatal(err)
 	}
 	mutate(m)
-	body, err := approval.Marshal(m)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	key, cert := e.approver(slug)
-	sig, err := approval.Sign(body, key, cert)
+	body, sig, err := approval.MarshalSigned(m, key, cert)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -144,16 +138,14 @@ func (e *env) resign(b *demo.Batch, slug string, mutate func(m *approval.Manifes
 func (e *env) setDocument(b *demo.Batch, name string, data []byte) {
 	e.t.Helper()
 	b.Files[name] = data
-	sum := sm3.Sum(data)
 	e.resign(b, demo.Approver, func(m *approval.Manifest) {
+		d := approval.NewDocument(name, data, m.Documents[0].Seal, m.Documents[0].Placement)
 		for i := range m.Documents {
 			if m.Documents[i].Name == name {
-				m.Documents[i].SM3 = hex.EncodeToString(sum[:])
+				m.Documents[i] = d
 				return
 			}
 		}
-		d := m.Documents[0]
-		d.Name, d.SM3 = name, hex.EncodeToString(sum[:])
 		m.Documents = append(m.Documents, d)
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/pkcs7"
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 )
 
@@ -280,4 +281,23 @@ func VerifySignature(manifest, sig []byte) (cert *smx509.Certificate, err error)
 		return nil, fmt.Errorf("%w: signer certificate not included", ErrSignature)
 	}
 	return cert, nil
+}
+
+// NewDocument lists a document's bytes: its name, their SM3 digest, the
+// seal to apply and where.
+func NewDocument(name string, data []byte, seal string, pl Placement) Document {
+	sum := sm3.Sum(data)
+	return Document{Name: name, SM3: hex.EncodeToString(sum[:]), Seal: seal, Placement: pl}
+}
+
+// MarshalSigned encodes m (see Marshal) and signs the encoding (see Sign),
+// returning the contents of ManifestName and SignatureName.
+func MarshalSigned(m *Manifest, signer crypto.Signer, cert *smx509.Certificate) (manifest, sig []byte, err error) {
+	if manifest, err = Marshal(m); err != nil {
+		return nil, nil, err
+	}
+	if sig, err = Sign(manifest, signer, cert); err != nil {
+		return nil, nil, err
+	}
+	return manifest, sig, nil
 }

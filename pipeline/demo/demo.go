@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline"
@@ -163,10 +161,8 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 		if err != nil {
 			return fmt.Errorf("demo: render %s: %w", name, err)
 		}
-		sum := sm3.Sum(pdf)
 		b.Files[name] = pdf
-		m.Documents = append(m.Documents, approval.Document{Name: name, SM3: hex.EncodeToString(sum[:]), Seal: seal,
-			Placement: approval.Placement{Page: page, X: x, Y: y}})
+		m.Documents = append(m.Documents, approval.NewDocument(name, pdf, seal, approval.Placement{Page: page, X: x, Y: y}))
 		return nil
 	}
 	for i := 1; i <= opts.Docs; i++ {
@@ -182,11 +178,7 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 			return nil, err
 		}
 	}
-	body, err := approval.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	sig, err := approval.Sign(body, opts.ApproverKey, opts.ApproverCert)
+	body, sig, err := approval.MarshalSigned(m, opts.ApproverKey, opts.ApproverCert)
 	if err != nil {
 		return nil, err
 	}
