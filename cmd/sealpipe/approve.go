@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
@@ -42,8 +40,7 @@ func manifestFor(dir, dept, batch, approver, seal string, pl approval.Placement,
 		if err != nil {
 			return nil, usageErr("%v", err)
 		}
-		sum := sm3.Sum(b)
-		m.Documents = append(m.Documents, approval.Document{Name: e.Name(), SM3: hex.EncodeToString(sum[:]), Seal: seal, Placement: pl})
+		m.Documents = append(m.Documents, approval.NewDocument(e.Name(), b, seal, pl))
 	}
 	slices.SortFunc(m.Documents, func(a, b approval.Document) int { return strings.Compare(a.Name, b.Name) })
 	if len(m.Documents) == 0 {
@@ -54,13 +51,9 @@ func manifestFor(dir, dept, batch, approver, seal string, pl approval.Placement,
 
 // writeApproval signs m and writes approval.json and its signature into dir.
 func writeApproval(dir string, m *approval.Manifest, signer crypto.Signer, cert *smx509.Certificate) error {
-	body, err := approval.Marshal(m)
+	body, sig, err := approval.MarshalSigned(m, signer, cert)
 	if err != nil {
 		return usageErr("%v", err)
-	}
-	sig, err := approval.Sign(body, signer, cert)
-	if err != nil {
-		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, approval.ManifestName), body, 0o644); err != nil {
 		return err

@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, g *globals, opts demoOptions) (*demoSummary, e
 	if err != nil {
 		return nil, err
 	}
-	st, err := g.openStore()
+	st, err := g.localStore() // the demo always runs on embedded defaults
 	if err != nil {
 		return nil, err
 	}
@@ -111,27 +111,13 @@ func runDemo(ctx context.Context, g *globals, opts demoOptions) (*demoSummary, e
 		return nil, err
 	}
 
-	// The queue: Asynq on an in-process Redis.
-	mr, err := startMiniredis(ctx)
+	// The queue: Asynq workers on an in-process Redis.
+	e, err := startEngine(ctx, g, st, reg, ca, asynq.RedisClientOpt{}, opts.Concurrency, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer mr.Close()
-	redis := asynq.RedisClientOpt{Addr: mr.Addr()}
-	client := asynq.NewClient(redis)
-	defer client.Close()
-
-	open, err := g.keyOpener()
-	if err != nil {
-		return nil, err
-	}
-	p := pipeline.New(st, reg, g.trustPool(ca), open, pipeline.Config{Logger: g.log})
-	h := workers.NewHandlers(p, client, workers.Config{Bucket: st.Bucket(), Logger: g.log})
-	srv, mux := workers.NewServer(redis, h, workers.ServerConfig{Concurrency: opts.Concurrency, Logger: g.log})
-	if err := srv.Start(mux); err != nil {
-		return nil, fmt.Errorf("start workers: %w", err)
-	}
-	defer srv.Shutdown()
+	defer e.close()
+	p, h := e.p, e.h
 
 	_, doneBefore := st.Stat(ctx, ref.BatchReportKey())
 	start := time.Now()
@@ -145,7 +131,7 @@ func runDemo(ctx context.Context, g *globals, opts demoOptions) (*demoSummary, e
 	}
 	elapsed := time.Since(start)
 
-	bucketDir := filepath.Join(g.storeDir(), st.Bucket())
+	bucketDir := g.storeLocation(st)
 	sum := &demoSummary{
 		Batch: ref.String(), Documents: len(b.Documents), Sealed: b.Sealed, Rejected: b.Rejected,
 		AlreadyDone: doneBefore == nil, ElapsedSeconds: elapsed.Seconds(),

@@ -13,6 +13,15 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/demo"
 )
 
+// embeddedDefaults clears the settings that point sealpipe at outside
+// services (make test exports them), so the test sees embedded defaults.
+func embeddedDefaults(t *testing.T) {
+	t.Helper()
+	for _, k := range knownSettings {
+		t.Setenv(k.Key, "")
+	}
+}
+
 // sealpipe runs the command line in-process and returns its exit code and output.
 func sealpipe(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -27,7 +36,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	qpdf := testenv.Tool(t, "qpdf")
 	openssl := testenv.Tool(t, "openssl")
 	data := t.TempDir()
-	t.Setenv("SEALPIPE_KEY_PASSPHRASE", "")
+	embeddedDefaults(t)
 	const docs = 5
 
 	code, stdout, stderr := sealpipe(t, "demo", "--data", data, "--docs", "5", "--json")

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/emmansun/gmsm/smx509"
 
@@ -18,7 +20,9 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
+	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
+	"github.com/sealpipe/sealpipe/storage/s3"
 )
 
 // passphraseEnv names the environment variable holding the key passphrase
@@ -62,13 +66,38 @@ func (g *globals) passphrase(create bool) ([]byte, error) {
 	return p, nil
 }
 
-// openStore opens the local object store under the data folder.
-func (g *globals) openStore() (*fs.Store, error) {
+// openStore opens the configured object store: S3 when
+// SEALPIPE_S3_ENDPOINT is set, else the local store under the data folder.
+func (g *globals) openStore(ctx context.Context) (storage.Store, error) {
+	if g.set.get("SEALPIPE_S3_ENDPOINT") == "" {
+		return g.localStore()
+	}
+	secure, err := g.set.bool("SEALPIPE_S3_SECURE")
+	if err != nil {
+		return nil, err
+	}
+	st, err := s3.New(ctx, g.s3Config(secure))
+	if err != nil {
+		return nil, fmt.Errorf("open S3 bucket %q at %s: %w", g.bucket, g.set.get("SEALPIPE_S3_ENDPOINT"), err)
+	}
+	return st, nil
+}
+
+// localStore opens the local object store under the data folder.
+func (g *globals) localStore() (*fs.Store, error) {
 	st, err := fs.Open(g.storeDir(), g.bucket)
 	if err != nil {
 		return nil, usageErr("open store: %v", err)
 	}
 	return st, nil
+}
+
+// storeLocation describes where objects live, for messages.
+func (g *globals) storeLocation(st storage.Store) string {
+	if _, local := st.(*fs.Store); local {
+		return filepath.Join(g.storeDir(), st.Bucket())
+	}
+	return "s3://" + st.Bucket()
 }
 
 // openCA loads the development trust chain.
@@ -84,9 +113,22 @@ func (g *globals) openCA() (*devca.CA, error) {
 	return ca, nil
 }
 
-// trustPool returns the pool of trusted roots: the dev CA's root.
-func (g *globals) trustPool(ca *devca.CA) *trust.Pool {
-	return trust.NewPool([]*smx509.Certificate{ca.Root})
+// trustPool returns the pool of trusted roots: SEALPIPE_ROOTS, else the
+// dev CA's root.
+func (g *globals) trustPool(ca *devca.CA) (*trust.Pool, error) {
+	files := g.set.get("SEALPIPE_ROOTS")
+	if files == "" {
+		return trust.NewPool([]*smx509.Certificate{ca.Root}), nil
+	}
+	var roots []*smx509.Certificate
+	for _, f := range strings.Split(files, ",") {
+		certs, err := trust.LoadCertificates(strings.TrimSpace(f))
+		if err != nil {
+			return nil, usageErr("SEALPIPE_ROOTS %s: %v", f, err)
+		}
+		roots = append(roots, certs...)
+	}
+	return trust.NewPool(roots), nil
 }
 
 // keyOpener returns the pipeline's way to open signing keys.
@@ -100,9 +142,9 @@ func (g *globals) keyOpener() (func(ctx context.Context, uri string) (crypto.Sig
 	}, nil
 }
 
-// openRegistry opens the seal registry in the local store.
-func (g *globals) openRegistry() (*registry.Registry, *fs.Store, error) {
-	st, err := g.openStore()
+// openRegistry opens the seal registry in the configured store.
+func (g *globals) openRegistry(ctx context.Context) (*registry.Registry, storage.Store, error) {
+	st, err := g.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,12 +152,12 @@ func (g *globals) openRegistry() (*registry.Registry, *fs.Store, error) {
 }
 
 // localPipeline assembles a pipeline over the local store and dev PKI.
-func (g *globals) localPipeline() (*pipeline.Pipeline, error) {
+func (g *globals) localPipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 	ca, err := g.openCA()
 	if err != nil {
 		return nil, err
 	}
-	reg, st, err := g.openRegistry()
+	reg, st, err := g.openRegistry(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +165,11 @@ func (g *globals) localPipeline() (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.New(st, reg, g.trustPool(ca), open, pipeline.Config{Logger: g.log, Operator: actor()}), nil
+	pool, err := g.trustPool(ca)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.New(st, reg, pool, open, pipeline.Config{Logger: g.log, Operator: actor()}), nil
 }
 
 func printJSON(g *globals, v any) error {

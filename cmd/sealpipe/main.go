@@ -24,6 +24,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	_ "github.com/sealpipe/sealpipe/pipeline/keys/pkcs11" // pkcs11: key URIs (HSMs)
 )
 
 // Exit codes.
@@ -82,6 +84,8 @@ var errSilent = errors.New("silent")
 
 // globals holds the flags every command shares.
 type globals struct {
+	config   string
+	set      *settings
 	data     string
 	bucket   string
 	jsonOut  bool
@@ -104,10 +108,8 @@ Exit codes: 0 success (verify: all signatures passed); 1 failed (verify: a
 signature failed); 2 usage or I/O error; 3 verify: indeterminate (nothing
 failed, something could not be established).
 
-Environment:
-  SEALPIPE_DATA                  data folder (default ./sealpipe-data)
-  SEALPIPE_KEY_PASSPHRASE        passphrase of the SM4-encrypted key files
-  SEALPIPE_KEY_PASSPHRASE_FILE   file holding that passphrase instead`,
+Settings (environment variables, or KEY=value lines in --config FILE):
+` + settingsHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +119,17 @@ Environment:
 			}
 			g.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(g.log)
+			set, err := loadSettings(g.config, g.log)
+			if err != nil {
+				return err
+			}
+			g.set = set
+			if g.data == "" {
+				g.data = set.get("SEALPIPE_DATA")
+			}
+			if g.bucket == "" {
+				g.bucket = set.get("SEALPIPE_BUCKET")
+			}
 			return nil
 		},
 	}
@@ -124,8 +137,9 @@ Environment:
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.data, "data", envOr("SEALPIPE_DATA", "sealpipe-data"), "data folder: dev PKI under pki/, object store under store/ ($SEALPIPE_DATA)")
-	pf.StringVar(&g.bucket, "bucket", envOr("SEALPIPE_BUCKET", "sealpipe"), "bucket of the object store ($SEALPIPE_BUCKET)")
+	pf.StringVar(&g.config, "config", "", "file of SEALPIPE_*=value settings; the environment overrides it")
+	pf.StringVar(&g.data, "data", "", "data folder: dev PKI under pki/, local object store under store/ ($SEALPIPE_DATA, default ./sealpipe-data)")
+	pf.StringVar(&g.bucket, "bucket", "", "bucket of the object store ($SEALPIPE_BUCKET, default sealpipe)")
 	pf.BoolVar(&g.jsonOut, "json", false, "print machine-readable JSON on stdout")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 
@@ -137,16 +151,10 @@ Environment:
 		newSealCmd(g),
 		newVerifyCmd(g),
 		newDemoCmd(g),
+		newRunCmd(g),
 		newVersionCmd(g),
 	)
 	return root
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit code.

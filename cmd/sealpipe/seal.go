@@ -38,7 +38,7 @@ recorded in the seal's usage log (audit/<seal>/local/...).`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			p, err := g.localPipeline()
+			p, err := g.localPipeline(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
 )
@@ -22,10 +23,17 @@ type sealSpec struct {
 	Code      string   // 14-digit seal code, the esID
 	Approvers []string // approver slugs allowed to approve its use
 	Validity  time.Duration
+	SignerKey string // key URI of a key held elsewhere (an HSM); empty: the unit's key file
+	UnitName  string // the unit's name, for a signer certificate issued for SignerKey
 }
 
 // makeSeal makes and registers a seal for a unit of the trust chain.
 func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec sealSpec) (*registry.Entry, error) {
+	if spec.SignerKey != "" {
+		if err := issueHSMSigner(ctx, ca, spec); err != nil {
+			return nil, err
+		}
+	}
 	signer, ok := ca.Signers[spec.Unit]
 	if !ok {
 		return nil, usageErr("unit %q has no signer certificate in the trust chain (have: %v)", spec.Unit, sortedKeys(ca.Signers))
@@ -48,6 +56,26 @@ func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec se
 		return nil, usageErr("%v", err)
 	}
 	return e, err
+}
+
+// issueHSMSigner makes sure the unit has a signer certificate for the key
+// spec.SignerKey names, issuing one from the development CA if needed.
+func issueHSMSigner(ctx context.Context, ca *devca.CA, spec sealSpec) error {
+	key, err := keys.Open(ctx, spec.SignerKey, keys.Options{})
+	if err != nil {
+		return usageErr("--signer-key: %v", err)
+	}
+	name := spec.UnitName
+	if id, ok := ca.Signers[spec.Unit]; ok && name == "" {
+		name = id.Cert.Subject.Organization[0]
+	}
+	if name == "" {
+		return usageErr("--unit-name is required to issue a signer certificate for %q", spec.Unit)
+	}
+	if _, err := ca.IssueSigner(ctx, spec.Unit, name, key.Public(), spec.SignerKey); err != nil {
+		return usageErr("%v", err)
+	}
+	return nil
 }
 
 // approverCNs maps approver slugs to the certificate common names the
@@ -93,7 +121,7 @@ signer certificate, sign it with the seal maker's key and register it as active.
 			if err != nil {
 				return err
 			}
-			reg, _, err := g.openRegistry()
+			reg, _, err := g.openRegistry(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -110,13 +138,15 @@ signer certificate, sign it with the seal maker's key and register it as active.
 	f.StringVar(&spec.Purpose, "purpose", "", "purpose text under the star, e.g. 业务专用章")
 	f.StringArrayVar(&spec.Approvers, "approver", nil, "approver slug allowed to approve uses (repeatable)")
 	f.IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
+	f.StringVar(&spec.SignerKey, "signer-key", "", "key URI of an HSM key (pkcs11:...) to sign with; issues the unit a signer certificate for it")
+	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit")
 
 	listCmd := &cobra.Command{
 		Use:   "list",
 		Short: "List registered seals",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, _, err := g.openRegistry()
+			reg, _, err := g.openRegistry(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -132,7 +162,7 @@ signer certificate, sign it with the seal maker's key and register it as active.
 		Short: "Show one seal's record and history",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, _, err := g.openRegistry()
+			reg, _, err := g.openRegistry(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -169,7 +199,7 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 			if reason == "" {
 				return usageErr("--reason is required: the registry records why")
 			}
-			reg, _, err := g.openRegistry()
+			reg, _, err := g.openRegistry(cmd.Context())
 			if err != nil {
 				return err
 			}

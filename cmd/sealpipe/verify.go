@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -108,10 +109,10 @@ func (g *globals) verifier(rootFiles []string, noRegistry bool) (*verify.Verifie
 	}
 	v := &verify.Verifier{Trust: trust.NewPool(roots)}
 	if !noRegistry {
-		if _, err := os.Stat(filepath.Join(g.storeDir(), g.bucket)); err == nil {
-			st, err := g.openStore()
+		if _, err := os.Stat(filepath.Join(g.storeDir(), g.bucket)); err == nil || g.set.get("SEALPIPE_S3_ENDPOINT") != "" {
+			st, err := g.openStore(context.Background())
 			if err != nil {
-				return nil, err
+				return nil, usageErr("the seal registry (--no-registry skips it): %v", err)
 			}
 			v.Seals = registry.New(st)
 		} else if !errors.Is(err, os.ErrNotExist) {

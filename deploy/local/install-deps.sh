@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages sealpipe's tests and demo use, if missing:
-# OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks) and
-# poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing).
+# OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks),
+# poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing),
+# and softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v openssl  >/dev/null 2>&1 || need+=(openssl)
 command -v qpdf     >/dev/null 2>&1 || need+=(qpdf)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdfsig   >/dev/null 2>&1 || need+=(poppler-utils)
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v pkcs11-tool   >/dev/null 2>&1 || need+=(opensc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

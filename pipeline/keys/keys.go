@@ -2,10 +2,11 @@
 // holds them.
 //
 // A key is named by a URI whose scheme selects a backend (smallstep's kms
-// model): "file:" for SM4-encrypted PKCS#8 files on disk, shipped here, and
-// later "pkcs11:" for keys held in an HSM (GM/T 0018 devices, SoftHSM2).
-// Callers depend only on Open and crypto.Signer, so adding a backend with
-// Register changes no caller.
+// model): "file:" for SM4-encrypted PKCS#8 files on disk, in this package,
+// and "pkcs11:" for keys held in an HSM (GM/T 0018 devices, SoftHSM2), in
+// package keys/pkcs11, which registers the scheme when imported. Callers
+// depend only on Open and crypto.Signer, so adding a backend with Register
+// changes no caller.
 //
 // Software keys never rest unencrypted: the file backend reads only PEM
 // "ENCRYPTED PRIVATE KEY" blocks (PKCS#8 EncryptedPrivateKeyInfo, PBES2 with
