@@ -2,23 +2,16 @@ package workers_test
 
 import (
 	"context"
-	"crypto"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sealpipe/sealpipe/deploy/testenv"
-	"github.com/sealpipe/sealpipe/pipeline"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
-	"github.com/sealpipe/sealpipe/pipeline/keys"
-	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage/s3"
 	"github.com/sealpipe/sealpipe/workers"
 )
@@ -56,28 +49,10 @@ func TestEventBridgeWithMinIO(t *testing.T) {
 	}
 
 	// Registry, seals and a batch, in the MinIO bucket.
-	reg := registry.New(st)
-	ca, err := demo.Setup(ctx, t.TempDir(), pass, reg, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	approver := ca.Approvers[demo.Approver]
-	key, err := ca.Signer(ctx, approver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := pipeline.BatchRef{Department: demo.Department, Batch: "evt-1"}
-	b, err := demo.MakeBatch(demo.BatchOptions{Ref: ref, Docs: 3, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	p, b := sealing(t, st, "evt-1", 3)
+	ref := b.Ref
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
-		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
-	}
-	p := pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), open, pipeline.Config{})
 	queueName := fmt.Sprintf("bridge-%d", time.Now().UnixNano()) // keep away from other tests' tasks
 	client := newRedisClient(t, redisAddr)
 	h := workers.NewHandlers(p, client, workers.Config{Bucket: bucket, Queue: queueName})

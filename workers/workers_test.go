@@ -81,16 +81,13 @@ func waitReport(t *testing.T, st storage.Store, ref pipeline.BatchRef) {
 	t.Fatalf("batch %s did not complete", ref)
 }
 
-// TestWorkersSealBatch runs a real batch through Asynq workers.
-func TestWorkersSealBatch(t *testing.T) {
+// sealing sets up the demo's seals in st and a pipeline over it, and makes
+// a batch of docs good documents plus the two bad ones.
+func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.Pipeline, *demo.Batch) {
+	t.Helper()
 	ctx := context.Background()
-	root := t.TempDir()
-	st, err := fs.Open(root+"/store", "sealpipe")
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := registry.New(st)
-	ca, err := demo.Setup(ctx, root+"/pki", pass, reg, "test")
+	ca, err := demo.Setup(ctx, t.TempDir(), pass, reg, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,18 +96,29 @@ func TestWorkersSealBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := pipeline.BatchRef{Department: demo.Department, Batch: "w1"}
-	b, err := demo.MakeBatch(demo.BatchOptions{Ref: ref, Docs: 6, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
+	ref := pipeline.BatchRef{Department: demo.Department, Batch: batch}
+	b, err := demo.MakeBatch(demo.BatchOptions{Ref: ref, Docs: docs, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Upload(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
 		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
 	}
-	p := pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), open, pipeline.Config{})
+	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), open, pipeline.Config{}), b
+}
+
+// TestWorkersSealBatch runs a real batch through Asynq workers.
+func TestWorkersSealBatch(t *testing.T) {
+	ctx := context.Background()
+	st, err := fs.Open(t.TempDir(), "sealpipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, b := sealing(t, st, "w1", 6)
+	ref := b.Ref
+	if err := b.Upload(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 	opt, client := queue(t)
 	h := workers.NewHandlers(p, client, workers.Config{Bucket: st.Bucket()})
 	start(t, opt, h, 4)
