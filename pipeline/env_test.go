@@ -52,13 +52,19 @@ type env struct {
 
 func newEnv(t *testing.T, cfg pipeline.Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, fs.Options{})
+}
+
+// newEnvWith is newEnv over a local store opened with opts.
+func newEnvWith(t *testing.T, cfg pipeline.Config, opts fs.Options) *env {
+	t.Helper()
 	shared.once.Do(func() {
 		shared.dir, shared.err = setupSharedPKI()
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
-	st, err := fs.Open(t.TempDir(), "sealpipe")
+	st, err := fs.OpenWith(t.TempDir(), "sealpipe", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,8 @@ type Pipeline struct {
 	openKey  KeyOpener
 	cfg      Config
 
+	approvals approvalCache
+
 	mu      sync.Mutex
 	signers map[string]*openedKey // by key URI; opening a key is slow (KDF, HSM login)
 }
@@ -381,6 +383,30 @@ func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Sig
 	return nil, nil, reject(CodeSealUnusable, nil, "seal %s lists no certificate for its signing key %s", seal.ID, seal.SignerKey)
 }
 
+// approvalCache holds validated approvals by batch and file ETags.
+type approvalCache struct {
+	mu sync.Mutex
+	m  map[string]*approved
+}
+
+// maxCachedApprovals bounds the cache; batches in flight at once are few.
+const maxCachedApprovals = 256
+
+func (c *approvalCache) get(key string) *approved {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *approvalCache) put(key string, a *approved) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedApprovals {
+		c.m = make(map[string]*approved) // start over rather than track use
+	}
+	c.m[key] = a
+}
+
 // openedKey is a signing key opened once and shared.
 type openedKey struct {
 	once   sync.Once
@@ -445,7 +471,36 @@ func (p *Pipeline) recordUse(ctx context.Context, ref BatchRef, name string, sea
 // approval reads a batch's approval and checks its form, its batch, its
 // signature and the approver's certificate at the approval time. Validation
 // failures are *RejectError; a missing manifest or signature is ErrNotReady.
+//
+// Every document of a batch needs its approval, so a validated approval is
+// cached by the ETags of its two files: without that, a batch of n
+// documents would read and check an n-entry manifest n times.
 func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error) {
+	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
+	var etags [2]string
+	for i, key := range []string{mkey, skey} {
+		info, err := p.store.Stat(ctx, key)
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s missing", ErrNotReady, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		etags[i] = info.ETag
+	}
+	cacheKey := ref.Inbox() + "@" + etags[0] + "/" + etags[1]
+	if a := p.approvals.get(cacheKey); a != nil {
+		return a, nil
+	}
+	a, err := p.readApproval(ctx, ref)
+	if err == nil && a.etag == etags[0] {
+		p.approvals.put(cacheKey, a)
+	}
+	return a, err
+}
+
+// readApproval reads and validates a batch's approval; see approval.
+func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, error) {
 	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
 	rc, info, err := p.store.Get(ctx, mkey)
 	if errors.Is(err, storage.ErrNotExist) {
