@@ -259,6 +259,9 @@ func (g *globals) s3Config(secure bool) s3.Config {
 		Region:    g.set.get("SEALPIPE_S3_REGION"),
 		Bucket:    g.bucket,
 		Secure:    secure,
+		// A missing bucket is created: the first command run against a
+		// fresh MinIO (seals make, run) sets it up.
+		CreateBucket: true,
 	}
 }
 

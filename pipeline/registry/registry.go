@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -161,6 +162,9 @@ func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor s
 		return fmt.Errorf("%w: record id %q differs from the seal's esID %q", ErrInvalid, rec.ID, seal.ID)
 	}
 	if err := checkID(rec.ID); err != nil {
+		return err
+	}
+	if err := checkKeyURI(rec.SignerKey); err != nil {
 		return err
 	}
 	if rec.Name == "" {
@@ -303,6 +307,20 @@ func (g *Registry) readAll(ctx context.Context, key string) ([]byte, error) {
 
 // eventTime is the time of a status event.
 func (g *Registry) eventTime() time.Time { return g.now().UTC() }
+
+// checkKeyURI refuses a signing key URI that carries a secret: the record
+// is stored in the bucket, where a PIN must never be (RFC 7512 pin-value).
+// Name a PIN file with pin-source= instead.
+func checkKeyURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("%w: signer key URI: %v", ErrInvalid, err)
+	}
+	if u.Query().Has("pin-value") || strings.Contains(u.Opaque, "pin-value=") || u.User != nil {
+		return fmt.Errorf("%w: the signer key URI carries a secret (pin-value or user info); use pin-source=FILE, the registry is stored in the bucket", ErrInvalid)
+	}
+	return nil
+}
 
 // checkID accepts seal identifiers usable as one object-key segment.
 func checkID(id string) error {

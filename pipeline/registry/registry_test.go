@@ -194,6 +194,19 @@ func TestRegisterRejectsMismatch(t *testing.T) {
 	if err := reg.Register(ctx, []byte("not a seal"), registry.Record{}, "test"); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("Register garbage = %v", err)
 	}
+	for _, uri := range []string{
+		"pkcs11:token=t;object=k?pin-value=123456",
+		"pkcs11:token=t;object=k?module-path=/m.so&pin-value=1",
+	} {
+		req.ID, req.SignerKey = "33010200000098", uri
+		if _, err := reg.Make(ctx, req); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("Make with a PIN in %q = %v, want ErrInvalid", uri, err)
+		}
+	}
+	req.ID, req.SignerKey = "33010200000097", "pkcs11:token=t;object=k?pin-source=file:/run/pin"
+	if _, err := reg.Make(ctx, req); err != nil {
+		t.Errorf("Make with pin-source: %v", err)
+	}
 }
 
 func TestStatusAtSameSecond(t *testing.T) {
