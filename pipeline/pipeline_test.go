@@ -236,6 +236,21 @@ func TestDocumentRejections(t *testing.T) {
 		}, pipeline.Config{}, pipeline.CodeSealNotActive},
 		{"expired seal", func(t *testing.T, e *env, b *demo.Batch) string { return demo.DocumentName(1) },
 			pipeline.Config{Now: func() time.Time { return time.Now().Add(3 * 365 * 24 * time.Hour) }, MaxApprovalAge: 4 * 365 * 24 * time.Hour}, pipeline.CodeSealExpired},
+		{"seal whose key its certificates do not match", func(t *testing.T, e *env, b *demo.Batch) string {
+			maker, err := e.ca.Signer(context.Background(), e.ca.SealMaker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.reg.Make(context.Background(), registry.MakeRequest{
+				ID: "33010200000003", Unit: "某某县民政局", SignerCert: e.ca.Signers["civil-affairs"].Cert,
+				SignerKey: e.ca.Signers["county-office"].KeyURI, // another unit's key
+				Approvers: []string{demo.Approver}, Maker: maker, MakerCert: e.ca.SealMaker.Cert, Actor: "test",
+			}); err != nil {
+				t.Fatal(err)
+			}
+			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Documents[0].Seal = "33010200000003" })
+			return demo.DocumentName(1)
+		}, pipeline.Config{}, pipeline.CodeSealUnusable},
 		{"not in the approval", func(t *testing.T, e *env, b *demo.Batch) string {
 			b.Files["stray.pdf"] = b.Files[demo.DocumentName(1)]
 			return "stray.pdf"
@@ -301,11 +316,13 @@ func TestIntakeWaitsForSignature(t *testing.T) {
 	if _, err := e.p.Intake(context.Background(), b.Ref); !errors.Is(err, pipeline.ErrNotReady) {
 		t.Fatalf("Intake without signature = %v, want ErrNotReady", err)
 	}
-	if err := e.p.RecordBatchFailure(context.Background(), b.Ref, errors.New("gave up")); err != nil {
+	// Its retries run out while the signature is still missing.
+	_, err := e.p.Intake(context.Background(), b.Ref)
+	if err := e.p.RecordBatchFailure(context.Background(), b.Ref, err); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := e.p.WriteBatchReport(context.Background(), b.Ref)
-	if err != nil || rep.Rejection == nil || rep.Rejected != 1 {
+	if err != nil || rep.Rejection == nil || rep.Rejection.Code != pipeline.CodeApprovalMissing || rep.Rejected != 1 {
 		t.Fatalf("batch report after a final failure = %+v, %v", rep, err)
 	}
 }
