@@ -93,9 +93,13 @@ func setupSharedPKI() (string, error) {
 
 // rebuild makes a new pipeline with e.cfg, as a restarted worker would.
 func (e *env) rebuild() {
-	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
+	e.rebuildWith(func(ctx context.Context, uri string) (crypto.Signer, error) {
 		return keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
-	}
+	})
+}
+
+// rebuildWith is rebuild with another way to open signing keys.
+func (e *env) rebuildWith(open pipeline.KeyOpener) {
 	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), open, e.cfg)
 }
 

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/demo"
+	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/storage"
@@ -425,4 +427,37 @@ func encrypt(t *testing.T, qpdf string, pdf []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// lyingSigner claims one key's public half but signs with another: a broken
+// HSM. The pipeline must not publish what it produces.
+type lyingSigner struct {
+	crypto.Signer
+	claimed crypto.PublicKey
+}
+
+func (l lyingSigner) Public() crypto.PublicKey { return l.claimed }
+
+func TestBrokenKeyIsNotPublished(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	other, err := e.ca.Signer(context.Background(), e.ca.Signers["county-office"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rebuildWith(func(ctx context.Context, uri string) (crypto.Signer, error) {
+		s, err := keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
+		if err != nil {
+			return nil, err
+		}
+		return lyingSigner{Signer: other, claimed: s.Public()}, nil
+	})
+	b := e.sampleBatch("broken", 1, false)
+	e.upload(b)
+	rep := e.runBatch(b.Ref)
+	if rep.Sealed != 0 || rep.Rejected != 1 || rep.Documents[0].Code != pipeline.CodeSelfCheckFailed {
+		t.Fatalf("batch report %+v", rep.Documents)
+	}
+	if e.exists(b.Ref.SealedKey(demo.DocumentName(1))) {
+		t.Fatal("an output that fails verification was published")
+	}
 }
