@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -164,7 +166,7 @@ func runPipeline(ctx context.Context, g *globals, once bool, timeout time.Durati
 		defer stop()
 	}
 	poller := &workers.Poller{Store: st, Handlers: e.h, Interval: interval, Logger: g.log}
-	g.log.Info("sealpipe running", "store", g.storeLocation(st), "redis", e.redisOpt.Addr, "concurrency", concurrency)
+	g.log.Info("sealpipe running", "store", g.storeLocation(st), "redis", e.redisOpt.Addr, "concurrency", cmp.Or(concurrency, 4*runtime.GOMAXPROCS(0)))
 
 	if once {
 		return runOnce(ctx, g, e, poller, timeout)
