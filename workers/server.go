@@ -10,10 +10,15 @@ import (
 	"github.com/hibiken/asynq"
 )
 
+// DefaultConcurrency is the number of tasks a server processes at once when
+// ServerConfig.Concurrency is zero: 4 × GOMAXPROCS, since sealing waits on
+// storage and keys as much as on CPU.
+func DefaultConcurrency() int { return 4 * runtime.GOMAXPROCS(0) }
+
 // ServerConfig tunes NewServer. The zero value of every field means its default.
 type ServerConfig struct {
 	// Concurrency is the number of tasks processed at once. Zero means
-	// 4 × GOMAXPROCS: sealing waits on storage and keys as much as on CPU.
+	// DefaultConcurrency().
 	Concurrency int
 	// TaskCheckInterval is how long an idle worker waits before looking for
 	// new tasks again. Zero means asynq's default of one second; an
@@ -32,7 +37,7 @@ type ServerConfig struct {
 // with srv.Start(mux) or srv.Run(mux).
 func NewServer(redis asynq.RedisConnOpt, h *Handlers, cfg ServerConfig) (*asynq.Server, *asynq.ServeMux) {
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 4 * runtime.GOMAXPROCS(0)
+		cfg.Concurrency = DefaultConcurrency()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

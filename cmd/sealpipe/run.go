@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -166,7 +165,7 @@ func runPipeline(ctx context.Context, g *globals, once bool, timeout time.Durati
 		defer stop()
 	}
 	poller := &workers.Poller{Store: st, Handlers: e.h, Interval: interval, Logger: g.log}
-	g.log.Info("sealpipe running", "store", g.storeLocation(st), "redis", e.redisOpt.Addr, "concurrency", cmp.Or(concurrency, 4*runtime.GOMAXPROCS(0)))
+	g.log.Info("sealpipe running", "store", g.storeLocation(st), "redis", e.redisOpt.Addr, "concurrency", cmp.Or(concurrency, workers.DefaultConcurrency()))
 
 	if once {
 		return runOnce(ctx, g, e, poller, timeout)
