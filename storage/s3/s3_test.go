@@ -141,34 +141,6 @@ func mustPut(t testing.TB, s storage.Store, key, content string, opts storage.Pu
 	return info
 }
 
-// mustGet reads key or fails the test.
-func mustGet(t testing.TB, s storage.Store, key string) ([]byte, storage.ObjectInfo) {
-	t.Helper()
-	rc, info, err := s.Get(t.Context(), key)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("reading %q: %v", key, err)
-	}
-	return b, info
-}
-
-// listKeys lists prefix or fails the test.
-func listKeys(t testing.TB, s storage.Store, prefix string) []string {
-	t.Helper()
-	var keys []string
-	if err := s.List(t.Context(), prefix, func(info storage.ObjectInfo) error {
-		keys = append(keys, info.Key)
-		return nil
-	}); err != nil {
-		t.Fatalf("List(%q): %v", prefix, err)
-	}
-	return keys
-}
-
 func TestKeys(t *testing.T) {
 	s, cfg := newStore(t, nil)
 	c := admin(t, cfg)
@@ -198,7 +170,7 @@ func TestKeys(t *testing.T) {
 	for i, key := range keys {
 		content := fmt.Sprintf("object %d", i)
 		put := mustPut(t, s, key, content, storage.PutOptions{})
-		got, info := mustGet(t, s, key)
+		got, info := storagetest.Get(t, s, key)
 		if string(got) != content || info.Key != key || info.ETag != put.ETag {
 			t.Errorf("Get(%q) = %q key %q ETag %q, want %q key %q ETag %q", key, got, info.Key, info.ETag, content, key, put.ETag)
 		}
@@ -206,12 +178,12 @@ func TestKeys(t *testing.T) {
 		if oi, err := c.StatObject(t.Context(), cfg.Bucket, key, minio.StatObjectOptions{}); err != nil || oi.Size != int64(len(content)) {
 			t.Errorf("the server's StatObject(%q) = size %d, %v; want the object of %d bytes", key, oi.Size, err, len(content))
 		}
-		if got := listKeys(t, s, key); !slices.Contains(got, key) {
+		if got := storagetest.Keys(storagetest.List(t, s, key)); !slices.Contains(got, key) {
 			t.Errorf("List(%q) = %q, want it to hold the key itself", key, got)
 		}
 	}
 	want := slices.Sorted(slices.Values(keys))
-	if got := listKeys(t, s, ""); !slices.Equal(got, want) {
+	if got := storagetest.Keys(storagetest.List(t, s, "")); !slices.Equal(got, want) {
 		t.Errorf("List(\"\") =\n%q\nwant\n%q", got, want)
 	}
 	for _, key := range keys {
@@ -219,7 +191,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("Delete(%q): %v", key, err)
 		}
 	}
-	if got := listKeys(t, s, ""); len(got) != 0 {
+	if got := storagetest.Keys(storagetest.List(t, s, "")); len(got) != 0 {
 		t.Errorf("after deleting every key, List(\"\") = %q", got)
 	}
 }
@@ -282,7 +254,7 @@ func TestMultipart(t *testing.T) {
 					case tc.parts > 0 && !strings.HasSuffix(put.ETag, wantSuffix):
 						t.Errorf("ETag %q, want one of a multipart upload of %d parts", put.ETag, tc.parts)
 					}
-					got, info := mustGet(t, s, key)
+					got, info := storagetest.Get(t, s, key)
 					if !bytes.Equal(got, want) {
 						t.Errorf("read back %d bytes with SHA-256 %x, want %d bytes with %x", len(got), sha256.Sum256(got), len(want), sha256.Sum256(want))
 					}
@@ -326,7 +298,7 @@ func TestConditionalMultipart(t *testing.T) {
 			t.Errorf("multipart Put IfMatch with a %s: %v, want ErrPreconditionFailed", tc.name, err)
 		}
 	}
-	if got, info := mustGet(t, s, "big/create-only"); !bytes.Equal(got, content(3, size)) || info.ETag != second.ETag {
+	if got, info := storagetest.Get(t, s, "big/create-only"); !bytes.Equal(got, content(3, size)) || info.ETag != second.ETag {
 		t.Errorf("object holds ETag %q, want the one written IfMatch, %q", info.ETag, second.ETag)
 	}
 }
@@ -372,7 +344,7 @@ func TestConditionalMultipartRace(t *testing.T) {
 			if !errors.Is(err, storage.ErrPreconditionFailed) {
 				t.Errorf("conditional multipart Put that lost a race: %v, want ErrPreconditionFailed", err)
 			}
-			if got, _ := mustGet(t, s, key); !bytes.Equal(got, interloper) {
+			if got, _ := storagetest.Get(t, s, key); !bytes.Equal(got, interloper) {
 				t.Errorf("object holds %d bytes, want the interloper's %q", len(got), interloper)
 			}
 		})
@@ -406,7 +378,7 @@ func TestMultipartCreateOnlyConcurrent(t *testing.T) {
 		t.Fatalf("%d writers won, want 1", len(wins))
 	}
 	for i, info := range wins {
-		if got, gi := mustGet(t, s, key); !bytes.Equal(got, content(byte(i), size)) || gi.ETag != info.ETag {
+		if got, gi := storagetest.Get(t, s, key); !bytes.Equal(got, content(byte(i), size)) || gi.ETag != info.ETag {
 			t.Errorf("object is not winner %d's", i)
 		}
 	}
@@ -541,7 +513,7 @@ func TestMetadataValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, gi := mustGet(t, s, key)
+	_, gi := storagetest.Get(t, s, key)
 	for op, got := range map[string]map[string]string{"Stat": st.Metadata, "Get": gi.Metadata} {
 		for k, want := range md {
 			if v, ok := got[k]; !ok || v != want {
@@ -595,7 +567,7 @@ func TestListSkipsForeignKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustPut(t, s, "inbox/tax/doc.pdf", "doc", storage.PutOptions{})
-	if got := listKeys(t, s, "inbox/"); !slices.Equal(got, []string{"inbox/tax/doc.pdf"}) {
+	if got := storagetest.Keys(storagetest.List(t, s, "inbox/")); !slices.Equal(got, []string{"inbox/tax/doc.pdf"}) {
 		t.Errorf("List(\"inbox/\") = %q, want only inbox/tax/doc.pdf", got)
 	}
 }

@@ -100,7 +100,7 @@ func testRoundTrip(t *testing.T, s storage.Store) {
 			checkInfo(t, "Put", put, key, int64(len(content)))
 			checkModTime(t, "Put", put.ModTime, before, after)
 
-			got, info := get(t, s, key)
+			got, info := Get(t, s, key)
 			if !bytes.Equal(got, content) {
 				t.Errorf("Get content = %q, want %q", got, content)
 			}
@@ -133,7 +133,7 @@ func testEmptyObject(t *testing.T, s storage.Store) {
 			t.Fatalf("Put(size %d): %v", size, err)
 		}
 		checkInfo(t, "Put", put, key, 0)
-		got, info := get(t, s, key)
+		got, info := Get(t, s, key)
 		if len(got) != 0 {
 			t.Errorf("Get(%q) = %q, want nothing", key, got)
 		}
@@ -151,7 +151,7 @@ func testContentTypeAndMetadata(t *testing.T, s storage.Store) {
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
 	}
-	_, gi := get(t, s, key)
+	_, gi := Get(t, s, key)
 	for _, c := range []struct {
 		op   string
 		info storage.ObjectInfo
@@ -163,7 +163,7 @@ func testContentTypeAndMetadata(t *testing.T, s storage.Store) {
 			t.Errorf("%s Metadata = %v, want %v", c.op, c.info.Metadata, md)
 		}
 	}
-	for _, info := range list(t, s, "sealed/") {
+	for _, info := range List(t, s, "sealed/") {
 		if info.Metadata != nil {
 			t.Errorf("List entry %q carries Metadata %v; listings must leave it nil", info.Key, info.Metadata)
 		}
@@ -225,7 +225,7 @@ func testETag(t *testing.T, s storage.Store) {
 			t.Fatalf("Stat #%d ETag = %q, want the stable %q", i, st.ETag, p1.ETag)
 		}
 	}
-	if l := list(t, s, key); len(l) != 1 || l[0].ETag != p1.ETag {
+	if l := List(t, s, key); len(l) != 1 || l[0].ETag != p1.ETag {
 		t.Errorf("List(%q) = %+v, want one entry with ETag %q", key, l, p1.ETag)
 	}
 
@@ -233,7 +233,7 @@ func testETag(t *testing.T, s storage.Store) {
 	if p2.ETag == p1.ETag {
 		t.Errorf("ETag %q did not change with the content", p2.ETag)
 	}
-	_, gi := get(t, s, key)
+	_, gi := Get(t, s, key)
 	if gi.ETag != p2.ETag {
 		t.Errorf("Get ETag = %q, want the new %q", gi.ETag, p2.ETag)
 	}
@@ -256,7 +256,7 @@ func testCreateOnly(t *testing.T, s storage.Store) {
 	if storage.IsRetryable(err) {
 		t.Errorf("precondition failure reported retryable: %v", err)
 	}
-	got, info := get(t, s, key)
+	got, info := Get(t, s, key)
 	if string(got) != "first" || info.ETag != first.ETag {
 		t.Errorf("after a lost create-only write: content %q ETag %q, want %q %q", got, info.ETag, "first", first.ETag)
 	}
@@ -294,7 +294,7 @@ func testIfMatch(t *testing.T, s storage.Store) {
 			t.Errorf("precondition failure reported retryable: %v", err)
 		}
 	}
-	got, info := get(t, s, key)
+	got, info := Get(t, s, key)
 	if string(got) != "v2" || info.ETag != v2.ETag {
 		t.Errorf("after failed compare-and-swaps: content %q ETag %q, want %q %q", got, info.ETag, "v2", v2.ETag)
 	}
@@ -350,7 +350,7 @@ func checkOneWinner(t *testing.T, s storage.Store, key string, wins map[int]stor
 		t.Fatalf("%d writers succeeded (%v), want exactly 1", len(wins), slices.Sorted(maps.Keys(wins)))
 	}
 	for i, won := range wins {
-		got, info := get(t, s, key)
+		got, info := Get(t, s, key)
 		if string(got) != writerContent(i) || info.ETag != won.ETag {
 			t.Errorf("object holds %q ETag %q, want winner %d's %q ETag %q", got, info.ETag, i, writerContent(i), won.ETag)
 		}
@@ -373,7 +373,7 @@ func testNotExist(t *testing.T, s storage.Store) {
 			t.Errorf("Delete(%q) of a missing object: %v, want nil", key, err)
 		}
 	}
-	if got, _ := get(t, s, "dir/child"); string(got) != "child" {
+	if got, _ := Get(t, s, "dir/child"); string(got) != "child" {
 		t.Errorf("dir/child = %q after deleting the prefix \"dir\", want it intact", got)
 	}
 }
@@ -422,11 +422,11 @@ func testInvalidKeys(t *testing.T, s storage.Store) {
 	}
 	// A prefix no valid key has lists nothing; it is not an error.
 	for _, prefix := range []string{"../", "/", "/inside/", "inside//", "inside/../", `inside\`} {
-		if got := keys(list(t, s, prefix)); len(got) != 0 {
+		if got := Keys(List(t, s, prefix)); len(got) != 0 {
 			t.Errorf("List(%q) = %q, want nothing", prefix, got)
 		}
 	}
-	if got := keys(list(t, s, "")); !slices.Equal(got, []string{"inside/obj"}) {
+	if got := Keys(List(t, s, "")); !slices.Equal(got, []string{"inside/obj"}) {
 		t.Errorf("List(\"\") = %q after refused writes, want only inside/obj", got)
 	}
 }
@@ -455,13 +455,13 @@ func testValidKeys(t *testing.T, s storage.Store) {
 	for i, key := range ks {
 		content := fmt.Sprintf("content %d", i)
 		put(t, s, key, content, storage.PutOptions{})
-		got, info := get(t, s, key)
+		got, info := Get(t, s, key)
 		if string(got) != content || info.Key != key {
 			t.Errorf("Get(%q) = %q key %q, want %q", key, got, info.Key, content)
 		}
 	}
 	want := slices.Sorted(slices.Values(ks))
-	if got := keys(list(t, s, "")); !slices.Equal(got, want) {
+	if got := Keys(List(t, s, "")); !slices.Equal(got, want) {
 		t.Errorf("List(\"\") = %q, want %q", got, want)
 	}
 }
@@ -480,8 +480,8 @@ func testListOrder(t *testing.T, s storage.Store) {
 	for _, k := range shuffled {
 		put(t, s, k, k, storage.PutOptions{})
 	}
-	infos := list(t, s, "")
-	if got := keys(infos); !slices.Equal(got, want) {
+	infos := List(t, s, "")
+	if got := Keys(infos); !slices.Equal(got, want) {
 		t.Fatalf("List(\"\") = %q, want %q", got, want)
 	}
 	for _, info := range infos {
@@ -520,7 +520,7 @@ func testListPrefix(t *testing.T, s storage.Store) {
 		{"sealed/a/", objects[6:]},
 		{"nothing/", nil},
 	} {
-		if got := keys(list(t, s, tc.prefix)); !slices.Equal(got, tc.want) {
+		if got := Keys(List(t, s, tc.prefix)); !slices.Equal(got, tc.want) {
 			t.Errorf("List(%q) = %q, want %q", tc.prefix, got, tc.want)
 		}
 	}
@@ -577,16 +577,16 @@ func testListMany(t *testing.T, s storage.Store) {
 	}
 	put(t, s, "many0", "outside the folder", storage.PutOptions{})
 
-	if got := keys(list(t, s, "many/")); !slices.Equal(got, want) {
+	if got := Keys(List(t, s, "many/")); !slices.Equal(got, want) {
 		t.Errorf("List(\"many/\") returned %d keys, want %d in order", len(got), len(want))
 	}
-	if got := keys(list(t, s, "many/07/")); !slices.Equal(got, want[7*perFolder:8*perFolder]) {
+	if got := Keys(List(t, s, "many/07/")); !slices.Equal(got, want[7*perFolder:8*perFolder]) {
 		t.Errorf("List(\"many/07/\") = %d keys, want %d", len(got), perFolder)
 	}
-	if got := keys(list(t, s, "many/1")); !slices.Equal(got, want[10*perFolder:20*perFolder]) {
+	if got := Keys(List(t, s, "many/1")); !slices.Equal(got, want[10*perFolder:20*perFolder]) {
 		t.Errorf("List(\"many/1\") = %d keys, want %d", len(got), 10*perFolder)
 	}
-	if got := list(t, s, ""); len(got) != len(want)+1 {
+	if got := List(t, s, ""); len(got) != len(want)+1 {
 		t.Errorf("List(\"\") = %d keys, want %d", len(got), len(want)+1)
 	}
 }
@@ -602,15 +602,15 @@ func testDelete(t *testing.T, s storage.Store) {
 		}
 	}
 	requireAbsent(t, s, key)
-	if got := keys(list(t, s, "d/")); !slices.Equal(got, []string{sibling}) {
+	if got := Keys(List(t, s, "d/")); !slices.Equal(got, []string{sibling}) {
 		t.Errorf("List(\"d/\") after Delete = %q, want only %q", got, sibling)
 	}
-	if got, _ := get(t, s, sibling); string(got) != "kept" {
+	if got, _ := Get(t, s, sibling); string(got) != "kept" {
 		t.Errorf("sibling = %q, want it intact", got)
 	}
 	// The key is free again, with nothing left of the deleted object.
 	put(t, s, key, "reborn", storage.PutOptions{IfNoneMatch: true})
-	got, info := get(t, s, key)
+	got, info := Get(t, s, key)
 	if string(got) != "reborn" || info.ContentType != storage.DefaultContentType || len(info.Metadata) != 0 {
 		t.Errorf("recreated object: %q %q %v, want %q with default type and no metadata", got, info.ContentType, info.Metadata, "reborn")
 	}
@@ -675,11 +675,11 @@ func testFailingReader(t *testing.T, s storage.Store) {
 		}
 	}
 	requireAbsent(t, s, key)
-	got, info := get(t, s, old)
+	got, info := Get(t, s, old)
 	if string(got) != "the old version" || info.ETag != v1.ETag || info.Metadata["v"] != "1" {
 		t.Errorf("old object after failed overwrites: %q ETag %q metadata %v, want it untouched", got, info.ETag, info.Metadata)
 	}
-	if l := keys(list(t, s, "")); !slices.Equal(l, []string{old}) {
+	if l := Keys(List(t, s, "")); !slices.Equal(l, []string{old}) {
 		t.Errorf("List(\"\") = %q, want only %q", l, old)
 	}
 }
@@ -726,7 +726,7 @@ func testCancelledContext(t *testing.T, s storage.Store) {
 	}
 	requireAbsent(t, s, "cancel/new")
 	requireAbsent(t, s, "cancel/new2")
-	if got, _ := get(t, s, key); string(got) != "present" {
+	if got, _ := Get(t, s, key); string(got) != "present" {
 		t.Errorf("after a cancelled Delete the object holds %q, want it intact", got)
 	}
 }
@@ -797,8 +797,8 @@ func put(t *testing.T, s storage.Store, key, content string, opts storage.PutOpt
 	return info
 }
 
-// get reads key or fails the test.
-func get(t *testing.T, s storage.Store, key string) ([]byte, storage.ObjectInfo) {
+// Get reads key or fails the test: for backends' own tests too.
+func Get(t testing.TB, s storage.Store, key string) ([]byte, storage.ObjectInfo) {
 	t.Helper()
 	rc, info, err := s.Get(t.Context(), key)
 	if err != nil {
@@ -812,8 +812,9 @@ func get(t *testing.T, s storage.Store, key string) ([]byte, storage.ObjectInfo)
 	return b, info
 }
 
-// list returns the listing of prefix or fails the test.
-func list(t *testing.T, s storage.Store, prefix string) []storage.ObjectInfo {
+// List returns the listing of prefix or fails the test: for backends' own
+// tests too.
+func List(t testing.TB, s storage.Store, prefix string) []storage.ObjectInfo {
 	t.Helper()
 	var infos []storage.ObjectInfo
 	if err := s.List(t.Context(), prefix, func(info storage.ObjectInfo) error {
@@ -825,8 +826,8 @@ func list(t *testing.T, s storage.Store, prefix string) []storage.ObjectInfo {
 	return infos
 }
 
-// keys returns the keys of infos.
-func keys(infos []storage.ObjectInfo) []string {
+// Keys returns the keys of infos.
+func Keys(infos []storage.ObjectInfo) []string {
 	var ks []string
 	for _, info := range infos {
 		ks = append(ks, info.Key)
