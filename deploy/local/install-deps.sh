@@ -2,7 +2,8 @@
 # Install the Debian packages sealpipe's tests and demo use, if missing:
 # OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks),
 # poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing),
-# and softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool).
+# softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool),
+# and rclone and s3cmd (the S3 tools departments upload batches with).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -13,6 +14,8 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdfsig   >/dev/null 2>&1 || need+=(poppler-utils)
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v pkcs11-tool   >/dev/null 2>&1 || need+=(opensc)
+command -v rclone   >/dev/null 2>&1 || need+=(rclone)
+command -v s3cmd    >/dev/null 2>&1 || need+=(s3cmd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
