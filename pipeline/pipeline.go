@@ -213,7 +213,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if !ok {
 		return reject(CodeNotApproved, nil, "document %q is not listed in the batch's approval", name)
 	}
-	seal, err := p.usableSeal(ctx, doc.Seal, a)
+	seal, err := p.usableSeal(ctx, doc.Seal, a.approver)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if output, err = p.seal(ctx, input, seal, doc.Placement); err != nil {
 			return err
 		}
-		if rep, err = p.check(ctx, ref, name, input, output); err != nil {
+		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
 			return err
 		}
 		if rep.Indication == report.Failed {
@@ -256,7 +256,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	// From here on the sealed output exists; everything else is derived from
 	// it, so a retry after a crash finishes the same work.
 	if rep == nil {
-		if rep, err = p.check(ctx, ref, name, input, output); err != nil {
+		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
 			return err
 		}
 	}
@@ -270,8 +270,9 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	return p.putOnce(ctx, ref.ReportKey(name), body)
 }
 
-// usableSeal loads a seal and checks that the approver may use it now.
-func (p *Pipeline) usableSeal(ctx context.Context, id string, a *approved) (*registry.Entry, error) {
+// usableSeal loads a seal and checks that it may be applied now and, when
+// approver is not nil, that the approver may approve its use.
+func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.Certificate) (*registry.Entry, error) {
 	e, err := p.seals.Get(ctx, id)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, reject(CodeSealUnknown, err, "seal %q is not registered", id)
@@ -282,11 +283,10 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, a *approved) (*reg
 	if err != nil {
 		return nil, err
 	}
-	approver := a.approver.Subject.CommonName
 	now := p.cfg.Now()
 	switch {
-	case !e.MayApprove(approver):
-		return nil, reject(CodeSealNotPermitted, nil, "approver %q may not approve use of seal %s (%s)", approver, e.ID, e.Name)
+	case approver != nil && !e.MayApprove(approver.Subject.CommonName):
+		return nil, reject(CodeSealNotPermitted, nil, "approver %q may not approve use of seal %s (%s)", approver.Subject.CommonName, e.ID, e.Name)
 	case e.Status != registry.StatusActive:
 		return nil, reject(CodeSealNotActive, nil, "seal %s (%s) is %s", e.ID, e.Name, e.Status)
 	case !e.Seal.ValidAt(now):
@@ -421,8 +421,8 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 
 // check verifies a sealed output and adds the pipeline's own check: the
 // output is an incremental update of exactly the approved input.
-func (p *Pipeline) check(ctx context.Context, ref BatchRef, name string, input, output []byte) (*report.Document, error) {
-	rep, err := p.verifier.PDF(ctx, ref.SealedKey(name), output)
+func (p *Pipeline) check(ctx context.Context, name string, input, output []byte) (*report.Document, error) {
+	rep, err := p.verifier.PDF(ctx, name, output)
 	if err != nil {
 		return nil, reject(CodeSelfCheckFailed, err, "the sealed output cannot be read back: %v", err)
 	}
@@ -452,20 +452,26 @@ func failedChecks(rep *report.Document) string {
 }
 
 func (p *Pipeline) recordUse(ctx context.Context, ref BatchRef, name string, seal *registry.Entry, a *approved, input, output []byte, rep *report.Document) error {
+	rec := p.usageRecord(seal, name, ref.SealedKey(name), input, output, rep)
+	rec.Department, rec.Batch = ref.Department, ref.Batch
+	rec.Approver, rec.ApprovedAt = a.approver.Subject.String(), a.manifest.ApprovedAt
+	return p.audit.Append(ctx, rec)
+}
+
+// usageRecord describes one use of seal: document name sealed into
+// outputName, with the signer and signing time of the output's last signature.
+func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, input, output []byte, rep *report.Document) audit.Record {
 	in, out := sm3.Sum(input), sm3.Sum(output)
 	rec := audit.Record{
-		SealID: seal.ID, SealName: seal.Name,
-		Department: ref.Department, Batch: ref.Batch, Document: name,
+		SealID: seal.ID, SealName: seal.Name, Document: name, Output: outputName,
 		InputSM3: hex.EncodeToString(in[:]), OutputSM3: hex.EncodeToString(out[:]),
-		Output:   ref.SealedKey(name),
-		Approver: a.approver.Subject.String(), ApprovedAt: a.manifest.ApprovedAt,
 		Operator: p.cfg.Operator,
 	}
 	if n := len(rep.Signatures); n > 0 {
 		last := rep.Signatures[n-1]
 		rec.Signer, rec.SignerSerial, rec.SignedAt = last.Signer, last.SignerSerial, last.SigningTime
 	}
-	return p.audit.Append(ctx, rec)
+	return rec
 }
 
 // approval reads a batch's approval and checks its form, its batch, its
@@ -823,37 +829,25 @@ func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
 // SealLocal seals one document outside any batch, for `sealpipe seal`: the
 // operator running it stands in for the approver. The seal must be active
 // and valid now. It verifies the output and records the use (with output
-// as its name) before returning the sealed bytes and their report.
+// as its name) before returning the sealed bytes and their report. Refusals
+// are *RejectError.
 func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
-	e, err := p.seals.Get(ctx, sealID)
+	e, err := p.usableSeal(ctx, sealID, nil)
 	if err != nil {
 		return nil, nil, err
-	}
-	switch now := p.cfg.Now(); {
-	case e.Status != registry.StatusActive:
-		return nil, nil, reject(CodeSealNotActive, nil, "seal %s (%s) is %s", e.ID, e.Name, e.Status)
-	case !e.Seal.ValidAt(now):
-		return nil, nil, reject(CodeSealExpired, nil, "seal %s (%s) is not valid now", e.ID, e.Name)
 	}
 	out, err := p.seal(ctx, input, e, pl)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := p.verifier.PDF(ctx, output, out)
+	rep, err := p.check(ctx, output, input, out)
 	if err != nil {
 		return nil, nil, err
 	}
 	if rep.Indication == report.Failed {
 		return nil, nil, reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
 	}
-	in, sum := sm3.Sum(input), sm3.Sum(out)
-	rec := audit.Record{SealID: e.ID, SealName: e.Name, Document: output, Output: output,
-		InputSM3: hex.EncodeToString(in[:]), OutputSM3: hex.EncodeToString(sum[:]), Operator: p.cfg.Operator}
-	if n := len(rep.Signatures); n > 0 {
-		s := rep.Signatures[n-1]
-		rec.Signer, rec.SignerSerial, rec.SignedAt = s.Signer, s.SignerSerial, s.SigningTime
-	}
-	if err := p.audit.Append(ctx, rec); err != nil {
+	if err := p.audit.Append(ctx, p.usageRecord(e, output, output, input, out, rep)); err != nil {
 		return nil, nil, err
 	}
 	return out, rep, nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,7 +87,7 @@ func printCA(g *globals, ca *devca.CA) error {
 		add("approver", s, ca.Approvers[s])
 	}
 	if g.jsonOut {
-		return json.NewEncoder(g.stdout).Encode(out)
+		return printJSON(g, out)
 	}
 	for _, i := range out {
 		fmt.Fprintf(g.stdout, "%-10s %-16s %s\n           %s\n", i.Role, i.Slug, i.Subject, i.Cert)

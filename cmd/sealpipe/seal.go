@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealpipe/sealpipe/pipeline"
-	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
 func newSealCmd(g *globals) *cobra.Command {
@@ -45,7 +44,7 @@ recorded in the seal's usage log (audit/<seal>/local/...).`,
 			sealed, rep, err := p.SealLocal(cmd.Context(), input, sealID, pl, filepath.Base(out))
 			var rj *pipeline.RejectError
 			switch {
-			case errors.As(err, &rj), errors.Is(err, registry.ErrNotFound):
+			case errors.As(err, &rj):
 				return &exitError{exitFailed, err}
 			case err != nil:
 				return err

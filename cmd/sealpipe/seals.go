@@ -173,7 +173,7 @@ signer certificate, sign it with the seal maker's key and register it as active.
 				return err
 			}
 			if g.jsonOut {
-				return json.NewEncoder(g.stdout).Encode(e.Record)
+				return printJSON(g, e.Record)
 			}
 			b, _ := json.MarshalIndent(e.Record, "", "  ")
 			fmt.Fprintf(g.stdout, "%s\nSESeal: version %d, vendor %s, picture %s %dx%d mm, %d signer certificate(s)\n",
@@ -219,7 +219,7 @@ func printRecords(g *globals, recs []registry.Record) error {
 		if recs == nil {
 			recs = []registry.Record{}
 		}
-		return json.NewEncoder(g.stdout).Encode(recs)
+		return printJSON(g, recs)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tVALID UNTIL\tNAME\tAPPROVERS")
