@@ -91,10 +91,17 @@ const (
 	// abandoned by a crashed writer.
 	staleTemp = 24 * time.Hour
 
-	// maxAttempts bounds the retries of an operation racing a concurrent
-	// writer (a reader whose file was replaced, a writer whose parent
-	// folder was pruned by a Delete).
+	// maxAttempts bounds the retries of a reader whose file a concurrent
+	// writer replaced.
 	maxAttempts = 5
+
+	// maxPlaceAttempts bounds the retries of a writer whose folder
+	// concurrent Deletes keep pruning (see place). Each retry answers a
+	// prune that completed, so the bound is far beyond what a race needs:
+	// in 30 runs of TestPutRacesDeletePruningStress (24 writers in three
+	// processes churning one folder tree, both cores kept busy by other
+	// processes) a write took at most 5 attempts.
+	maxPlaceAttempts = 1000
 )
 
 // Store is a storage.Store over one bucket folder. It is safe for concurrent
@@ -434,7 +441,7 @@ func (s *Store) commit(ctx context.Context, key, tmp string, v version, opts sto
 			return opError(op, key, err)
 		}
 	}
-	err = place(tmp, dst, opts.IfNoneMatch)
+	err = s.place(tmp, dst, opts.IfNoneMatch)
 	switch {
 	case opts.IfNoneMatch && errors.Is(err, iofs.ErrExist):
 		// Created by a writer that ignores the lock: a person, or a tool.
@@ -448,13 +455,22 @@ func (s *Store) commit(ctx context.Context, key, tmp string, v version, opts sto
 	return nil
 }
 
-// place publishes the file from under the name to, creating to's parent
-// folders, by renaming it or, if link is set, by hard-linking it (which
-// fails if to exists). A concurrent Delete may prune an empty folder between
-// its creation and its use, so place tries again on ENOENT.
-func place(from, to string, link bool) error {
+// place publishes the file from under the name to, by renaming it or, if
+// link is set, by hard-linking it (which fails if to exists), after making
+// to's missing parent folders.
+//
+// Writers take no lock on folders, and Delete removes the folders it
+// empties (prune), so a folder that place has just made or found may be
+// gone when the rename or link uses it. place then starts again, for as
+// long as the source is there: ENOENT with the source present means a
+// folder on the way to to vanished, which only a Delete that completed in
+// between does (or a person removing folders). A writer is thus held up
+// only by other operations making progress; maxPlaceAttempts merely keeps a
+// path that fails with ENOENT for another reason (a dangling symbolic link
+// placed by hand where a folder belongs) from looping forever.
+func (s *Store) place(from, to string, link bool) error {
 	for attempt := 1; ; attempt++ {
-		err := os.MkdirAll(filepath.Dir(to), dirPerm)
+		err := s.mkdirs(filepath.Dir(to))
 		switch {
 		case err != nil:
 		case link:
@@ -462,10 +478,36 @@ func place(from, to string, link bool) error {
 		default:
 			err = os.Rename(from, to)
 		}
-		if err == nil || !errors.Is(err, iofs.ErrNotExist) || attempt == maxAttempts {
+		if err == nil || !errors.Is(err, iofs.ErrNotExist) || attempt == maxPlaceAttempts {
+			return err
+		}
+		if _, serr := os.Lstat(from); serr != nil {
 			return err
 		}
 	}
+}
+
+// mkdirs makes folder dir and its missing parents, recording each new
+// folder durably in its parent (unless the store skips fsync). A name that
+// exists counts as made: if it is a file, the caller's use of dir fails
+// with ENOTDIR, and if a concurrent prune removes it, with ENOENT. Unlike
+// os.MkdirAll, mkdirs never fails with EEXIST because a folder it saw
+// existing was pruned before it could look again.
+func (s *Store) mkdirs(dir string) error {
+	err := os.Mkdir(dir, dirPerm)
+	if errors.Is(err, iofs.ErrNotExist) {
+		if err := s.mkdirs(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		err = os.Mkdir(dir, dirPerm)
+	}
+	switch {
+	case err == nil:
+		return s.syncDir(filepath.Dir(dir))
+	case errors.Is(err, iofs.ErrExist):
+		return nil
+	}
+	return err
 }
 
 // Delete removes the object. Deleting a missing object is not an error.

@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -390,6 +392,131 @@ func TestPutRacesDeletePruning(t *testing.T) {
 	wg.Wait()
 	if got := listKeys(t, s, ""); len(got) != 0 {
 		t.Errorf("List = %q, want nothing", got)
+	}
+}
+
+// The stress variant's size. With these, the code before place retried on
+// a vanished folder failed TestPutRacesDeletePruningStress in 20 runs out of
+// 20 on an idle two-core machine (and 10 of 10 with both cores kept busy),
+// where TestPutRacesDeletePruning failed about one run in a hundred, and
+// only under load. A run takes under a second.
+const (
+	churnProcesses = 2  // writer processes besides the test's own
+	churnWriters   = 8  // goroutines per process
+	churnRounds    = 40 // Put, Get, Delete rounds per goroutine
+)
+
+// churnRootEnv, when set, makes the test binary a writer process of
+// TestPutRacesDeletePruningStress on the root it names (see TestMain).
+const churnRootEnv = "SEALPIPE_FS_CHURN_ROOT"
+
+func TestMain(m *testing.M) {
+	if root := os.Getenv(churnRootEnv); root != "" {
+		os.Exit(churnProcess(root))
+	}
+	os.Exit(m.Run())
+}
+
+// churnProcess runs the churn workload as one of the writer processes,
+// reporting failures on standard error and in its exit status.
+func churnProcess(root string) int {
+	s, err := fs.OpenWith(root, bucket, fs.Options{NoSync: true})
+	if err == nil {
+		err = churn(context.Background(), s, fmt.Sprintf("p%d", os.Getpid()), churnWriters, churnRounds)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// churn runs writers goroutines that each put, read back and delete rounds
+// objects in a folder tree that all of them share, in this process and
+// others: folders of objects and of sidecars, two levels deep, are emptied
+// and pruned over and over while others write into them. Writes alternate
+// between create-only ones (published by a hard link) and overwrites
+// (published by a rename). name tells this process's keys apart.
+func churn(ctx context.Context, s *fs.Store, name string, writers, rounds int) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range rounds {
+				key := fmt.Sprintf("churn/%d/%d/%s-%d-%d", i%2, i/2%2, name, w, i)
+				if err := churnOnce(ctx, s, key, storage.PutOptions{IfNoneMatch: i%2 == 0}); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// churnOnce puts key, reads it back and deletes it.
+func churnOnce(ctx context.Context, s *fs.Store, key string, opts storage.PutOptions) error {
+	if _, err := s.Put(ctx, key, strings.NewReader(key), -1, opts); err != nil {
+		return err
+	}
+	rc, _, err := s.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	if string(b) != key {
+		return fmt.Errorf("Get(%q) = %q, want the key itself", key, b)
+	}
+	return s.Delete(ctx, key)
+}
+
+// TestPutRacesDeletePruningStress is TestPutRacesDeletePruning at a size
+// that catches the race under load, with writers in several processes
+// sharing the root. Afterwards nothing may be left: no object, no sidecar,
+// no temporary file and no folder, since every folder is pruned by the
+// Delete that empties it.
+func TestPutRacesDeletePruningStress(t *testing.T) {
+	root := t.TempDir()
+	s, err := fs.OpenWith(root, bucket, fs.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := make([]*exec.Cmd, churnProcesses)
+	outputs := make([]bytes.Buffer, churnProcesses)
+	for i := range procs {
+		procs[i] = exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+		procs[i].Env = append(os.Environ(), churnRootEnv+"="+root)
+		procs[i].Stdout, procs[i].Stderr = &outputs[i], &outputs[i]
+		if err := procs[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := churn(t.Context(), s, "test", churnWriters, churnRounds); err != nil {
+		t.Errorf("in the test's process: %v", err)
+	}
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Errorf("writer process %d: %v\n%s", i, err, &outputs[i])
+		}
+	}
+	for _, dir := range []string{
+		filepath.Join(root, bucket),
+		filepath.Join(root, ".sealpipe", "meta", bucket),
+		filepath.Join(root, ".sealpipe", "tmp"),
+	} {
+		if entries, err := os.ReadDir(dir); err != nil || len(entries) > 0 {
+			t.Errorf("%s holds %d entries (%v), want none", dir, len(entries), err)
+		}
 	}
 }
 

@@ -116,7 +116,7 @@ func (s *Store) writeSidecar(key string, versions []version) (err error) {
 		return err
 	}
 	dst := s.sidecarPath(key)
-	if err := place(f.Name(), dst, false); err != nil {
+	if err := s.place(f.Name(), dst, false); err != nil {
 		return err
 	}
 	return s.syncDir(filepath.Dir(dst))
