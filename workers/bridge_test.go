@@ -80,8 +80,21 @@ func TestEventBridgeWithMinIO(t *testing.T) {
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("bridge stopped with %v", err)
 	}
-	// Every event was acknowledged: nothing left in the processing list.
-	if n, err := rdb.LLen(context.Background(), cfg.EventsKey+":processing").Result(); err != nil || n != 0 {
-		t.Fatalf("processing list holds %d events (%v)", n, err)
+	// Every event of the bucket was acknowledged: none is left in the
+	// processing list. That list is shared by every bucket configured with
+	// the events ARN, and an event of another one that arrives while the
+	// bridge stops (BLMove waits out its block time whatever the context)
+	// may stay there until a bridge starts again: only ours count.
+	left, err := rdb.LRange(context.Background(), cfg.EventsKey+":processing", 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range left {
+		evs, _ := workers.ParseBucketEvents([]byte(msg))
+		for _, ev := range evs {
+			if ev.Bucket == bucket {
+				t.Errorf("processing list still holds the event of %s", ev.Key)
+			}
+		}
 	}
 }

@@ -19,12 +19,19 @@ import (
 
 // servicesEnv points the CLI at the services `make services-up` started:
 // MinIO (a fresh bucket), Redis and the SoftHSM2 token. It returns the
-// bucket, a minio-go client and the PKCS#11 settings.
-func servicesEnv(t *testing.T) (string, *minio.Client, testenv.PKCS11) {
+// bucket, a minio-go client, the MinIO settings and the PKCS#11 settings.
+//
+// Every other setting is cleared first, so the CLI sees the same under
+// `make test`, which exports .services.env, as under a plain `go test`. In
+// particular SEALPIPE_S3_EVENTS_ARN stays unset: with it, `run` would
+// subscribe the bucket to the bucket-events list that other packages'
+// tests consume and check (testenv.ExclusiveEvents).
+func servicesEnv(t *testing.T) (string, *minio.Client, testenv.S3, testenv.PKCS11) {
 	t.Helper()
 	s3 := testenv.MinIO(t)
 	redisAddr := testenv.Redis(t)
 	hsm := testenv.SoftHSM(t)
+	embeddedDefaults(t)
 	bucket := fmt.Sprintf("it-%d", time.Now().UnixNano())
 	for k, v := range map[string]string{
 		"SEALPIPE_DATA":           t.TempDir(),
@@ -46,7 +53,7 @@ func servicesEnv(t *testing.T) (string, *minio.Client, testenv.PKCS11) {
 	if err := mc.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{Region: s3.Region}); err != nil {
 		t.Fatal(err)
 	}
-	return bucket, mc, hsm
+	return bucket, mc, s3, hsm
 }
 
 // hsmKey generates an ECDSA P-256 key pair in the SoftHSM2 token and
@@ -75,7 +82,7 @@ func hsmKey(t *testing.T, hsm testenv.PKCS11, label string) string {
 // `sealpipe run --once` through Redis-backed Asynq — each document exactly
 // once, with reports in the bucket.
 func TestRunWithServices(t *testing.T) {
-	bucket, mc, hsm := servicesEnv(t)
+	bucket, mc, s3, hsm := servicesEnv(t)
 	ctx := context.Background()
 	label := fmt.Sprintf("unit-%d", time.Now().UnixNano())
 	uri := hsmKey(t, hsm, label)
@@ -88,8 +95,8 @@ func TestRunWithServices(t *testing.T) {
 		name   string
 		upload func(t *testing.T, dir, prefix string)
 	}{
-		{"rclone", func(t *testing.T, dir, prefix string) { rclone(t, bucket, dir, prefix) }},
-		{"s3cmd", func(t *testing.T, dir, prefix string) { s3cmd(t, bucket, dir, prefix) }},
+		{"rclone", func(t *testing.T, dir, prefix string) { rclone(t, s3, bucket, dir, prefix) }},
+		{"s3cmd", func(t *testing.T, dir, prefix string) { s3cmd(t, s3, bucket, dir, prefix) }},
 		{"minio-go", func(t *testing.T, dir, prefix string) { minioUpload(t, mc, bucket, dir, prefix) }},
 	}
 	for _, u := range uploaders {
@@ -158,10 +165,9 @@ func uploadOrder(t *testing.T, dir string) []string {
 	return append(docs, "approval.json", "approval.json.p7s")
 }
 
-func rclone(t *testing.T, bucket, dir, prefix string) {
+func rclone(t *testing.T, s3 testenv.S3, bucket, dir, prefix string) {
 	t.Helper()
 	tool := testenv.Tool(t, "rclone")
-	s3 := testenv.MinIO(t)
 	conf := filepath.Join(t.TempDir(), "rclone.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[minio]\ntype = s3\nprovider = Minio\naccess_key_id = %s\nsecret_access_key = %s\nendpoint = %s\nregion = %s\n",
 		s3.AccessKey, s3.SecretKey, s3.Endpoint, s3.Region)), 0o600)
@@ -174,10 +180,9 @@ func rclone(t *testing.T, bucket, dir, prefix string) {
 	}
 }
 
-func s3cmd(t *testing.T, bucket, dir, prefix string) {
+func s3cmd(t *testing.T, s3 testenv.S3, bucket, dir, prefix string) {
 	t.Helper()
 	tool := testenv.Tool(t, "s3cmd")
-	s3 := testenv.MinIO(t)
 	conf := filepath.Join(t.TempDir(), "s3cfg")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[default]\naccess_key = %s\nsecret_key = %s\nhost_base = %s\nhost_bucket = %s\nuse_https = %v\nbucket_location = %s\nsignature_v2 = False\n",
 		s3.AccessKey, s3.SecretKey, s3.Host(), s3.Host(), s3.Secure(), regionOr(s3.Region))), 0o600)
