@@ -9,8 +9,8 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )
 

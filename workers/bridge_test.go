@@ -11,7 +11,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/notification"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/storage/s3"
 	"github.com/sealpipe/sealpipe/workers"
 )

@@ -14,8 +14,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/hibiken/asynq"
 
+	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"

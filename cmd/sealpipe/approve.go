@@ -13,8 +13,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
-	"github.com/sealpipe/sealpipe/templates/certpdf"
 )
 
 // defaultPlacement is where seals go unless told otherwise: the seal area

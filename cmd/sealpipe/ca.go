@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sealpipe/sealpipe/pipeline/demo"
-	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
+	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/devca"
 )
 
 func newCACmd(g *globals) *cobra.Command {

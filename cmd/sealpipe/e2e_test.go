@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
+	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // embeddedDefaults clears the settings that point sealpipe at outside

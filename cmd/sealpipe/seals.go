@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
 )
 
 // sealSpec describes a seal to make.

@@ -13,8 +13,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
+	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // servicesEnv points the CLI at the services `make services-up` started:

@@ -20,7 +20,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // keyFile writes key encrypted under pass into a fresh directory and

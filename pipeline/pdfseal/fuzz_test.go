@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // fuzzSeeds are the conformance PDFs, as found, and sealed.

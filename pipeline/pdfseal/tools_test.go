@@ -20,7 +20,7 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/pkcs7"
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // signedParts extracts, without this package's code, the last signature

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // TestCertificateSkeleton compares the fallback parser with smx509 on

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // seeds returns the conformance vectors (when the corpus is present) and

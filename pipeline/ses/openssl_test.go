@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // opensslVerify checks an SM2 signature with OpenSSL 3, the independent

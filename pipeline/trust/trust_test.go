@@ -17,7 +17,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 func TestVerify(t *testing.T) {

@@ -25,7 +25,7 @@ import (
 	p11 "github.com/miekg/pkcs11"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sealpipe/sealpipe/deploy/testenv"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
-	"github.com/sealpipe/sealpipe/pipeline/demo"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )

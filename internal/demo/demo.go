@@ -20,12 +20,12 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
+	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/pipeline/trust/devca"
 	"github.com/sealpipe/sealpipe/storage"
-	"github.com/sealpipe/sealpipe/templates/certpdf"
 )
 
 // The demo's identities.

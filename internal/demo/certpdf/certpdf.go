@@ -203,7 +203,7 @@ func Render(c Certificate) ([]byte, error) {
 		"Subject":      textString(subject),
 		"Author":       textString(c.Department),
 		"Creator":      "(sealpipe)",
-		"Producer":     "(sealpipe templates/certpdf)",
+		"Producer":     "(sealpipe internal/demo/certpdf)",
 		"CreationDate": pdfDate(c.Date),
 		"ModDate":      pdfDate(c.Date),
 	})
