@@ -4,22 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/devca"
+	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
@@ -99,8 +95,10 @@ func (e *env) rebuild() {
 }
 
 // rebuildWith is rebuild with another way to open signing keys.
-func (e *env) rebuildWith(open pipeline.KeyOpener) {
-	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), open, e.cfg)
+func (e *env) rebuildWith(open func(ctx context.Context, uri string) (crypto.Signer, error)) {
+	signers := keys.NewCache(open)
+	e.t.Cleanup(func() { signers.Close() })
+	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
 }
 
 func (e *env) approver(slug string) (crypto.Signer, *smx509.Certificate) {
@@ -229,23 +227,5 @@ func (e *env) put(key string, data []byte) {
 
 // selfSigned makes an SM2 certificate no trusted root vouches for.
 func selfSigned(t *testing.T, cn string) (crypto.Signer, *smx509.Certificate) {
-	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: smx509.KeyUsageDigitalSignature,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
+	return testpki.SelfSigned(t, cn)
 }

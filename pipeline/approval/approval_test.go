@@ -1,43 +1,16 @@
 package approval
 
 import (
-	"crypto/rand"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
-	"github.com/emmansun/gmsm/smx509"
-)
 
-func testCert(t testing.TB, cn string) (*sm2.PrivateKey, *smx509.Certificate) {
-	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(7),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     smx509.KeyUsageDigitalSignature,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
-}
+	"github.com/sealpipe/sealpipe/internal/testpki"
+)
 
 func validManifest() *Manifest {
 	sum := sm3.Sum([]byte("document"))
@@ -129,7 +102,7 @@ func mustJSON(t *testing.T, m *Manifest) string {
 }
 
 func TestSignVerify(t *testing.T) {
-	key, cert := testCert(t, "approver-zhang")
+	key, cert := testpki.SelfSigned(t, "approver-zhang")
 	body, err := Marshal(validManifest())
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +119,7 @@ func TestSignVerify(t *testing.T) {
 		t.Fatalf("signer = %q, want %q", got.Subject.CommonName, cert.Subject.CommonName)
 	}
 
-	_, other := testCert(t, "mallory")
+	_, other := testpki.SelfSigned(t, "mallory")
 	tests := []struct {
 		name     string
 		manifest []byte
@@ -196,7 +169,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzVerifySignature(f *testing.F) {
-	key, cert := testCert(f, "approver")
+	key, cert := testpki.SelfSigned(f, "approver")
 	body, _ := Marshal(validManifest())
 	sig, err := Sign(body, key, cert)
 	if err != nil {

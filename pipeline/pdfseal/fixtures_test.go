@@ -13,7 +13,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/internal/testpki"
 )
 
 // testKey is a signing key with a self-signed certificate.
@@ -46,9 +45,9 @@ func rsaTestKey(t testing.TB) testKey {
 	rsaOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
-			panic(err)
+			t.Fatal(err)
 		}
-		rsaKey = testKey{k, selfSigned(k, "sealpipe test RSA seal")}
+		rsaKey = testKey{k, selfSigned(t, k, "sealpipe test RSA seal")}
 	})
 	return rsaKey
 }
@@ -57,37 +56,27 @@ func rsaTestKey(t testing.TB) testKey {
 func keys(t testing.TB) (sm2K, ecK testKey) {
 	t.Helper()
 	keyOnce.Do(func() {
-		sk, err := sm2.GenerateKey(rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		sm2Key = testKey{sk, selfSigned(sk, "sealpipe test SM2 seal")}
+		sk := testpki.NewKey(t)
+		sm2Key = testKey{sk, selfSigned(t, sk, "sealpipe test SM2 seal")}
 		ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
-			panic(err)
+			t.Fatal(err)
 		}
-		ecdsaKey = testKey{ek, selfSigned(ek, "sealpipe test P-256 seal")}
+		ecdsaKey = testKey{ek, selfSigned(t, ek, "sealpipe test P-256 seal")}
 	})
 	return sm2Key, ecdsaKey
 }
 
-func selfSigned(key crypto.Signer, cn string) *smx509.Certificate {
-	tmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"sealpipe tests"}},
-		NotBefore:    time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		panic(err)
-	}
-	c, err := smx509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	return c
+// selfSigned returns a certificate for key, signed by itself, for
+// signing documents.
+func selfSigned(t testing.TB, key crypto.Signer, cn string) *smx509.Certificate {
+	t.Helper()
+	return testpki.Issue(t, &smx509.Certificate{
+		Subject:   pkix.Name{CommonName: cn, Organization: []string{"sealpipe tests"}},
+		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:  time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:  smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+	}, key, nil)
 }
 
 // sealPNG draws a w×h test seal: the top half opaque red, the bottom half

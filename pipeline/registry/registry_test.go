@@ -2,10 +2,8 @@ package registry_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -13,30 +11,21 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )
 
+// cert returns a new SM2 key and a self-signed certificate for it naming
+// cn, valid from an hour ago for a year.
 func cert(t *testing.T, cn string) (*sm2.PrivateKey, *smx509.Certificate) {
 	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: cn, Organization: []string{"某某县民政局"}},
+	key := testpki.NewKey(t)
+	return key, testpki.Issue(t, &smx509.Certificate{
+		Subject:   pkix.Name{CommonName: cn, Organization: []string{"某某县民政局"}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
 		KeyUsage: smx509.KeyUsageDigitalSignature,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, c
+	}, key, nil)
 }
 
 func newRegistry(t *testing.T) (*registry.Registry, registry.MakeRequest) {

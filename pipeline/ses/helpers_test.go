@@ -7,13 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509/pkix"
-	"math/big"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/internal/testpki"
 )
 
 // identity is a test key with a self-signed certificate made by gmsm.
@@ -40,7 +40,7 @@ func testIdentity(tb testing.TB, kind, cn string) identity {
 	var err error
 	switch kind {
 	case "sm2":
-		key, err = sm2.GenerateKey(rand.Reader)
+		key = testpki.NewKey(tb)
 	case "p256":
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "ed25519":
@@ -51,18 +51,13 @@ func testIdentity(tb testing.TB, kind, cn string) identity {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"sealpipe test"}},
-		NotBefore:    time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     smx509.KeyUsageDigitalSignature,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	id := identity{key: key, cert: der}
+	cert := testpki.Issue(tb, &smx509.Certificate{
+		Subject:   pkix.Name{CommonName: cn, Organization: []string{"sealpipe test"}},
+		NotBefore: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:  time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:  smx509.KeyUsageDigitalSignature,
+	}, key, nil)
+	id := identity{key: key, cert: cert.Raw}
 	identities[kind+"/"+cn] = id
 	return id
 }

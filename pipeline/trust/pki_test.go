@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/internal/testpki"
 )
 
 // t0 is the reference time of the test PKI.
@@ -28,24 +29,12 @@ type spec struct {
 	ski        []byte        // nil: derived from the key (CAs only)
 }
 
-// ident is a certificate with its key.
-type ident struct {
-	cert *smx509.Certificate
-	key  crypto.Signer
-}
-
-var serial int64
-
 // issue makes a certificate for s, signed by parent (self-signed if nil).
-func issue(t testing.TB, s spec, parent *ident) *ident {
+func issue(t testing.TB, s spec, parent *testpki.Identity) *testpki.Identity {
 	t.Helper()
 	var key crypto.Signer = s.key
 	if key == nil {
-		k, err := sm2.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key = k
+		key = testpki.NewKey(t)
 	}
 	if s.from.IsZero() {
 		s.from = t0.AddDate(-1, 0, 0)
@@ -53,9 +42,7 @@ func issue(t testing.TB, s spec, parent *ident) *ident {
 	if s.to.IsZero() {
 		s.to = t0.AddDate(5, 0, 0)
 	}
-	serial++
 	tmpl := &smx509.Certificate{
-		SerialNumber:          big.NewInt(1000 + serial),
 		Subject:               pkix.Name{CommonName: s.cn, Organization: []string{"sealpipe tests"}},
 		NotBefore:             s.from,
 		NotAfter:              s.to,
@@ -69,32 +56,20 @@ func issue(t testing.TB, s spec, parent *ident) *ident {
 		tmpl.MaxPathLen = s.maxPathLen
 		tmpl.MaxPathLenZero = s.maxPathLen == 0
 	}
-	signer, parentCert := crypto.Signer(key), tmpl
-	if parent != nil {
-		signer, parentCert = parent.key, parent.cert
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parentCert, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ident{cert: c, key: key}
+	return &testpki.Identity{Cert: testpki.Issue(t, tmpl, key, parent), Key: key}
 }
 
 const caUsage = smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign
 
 // revoke returns a CRL by issuer listing the certificates at the times given.
-func revoke(t testing.TB, issuer *ident, at map[*smx509.Certificate]time.Time, reason int) []byte {
+func revoke(t testing.TB, issuer *testpki.Identity, at map[*smx509.Certificate]time.Time, reason int) []byte {
 	t.Helper()
 	tmpl := &smx509.RevocationList{Number: big.NewInt(1), ThisUpdate: t0, NextUpdate: t0.AddDate(0, 0, 7)}
 	for c, when := range at {
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
 			smx509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: when, ReasonCode: reason})
 	}
-	der, err := smx509.CreateRevocationList(rand.Reader, tmpl, issuer.cert, issuer.key)
+	der, err := smx509.CreateRevocationList(rand.Reader, tmpl, issuer.Cert, issuer.Key)
 	if err != nil {
 		t.Fatal(err)
 	}

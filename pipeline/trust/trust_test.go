@@ -18,6 +18,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/internal/testpki"
 )
 
 func TestVerify(t *testing.T) {
@@ -39,7 +40,7 @@ func TestVerify(t *testing.T) {
 	impostor := issue(t, spec{cn: "Test Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	forged := issue(t, spec{cn: "forged", ku: signerKU, from: t0}, impostor)
 	// Same subject and key identifier as root: only the signature tells.
-	sameKeyID := issue(t, spec{cn: "Test Root", ca: true, ku: caUsage, maxPathLen: -1, ski: root.cert.SubjectKeyId}, nil)
+	sameKeyID := issue(t, spec{cn: "Test Root", ca: true, ku: caUsage, maxPathLen: -1, ski: root.Cert.SubjectKeyId}, nil)
 	forgedSameKeyID := issue(t, spec{cn: "forged-same-key-id", ku: signerKU, from: t0}, sameKeyID)
 
 	noCertSign := issue(t, spec{cn: "No CertSign CA", ca: true, ku: smx509.KeyUsageDigitalSignature | smx509.KeyUsageCRLSign, maxPathLen: -1}, root)
@@ -59,11 +60,11 @@ func TestVerify(t *testing.T) {
 	revokedInter := issue(t, spec{cn: "Revoked Intermediate", ca: true, ku: caUsage, maxPathLen: 0}, root)
 	underRevokedInter := issue(t, spec{cn: "under-revoked-intermediate", ku: signerKU, from: t0}, revokedInter)
 
-	pool := NewPool([]*smx509.Certificate{root.cert}, inter.cert, noCertSign.cert, notCA.cert, noBasic.cert, inter2.cert, revokedInter.cert)
+	pool := NewPool([]*smx509.Certificate{root.Cert}, inter.Cert, noCertSign.Cert, notCA.Cert, noBasic.Cert, inter2.Cert, revokedInter.Cert)
 	early, late := t0.AddDate(0, 0, 30), t0.AddDate(0, 0, 300)
 	for _, crl := range [][]byte{
-		revoke(t, root, map[*smx509.Certificate]time.Time{revokedEarly.cert: early, revokedInter.cert: t0.AddDate(0, 0, 50)}, 1),
-		revoke(t, root, map[*smx509.Certificate]time.Time{revokedLate.cert: late}, 4),
+		revoke(t, root, map[*smx509.Certificate]time.Time{revokedEarly.Cert: early, revokedInter.Cert: t0.AddDate(0, 0, 50)}, 1),
+		revoke(t, root, map[*smx509.Certificate]time.Time{revokedLate.Cert: late}, 4),
 	} {
 		if err := pool.AddCRL(crl); err != nil {
 			t.Fatal(err)
@@ -71,30 +72,30 @@ func TestVerify(t *testing.T) {
 	}
 
 	at := t0.AddDate(0, 0, 100)
-	chain := func(ids ...*ident) []*smx509.Certificate {
+	chain := func(ids ...*testpki.Identity) []*smx509.Certificate {
 		out := make([]*smx509.Certificate, len(ids))
 		for i, id := range ids {
-			out[i] = id.cert
+			out[i] = id.Cert
 		}
 		return out
 	}
 	tests := []struct {
 		name       string
-		cert       *ident
+		cert       *testpki.Identity
 		at         time.Time
 		usage      Usage
 		wantErr    error                 // nil: success
-		wantCert   *ident                // the certificate the error names
+		wantCert   *testpki.Identity     // the certificate the error names
 		wantChain  []*smx509.Certificate // on success and on revocation
 		revokedAt  time.Time
 		wantDetail string // in the error message, if set
 	}{
 		{name: "good chain", cert: leaf, at: at, usage: UsageDocumentSigner, wantChain: chain(leaf, root)},
 		{name: "good chain via intermediate", cert: viaInter, at: at, usage: UsageDocumentSigner, wantChain: chain(viaInter, inter, root)},
-		{name: "first second of validity", cert: leaf, at: leaf.cert.NotBefore, usage: UsageDocumentSigner, wantChain: chain(leaf, root)},
-		{name: "last second of validity", cert: leaf, at: leaf.cert.NotAfter, usage: UsageDocumentSigner, wantChain: chain(leaf, root)},
-		{name: "expired at the time", cert: leaf, at: leaf.cert.NotAfter.Add(time.Second), usage: UsageDocumentSigner, wantErr: ErrNotValidAt, wantCert: leaf},
-		{name: "not yet valid at the time", cert: leaf, at: leaf.cert.NotBefore.Add(-time.Second), usage: UsageDocumentSigner, wantErr: ErrNotValidAt, wantCert: leaf},
+		{name: "first second of validity", cert: leaf, at: leaf.Cert.NotBefore, usage: UsageDocumentSigner, wantChain: chain(leaf, root)},
+		{name: "last second of validity", cert: leaf, at: leaf.Cert.NotAfter, usage: UsageDocumentSigner, wantChain: chain(leaf, root)},
+		{name: "expired at the time", cert: leaf, at: leaf.Cert.NotAfter.Add(time.Second), usage: UsageDocumentSigner, wantErr: ErrNotValidAt, wantCert: leaf},
+		{name: "not yet valid at the time", cert: leaf, at: leaf.Cert.NotBefore.Add(-time.Second), usage: UsageDocumentSigner, wantErr: ErrNotValidAt, wantCert: leaf},
 		{name: "intermediate expired at the time", cert: outlivesInter, at: t0.AddDate(4, 0, 0), usage: UsageDocumentSigner, wantErr: ErrNotValidAt, wantCert: inter},
 		{name: "root expired at the time", cert: root, at: t0.AddDate(11, 0, 0), usage: UsageAny, wantErr: ErrNotValidAt, wantCert: root},
 		{name: "unknown root", cert: stranger, at: at, usage: UsageDocumentSigner, wantErr: ErrUnknownAuthority, wantCert: stranger},
@@ -120,7 +121,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := pool.Verify(tc.cert.cert, tc.at, tc.usage)
+			got, err := pool.Verify(tc.cert.Cert, tc.at, tc.usage)
 			if tc.wantErr == nil {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -134,17 +135,17 @@ func TestVerify(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.wantDetail) {
 				t.Errorf("error %q does not say %q", err, tc.wantDetail)
 			}
-			if !strings.Contains(err.Error(), tc.wantCert.cert.Subject.CommonName) {
-				t.Errorf("error %q does not name %q", err, tc.wantCert.cert.Subject.CommonName)
+			if !strings.Contains(err.Error(), tc.wantCert.Cert.Subject.CommonName) {
+				t.Errorf("error %q does not name %q", err, tc.wantCert.Cert.Subject.CommonName)
 			}
 			if tc.wantErr == ErrRevoked {
 				var rev *RevokedError
 				if !errors.As(err, &rev) {
 					t.Fatalf("error %v is not a *RevokedError", err)
 				}
-				if rev.Cert != tc.wantCert.cert || !rev.At.Equal(tc.revokedAt) || !rev.Checked.Equal(tc.at) {
+				if rev.Cert != tc.wantCert.Cert || !rev.At.Equal(tc.revokedAt) || !rev.Checked.Equal(tc.at) {
 					t.Errorf("RevokedError{Cert %s, At %v, Checked %v}, want {%s, %v, %v}",
-						Name(rev.Cert), rev.At, rev.Checked, Name(tc.wantCert.cert), tc.revokedAt, tc.at)
+						Name(rev.Cert), rev.At, rev.Checked, Name(tc.wantCert.Cert), tc.revokedAt, tc.at)
 				}
 				wantAfter := tc.revokedAt.After(tc.at)
 				if rev.At.After(tc.at) != wantAfter || strings.Contains(err.Error(), "after the verification") != wantAfter {
@@ -157,8 +158,8 @@ func TestVerify(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a *CertError", err)
 			}
-			if ce.Cert != tc.wantCert.cert {
-				t.Errorf("error names %s, want %s: %v", Name(ce.Cert), Name(tc.wantCert.cert), err)
+			if ce.Cert != tc.wantCert.Cert {
+				t.Errorf("error names %s, want %s: %v", Name(ce.Cert), Name(tc.wantCert.Cert), err)
 			}
 			if got != nil {
 				t.Errorf("chain %v returned with error %v", got, err)
@@ -167,17 +168,17 @@ func TestVerify(t *testing.T) {
 	}
 
 	t.Run("extra intermediates", func(t *testing.T) {
-		bare := NewPool([]*smx509.Certificate{root.cert})
-		if _, err := bare.Verify(viaInter.cert, at, UsageDocumentSigner); !errors.Is(err, ErrUnknownAuthority) {
+		bare := NewPool([]*smx509.Certificate{root.Cert})
+		if _, err := bare.Verify(viaInter.Cert, at, UsageDocumentSigner); !errors.Is(err, ErrUnknownAuthority) {
 			t.Fatalf("without the intermediate: err = %v, want ErrUnknownAuthority", err)
 		}
-		got, err := bare.VerifyWith(viaInter.cert, []*smx509.Certificate{stranger.cert, inter.cert}, at, UsageDocumentSigner)
+		got, err := bare.VerifyWith(viaInter.Cert, []*smx509.Certificate{stranger.Cert, inter.Cert}, at, UsageDocumentSigner)
 		if err != nil {
 			t.Fatal(err)
 		}
 		assertChain(t, got, chain(viaInter, inter, root))
 		// An extra certificate is never a trust anchor.
-		if _, err := bare.VerifyWith(stranger.cert, []*smx509.Certificate{otherRoot.cert}, at, UsageDocumentSigner); !errors.Is(err, ErrUnknownAuthority) {
+		if _, err := bare.VerifyWith(stranger.Cert, []*smx509.Certificate{otherRoot.Cert}, at, UsageDocumentSigner); !errors.Is(err, ErrUnknownAuthority) {
 			t.Errorf("self-signed extra certificate anchored a chain: err = %v", err)
 		}
 	})
@@ -185,7 +186,7 @@ func TestVerify(t *testing.T) {
 		if _, err := pool.Verify(nil, at, UsageAny); err == nil {
 			t.Error("nil certificate verified")
 		}
-		if _, err := pool.Verify(leaf.cert, time.Time{}, UsageAny); err == nil {
+		if _, err := pool.Verify(leaf.Cert, time.Time{}, UsageAny); err == nil {
 			t.Error("zero time verified")
 		}
 	})
@@ -201,12 +202,12 @@ func TestLookAlikeIntermediates(t *testing.T) {
 	var extra []*smx509.Certificate
 	for range 40 {
 		// Self-issued by the same key: each is a valid issuer of all the others.
-		c := issue(t, spec{cn: "Evil CA", ca: true, ku: caUsage, maxPathLen: -1, key: evil.key}, evil)
-		extra = append(extra, c.cert)
+		c := issue(t, spec{cn: "Evil CA", ca: true, ku: caUsage, maxPathLen: -1, key: evil.Key}, evil)
+		extra = append(extra, c.Cert)
 	}
 	leaf := issue(t, spec{cn: "victim", ku: smx509.KeyUsageDigitalSignature}, evil)
 	start := time.Now()
-	_, err := NewPool([]*smx509.Certificate{root.cert}).VerifyWith(leaf.cert, extra, t0, UsageAny)
+	_, err := NewPool([]*smx509.Certificate{root.Cert}).VerifyWith(leaf.Cert, extra, t0, UsageAny)
 	if !errors.Is(err, ErrUnknownAuthority) {
 		t.Fatalf("err = %v, want ErrUnknownAuthority", err)
 	}
@@ -240,14 +241,14 @@ func TestAddCRL(t *testing.T) {
 	leaf := issue(t, spec{cn: "crl-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
 	other := issue(t, spec{cn: "Other CRL Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	noCRLSign := issue(t, spec{cn: "No CRLSign CA", ca: true, ku: smx509.KeyUsageCertSign, maxPathLen: -1}, root)
-	revoked := map[*smx509.Certificate]time.Time{leaf.cert: t0}
+	revoked := map[*smx509.Certificate]time.Time{leaf.Cert: t0}
 	good := revoke(t, root, revoked, 0)
 
 	// A CRL whose signer lacks cRLSign: smx509 refuses to make one, so
 	// hand it a copy of the certificate claiming the bit.
-	claims := *noCRLSign.cert
+	claims := *noCRLSign.Cert
 	claims.KeyUsage |= smx509.KeyUsageCRLSign
-	noSignCRL := revoke(t, &ident{cert: &claims, key: noCRLSign.key}, revoked, 0)
+	noSignCRL := revoke(t, &testpki.Identity{Cert: &claims, Key: noCRLSign.Key}, revoked, 0)
 
 	tests := []struct {
 		name string
@@ -259,18 +260,18 @@ func TestAddCRL(t *testing.T) {
 		{"unknown issuer", revoke(t, other, revoked, 0), ErrUnknownAuthority},
 		{"issuer without cRLSign", noSignCRL, ErrInvalidCA},
 		{"garbage", []byte("not a CRL"), ErrMalformed},
-		{"certificate PEM", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.cert.Raw}), ErrMalformed},
+		{"certificate PEM", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Cert.Raw}), ErrMalformed},
 		{"truncated", good[:len(good)-10], ErrMalformed},
 		{"delta CRL", crlWithExtension(t, root, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Critical: true, Value: []byte{2, 1, 1}}), ErrUnhandledCritical},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pool := NewPool([]*smx509.Certificate{root.cert}, noCRLSign.cert)
+			pool := NewPool([]*smx509.Certificate{root.Cert}, noCRLSign.Cert)
 			err := pool.AddCRL(tc.in)
 			if !errors.Is(err, tc.want) || (tc.want != nil && err == nil) {
 				t.Fatalf("AddCRL: err = %v, want %v", err, tc.want)
 			}
-			_, verr := pool.Verify(leaf.cert, t0.AddDate(0, 0, 1), UsageAny)
+			_, verr := pool.Verify(leaf.Cert, t0.AddDate(0, 0, 1), UsageAny)
 			if revokedNow := errors.Is(verr, ErrRevoked); revokedNow != (tc.want == nil) {
 				t.Errorf("after AddCRL (err %v) the leaf verifies with %v", err, verr)
 			}
@@ -278,11 +279,11 @@ func TestAddCRL(t *testing.T) {
 	}
 }
 
-func crlWithExtension(t *testing.T, issuer *ident, ext pkix.Extension) []byte {
+func crlWithExtension(t *testing.T, issuer *testpki.Identity, ext pkix.Extension) []byte {
 	t.Helper()
 	der, err := smx509.CreateRevocationList(rand.Reader, &smx509.RevocationList{
 		Number: big.NewInt(2), ThisUpdate: t0, NextUpdate: t0.AddDate(0, 0, 7), ExtraExtensions: []pkix.Extension{ext},
-	}, issuer.cert, issuer.key)
+	}, issuer.Cert, issuer.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,12 +340,12 @@ func TestLoadCertificates(t *testing.T) {
 	root := issue(t, spec{cn: "Load Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(t, spec{cn: "load-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
 	dir := t.TempDir()
-	bundle := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.cert.Raw}),
+	bundle := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Cert.Raw}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: []byte{1}})...)
-	bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.cert.Raw})...)
+	bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw})...)
 	files := map[string][]byte{
 		"bundle.pem": bundle,
-		"chain.der":  append(append([]byte{}, leaf.cert.Raw...), root.cert.Raw...),
+		"chain.der":  append(append([]byte{}, leaf.Cert.Raw...), root.Cert.Raw...),
 		"empty.pem":  []byte("-----BEGIN NOTHING-----\n-----END NOTHING-----\n"),
 		"junk.der":   []byte{0x30, 0x03, 1, 2},
 		"bad.pem":    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0}}),
@@ -358,8 +359,8 @@ func TestLoadCertificates(t *testing.T) {
 		file string
 		want []*smx509.Certificate
 	}{
-		{"bundle.pem", []*smx509.Certificate{leaf.cert, root.cert}},
-		{"chain.der", []*smx509.Certificate{leaf.cert, root.cert}},
+		{"bundle.pem", []*smx509.Certificate{leaf.Cert, root.Cert}},
+		{"chain.der", []*smx509.Certificate{leaf.Cert, root.Cert}},
 		{"empty.pem", nil},
 		{"junk.der", nil},
 		{"bad.pem", nil},
@@ -385,11 +386,11 @@ func TestLoadCertificates(t *testing.T) {
 func TestConcurrentAddCRL(t *testing.T) {
 	root := issue(t, spec{cn: "Race Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(t, spec{cn: "race-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
-	pool := NewPool([]*smx509.Certificate{root.cert})
+	pool := NewPool([]*smx509.Certificate{root.Cert})
 	crls := make([][]byte, 4)
 	for i := range crls {
 		other := issue(t, spec{cn: "x"}, root)
-		crls[i] = revoke(t, root, map[*smx509.Certificate]time.Time{other.cert: t0}, 0)
+		crls[i] = revoke(t, root, map[*smx509.Certificate]time.Time{other.Cert: t0}, 0)
 	}
 	var wg sync.WaitGroup
 	for _, crl := range crls {
@@ -399,7 +400,7 @@ func TestConcurrentAddCRL(t *testing.T) {
 			}
 		})
 		wg.Go(func() {
-			if _, err := pool.Verify(leaf.cert, t0, UsageApprover); err != nil {
+			if _, err := pool.Verify(leaf.Cert, t0, UsageApprover); err != nil {
 				t.Error(err)
 			}
 		})
@@ -410,16 +411,16 @@ func TestConcurrentAddCRL(t *testing.T) {
 func FuzzAddCRL(f *testing.F) {
 	root := issue(f, spec{cn: "Fuzz Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(f, spec{cn: "fuzz-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
-	crl := revoke(f, root, map[*smx509.Certificate]time.Time{leaf.cert: t0}, 1)
+	crl := revoke(f, root, map[*smx509.Certificate]time.Time{leaf.Cert: t0}, 1)
 	f.Add(crl)
 	f.Add(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		pool := NewPool([]*smx509.Certificate{root.cert})
+		pool := NewPool([]*smx509.Certificate{root.Cert})
 		if err := pool.AddCRL(b); err != nil {
 			return
 		}
 		// Whatever was accepted came from root: verification still works.
-		if _, err := pool.Verify(leaf.cert, t0, UsageAny); err != nil && !errors.Is(err, ErrRevoked) {
+		if _, err := pool.Verify(leaf.Cert, t0, UsageAny); err != nil && !errors.Is(err, ErrRevoked) {
 			t.Fatalf("Verify after accepting a CRL: %v", err)
 		}
 	})
@@ -427,7 +428,7 @@ func FuzzAddCRL(f *testing.F) {
 
 func FuzzParseCertificatesPEM(f *testing.F) {
 	root := issue(f, spec{cn: "Fuzz Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
-	f.Add(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.cert.Raw}))
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw}))
 	if dir, ok := testenv.ConformanceDir(); ok {
 		if b, err := os.ReadFile(filepath.Join(dir, "keys", "sign_cert.pem")); err == nil {
 			f.Add(b)

@@ -16,6 +16,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
@@ -83,8 +84,8 @@ func TestConformancePDFs(t *testing.T) {
 // expired signer certificate and an unknown root leave the signature
 // indeterminate; revocation before the signing time fails it.
 func TestChainVerdicts(t *testing.T) {
-	rootKey, root := certificate(t, nil, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	signerKey, signer := certificate(t, root, rootKey, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	pdf := sealed(t, signerKey, signer)
 
 	run := func(v *verify.Verifier) report.Check {
@@ -124,30 +125,19 @@ func TestChainVerdicts(t *testing.T) {
 	}
 }
 
-func certificate(t *testing.T, parent *smx509.Certificate, parentKey *sm2.PrivateKey, cn string, ca bool, from, to time.Time) (*sm2.PrivateKey, *smx509.Certificate) {
+// certificate returns a new SM2 key and a certificate for cn valid from
+// from to to, issued by parent or self-signed if parent is nil: a CA's
+// (certSign, cRLSign) if ca, else a document signer's (digitalSignature,
+// contentCommitment).
+func certificate(t *testing.T, parent *testpki.Identity, cn string, ca bool, from, to time.Time) (*sm2.PrivateKey, *smx509.Certificate) {
 	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &smx509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: to,
+	key := testpki.NewKey(t)
+	tmpl := &smx509.Certificate{Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: to,
 		KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment, BasicConstraintsValid: true, IsCA: ca}
 	if ca {
 		tmpl.KeyUsage = smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign
 	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
+	return key, testpki.Issue(t, tmpl, key, parent)
 }
 
 func revocationList(t *testing.T, root *smx509.Certificate, rootKey *sm2.PrivateKey, revoked *smx509.Certificate, at time.Time) []byte {
