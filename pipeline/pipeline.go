@@ -28,9 +28,12 @@ import (
 	"github.com/sealpipe/sealpipe/storage"
 )
 
-// KeyOpener opens the signing key a key URI names; keys.Open satisfies it
-// once bound to its options.
-type KeyOpener func(ctx context.Context, uri string) (crypto.Signer, error)
+// Signers provides the signing key a key URI names. A *keys.Cache
+// satisfies it: opening a key is slow (a KDF run, an HSM login), so keys
+// are opened once and shared.
+type Signers interface {
+	Signer(ctx context.Context, uri string) (crypto.Signer, error)
+}
 
 // Config tunes a Pipeline. The zero value of every field means its default.
 type Config struct {
@@ -85,18 +88,15 @@ type Pipeline struct {
 	trust    *trust.Pool
 	verifier *verify.Verifier
 	audit    *audit.Log
-	openKey  KeyOpener
+	signers  Signers
 	cfg      Config
 
 	approvals approvalCache
-
-	mu      sync.Mutex
-	signers map[string]*openedKey // by key URI; opening a key is slow (KDF, HSM login)
 }
 
 // New returns a pipeline over store, using the registry's seals, the trust
-// pool's roots for approvers and verification, and openKey for signing keys.
-func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, openKey KeyOpener, cfg Config) *Pipeline {
+// pool's roots for approvers and verification, and signers for signing keys.
+func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, signers Signers, cfg Config) *Pipeline {
 	cfg.setDefaults()
 	return &Pipeline{
 		store:    store,
@@ -104,9 +104,8 @@ func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, openKe
 		trust:    pool,
 		verifier: &verify.Verifier{Trust: pool, Seals: seals, Now: cfg.Now},
 		audit:    audit.New(store),
-		openKey:  openKey,
+		signers:  signers,
 		cfg:      cfg,
-		signers:  make(map[string]*openedKey),
 	}
 }
 
@@ -358,22 +357,10 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 // signer returns the seal's signing key and the certificate of it that the
 // seal lists.
 func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Signer, *smx509.Certificate, error) {
-	p.mu.Lock()
-	k, ok := p.signers[seal.SignerKey]
-	if !ok {
-		k = &openedKey{}
-		p.signers[seal.SignerKey] = k
+	s, err := p.signers.Signer(ctx, seal.SignerKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, err)
 	}
-	p.mu.Unlock()
-	// Concurrent first uses wait for one opening instead of each paying for it.
-	k.once.Do(func() { k.signer, k.err = p.openKey(ctx, seal.SignerKey) })
-	if k.err != nil {
-		p.mu.Lock()
-		delete(p.signers, seal.SignerKey) // let a later attempt try again
-		p.mu.Unlock()
-		return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, k.err)
-	}
-	s := k.signer
 	for _, der := range seal.Seal.Certs {
 		cert, err := smx509.ParseCertificate(der)
 		if err == nil && publicKeysEqual(cert.PublicKey, s.Public()) {
@@ -405,13 +392,6 @@ func (c *approvalCache) put(key string, a *approved) {
 		c.m = make(map[string]*approved) // start over rather than track use
 	}
 	c.m[key] = a
-}
-
-// openedKey is a signing key opened once and shared.
-type openedKey struct {
-	once   sync.Once
-	signer crypto.Signer
-	err    error
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -104,7 +104,7 @@ func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.
 	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
 		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
 	}
-	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), open, pipeline.Config{}), b
+	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(open), pipeline.Config{}), b
 }
 
 // TestWorkersSealBatch runs a real batch through Asynq workers.
