@@ -131,15 +131,15 @@ func (g *globals) trustPool(ca *devca.CA) (*trust.Pool, error) {
 	return trust.NewPool(roots), nil
 }
 
-// keyOpener returns the pipeline's way to open signing keys.
-func (g *globals) keyOpener() (func(ctx context.Context, uri string) (crypto.Signer, error), error) {
+// keyOpener returns the pipeline's signing keys, each opened on first use.
+func (g *globals) keyOpener() (*keys.Cache, error) {
 	pass, err := g.passphrase(false)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, uri string) (crypto.Signer, error) {
+	return keys.NewCache(func(ctx context.Context, uri string) (crypto.Signer, error) {
 		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
-	}, nil
+	}), nil
 }
 
 // openRegistry opens the seal registry in the configured store.

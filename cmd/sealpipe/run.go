@@ -71,6 +71,7 @@ func startEngine(ctx context.Context, g *globals, st storage.Store, reg *registr
 		e.close()
 		return nil, err
 	}
+	e.closers = append(e.closers, func() { open.Close() })
 	e.client = asynq.NewClient(e.redisOpt)
 	e.closers = append(e.closers, func() { e.client.Close() })
 	e.p = pipeline.New(st, reg, pool, open, pipeline.Config{Logger: g.log})
