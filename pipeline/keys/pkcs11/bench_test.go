@@ -15,6 +15,7 @@ import (
 	"github.com/ThalesGroup/crypto11"
 	p11 "github.com/miekg/pkcs11"
 
+	"github.com/sealpipe/sealpipe/internal/fakehsm"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
 
@@ -121,23 +122,21 @@ func (nullSigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte,
 }
 
 func BenchmarkPoolOverhead(b *testing.B) {
-	h := newFakeHSM(mechSM2, SM2Digest, SM2Raw)
-	h.addToken(1, "overhead", fakePIN)
-	h.mu.Lock()
-	h.tokens[1].objects[p11.ObjectHandle(h.handle())] = &fakeObject{private: true, attrs: map[uint][]byte{
-		p11.CKA_CLASS:     ulongBytes(p11.CKO_PRIVATE_KEY),
-		p11.CKA_KEY_TYPE:  ulongBytes(p11.CKK_EC),
-		p11.CKA_LABEL:     []byte("k"),
-		p11.CKA_ID:        {1},
-		p11.CKA_EC_PARAMS: []byte("\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07"),
-	}}
-	h.mu.Unlock()
+	h := fakehsm.New(fakehsm.Config{Mechanism: mechSM2})
+	h.AddToken(1, fakehsm.Token{Label: "overhead", Serial: "fake0001", PIN: fakePIN})
+	h.AddObject(1, true,
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_EC),
+		p11.NewAttribute(p11.CKA_LABEL, "k"),
+		p11.NewAttribute(p11.CKA_ID, []byte{1}),
+		p11.NewAttribute(p11.CKA_EC_PARAMS, []byte("\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07")),
+	)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}
-	h.c11 = nullSigner{&key.PublicKey}
-	path := fakeModulePath(b, "overhead")
+	h.SetKeyPair(nullSigner{&key.PublicKey})
+	path := fakehsm.ModulePath(b, "overhead")
 	be, err := New(Config{HealthInterval: -1, Dialer: fakeDialer{path: h}})
 	if err != nil {
 		b.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/sealpipe/sealpipe/internal/fakehsm"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
@@ -36,15 +37,16 @@ const (
 type fakeEnv struct {
 	b    *Backend
 	reg  *prometheus.Registry
-	hsm  *fakeHSM
+	hsm  *fakehsm.HSM
 	path string
 	key  *sm2.PrivateKey
 }
 
 const (
-	fakeSlot  = 7
-	fakeLabel = "sm2-token"
-	fakePIN   = "271828"
+	fakeSlot   = 7
+	fakeLabel  = "sm2-token"
+	fakeSerial = "fake0007"
+	fakePIN    = "271828"
 )
 
 // newFakeEnv makes a fake HSM whose SM2 mechanism is (mech, in, out) and
@@ -56,10 +58,10 @@ func newFakeEnv(t *testing.T, mech uint, in SM2Input, out SM2Output, cfg Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newFakeHSM(mech, in, out)
-	h.addToken(fakeSlot, fakeLabel, fakePIN)
-	h.addSM2Key(fakeSlot, "seal", []byte{1}, key)
-	e := &fakeEnv{reg: prometheus.NewRegistry(), hsm: h, path: fakeModulePath(t, "fakehsm"), key: key}
+	h := fakehsm.New(fakehsm.Config{Mechanism: mech, Message: in == SM2Message, DER: out == SM2DER})
+	h.AddToken(fakeSlot, fakehsm.Token{Label: fakeLabel, Serial: fakeSerial, PIN: fakePIN})
+	h.AddSM2Key(fakeSlot, "seal", []byte{1}, key)
+	e := &fakeEnv{reg: prometheus.NewRegistry(), hsm: h, path: fakehsm.ModulePath(t, "fakehsm"), key: key}
 	if cfg.SM2.Mechanism == 0 {
 		cfg.SM2.Mechanism, cfg.SM2.Input, cfg.SM2.Output = mech, in, out
 	}
@@ -75,6 +77,28 @@ func newFakeEnv(t *testing.T, mech uint, in SM2Input, out SM2Output, cfg Config)
 	}
 	t.Cleanup(func() { e.b.Close() })
 	return e
+}
+
+// The fake HSM is a Module, and a connection to one of its tokens a Conn.
+var (
+	_ Module = (*fakehsm.HSM)(nil)
+	_ Conn   = (*fakehsm.Conn)(nil)
+)
+
+// fakeDialer dials fake HSMs, one per module path, finding the token by
+// the URI as Crypto11Dialer does.
+type fakeDialer map[string]*fakehsm.HSM
+
+func (d fakeDialer) Dial(ctx context.Context, path string, u *URI, maxSessions int) (Conn, error) {
+	h := d[path]
+	if h == nil {
+		return nil, fmt.Errorf("no fake module at %s", path)
+	}
+	slot, err := findSlot(h, u)
+	if err != nil {
+		return nil, err
+	}
+	return h.Conn(slot), nil
 }
 
 func (e *fakeEnv) uri() string {
@@ -284,7 +308,7 @@ func TestSM2SignerOpts(t *testing.T) {
 			}
 		})
 	}
-	if _, _, logins := e.hsm.stats(); logins != 1 {
+	if logins := e.hsm.Stats().Logins; logins != 1 {
 		t.Errorf("C_Login calls = %d, want 1: bad requests must not reach the token", logins)
 	}
 }
@@ -299,7 +323,7 @@ func TestRelogin(t *testing.T) {
 	if _, err := s.SignContext(context.Background(), msg, sm2.DefaultSM2SignerOpts); err != nil {
 		t.Fatal(err)
 	}
-	e.hsm.logout(fakeSlot)
+	e.hsm.Logout(fakeSlot)
 	sig, err := s.SignContext(context.Background(), msg, sm2.DefaultSM2SignerOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +346,7 @@ func TestRelogin(t *testing.T) {
 func TestReconnect(t *testing.T) {
 	e := newFakeEnv(t, mechSM2, SM2Digest, SM2Raw, Config{})
 	s := e.open(t)
-	e.hsm.failNext("Sign", p11.CKR_DEVICE_ERROR)
+	e.hsm.FailNext("Sign", p11.CKR_DEVICE_ERROR)
 	if _, err := s.SignContext(context.Background(), []byte("m"), sm2.DefaultSM2SignerOpts); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +357,7 @@ func TestReconnect(t *testing.T) {
 		t.Errorf("logins_total = %v, want 2 (one per connection)", got)
 	}
 	// Two failures in a row exhaust the one retry.
-	e.hsm.failNext("Sign", p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_ERROR)
+	e.hsm.FailNext("Sign", p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_ERROR)
 	_, err := s.SignContext(context.Background(), []byte("m"), sm2.DefaultSM2SignerOpts)
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, p11.Error(p11.CKR_DEVICE_ERROR)) {
 		t.Fatalf("err = %v, want ErrUnavailable wrapping CKR_DEVICE_ERROR", err)
@@ -359,10 +383,10 @@ func TestFailover(t *testing.T) {
 	hsms := fakeDialer{}
 	var uris []string
 	for _, name := range []string{"hsm-a", "hsm-b"} {
-		h := newFakeHSM(mechSM2, SM2Digest, SM2Raw)
-		h.addToken(1, name, fakePIN)
-		h.addSM2Key(1, "seal", []byte{9}, key)
-		path := fakeModulePath(t, name)
+		h := fakehsm.New(fakehsm.Config{Mechanism: mechSM2})
+		h.AddToken(1, fakehsm.Token{Label: name, Serial: "fake0001", PIN: fakePIN})
+		h.AddSM2Key(1, "seal", []byte{9}, key)
+		path := fakehsm.ModulePath(t, name)
 		hsms[path] = h
 		uris = append(uris, "pkcs11:token="+name+";id=%09?module-path="+path)
 	}
@@ -376,13 +400,13 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a *fakeHSM
+	var a *fakehsm.HSM
 	for p, h := range hsms {
 		if strings.Contains(p, "hsm-a") {
 			a = h
 		}
 	}
-	a.setRemoved(1, true)
+	a.SetRemoved(1, true)
 	msg := []byte("m")
 	for i := range 4 { // whichever member each call starts with
 		sig, err := s.SignContext(context.Background(), msg, sm2.DefaultSM2SignerOpts)
@@ -400,7 +424,7 @@ func TestFailover(t *testing.T) {
 	if err := b.Check(context.Background()); !errors.Is(err, ErrTokenNotFound) {
 		t.Errorf("Check = %v, want ErrTokenNotFound", err)
 	}
-	a.setRemoved(1, false)
+	a.SetRemoved(1, false)
 	if err := b.Check(context.Background()); err != nil {
 		t.Fatalf("Check after hsm-a is back: %v", err)
 	}
@@ -413,12 +437,12 @@ func TestFailover(t *testing.T) {
 func TestFailoverAllDown(t *testing.T) {
 	e := newFakeEnv(t, mechSM2, SM2Digest, SM2Raw, Config{})
 	s := e.open(t)
-	e.hsm.setRemoved(fakeSlot, true)
+	e.hsm.SetRemoved(fakeSlot, true)
 	_, err := s.SignContext(context.Background(), []byte("m"), sm2.DefaultSM2SignerOpts)
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrTokenNotFound) || !errors.Is(err, keys.ErrKeyNotFound) {
 		t.Fatalf("err = %v, want ErrUnavailable wrapping ErrTokenNotFound and keys.ErrKeyNotFound", err)
 	}
-	e.hsm.setRemoved(fakeSlot, false)
+	e.hsm.SetRemoved(fakeSlot, false)
 	if _, err := s.SignContext(context.Background(), []byte("m"), sm2.DefaultSM2SignerOpts); err != nil {
 		t.Fatalf("after the token is back: %v", err)
 	}
@@ -429,7 +453,7 @@ func TestFailoverAllDown(t *testing.T) {
 func TestSessionCap(t *testing.T) {
 	const maxSessions, signers, each = 4, 64, 8
 	e := newFakeEnv(t, mechSM2, SM2Digest, SM2Raw, Config{MaxSessions: maxSessions})
-	e.hsm.signHook = func() { time.Sleep(200 * time.Microsecond) } // let signatures overlap
+	e.hsm.SetSignHook(func() { time.Sleep(200 * time.Microsecond) }) // let signatures overlap
 	s := e.open(t)
 	msg := []byte("m")
 	var wg sync.WaitGroup
@@ -456,7 +480,7 @@ func TestSessionCap(t *testing.T) {
 	if st.MaxInFlight > maxSessions || st.MaxInFlight < 2 {
 		t.Errorf("most signatures at once = %d, want 2…%d", st.MaxInFlight, maxSessions)
 	}
-	_, maxOpen, _ := e.hsm.stats()
+	maxOpen := e.hsm.Stats().MaxOpen
 	if maxOpen > maxSessions+1 { // + the control session
 		t.Errorf("most sessions open at once = %d, want ≤ %d", maxOpen, maxSessions+1)
 	}
@@ -481,10 +505,10 @@ func TestWaitHonoursContext(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
 	var once sync.Once
-	e.hsm.signHook = func() {
+	e.hsm.SetSignHook(func() {
 		once.Do(func() { close(started) })
 		<-release
-	}
+	})
 	done := make(chan error)
 	go func() {
 		_, err := s.SignContext(context.Background(), []byte("first"), sm2.DefaultSM2SignerOpts)
@@ -538,7 +562,7 @@ func TestWrongPINNotRetried(t *testing.T) {
 	for range 3 {
 		e.b.Check(context.Background())
 	}
-	if _, _, logins := e.hsm.stats(); logins != 1 {
+	if logins := e.hsm.Stats().Logins; logins != 1 {
 		t.Fatalf("C_Login calls = %d, want 1: a refused PIN must not be tried again", logins)
 	}
 	s, err := e.b.OpenKey(context.Background(), keys.Options{Passphrase: []byte(fakePIN)}, uri)
@@ -572,11 +596,11 @@ func TestHealthLoop(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	e.hsm.setRemoved(fakeSlot, true)
+	e.hsm.SetRemoved(fakeSlot, true)
 	waitFor(false)
-	e.hsm.setRemoved(fakeSlot, false)
+	e.hsm.SetRemoved(fakeSlot, false)
 	waitFor(true)
-	e.hsm.logout(fakeSlot)
+	e.hsm.Logout(fakeSlot)
 	deadline := time.Now().Add(5 * time.Second)
 	for metric(t, e.reg, "sealpipe_pkcs11_logins_total", "token", fakeLabel) < 3 {
 		if time.Now().After(deadline) {
@@ -632,7 +656,7 @@ func TestOpenMatchesAttributes(t *testing.T) {
 	}
 	for _, uri := range []string{
 		"pkcs11:token=" + fakeLabel + ";object=seal?module-path=" + e.path + "&pin-value=" + fakePIN,
-		"pkcs11:serial=fake0007;id=%01?module-path=" + e.path + "&pin-source=" + pinFile,
+		"pkcs11:serial=" + fakeSerial + ";id=%01?module-path=" + e.path + "&pin-source=" + pinFile,
 		"pkcs11:slot-id=7;object=seal;type=private?module-path=" + e.path + "&pin-source=file:" + pinFile,
 		"pkcs11:token=" + fakeLabel + ";manufacturer=sealpipe;model=fake;slot-description=fake%20slot%207;library-version=1;object=seal?module-path=" + e.path + "&pin-value=" + fakePIN,
 		"pkcs11:token=" + fakeLabel + ";object=seal?module-name=fakehsm&pin-value=" + fakePIN,
@@ -682,7 +706,7 @@ func TestClosed(t *testing.T) {
 	if err := e.b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if open, _, _ := e.hsm.stats(); open != 0 {
+	if open := e.hsm.Stats().Open; open != 0 {
 		t.Errorf("%d sessions still open after Close", open)
 	}
 	if _, err := s.SignContext(context.Background(), []byte("m"), sm2.DefaultSM2SignerOpts); !errors.Is(err, ErrClosed) {

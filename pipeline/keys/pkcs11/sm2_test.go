@@ -10,6 +10,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
+	"github.com/sealpipe/sealpipe/internal/fakehsm"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
 
@@ -34,11 +35,11 @@ func newSM2Vector(t testing.TB) sm2Vector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := derToRaw(der)
+	raw, err := fakehsm.RawSignature(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := ecPointDER(key)
+	pub, err := fakehsm.ECPoint(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	p11 "github.com/miekg/pkcs11"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealpipe/sealpipe/internal/fakehsm"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
@@ -585,7 +586,7 @@ func TestSoftHSMSM2KeyObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.withSession("sm2", func(m *p11.Ctx, sh p11.SessionHandle) {
-		point, err := ecPointDER(key)
+		point, err := fakehsm.ECPoint(key)
 		if err != nil {
 			t.Fatal(err)
 		}
