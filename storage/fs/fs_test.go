@@ -80,44 +80,6 @@ func BenchmarkStore(b *testing.B) {
 	}
 }
 
-// put writes content under key or fails the test.
-func put(t *testing.T, s storage.Store, key, content string, opts storage.PutOptions) storage.ObjectInfo {
-	t.Helper()
-	info, err := s.Put(t.Context(), key, strings.NewReader(content), int64(len(content)), opts)
-	if err != nil {
-		t.Fatalf("Put(%q): %v", key, err)
-	}
-	return info
-}
-
-// get reads key or fails the test.
-func get(t *testing.T, s storage.Store, key string) (string, storage.ObjectInfo) {
-	t.Helper()
-	rc, info, err := s.Get(t.Context(), key)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b), info
-}
-
-// listKeys returns the keys listed under prefix or fails the test.
-func listKeys(t *testing.T, s storage.Store, prefix string) []string {
-	t.Helper()
-	var ks []string
-	if err := s.List(t.Context(), prefix, func(info storage.ObjectInfo) error {
-		ks = append(ks, info.Key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
-
 // files returns the regular files under dir, relative to it, slash-separated.
 func files(t *testing.T, dir string) []string {
 	t.Helper()
@@ -149,7 +111,7 @@ func TestLayoutIsBrowsable(t *testing.T) {
 	s := open(t, root)
 	const key = "inbox/tax/b1/doc.pdf"
 	md := map[string]string{"seal-id": "S-1"}
-	put(t, s, key, "%PDF-1.7", storage.PutOptions{ContentType: "application/pdf", Metadata: md})
+	storagetest.Put(t, s, key, "%PDF-1.7", storage.PutOptions{ContentType: "application/pdf", Metadata: md})
 
 	b, err := os.ReadFile(filepath.Join(root, bucket, "inbox", "tax", "b1", "doc.pdf"))
 	if err != nil || string(b) != "%PDF-1.7" {
@@ -199,18 +161,12 @@ func TestHandPlacedFiles(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 
 	write("dropped by a person", t0)
-	var listed []storage.ObjectInfo
-	if err := s.List(t.Context(), "inbox/", func(info storage.ObjectInfo) error {
-		listed = append(listed, info)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	listed := storagetest.List(t, s, "inbox/")
 	if len(listed) != 1 || listed[0].Key != key || listed[0].ETag != md5hex("dropped by a person") || !listed[0].ModTime.Equal(t0) {
 		t.Fatalf("List = %+v, want %q with the MD5 ETag and ModTime %v", listed, key, t0)
 	}
-	got, info := get(t, s, key)
-	if got != "dropped by a person" || info.ContentType != storage.DefaultContentType || len(info.Metadata) != 0 {
+	got, info := storagetest.Get(t, s, key)
+	if string(got) != "dropped by a person" || info.ContentType != storage.DefaultContentType || len(info.Metadata) != 0 {
 		t.Errorf("Get = %q %+v, want the content with the default content type", got, info)
 	}
 
@@ -243,12 +199,12 @@ func TestHandPlacedFiles(t *testing.T) {
 	if _, err := s.Put(t.Context(), key, strings.NewReader("x"), 1, storage.PutOptions{IfMatch: md5hex("stale")}); !errors.Is(err, storage.ErrPreconditionFailed) {
 		t.Errorf("Put IfMatch a wrong ETag over a hand-placed file: %v, want ErrPreconditionFailed", err)
 	}
-	put(t, s, key, "sealed", storage.PutOptions{IfMatch: md5hex("renamed into place"), ContentType: "application/pdf"})
+	storagetest.Put(t, s, key, "sealed", storage.PutOptions{IfMatch: md5hex("renamed into place"), ContentType: "application/pdf"})
 
 	// A person replacing a stored object leaves its metadata behind.
 	write("overwritten by hand", time.Now())
-	got, info = get(t, s, key)
-	if got != "overwritten by hand" || info.ETag != md5hex(got) || info.ContentType != storage.DefaultContentType {
+	got, info = storagetest.Get(t, s, key)
+	if string(got) != "overwritten by hand" || info.ETag != md5hex(string(got)) || info.ContentType != storage.DefaultContentType {
 		t.Errorf("after a hand overwrite: %q %+v, want the new content, its MD5 and the default type", got, info)
 	}
 }
@@ -256,14 +212,14 @@ func TestHandPlacedFiles(t *testing.T) {
 func TestNonObjectsAreSkipped(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	put(t, s, "in/real", "real", storage.PutOptions{})
+	storagetest.Put(t, s, "in/real", "real", storage.PutOptions{})
 	dir := filepath.Join(root, bucket, "in")
 	mustWrite(t, filepath.Join(dir, `back\slash`), "no valid key names it")
 	mustWrite(t, filepath.Join(dir, "ctl\x01", "x"), "nor this")
 	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	if got := listKeys(t, s, ""); !slices.Equal(got, []string{"in/real"}) {
+	if got := storagetest.Keys(storagetest.List(t, s, "")); !slices.Equal(got, []string{"in/real"}) {
 		t.Errorf("List = %q, want only in/real", got)
 	}
 	if _, err := s.Stat(t.Context(), "in/link"); !errors.Is(err, storage.ErrNotExist) {
@@ -284,7 +240,7 @@ func TestNonObjectsAreSkipped(t *testing.T) {
 	if _, err := s.Put(t.Context(), "in/link", strings.NewReader("x"), 1, storage.PutOptions{}); !errors.Is(err, storage.ErrInvalidKey) {
 		t.Errorf("Put over a symbolic link: %v, want ErrInvalidKey", err)
 	}
-	if got, _ := get(t, s, "in/real"); got != "real" {
+	if got, _ := storagetest.Get(t, s, "in/real"); string(got) != "real" {
 		t.Errorf("the link's target = %q, want it untouched", got)
 	}
 }
@@ -301,8 +257,8 @@ func mustWrite(t *testing.T, path, content string) {
 
 func TestKeyConflicts(t *testing.T) {
 	s := open(t, t.TempDir())
-	put(t, s, "folder/child", "child", storage.PutOptions{})
-	put(t, s, "file", "file", storage.PutOptions{Metadata: map[string]string{"k": "v"}})
+	storagetest.Put(t, s, "folder/child", "child", storage.PutOptions{})
+	storagetest.Put(t, s, "file", "file", storage.PutOptions{Metadata: map[string]string{"k": "v"}})
 	for _, tc := range []struct{ key, mention string }{
 		{"folder", "folder holding other objects"},
 		{"file/child", `"file" is an object`},
@@ -323,19 +279,19 @@ func TestKeyConflicts(t *testing.T) {
 		}
 	}
 	// Deleting a key whose paths are folders of other keys touches neither.
-	put(t, s, "other.json/x", "x", storage.PutOptions{})
+	storagetest.Put(t, s, "other.json/x", "x", storage.PutOptions{})
 	for _, key := range []string{"folder", "other"} {
 		if err := s.Delete(t.Context(), key); err != nil {
 			t.Errorf("Delete(%q): %v", key, err)
 		}
 	}
-	if got, _ := get(t, s, "other.json/x"); got != "x" {
+	if got, _ := storagetest.Get(t, s, "other.json/x"); string(got) != "x" {
 		t.Errorf("other.json/x = %q after Delete(\"other\"), want it intact", got)
 	}
-	if got, info := get(t, s, "file"); got != "file" || info.Metadata["k"] != "v" {
+	if got, info := storagetest.Get(t, s, "file"); string(got) != "file" || info.Metadata["k"] != "v" {
 		t.Errorf("file = %q %v after refused writes, want it intact", got, info.Metadata)
 	}
-	if got := listKeys(t, s, ""); !slices.Equal(got, []string{"file", "folder/child", "other.json/x"}) {
+	if got := storagetest.Keys(storagetest.List(t, s, "")); !slices.Equal(got, []string{"file", "folder/child", "other.json/x"}) {
 		t.Errorf("List = %q", got)
 	}
 }
@@ -343,8 +299,8 @@ func TestKeyConflicts(t *testing.T) {
 func TestDeletePrunesEmptyFolders(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	put(t, s, "x/y/z/doomed", "d", storage.PutOptions{})
-	put(t, s, "x/keep", "k", storage.PutOptions{})
+	storagetest.Put(t, s, "x/y/z/doomed", "d", storage.PutOptions{})
+	storagetest.Put(t, s, "x/keep", "k", storage.PutOptions{})
 	if err := s.Delete(t.Context(), "x/y/z/doomed"); err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +346,7 @@ func TestPutRacesDeletePruning(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := listKeys(t, s, ""); len(got) != 0 {
+	if got := storagetest.Keys(storagetest.List(t, s, "")); len(got) != 0 {
 		t.Errorf("List = %q, want nothing", got)
 	}
 }
@@ -554,7 +510,7 @@ func TestTwoStores(t *testing.T) {
 			t.Fatalf("%d writers won (%v), want 1", len(wins), wins)
 		}
 		for _, s := range stores {
-			if got, _ := get(t, s, key); got != fmt.Sprint(wins[0]) {
+			if got, _ := storagetest.Get(t, s, key); string(got) != fmt.Sprint(wins[0]) {
 				t.Errorf("object holds %q, want winner %d's", got, wins[0])
 			}
 		}
@@ -562,7 +518,7 @@ func TestTwoStores(t *testing.T) {
 	}
 
 	race("registry/new.esl", storage.PutOptions{IfNoneMatch: true})
-	base := put(t, stores[0], "registry/index.json", "base", storage.PutOptions{})
+	base := storagetest.Put(t, stores[0], "registry/index.json", "base", storage.PutOptions{})
 	race("registry/index.json", storage.PutOptions{IfMatch: base.ETag})
 }
 
@@ -574,7 +530,7 @@ func TestReadersDuringOverwrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	const key, reads = "registry/hot.json", 2000
-	put(t, s, key, "v-0", storage.PutOptions{Metadata: map[string]string{"v": "v-0"}})
+	storagetest.Put(t, s, key, "v-0", storage.PutOptions{Metadata: map[string]string{"v": "v-0"}})
 	var (
 		readers sync.WaitGroup
 		writer  sync.WaitGroup
@@ -609,7 +565,8 @@ func TestReadersDuringOverwrites(t *testing.T) {
 					}
 					info, content = st, st.Metadata["v"]
 				} else {
-					content, info = get(t, s, key)
+					b, got := storagetest.Get(t, s, key)
+					info, content = got, string(b)
 				}
 				if info.Metadata["v"] != content || info.ETag != md5hex(content) {
 					t.Errorf("read %q with ETag %q and metadata %v: not one version", content, info.ETag, info.Metadata)
@@ -626,7 +583,7 @@ func TestReadersDuringOverwrites(t *testing.T) {
 
 func TestGetReaderSeeks(t *testing.T) {
 	s := open(t, t.TempDir())
-	put(t, s, "seek", "0123456789", storage.PutOptions{})
+	storagetest.Put(t, s, "seek", "0123456789", storage.PutOptions{})
 	rc, _, err := s.Get(t.Context(), "seek")
 	if err != nil {
 		t.Fatal(err)
@@ -655,7 +612,7 @@ func TestGetReaderSeeks(t *testing.T) {
 func TestDamagedSidecar(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	put(t, s, "obj", "content", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
+	storagetest.Put(t, s, "obj", "content", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
 	side := filepath.Join(root, ".sealpipe", "meta", bucket, "obj.json")
 	for _, junk := range []string{"{not json", `{"format":"from-the-future/9","versions":[]}`, ""} {
 		if err := os.WriteFile(side, []byte(junk), 0o644); err != nil {
@@ -712,7 +669,7 @@ func TestOpenSweepsStaleTemporaryFiles(t *testing.T) {
 func TestStatsDoNotWriteForStoredObjects(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	put(t, s, "obj", "content", storage.PutOptions{})
+	storagetest.Put(t, s, "obj", "content", storage.PutOptions{})
 	side := filepath.Join(root, ".sealpipe", "meta", bucket, "obj.json")
 	before, err := os.ReadFile(side)
 	if err != nil {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/storagetest"
 )
 
 // crashBeforePublish makes every commit stop after writing the sidecar and
@@ -30,10 +30,7 @@ func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	old, err := s.Put(ctx, "obj", strings.NewReader("old"), 3, storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"v": "old"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := storagetest.Put(t, s, "obj", "old", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"v": "old"}})
 
 	crashBeforePublish(t)
 	for _, opts := range []storage.PutOptions{{}, {IfMatch: old.ETag}} {
@@ -46,12 +43,7 @@ func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 	}
 	testHookBeforePublish = nil
 
-	rc, info, err := s.Get(ctx, "obj")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(rc)
-	rc.Close()
+	b, info := storagetest.Get(t, s, "obj")
 	if string(b) != "old" || info.ETag != old.ETag || info.ContentType != "text/plain" || info.Metadata["v"] != "old" {
 		t.Errorf("after the crash: %q %+v, want the old object with its metadata", b, info)
 	}
@@ -59,12 +51,8 @@ func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 		t.Errorf("Stat(fresh) after a crashed create: %v, want ErrNotExist", err)
 	}
 	// The store recovers: the next writes work and are seen whole.
-	if _, err := s.Put(ctx, "fresh", strings.NewReader("made"), 4, storage.PutOptions{IfNoneMatch: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(ctx, "obj", strings.NewReader("newer"), 5, storage.PutOptions{IfMatch: old.ETag, Metadata: map[string]string{"v": "newer"}}); err != nil {
-		t.Fatal(err)
-	}
+	storagetest.Put(t, s, "fresh", "made", storage.PutOptions{IfNoneMatch: true})
+	storagetest.Put(t, s, "obj", "newer", storage.PutOptions{IfMatch: old.ETag, Metadata: map[string]string{"v": "newer"}})
 	st, err := s.Stat(ctx, "obj")
 	if err != nil || st.Metadata["v"] != "newer" || st.Size != 5 {
 		t.Errorf("after recovery: %+v %v", st, err)

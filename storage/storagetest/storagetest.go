@@ -145,7 +145,7 @@ func testContentTypeAndMetadata(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	const key = "sealed/tax/b1/doc.pdf"
 	md := map[string]string{"seal-id": "S-0042", "source-sm3": strings.Repeat("ab", 32), "n": "  spaced value  "}
-	put(t, s, key, "sealed pdf", storage.PutOptions{ContentType: "application/pdf", Metadata: md})
+	Put(t, s, key, "sealed pdf", storage.PutOptions{ContentType: "application/pdf", Metadata: md})
 
 	st, err := s.Stat(ctx, key)
 	if err != nil {
@@ -170,7 +170,7 @@ func testContentTypeAndMetadata(t *testing.T, s storage.Store) {
 	}
 
 	// Overwriting replaces the content type and the metadata too.
-	put(t, s, key, "plain", storage.PutOptions{})
+	Put(t, s, key, "plain", storage.PutOptions{})
 	st, err = s.Stat(ctx, key)
 	if err != nil {
 		t.Fatalf("Stat after overwrite: %v", err)
@@ -212,7 +212,7 @@ func testInvalidOptions(t *testing.T, s storage.Store) {
 func testETag(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	const key = "etag/obj"
-	p1 := put(t, s, key, "version one", storage.PutOptions{})
+	p1 := Put(t, s, key, "version one", storage.PutOptions{})
 	if p1.ETag == "" {
 		t.Fatal("Put returned an empty ETag")
 	}
@@ -229,7 +229,7 @@ func testETag(t *testing.T, s storage.Store) {
 		t.Errorf("List(%q) = %+v, want one entry with ETag %q", key, l, p1.ETag)
 	}
 
-	p2 := put(t, s, key, "version two", storage.PutOptions{})
+	p2 := Put(t, s, key, "version two", storage.PutOptions{})
 	if p2.ETag == p1.ETag {
 		t.Errorf("ETag %q did not change with the content", p2.ETag)
 	}
@@ -239,7 +239,7 @@ func testETag(t *testing.T, s storage.Store) {
 	}
 
 	// Distinct objects with distinct content have distinct ETags.
-	p3 := put(t, s, "etag/other", "version three", storage.PutOptions{})
+	p3 := Put(t, s, "etag/other", "version three", storage.PutOptions{})
 	if p3.ETag == p1.ETag || p3.ETag == p2.ETag {
 		t.Errorf("ETag %q of other content repeats an earlier one", p3.ETag)
 	}
@@ -248,7 +248,7 @@ func testETag(t *testing.T, s storage.Store) {
 func testCreateOnly(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	const key = "registry/seal-1.esl"
-	first := put(t, s, key, "first", storage.PutOptions{IfNoneMatch: true})
+	first := Put(t, s, key, "first", storage.PutOptions{IfNoneMatch: true})
 	_, err := s.Put(ctx, key, strings.NewReader("second"), 6, storage.PutOptions{IfNoneMatch: true})
 	if !errors.Is(err, storage.ErrPreconditionFailed) {
 		t.Fatalf("second create-only Put: error %v, want ErrPreconditionFailed", err)
@@ -276,7 +276,7 @@ func testCreateOnlyConcurrent(t *testing.T, s storage.Store) {
 func testIfMatch(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	const key = "registry/index.json"
-	v1 := put(t, s, key, "v1", storage.PutOptions{})
+	v1 := Put(t, s, key, "v1", storage.PutOptions{})
 	v2, err := s.Put(ctx, key, strings.NewReader("v2"), 2, storage.PutOptions{IfMatch: v1.ETag})
 	if err != nil {
 		t.Fatalf("Put IfMatch the current ETag: %v", err)
@@ -303,7 +303,7 @@ func testIfMatch(t *testing.T, s storage.Store) {
 
 func testIfMatchConcurrent(t *testing.T, s storage.Store) {
 	const key = "registry/cas.json"
-	base := put(t, s, key, "base", storage.PutOptions{})
+	base := Put(t, s, key, "base", storage.PutOptions{})
 	wins := race(t, contenders, func(i int) (storage.ObjectInfo, error) {
 		return s.Put(t.Context(), key, strings.NewReader(writerContent(i)), -1, storage.PutOptions{IfMatch: base.ETag})
 	})
@@ -359,7 +359,7 @@ func checkOneWinner(t *testing.T, s storage.Store, key string, wins map[int]stor
 
 func testNotExist(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	put(t, s, "dir/child", "child", storage.PutOptions{})
+	Put(t, s, "dir/child", "child", storage.PutOptions{})
 	// "dir" exists only as a prefix: it is no object.
 	for _, key := range []string{"missing", "dir", "dir/child/grandchild", "dir/chi"} {
 		_, err := s.Stat(ctx, key)
@@ -400,7 +400,7 @@ var invalidKeys = []string{
 
 func testInvalidKeys(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	put(t, s, "inside/obj", "x", storage.PutOptions{})
+	Put(t, s, "inside/obj", "x", storage.PutOptions{})
 	for _, key := range invalidKeys {
 		errs := map[string]error{}
 		_, errs["Stat"] = s.Stat(ctx, key)
@@ -454,7 +454,7 @@ func testValidKeys(t *testing.T, s storage.Store) {
 	}
 	for i, key := range ks {
 		content := fmt.Sprintf("content %d", i)
-		put(t, s, key, content, storage.PutOptions{})
+		Put(t, s, key, content, storage.PutOptions{})
 		got, info := Get(t, s, key)
 		if string(got) != content || info.Key != key {
 			t.Errorf("Get(%q) = %q key %q, want %q", key, got, info.Key, content)
@@ -478,7 +478,7 @@ func testListOrder(t *testing.T, s storage.Store) {
 		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
 	})
 	for _, k := range shuffled {
-		put(t, s, k, k, storage.PutOptions{})
+		Put(t, s, k, k, storage.PutOptions{})
 	}
 	infos := List(t, s, "")
 	if got := Keys(infos); !slices.Equal(got, want) {
@@ -502,7 +502,7 @@ func testListPrefix(t *testing.T, s storage.Store) {
 		"inboxes/z", "sealed/a/1",
 	}
 	for _, k := range objects {
-		put(t, s, k, k, storage.PutOptions{})
+		Put(t, s, k, k, storage.PutOptions{})
 	}
 	for _, tc := range []struct {
 		prefix string
@@ -528,7 +528,7 @@ func testListPrefix(t *testing.T, s storage.Store) {
 
 func testListStops(t *testing.T, s storage.Store) {
 	for _, k := range []string{"p/1", "p/2", "p/3", "p/4"} {
-		put(t, s, k, k, storage.PutOptions{})
+		Put(t, s, k, k, storage.PutOptions{})
 	}
 	errStop := errors.New("stop here")
 	var seen []string
@@ -575,7 +575,7 @@ func testListMany(t *testing.T, s storage.Store) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	put(t, s, "many0", "outside the folder", storage.PutOptions{})
+	Put(t, s, "many0", "outside the folder", storage.PutOptions{})
 
 	if got := Keys(List(t, s, "many/")); !slices.Equal(got, want) {
 		t.Errorf("List(\"many/\") returned %d keys, want %d in order", len(got), len(want))
@@ -594,8 +594,8 @@ func testListMany(t *testing.T, s storage.Store) {
 func testDelete(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	const key, sibling = "d/x/y/obj", "d/x/keep"
-	put(t, s, key, "doomed", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
-	put(t, s, sibling, "kept", storage.PutOptions{})
+	Put(t, s, key, "doomed", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
+	Put(t, s, sibling, "kept", storage.PutOptions{})
 	for i := range 2 { // the second Delete finds nothing and succeeds
 		if err := s.Delete(ctx, key); err != nil {
 			t.Fatalf("Delete #%d: %v", i+1, err)
@@ -609,7 +609,7 @@ func testDelete(t *testing.T, s storage.Store) {
 		t.Errorf("sibling = %q, want it intact", got)
 	}
 	// The key is free again, with nothing left of the deleted object.
-	put(t, s, key, "reborn", storage.PutOptions{IfNoneMatch: true})
+	Put(t, s, key, "reborn", storage.PutOptions{IfNoneMatch: true})
 	got, info := Get(t, s, key)
 	if string(got) != "reborn" || info.ContentType != storage.DefaultContentType || len(info.Metadata) != 0 {
 		t.Errorf("recreated object: %q %q %v, want %q with default type and no metadata", got, info.ContentType, info.Metadata, "reborn")
@@ -664,7 +664,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 func testFailingReader(t *testing.T, s storage.Store) {
 	errBroken := errors.New("upload connection broken")
 	const key, old = "failing/new", "failing/old"
-	v1 := put(t, s, old, "the old version", storage.PutOptions{Metadata: map[string]string{"v": "1"}})
+	v1 := Put(t, s, old, "the old version", storage.PutOptions{Metadata: map[string]string{"v": "1"}})
 	for _, tc := range []struct {
 		key  string
 		size int64
@@ -704,7 +704,7 @@ func testSizeMismatch(t *testing.T, s storage.Store) {
 
 func testCancelledContext(t *testing.T, s storage.Store) {
 	const key = "cancel/obj"
-	put(t, s, key, "present", storage.PutOptions{})
+	Put(t, s, key, "present", storage.PutOptions{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 
@@ -787,8 +787,9 @@ func testCancelDuringGet(t *testing.T, s storage.Store) {
 	}
 }
 
-// put writes content under key or fails the test.
-func put(t *testing.T, s storage.Store, key, content string, opts storage.PutOptions) storage.ObjectInfo {
+// Put writes content under key or fails the test: for backends' own tests
+// too.
+func Put(t testing.TB, s storage.Store, key, content string, opts storage.PutOptions) storage.ObjectInfo {
 	t.Helper()
 	info, err := s.Put(t.Context(), key, strings.NewReader(content), int64(len(content)), opts)
 	if err != nil {
