@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// approved is a batch's validated approval.
+type approved struct {
+	manifest *approval.Manifest
+	approver *smx509.Certificate
+	etag     string
+}
+
+// approval reads a batch's approval and checks its form, its batch, its
+// signature and the approver's certificate at the approval time. Validation
+// failures are *RejectError; a missing manifest or signature is ErrNotReady.
+//
+// Every document of a batch needs its approval, so a validated approval is
+// cached by the ETags of its two files: without that, a batch of n
+// documents would read and check an n-entry manifest n times.
+func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error) {
+	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
+	var etags [2]string
+	for i, key := range []string{mkey, skey} {
+		info, err := p.store.Stat(ctx, key)
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s missing", ErrNotReady, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		etags[i] = info.ETag
+	}
+	cacheKey := ref.Inbox() + "@" + etags[0] + "/" + etags[1]
+	if a := p.approvals.get(cacheKey); a != nil {
+		return a, nil
+	}
+	a, err := p.readApproval(ctx, ref)
+	if err == nil && a.etag == etags[0] {
+		p.approvals.put(cacheKey, a)
+	}
+	return a, err
+}
+
+// readApproval reads and validates a batch's approval; see approval.
+func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, error) {
+	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
+	rc, info, err := p.store.Get(ctx, mkey)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, mkey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	body, err := readLimited(rc, approval.MaxManifestSize)
+	if err != nil {
+		return nil, reject(CodeApprovalMalformed, err, "%s: %v", approval.ManifestName, err)
+	}
+	sig, err := p.readObject(ctx, skey, approval.MaxSignatureSize)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, skey)
+	}
+	if errors.Is(err, errTooLarge) {
+		return nil, reject(CodeApprovalSignature, err, "%s: %v", approval.SignatureName, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := approval.Parse(body)
+	if err != nil {
+		return nil, reject(CodeApprovalMalformed, err, "%v", err)
+	}
+	if m.Batch != ref.Batch || m.Department != ref.Department {
+		return nil, reject(CodeApprovalMismatch, nil, "approval is for %s/%s but was uploaded under %s", m.Department, m.Batch, ref.Inbox())
+	}
+	cert, err := approval.VerifySignature(body, sig)
+	if err != nil {
+		return nil, reject(CodeApprovalSignature, err, "%v", err)
+	}
+	if _, err := p.trust.Verify(cert, m.ApprovedAt, trust.UsageApprover); err != nil {
+		return nil, reject(CodeApproverUntrusted, err, "approver certificate %q: %v", cert.Subject.CommonName, err)
+	}
+	return &approved{manifest: m, approver: cert, etag: info.ETag}, nil
+}
+
+// freshApproval is approval plus the check that the approval may still be
+// acted on: not dated in the future, not older than MaxApprovalAge.
+func (p *Pipeline) freshApproval(ctx context.Context, ref BatchRef) (*approved, error) {
+	a, err := p.approval(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	now, at := p.cfg.Now(), a.manifest.ApprovedAt
+	switch {
+	case at.After(now.Add(p.cfg.ClockSkew)):
+		return nil, reject(CodeApprovalStale, nil, "approved_at %s lies in the future", at.Format(time.RFC3339))
+	case now.Sub(at) > p.cfg.MaxApprovalAge:
+		return nil, reject(CodeApprovalStale, nil, "approved_at %s is older than %s", at.Format(time.RFC3339), p.cfg.MaxApprovalAge)
+	}
+	return a, nil
+}
+
+// approvalCache holds validated approvals by batch and file ETags.
+type approvalCache struct {
+	mu sync.Mutex
+	m  map[string]*approved
+}
+
+// maxCachedApprovals bounds the cache; batches in flight at once are few.
+const maxCachedApprovals = 256
+
+func (c *approvalCache) get(key string) *approved {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *approvalCache) put(key string, a *approved) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedApprovals {
+		c.m = make(map[string]*approved) // start over rather than track use
+	}
+	c.m[key] = a
+}

@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// WriteBatchReport writes the batch report once every document has an
+// outcome and returns it; if a report exists already it returns that one.
+// It fails with ErrNotReady while documents are outstanding.
+func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.Batch, error) {
+	var b report.Batch
+	if err := p.readJSON(ctx, ref.BatchReportKey(), &b); err == nil {
+		return &b, nil
+	} else if !errors.Is(err, storage.ErrNotExist) {
+		return nil, err
+	}
+	entries, _, err := p.collect(ctx, ref, false)
+	if err != nil {
+		return nil, err
+	}
+	if n := outstanding(entries); n != "" {
+		return nil, fmt.Errorf("%w: document %q of batch %s has no outcome yet", ErrNotReady, n, ref)
+	}
+	entries, hdr, err := p.collect(ctx, ref, true)
+	if err != nil {
+		return nil, err
+	}
+	b = *hdr
+	for _, e := range entries {
+		switch e.Outcome {
+		case report.OutcomeSealed:
+			b.Sealed++
+		case report.OutcomeRejected:
+			b.Rejected++
+		}
+	}
+	b.Documents, b.CompletedAt = entries, p.cfg.Now().UTC()
+	body, err := report.Marshal(&b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.putOnce(ctx, ref.BatchReportKey(), body); err != nil {
+		return nil, err
+	}
+	p.cfg.Logger.InfoContext(ctx, "batch complete", "batch", ref.String(), "sealed", b.Sealed, "rejected", b.Rejected)
+	return &b, nil
+}
+
+// outstanding returns the first document without an outcome, or "".
+func outstanding(entries []report.BatchEntry) string {
+	for _, e := range entries {
+		if e.Outcome == "" {
+			return e.Document
+		}
+	}
+	return ""
+}
+
+// collect gathers one entry per document of the batch — every document
+// listed in the approval or present in the inbox — with its outcome so far,
+// found by listing the batch's reports and rejections. With details it also
+// reads each outcome's record for the indication or the reason; callers ask
+// for that only once the batch is complete, so that checking an unfinished
+// batch costs a few listings, not a read per document.
+func (p *Pipeline) collect(ctx context.Context, ref BatchRef, details bool) ([]report.BatchEntry, *report.Batch, error) {
+	hdr := &report.Batch{Department: ref.Department, Batch: ref.Batch}
+	names, err := p.inboxDocuments(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	rej, err := p.readBatchRejection(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rej == nil {
+		a, err := p.approval(ctx, ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		hdr.Approver, hdr.ApprovedAt = a.approver.Subject.CommonName, a.manifest.ApprovedAt
+		for _, d := range a.manifest.Documents {
+			names = append(names, d.Name)
+		}
+	}
+	hdr.Rejection = rej
+	slices.Sort(names)
+	names = slices.Compact(names)
+	sealed, err := p.recordNames(ctx, ref.prefix(storage.PrefixReports))
+	if err != nil {
+		return nil, nil, err
+	}
+	rejected, err := p.recordNames(ctx, ref.prefix(storage.PrefixRejected))
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := make([]report.BatchEntry, 0, len(names))
+	for _, n := range names {
+		e := report.BatchEntry{Document: n}
+		switch {
+		case rej != nil:
+			e.Outcome, e.Code, e.Reason, e.Rejection = report.OutcomeRejected, rej.Code, rej.Reason, ref.BatchRejectionKey()
+		case sealed[n]:
+			e.Outcome, e.Sealed, e.Report = report.OutcomeSealed, ref.SealedKey(n), ref.ReportKey(n)
+			if details {
+				var doc report.Document
+				if err := p.readJSON(ctx, ref.ReportKey(n), &doc); err != nil {
+					return nil, nil, err
+				}
+				e.Indication = doc.Indication
+			}
+		case rejected[n]:
+			e.Outcome, e.Rejection = report.OutcomeRejected, ref.RejectionKey(n)
+			if details {
+				var r report.Rejection
+				if err := p.readJSON(ctx, ref.RejectionKey(n), &r); err != nil {
+					return nil, nil, err
+				}
+				e.Code, e.Reason = r.Code, r.Reason
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, hdr, nil
+}
+
+// recordNames lists the documents that have a record (<name>.json) under
+// prefix, leaving out the batch-level record.
+func (p *Pipeline) recordNames(ctx context.Context, prefix string) (map[string]bool, error) {
+	names := map[string]bool{}
+	err := p.store.List(ctx, prefix, func(o storage.ObjectInfo) error {
+		rest := strings.TrimPrefix(o.Key, prefix)
+		if n, ok := strings.CutSuffix(rest, ".json"); ok && rest != batchFile && !strings.Contains(n, "/") {
+			names[n] = true
+		}
+		return nil
+	})
+	return names, err
+}

@@ -1,0 +1,186 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// usableSeal loads a seal and checks that it may be applied now and, when
+// approver is not nil, that the approver may approve its use.
+func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.Certificate) (*registry.Entry, error) {
+	e, err := p.seals.Get(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, reject(CodeSealUnknown, err, "seal %q is not registered", id)
+	}
+	if errors.Is(err, registry.ErrInvalid) {
+		return nil, reject(CodeSealUnusable, err, "seal %q: %v", id, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := p.cfg.Now()
+	switch {
+	case approver != nil && !e.MayApprove(approver.Subject.CommonName):
+		return nil, reject(CodeSealNotPermitted, nil, "approver %q may not approve use of seal %s (%s)", approver.Subject.CommonName, e.ID, e.Name)
+	case e.Status != registry.StatusActive:
+		return nil, reject(CodeSealNotActive, nil, "seal %s (%s) is %s", e.ID, e.Name, e.Status)
+	case !e.Seal.ValidAt(now):
+		return nil, reject(CodeSealExpired, nil, "seal %s (%s) is valid %s – %s, not now", e.ID, e.Name,
+			e.Seal.ValidStart.Format(time.DateOnly), e.Seal.ValidEnd.Format(time.DateOnly))
+	case !strings.EqualFold(e.Seal.Picture.Type, "png"):
+		return nil, reject(CodeSealUnusable, nil, "seal %s has a %q picture; PDF sealing needs PNG", e.ID, e.Seal.Picture.Type)
+	}
+	return e, nil
+}
+
+// readDocument reads an approved document and checks its size and digest.
+func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) ([]byte, error) {
+	key := ref.Inbox() + doc.Name
+	data, err := p.readObject(ctx, key, p.cfg.MaxDocumentSize)
+	switch {
+	case errors.Is(err, storage.ErrNotExist):
+		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
+			return nil, fmt.Errorf("%w: document %q not uploaded yet", ErrNotReady, key)
+		}
+		return nil, reject(CodeDocumentMissing, err, "document %q was approved but not uploaded within %s of the approval", doc.Name, p.cfg.UploadWindow)
+	case errors.Is(err, errTooLarge):
+		return nil, reject(CodeDocumentTooLarge, err, "document %q: %v", doc.Name, err)
+	case err != nil:
+		return nil, err
+	}
+	if sum := sm3.Sum(data); hex.EncodeToString(sum[:]) != doc.SM3 {
+		return nil, reject(CodeDigestMismatch, nil, "document %q: SM3 %x does not match the approved %s", doc.Name, sum, doc.SM3)
+	}
+	return data, nil
+}
+
+// seal applies the seal to input in memory.
+func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry, pl approval.Placement) ([]byte, error) {
+	signer, cert, err := p.signer(ctx, seal)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	err = pdfseal.Seal(ctx, &out, input, pdfseal.Options{
+		Signer:   signer,
+		Chain:    []*smx509.Certificate{cert},
+		Image:    seal.Seal.Picture.Data,
+		SealData: seal.Seal.Raw,
+		Placement: pdfseal.Placement{
+			Page: pl.Page, X: pl.X, Y: pl.Y,
+			Width: float64(seal.Seal.Picture.WidthMM), Height: float64(seal.Seal.Picture.HeightMM),
+		},
+		Time:         p.cfg.Now(),
+		Name:         seal.Name,
+		Reason:       "电子印章 " + seal.ID,
+		MaxInputSize: p.cfg.MaxDocumentSize,
+	})
+	switch {
+	case errors.Is(err, pdfseal.ErrEncrypted):
+		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
+	case errors.Is(err, pdfseal.ErrNoPage):
+		return nil, reject(CodePlacementInvalid, err, "%v", err)
+	case errors.Is(err, pdfseal.ErrTooLarge):
+		return nil, reject(CodeDocumentTooLarge, err, "%v", err)
+	case errors.Is(err, pdfseal.ErrMalformed):
+		return nil, reject(CodeDocumentMalformed, err, "%v", err)
+	case err != nil:
+		return nil, fmt.Errorf("pipeline: seal with %s: %w", seal.ID, err)
+	}
+	return out.Bytes(), nil
+}
+
+// signer returns the seal's signing key and the certificate of it that the
+// seal lists.
+func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Signer, *smx509.Certificate, error) {
+	s, err := p.signers.Signer(ctx, seal.SignerKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, err)
+	}
+	for _, der := range seal.Seal.Certs {
+		cert, err := smx509.ParseCertificate(der)
+		if err == nil && publicKeysEqual(cert.PublicKey, s.Public()) {
+			return s, cert, nil
+		}
+	}
+	return nil, nil, reject(CodeSealUnusable, nil, "seal %s lists no certificate for its signing key %s", seal.ID, seal.SignerKey)
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
+}
+
+// check verifies a sealed output and adds the pipeline's own check: the
+// output is an incremental update of exactly the approved input.
+func (p *Pipeline) check(ctx context.Context, name string, input, output []byte) (*report.Document, error) {
+	rep, err := p.verifier.PDF(ctx, name, output)
+	if err != nil {
+		return nil, reject(CodeSelfCheckFailed, err, "the sealed output cannot be read back: %v", err)
+	}
+	c := report.Check{Name: "approved-content", Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
+		Detail: fmt.Sprintf("the first %d bytes are the approved document", len(input))}
+	if len(output) < len(input) || !bytes.Equal(output[:len(input)], input) {
+		c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
+	}
+	for i := range rep.Signatures {
+		rep.Signatures[i].Checks = append(rep.Signatures[i].Checks, c)
+		rep.Signatures[i].Conclude()
+	}
+	rep.Conclude()
+	return rep, nil
+}
+
+func failedChecks(rep *report.Document) string {
+	var out []string
+	for _, s := range rep.Signatures {
+		for _, c := range s.Checks {
+			if c.Result == report.NotOK {
+				out = append(out, c.Name+": "+c.Detail)
+			}
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// SealLocal seals one document outside any batch, for `sealpipe seal`: the
+// operator running it stands in for the approver. The seal must be active
+// and valid now. It verifies the output and records the use (with output
+// as its name) before returning the sealed bytes and their report. Refusals
+// are *RejectError.
+func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
+	e, err := p.usableSeal(ctx, sealID, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := p.seal(ctx, input, e, pl)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := p.check(ctx, output, input, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rep.Indication == report.Failed {
+		return nil, nil, reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
+	}
+	if err := p.audit.Append(ctx, p.usageRecord(e, output, output, input, out, rep)); err != nil {
+		return nil, nil, err
+	}
+	return out, rep, nil
+}
