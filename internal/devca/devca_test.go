@@ -135,6 +135,7 @@ func leaves(ca *CA) []leaf {
 }
 
 func TestInit(t *testing.T) {
+	t.Parallel()
 	ca, dir, now := testCA(t)
 
 	root := ca.Root
@@ -249,6 +250,7 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 }
 
 func TestInitIdempotent(t *testing.T) {
+	t.Parallel()
 	first, dir, _ := testCA(t)
 	before := snapshot(t, dir)
 
@@ -328,6 +330,7 @@ func keysOf[V any](m map[string]V) []string {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	made, dir, _ := testCA(t)
 	loaded, err := Load(dir, testPass)
 	if err != nil {
@@ -372,8 +375,10 @@ func TestLoad(t *testing.T) {
 }
 
 func TestPartial(t *testing.T) {
+	t.Parallel()
 	for _, missing := range []string{"signers/civil-affairs.key", "approvers/approver-zhang.crt", "sealmaker.key", "root.crt"} {
 		t.Run(missing, func(t *testing.T) {
+			t.Parallel()
 			_, dir, _ := testCA(t)
 			if err := os.Remove(filepath.Join(dir, missing)); err != nil {
 				t.Fatal(err)
@@ -389,6 +394,7 @@ func TestPartial(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, cfg := range map[string]Config{
 		"no dir":          {Passphrase: testPass},
@@ -411,6 +417,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestValidity(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	short, err := Init(Config{Dir: t.TempDir(), Passphrase: testPass, Now: now, Validity: time.Hour})
 	if err != nil {
@@ -433,6 +440,7 @@ func TestValidity(t *testing.T) {
 }
 
 func TestRevokeCRL(t *testing.T) {
+	t.Parallel()
 	ca, _, now := testCA(t)
 	signer := ca.Signers["civil-affairs"].Cert
 	revokedAt := now.Add(48 * time.Hour)
@@ -472,6 +480,7 @@ func TestRevokeCRL(t *testing.T) {
 // signature failure". The test asserts success with the option and logs
 // what happens without it.
 func TestOpenSSL(t *testing.T) {
+	t.Parallel()
 	openssl := testenv.Tool(t, "openssl")
 	ca, _, _ := testCA(t)
 	if out, err := exec.Command(openssl, "x509", "-in", ca.RootPath, "-text", "-noout").CombinedOutput(); err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestIssueSigner(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ca := initCA(t, dir, time.Time{})
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

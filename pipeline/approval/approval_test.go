@@ -22,6 +22,7 @@ func validManifest() *Manifest {
 }
 
 func TestParseRoundTrip(t *testing.T) {
+	t.Parallel()
 	m := validManifest()
 	b, err := Marshal(m)
 	if err != nil {
@@ -43,6 +44,7 @@ func TestParseRoundTrip(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
+	t.Parallel()
 	good, err := Marshal(validManifest())
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +76,7 @@ func TestParseRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			raw := []byte(tt.raw)
 			if tt.mutate != nil {
 				m := validManifest()
@@ -102,6 +105,7 @@ func mustJSON(t *testing.T, m *Manifest) string {
 }
 
 func TestSignVerify(t *testing.T) {
+	t.Parallel()
 	key, cert := testpki.SelfSigned(t, "approver-zhang")
 	body, err := Marshal(validManifest())
 	if err != nil {
@@ -134,6 +138,7 @@ func TestSignVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if _, err := VerifySignature(tt.manifest, tt.sig); !errors.Is(err, ErrSignature) {
 				t.Fatalf("VerifySignature = %v, want ErrSignature", err)
 			}

@@ -13,6 +13,7 @@ import (
 // TestVerifyCMS runs verifyCMS on SignedData made by this package and by
 // gmsm's pkcs7 (an independent encoder), including forms Seal never makes.
 func TestVerifyCMS(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	content := []byte("the bytes a ByteRange covers")
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -104,6 +105,7 @@ func TestVerifyCMS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var r Result
 			verifyCMS(&r, tc.der, tc.content[:3], tc.content[3:])
 			if r.Status != tc.status || !errors.Is(r.Err, tc.err) || (tc.err == nil) != (r.Err == nil) {
@@ -127,6 +129,7 @@ func TestVerifyCMS(t *testing.T) {
 }
 
 func TestCMSMaxSize(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	for _, k := range []testKey{sm2K, ecK, rsaTestKey(t)} {
 		s, err := newCMSSigner(k.signer, []*smx509.Certificate{k.cert})

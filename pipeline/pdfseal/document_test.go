@@ -6,6 +6,7 @@ import (
 )
 
 func TestCheckXRefTable(t *testing.T) {
+	t.Parallel()
 	const trailer = "trailer\n<</Size 3/Root 1 0 R>>\nstartxref\n9\n%%EOF\n"
 	tests := []struct {
 		name    string

@@ -14,6 +14,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // with what varies between runs (stream data, offsets, the CMS) masked.
 // Run with -update after an intended change and review the diff.
 func TestGoldenUpdate(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	masks := []struct {
 		re   *regexp.Regexp
@@ -31,6 +32,7 @@ func TestGoldenUpdate(t *testing.T) {
 		{"pdf/hello_hsm.pdf", "hello_hsm.update.golden"},
 	} {
 		t.Run(tc.input, func(t *testing.T) {
+			t.Parallel()
 			in := conformance(t, tc.input)
 			opts := options(t, sm2K, 1)
 			opts.SealData = []byte{0x30, 0x03, 0x02, 0x01, 0x04}

@@ -33,6 +33,7 @@ func xrefStreamPDF(entries string, data []byte) []byte {
 }
 
 func TestHostileInput(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	hello := conformance(t, "pdf/hello.pdf")
 	helloPath := writeTemp(t, "hello.pdf", hello)

@@ -52,6 +52,7 @@ func sealCases() []sealCase {
 }
 
 func TestSealRoundTrip(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	sealData := conformance(t, "ses/UserV4.esl")
 	for _, tc := range sealCases() {
@@ -61,6 +62,7 @@ func TestSealRoundTrip(t *testing.T) {
 			digest string
 		}{{"SM2", sm2K, "SM3"}, {"ECDSA", ecK, "SHA-256"}} {
 			t.Run(tc.name+"/"+k.name, func(t *testing.T) {
+				t.Parallel()
 				in := tc.input(t)
 				opts := options(t, k.key, tc.page)
 				opts.SealData = sealData
@@ -130,9 +132,11 @@ func qpdfCheck(t *testing.T, pdf []byte) {
 }
 
 func TestSealTwice(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	for _, tc := range sealCases()[:2] { // a classic xref table, then xref streams
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			in := tc.input(t)
 			once := seal(t, in, options(t, sm2K, 1))
 			second := options(t, ecK, 1)
@@ -176,6 +180,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 }
 
 func TestSealErrors(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	hello := conformance(t, "pdf/hello.pdf")
 	_, edKey, err := ed25519.GenerateKey(rand.Reader)
@@ -206,6 +211,7 @@ func TestSealErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			opts := options(t, sm2K, 1)
 			if tc.mutate != nil {
 				tc.mutate(&opts)
@@ -241,6 +247,7 @@ func TestSealErrors(t *testing.T) {
 // TestSealPlacementGeometry checks the user-space /Rect for each /Rotate:
 // the box is given as displayed.
 func TestSealPlacementGeometry(t *testing.T) {
+	t.Parallel()
 	page := box{10, 20, 610, 820} // 600×800 pt, offset origin
 	p := Placement{Page: 1, X: 10 / pointsPerMM, Y: 30 / pointsPerMM, Width: 100 / pointsPerMM, Height: 50 / pointsPerMM}
 	tests := []struct {
@@ -277,6 +284,7 @@ func TestSealPlacementGeometry(t *testing.T) {
 // TestSealConcurrent seals from several goroutines at once, sharing keys
 // and the picture cache; run it with -race.
 func TestSealConcurrent(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	docs := [][]byte{conformance(t, "pdf/hello.pdf"), conformance(t, "pdf/hello_hsm.pdf"), textPDF(3, 2000)}
 	errs := make(chan error, 12)
@@ -318,6 +326,7 @@ func (s *opaqueSigner) Sign(r io.Reader, msg []byte, opts crypto.SignerOpts) ([]
 }
 
 func TestSealThroughCryptoSigner(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	for _, tc := range []struct {
 		name    string
@@ -333,6 +342,7 @@ func TestSealThroughCryptoSigner(t *testing.T) {
 		}, "a SHA-256 digest with crypto.SHA256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			signer := &opaqueSigner{key: tc.key.signer}
 			opts := options(t, tc.key, 1)
 			opts.Signer = signer

@@ -75,6 +75,7 @@ func children(t *testing.T, der []byte) []asn1.RawValue {
 // public key with SM3 and the default ID, and their messageDigest is
 // OpenSSL's SM3 of the ByteRange bytes.
 func TestOpenSSLVerifiesSM2(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	testenv.Tool(t, "openssl") // skip (or fail under CI) before sealing if missing
 	out := seal(t, conformance(t, "pdf/hello.pdf"), options(t, sm2K, 1))
@@ -146,12 +147,14 @@ func TestOpenSSLVerifiesSM2(t *testing.T) {
 // TestOpenSSLVerifiesCMS checks the ECDSA and RSA forms with `openssl cms
 // -verify`, which recomputes the digest and checks the signature itself.
 func TestOpenSSLVerifiesCMS(t *testing.T) {
+	t.Parallel()
 	_, ecK := keys(t)
 	for _, k := range []struct {
 		name string
 		key  testKey
 	}{{"ECDSA P-256", ecK}, {"RSA-2048", rsaTestKey(t)}} {
 		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
 			out := seal(t, conformance(t, "pdf/hello.pdf"), options(t, k.key, 1))
 			_, cms, covered := signedParts(t, out)
 			cmsFile, content := writeTemp(t, "cms.der", cms), writeTemp(t, "content.bin", covered)
@@ -173,6 +176,7 @@ func TestOpenSSLVerifiesCMS(t *testing.T) {
 // TestGmsmVerifiesSM2 checks the SM2 CMS with gmsm's pkcs7, the reference
 // the brief names.
 func TestGmsmVerifiesSM2(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	out := seal(t, conformance(t, "pdf/hello.pdf"), options(t, sm2K, 1))
 	_, cms, covered := signedParts(t, out)
@@ -197,6 +201,7 @@ func TestGmsmVerifiesSM2(t *testing.T) {
 // SM2 (NSS does not read GM/T 0010 content types) but must list the field;
 // ECDSA and RSA signatures it must find valid.
 func TestPdfsig(t *testing.T) {
+	t.Parallel()
 	sm2K, ecK := keys(t)
 	hsm := conformance(t, "pdf/hello_hsm.pdf")
 	for _, tc := range []struct {
@@ -211,6 +216,7 @@ func TestPdfsig(t *testing.T) {
 		{"RSA-2048", rsaTestKey(t), 2, "Certificate issuer is unknown."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			out := seal(t, hsm, options(t, tc.key, 1))
 			br, _, _ := signedParts(t, out)
 			msg, _ := runErr(t, "pdfsig", writeTemp(t, "sealed.pdf", out))
@@ -241,6 +247,7 @@ func TestPdfsig(t *testing.T) {
 // picture is red over blue with a transparent stripe down the middle, so
 // orientation and the soft mask are checked too.
 func TestRender(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	helloPath := func(t *testing.T) string { return writeTemp(t, "hello.pdf", conformance(t, "pdf/hello.pdf")) }
 	rotated := func(angle string) func(t *testing.T) []byte {
@@ -269,6 +276,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			opts := options(t, sm2K, tc.page)
 			opts.Placement = Placement{Page: tc.page, X: 30, Y: 60, Width: 50, Height: 40}
 			if !tc.split {

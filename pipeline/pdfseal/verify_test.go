@@ -14,6 +14,7 @@ import (
 )
 
 func TestVerifyConformance(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file        string
 		wantSigs    int
@@ -32,6 +33,7 @@ func TestVerifyConformance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			in := conformance(t, tc.file)
 			res, err := Verify(context.Background(), in)
 			if err != nil {
@@ -72,6 +74,7 @@ func TestVerifyConformance(t *testing.T) {
 
 // TestVerifyTamper changes one byte of a sealed file at several places.
 func TestVerifyTamper(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	in := conformance(t, "pdf/hello.pdf")
 	out := seal(t, in, options(t, sm2K, 1))
@@ -100,6 +103,7 @@ func TestVerifyTamper(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			bad := bytes.Clone(out)
 			switch c := bad[tc.at]; {
 			case c == '<' || c == '>':
@@ -149,6 +153,7 @@ func appendUpdate(t *testing.T, pdf []byte, objs map[int][]byte) []byte {
 // dictionary after signing. What is reported must come from the signed
 // dictionary, and a field redirected to an unsigned copy must fail.
 func TestVerifyChangedAfterSigning(t *testing.T) {
+	t.Parallel()
 	sm2K, _ := keys(t)
 	opts := options(t, sm2K, 1)
 	opts.SealData = []byte("the seal as signed")
@@ -193,6 +198,7 @@ func TestVerifyChangedAfterSigning(t *testing.T) {
 }
 
 func TestVerifyUnreadable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -208,6 +214,7 @@ func TestVerifyUnreadable(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	var zero Status
 	if zero != Indeterminate {
 		t.Errorf("the zero Status is %v; it must not claim validity", zero)
@@ -221,6 +228,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestRevisions(t *testing.T) {
+	t.Parallel()
 	hello := conformance(t, "pdf/hello.pdf")
 	tests := []struct {
 		name string

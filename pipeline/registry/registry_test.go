@@ -44,6 +44,7 @@ func newRegistry(t *testing.T) (*registry.Registry, registry.MakeRequest) {
 }
 
 func TestMakeGetList(t *testing.T) {
+	t.Parallel()
 	reg, req := newRegistry(t)
 	ctx := context.Background()
 	e, err := reg.Make(ctx, req)
@@ -82,6 +83,7 @@ func TestMakeGetList(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	reg, req := newRegistry(t)
 	ctx := context.Background()
 	if _, err := reg.Make(ctx, req); err != nil {
@@ -137,6 +139,7 @@ func TestLifecycle(t *testing.T) {
 // TestConcurrentStatusChanges checks compare-and-swap: of concurrent
 // changes from the same state, exactly one wins.
 func TestConcurrentStatusChanges(t *testing.T) {
+	t.Parallel()
 	reg, req := newRegistry(t)
 	ctx := context.Background()
 	if _, err := reg.Make(ctx, req); err != nil {
@@ -170,6 +173,7 @@ func TestConcurrentStatusChanges(t *testing.T) {
 }
 
 func TestRegisterRejectsMismatch(t *testing.T) {
+	t.Parallel()
 	reg, req := newRegistry(t)
 	ctx := context.Background()
 	e, err := reg.Make(ctx, req)
@@ -199,6 +203,7 @@ func TestRegisterRejectsMismatch(t *testing.T) {
 }
 
 func TestStatusAtSameSecond(t *testing.T) {
+	t.Parallel()
 	base := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
 	r := registry.Record{History: []registry.Event{

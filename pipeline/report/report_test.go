@@ -3,6 +3,7 @@ package report
 import "testing"
 
 func TestCombine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   []Indication
 		want Indication
@@ -21,6 +22,7 @@ func TestCombine(t *testing.T) {
 }
 
 func TestConclude(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		checks []Result

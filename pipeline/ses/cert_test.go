@@ -15,6 +15,7 @@ import (
 // TestCertificateSkeleton compares the fallback parser with smx509 on
 // certificates both accept.
 func TestCertificateSkeleton(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"sm2", "p256"} {
 		id := testIdentity(t, kind, "skeleton")
 		want, err := smx509.ParseCertificate(id.cert)
@@ -58,6 +59,7 @@ func TestCertificateSkeleton(t *testing.T) {
 // TestCertificateQuirks parses n.ofd's certificate, which smx509 rejects for
 // its subjectAltName, and checks the fields and its own signature.
 func TestCertificateQuirks(t *testing.T) {
+	t.Parallel()
 	files := readZip(t, filepath.Join(testenv.Conformance(t), "ofd", "n.ofd"))
 	seal, err := ParseSeal(files["Doc_0/Signs/Sign_0/Seal.esl"])
 	if err != nil {
@@ -83,6 +85,7 @@ func TestCertificateQuirks(t *testing.T) {
 
 // TestZeroValues: values not made by the parsers refuse to verify.
 func TestZeroValues(t *testing.T) {
+	t.Parallel()
 	if _, err := new(Seal).VerifyMaker(); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Seal{}.VerifyMaker = %v, want ErrMalformed", err)
 	}

@@ -81,6 +81,7 @@ func legacySeal(t testing.TB, maker, signer identity) []byte {
 }
 
 func TestLenientSeal(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	other := testIdentity(t, "sm2", "other")
@@ -181,6 +182,7 @@ func TestLenientSeal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			p := v4Parts(signer)
 			tt.edit(p)
 			esl := p.v4Seal(t, maker)
@@ -201,6 +203,7 @@ func TestLenientSeal(t *testing.T) {
 }
 
 func TestLegacySeal(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	esl := legacySeal(t, maker, signer)
@@ -224,6 +227,7 @@ func TestLegacySeal(t *testing.T) {
 // TestLegacySignature builds a GM/T 0031-2014 SES_Signature with free-form
 // timeInfo and checks decoding and verification over TBS_Sign.
 func TestLegacySignature(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	esl := legacySeal(t, maker, signer)
@@ -260,6 +264,7 @@ func TestLegacySignature(t *testing.T) {
 // TestSignatureTimeStamp appends a timeStamp to a GB/T 38540 signature: it
 // is decoded, and is outside the signed bytes.
 func TestSignatureTimeStamp(t *testing.T) {
+	t.Parallel()
 	signer := testIdentity(t, "sm2", "signer")
 	der, err := Sign(rand.Reader, signRequest(makeTestSeal(t, signer)), signer.key, signer.cert)
 	if err != nil {
@@ -286,6 +291,7 @@ func TestSignatureTimeStamp(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	good := v4Parts(signer).v4Seal(t, maker)
@@ -324,6 +330,7 @@ func TestParseRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := ParseSeal(tt.der)
 			var pe *ParseError
 			if !errors.Is(err, ErrMalformed) || !errors.As(err, &pe) {
@@ -345,6 +352,7 @@ func TestParseRejects(t *testing.T) {
 // TestTruncated cuts a seal and a signature at every length: each prefix
 // must be refused with ErrMalformed.
 func TestTruncated(t *testing.T) {
+	t.Parallel()
 	signer := testIdentity(t, "sm2", "signer")
 	esl := makeTestSeal(t, signer)
 	sig, err := Sign(rand.Reader, signRequest(esl), signer.key, signer.cert)
@@ -364,6 +372,7 @@ func TestTruncated(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Time // zero: rejected
@@ -396,6 +405,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestDERRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, v := range []int64{0, 1, 127, 128, 255, 256, -1, -128, -129, 1 << 40, -1 << 62} {
 		r := newReader("", derInt(v))
 		got, err := r.integer("")

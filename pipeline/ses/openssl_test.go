@@ -49,6 +49,7 @@ func opensslVerify(t *testing.T, certDER, msg, sig []byte) bool {
 }
 
 func TestOpenSSLInterop(t *testing.T) {
+	t.Parallel()
 	testenv.Tool(t, "openssl")
 	signer := testIdentity(t, "sm2", "signer")
 	esl := makeTestSeal(t, signer)
@@ -105,6 +106,7 @@ func TestOpenSSLInterop(t *testing.T) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			if got := opensslVerify(t, c.cert, c.msg, c.sig); got != c.want {
 				t.Errorf("openssl verdict %v, want %v", got, c.want)
 			}

@@ -15,8 +15,10 @@ import (
 )
 
 func TestMakeSealRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"sm2", "p256"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			maker := testIdentity(t, kind, "maker")
 			signer := testIdentity(t, "sm2", "signer")
 			other := testIdentity(t, "sm2", "other")
@@ -103,8 +105,10 @@ func tamperAll(t *testing.T, b []byte, check func([]byte) error) {
 }
 
 func TestSignRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"sm2", "p256"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			signer := testIdentity(t, kind, "signer")
 			esl := makeTestSeal(t, signer)
 			req := signRequest(esl)
@@ -166,6 +170,7 @@ func TestSignRoundTrip(t *testing.T) {
 // TestSignatureValueForms checks that the maker signature verifies whatever
 // form real producers give r and s in, and fails for anything else.
 func TestSignatureValueForms(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	// Find a signature whose r or s has its top bit set, so DER carries a
@@ -218,6 +223,7 @@ func TestSignatureValueForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			esl := reseal(t, s, tt.alg, tt.sig)
 			got, err := ParseSeal(esl)
 			if err != nil {
@@ -232,6 +238,7 @@ func TestSignatureValueForms(t *testing.T) {
 }
 
 func TestMakeSealRejects(t *testing.T) {
+	t.Parallel()
 	maker := testIdentity(t, "sm2", "maker")
 	signer := testIdentity(t, "sm2", "signer")
 	p256 := testIdentity(t, "p256", "maker")
@@ -260,6 +267,7 @@ func TestMakeSealRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			req := sealRequest(signer)
 			if tt.edit != nil {
 				tt.edit(&req)
@@ -276,6 +284,7 @@ func TestMakeSealRejects(t *testing.T) {
 }
 
 func TestSignRejects(t *testing.T) {
+	t.Parallel()
 	signer := testIdentity(t, "sm2", "signer")
 	other := testIdentity(t, "sm2", "other")
 	esl := makeTestSeal(t, signer)
@@ -298,6 +307,7 @@ func TestSignRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			req := signRequest(esl)
 			if tt.edit != nil {
 				tt.edit(&req)
@@ -317,8 +327,10 @@ func TestSignRejects(t *testing.T) {
 // rely on: SM2 signers receive the whole message with
 // sm2.DefaultSM2SignerOpts, ECDSA signers a SHA-256 digest.
 func TestSignerGetsRawMessage(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"sm2", "p256"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			id := testIdentity(t, kind, "signer")
 			rec := &recordingSigner{Signer: id.key}
 			esl := makeTestSeal(t, id)
@@ -359,6 +371,7 @@ func (r *recordingSigner) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpt
 // TestSignerFailure: a crypto.Signer's error (an HSM's, say) comes back
 // wrapped, inspectable with errors.Is.
 func TestSignerFailure(t *testing.T) {
+	t.Parallel()
 	signer := testIdentity(t, "sm2", "signer")
 	esl := makeTestSeal(t, signer)
 	errHSM := errors.New("hsm: session closed")

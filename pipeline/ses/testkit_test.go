@@ -135,8 +135,10 @@ func readZip(t testing.TB, file string) map[string][]byte {
 // re-parse, cross-parse, verify, certificate-list membership, validity window,
 // timestamp presence, tampering, and the golden summary.
 func TestVectors(t *testing.T) {
+	t.Parallel()
 	for _, v := range vectors {
 		t.Run(v.name(), func(t *testing.T) {
+			t.Parallel()
 			data, siblings := v.load(t)
 			var seal *Seal
 			var summary string

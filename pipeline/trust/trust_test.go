@@ -22,6 +22,7 @@ import (
 )
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	root := issue(t, spec{cn: "Test Root", ca: true, ku: caUsage, maxPathLen: 1, from: t0.AddDate(-1, 0, 0), to: t0.AddDate(10, 0, 0)}, nil)
 	inter := issue(t, spec{cn: "Test Intermediate", ca: true, ku: caUsage, maxPathLen: 0, to: t0.AddDate(3, 0, 0)}, root)
 	signerKU := smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment
@@ -121,6 +122,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := pool.Verify(tc.cert.Cert, tc.at, tc.usage)
 			if tc.wantErr == nil {
 				if err != nil {
@@ -197,6 +199,7 @@ func TestVerify(t *testing.T) {
 // other: chain building must give up quickly instead of trying them in
 // every order.
 func TestLookAlikeIntermediates(t *testing.T) {
+	t.Parallel()
 	root := issue(t, spec{cn: "Look-alike Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	evil := issue(t, spec{cn: "Evil CA", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	var extra []*smx509.Certificate
@@ -237,6 +240,7 @@ func names(cs []*smx509.Certificate) []string {
 }
 
 func TestAddCRL(t *testing.T) {
+	t.Parallel()
 	root := issue(t, spec{cn: "CRL Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(t, spec{cn: "crl-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
 	other := issue(t, spec{cn: "Other CRL Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
@@ -266,6 +270,7 @@ func TestAddCRL(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			pool := NewPool([]*smx509.Certificate{root.Cert}, noCRLSign.Cert)
 			err := pool.AddCRL(tc.in)
 			if !errors.Is(err, tc.want) || (tc.want != nil && err == nil) {
@@ -298,6 +303,7 @@ func crlWithExtension(t *testing.T, issuer *testpki.Identity, ext pkix.Extension
 // cannot convert its SM2 key bag, so the root certificate is taken out
 // with `openssl pkcs12 -legacy -nokeys` (ROOT.p12 uses RC2-40 and 3DES).
 func TestConformanceRootLacksKeyCertSign(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(testenv.Conformance(t), "keys")
 	openssl := testenv.Tool(t, "openssl")
 	out, err := exec.Command(openssl, "pkcs12", "-legacy", "-in", filepath.Join(dir, "ROOT.p12"),
@@ -337,6 +343,7 @@ func TestConformanceRootLacksKeyCertSign(t *testing.T) {
 }
 
 func TestLoadCertificates(t *testing.T) {
+	t.Parallel()
 	root := issue(t, spec{cn: "Load Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(t, spec{cn: "load-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
 	dir := t.TempDir()
@@ -367,6 +374,7 @@ func TestLoadCertificates(t *testing.T) {
 		{"missing.pem", nil},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			got, err := LoadCertificates(filepath.Join(dir, tc.file))
 			if tc.want == nil {
 				if err == nil || !strings.Contains(err.Error(), tc.file) {
@@ -384,6 +392,7 @@ func TestLoadCertificates(t *testing.T) {
 
 // TestConcurrentAddCRL runs Verify while CRLs arrive (run with -race).
 func TestConcurrentAddCRL(t *testing.T) {
+	t.Parallel()
 	root := issue(t, spec{cn: "Race Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
 	leaf := issue(t, spec{cn: "race-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
 	pool := NewPool([]*smx509.Certificate{root.Cert})

@@ -27,6 +27,7 @@ import (
 // implementation (digitorus/pdfsign, RSA): a valid signature whose chain we
 // do not trust is indeterminate, a modified one failed, none indeterminate.
 func TestConformancePDFs(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(testenv.Conformance(t), "pdf")
 	v := &verify.Verifier{Trust: trust.NewPool(nil)}
 	tests := []struct {
@@ -41,6 +42,7 @@ func TestConformancePDFs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
 			data, err := os.ReadFile(filepath.Join(dir, tt.file))
 			if err != nil {
 				t.Fatal(err)
@@ -84,6 +86,7 @@ func TestConformancePDFs(t *testing.T) {
 // expired signer certificate and an unknown root leave the signature
 // indeterminate; revocation before the signing time fails it.
 func TestChainVerdicts(t *testing.T) {
+	t.Parallel()
 	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	pdf := sealed(t, signerKey, signer)

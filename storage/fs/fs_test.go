@@ -51,6 +51,7 @@ func checkNoTemp(t testing.TB, root string) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, opts := range []fs.Options{{}, {NoSync: true}} {
 		t.Run(fmt.Sprintf("NoSync=%v", opts.NoSync), func(t *testing.T) {
 			storagetest.Run(t, func(t *testing.T) storage.Store {
@@ -107,6 +108,7 @@ func md5hex(content string) string {
 }
 
 func TestLayoutIsBrowsable(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	const key = "inbox/tax/b1/doc.pdf"
@@ -142,6 +144,7 @@ func TestLayoutIsBrowsable(t *testing.T) {
 }
 
 func TestHandPlacedFiles(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	hand := filepath.Join(root, bucket, "inbox", "dept", "hand.pdf")
@@ -210,6 +213,7 @@ func TestHandPlacedFiles(t *testing.T) {
 }
 
 func TestNonObjectsAreSkipped(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	storagetest.Put(t, s, "in/real", "real", storage.PutOptions{})
@@ -256,6 +260,7 @@ func mustWrite(t *testing.T, path, content string) {
 }
 
 func TestKeyConflicts(t *testing.T) {
+	t.Parallel()
 	s := open(t, t.TempDir())
 	storagetest.Put(t, s, "folder/child", "child", storage.PutOptions{})
 	storagetest.Put(t, s, "file", "file", storage.PutOptions{Metadata: map[string]string{"k": "v"}})
@@ -297,6 +302,7 @@ func TestKeyConflicts(t *testing.T) {
 }
 
 func TestDeletePrunesEmptyFolders(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	storagetest.Put(t, s, "x/y/z/doomed", "d", storage.PutOptions{})
@@ -479,6 +485,7 @@ func TestPutRacesDeletePruningStress(t *testing.T) {
 // TestTwoStores emulates two processes with two Stores on one root: their
 // conditional writes exclude each other through the lock files.
 func TestTwoStores(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	stores := []*fs.Store{open(t, root), open(t, root)}
 	const n = 16
@@ -525,6 +532,7 @@ func TestTwoStores(t *testing.T) {
 // TestReadersDuringOverwrites checks that a reader racing writers always
 // gets a consistent object: the content, ETag and metadata of one version.
 func TestReadersDuringOverwrites(t *testing.T) {
+	t.Parallel()
 	s, err := fs.OpenWith(t.TempDir(), bucket, fs.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -582,6 +590,7 @@ func TestReadersDuringOverwrites(t *testing.T) {
 }
 
 func TestGetReaderSeeks(t *testing.T) {
+	t.Parallel()
 	s := open(t, t.TempDir())
 	storagetest.Put(t, s, "seek", "0123456789", storage.PutOptions{})
 	rc, _, err := s.Get(t.Context(), "seek")
@@ -610,6 +619,7 @@ func TestGetReaderSeeks(t *testing.T) {
 }
 
 func TestDamagedSidecar(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	storagetest.Put(t, s, "obj", "content", storage.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
@@ -629,6 +639,7 @@ func TestDamagedSidecar(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"records", "abc", "a.b-c", strings.Repeat("a", 63), "123"} {
 		if _, err := fs.Open(t.TempDir(), name); err != nil {
 			t.Errorf("Open(bucket %q): %v", name, err)
@@ -647,6 +658,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenSweepsStaleTemporaryFiles(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	open(t, root)
 	tmp := filepath.Join(root, ".sealpipe", "tmp")
@@ -667,6 +679,7 @@ func TestOpenSweepsStaleTemporaryFiles(t *testing.T) {
 }
 
 func TestStatsDoNotWriteForStoredObjects(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	storagetest.Put(t, s, "obj", "content", storage.PutOptions{})

@@ -24,6 +24,10 @@ func crashBeforePublish(t *testing.T) {
 // TestCrashBetweenSidecarAndPublish checks the write ordering: a crash
 // after the new sidecar is written but before the rename leaves the old
 // object whole, metadata included, and no new object.
+//
+// It sets testHookBeforePublish, which every Store in the test binary runs,
+// so it is not parallel: Go starts parallel tests only after the serial
+// ones have finished.
 func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 	s, err := Open(t.TempDir(), "records")
 	if err != nil {
@@ -64,6 +68,7 @@ func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 }
 
 func TestErrorClassification(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err       error
 		retryable bool

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCJKParsedOnce(t *testing.T) {
+	t.Parallel()
 	f1, err := CJK()
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,7 @@ func TestCJKParsedOnce(t *testing.T) {
 
 // TestNoticeMatchesFont ties NOTICE's stated origin to the bytes embedded.
 func TestNoticeMatchesFont(t *testing.T) {
+	t.Parallel()
 	notice, err := os.ReadFile("NOTICE")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +55,7 @@ func TestNoticeMatchesFont(t *testing.T) {
 }
 
 func TestLoadGlyph(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		r       rune
 		advance float64 // 0: ink width + latinSpacing
@@ -71,6 +74,7 @@ func TestLoadGlyph(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.r), func(t *testing.T) {
+			t.Parallel()
 			g, err := LoadGlyph(tt.r)
 			if err != nil {
 				t.Fatal(err)
@@ -110,6 +114,7 @@ func TestLoadGlyph(t *testing.T) {
 // TestIdeographsFitTheEmBox checks IdeoBottom/IdeoTop against the glyphs the
 // seal and certificate templates actually draw.
 func TestIdeographsFitTheEmBox(t *testing.T) {
+	t.Parallel()
 	gs, err := Text("证明县人民政府政务服务中心业务专用章公民身份号码兹特此年月日鬱龘")
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +130,7 @@ func TestIdeographsFitTheEmBox(t *testing.T) {
 }
 
 func TestLoadGlyphMissing(t *testing.T) {
+	t.Parallel()
 	for _, r := range []rune{'★', '“', '—', 0, '\n', 0x7f, 0x85, utf8.RuneError, 0x10FFFF, -1} {
 		g, err := LoadGlyph(r)
 		if err == nil {
@@ -142,6 +148,7 @@ func TestLoadGlyphMissing(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	gs, err := Text("证明 No.7")
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +208,7 @@ func (r *recorder) needOpen() {
 }
 
 func TestGlyphDraw(t *testing.T) {
+	t.Parallel()
 	g, err := LoadGlyph('国')
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +231,7 @@ func TestGlyphDraw(t *testing.T) {
 func near(a, b Point) bool { return math.Abs(a.X-b.X) < 1e-9 && math.Abs(a.Y-b.Y) < 1e-9 }
 
 func TestMatrix(t *testing.T) {
+	t.Parallel()
 	p := Point{3, -2}
 	tests := []struct {
 		name string
@@ -251,6 +260,7 @@ func TestMatrix(t *testing.T) {
 }
 
 func TestLoadGlyphConcurrent(t *testing.T) {
+	t.Parallel()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

@@ -89,6 +89,7 @@ func (p *picture) inkShare(r0, r1, a0, a1 float64) float64 {
 }
 
 func TestRenderGeometry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		spec Spec
@@ -100,6 +101,7 @@ func TestRenderGeometry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b, err := Render(tt.spec)
 			if err != nil {
 				t.Fatal(err)
@@ -181,6 +183,7 @@ func TestRenderGeometry(t *testing.T) {
 }
 
 func TestRenderPhysicalSize(t *testing.T) {
+	t.Parallel()
 	for _, dpm := range []float64{0, 8, 23.62} {
 		b, err := Render(Spec{UnitName: "某县民政局", Code: "34012300012346", DotsPerMM: dpm})
 		if err != nil {
@@ -205,6 +208,7 @@ func TestRenderPhysicalSize(t *testing.T) {
 }
 
 func TestRenderInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		spec    Spec
@@ -234,6 +238,7 @@ func TestRenderInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b, err := Render(tt.spec)
 			if err == nil {
 				t.Fatalf("Render = %d bytes, want an error", len(b))
@@ -256,6 +261,7 @@ func TestRenderInvalid(t *testing.T) {
 }
 
 func TestRenderDeterministic(t *testing.T) {
+	t.Parallel()
 	want, err := Render(hall)
 	if err != nil {
 		t.Fatal(err)
@@ -289,6 +295,7 @@ func TestRenderDeterministic(t *testing.T) {
 // encoder of a later Go release does not break it; alpha may differ by a
 // little on architectures whose floating point fuses multiply-adds.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	b, err := Render(hall)
 	if err != nil {
 		t.Fatal(err)

@@ -65,8 +65,10 @@ func writePDF(t *testing.T, c Certificate) (string, []byte) {
 }
 
 func TestQPDFCheck(t *testing.T) {
+	t.Parallel()
 	for name, c := range testCertificates() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			path, _ := writePDF(t, c)
 			out := run(t, "qpdf", "--check", path)
 			if !strings.Contains(out, "No syntax or stream encoding errors") {
@@ -80,8 +82,10 @@ func TestQPDFCheck(t *testing.T) {
 }
 
 func TestPDFInfo(t *testing.T) {
+	t.Parallel()
 	for name, c := range testCertificates() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			path, _ := writePDF(t, c)
 			out := run(t, "pdfinfo", "-enc", "UTF-8", "-isodates", path)
 			// poppler prints the zone in varying forms (Z, +08, +08:00).
@@ -161,8 +165,10 @@ func (p *page) dark(x, y, w, h float64) (n int, darkest uint8) {
 }
 
 func TestRenderedPage(t *testing.T) {
+	t.Parallel()
 	for name, c := range testCertificates() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			p := rasterize(t, c, 50)
 			areas := []struct {
 				what       string
@@ -203,6 +209,7 @@ func TestRenderedPage(t *testing.T) {
 }
 
 func TestSealAreaGeometry(t *testing.T) {
+	t.Parallel()
 	_, x, y, w, h := SealArea()
 	if w < 42 || h < 42 {
 		t.Errorf("seal area %v×%v mm cannot hold a 42 mm seal", w, h)
@@ -222,6 +229,7 @@ func TestSealAreaGeometry(t *testing.T) {
 }
 
 func TestRenderDeterministic(t *testing.T) {
+	t.Parallel()
 	c := Sample(5, issued)
 	a, err := Render(c)
 	if err != nil {
@@ -259,6 +267,7 @@ func fileID(t *testing.T, pdf []byte) string {
 // TestStructure checks what qpdf repairs silently: every cross-reference
 // entry points at its object, startxref at the table.
 func TestStructure(t *testing.T) {
+	t.Parallel()
 	b, err := Render(Sample(2, issued))
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +316,7 @@ func TestStructure(t *testing.T) {
 }
 
 func TestInfoStrings(t *testing.T) {
+	t.Parallel()
 	c := Sample(4, issued)
 	b, err := Render(c)
 	if err != nil {
@@ -333,6 +343,7 @@ func TestInfoStrings(t *testing.T) {
 }
 
 func TestPDFDate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		t    time.Time
 		want string
@@ -349,6 +360,7 @@ func TestPDFDate(t *testing.T) {
 }
 
 func TestChineseDate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		t    time.Time
 		want string
@@ -365,6 +377,7 @@ func TestChineseDate(t *testing.T) {
 }
 
 func TestNum(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[float64]string{0: "0", math.Copysign(0, -1): "0", -0.0001: "0", 1.0 / 3: "0.333", 2.834645669: "2.835", -12.5: "-12.5", 595.2755905: "595.276"} {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %s, want %s", v, got, want)
@@ -399,6 +412,7 @@ func validID(id string) bool {
 }
 
 func TestIDChecksum(t *testing.T) {
+	t.Parallel()
 	// The examples in GB 11643-1999, appendix A.
 	for _, id := range []string{"11010519491231002X", "440524188001010014"} {
 		if !validID(id) {
@@ -419,6 +433,7 @@ func TestIDChecksum(t *testing.T) {
 }
 
 func TestSample(t *testing.T) {
+	t.Parallel()
 	numbers := map[string]bool{}
 	names := map[string]bool{}
 	for i := range 1000 {
@@ -456,6 +471,7 @@ func TestSample(t *testing.T) {
 }
 
 func TestSize(t *testing.T) {
+	t.Parallel()
 	const limit = 150 << 10
 	for i := range 10 {
 		b, err := Render(Sample(i, issued))
@@ -472,6 +488,7 @@ func TestSize(t *testing.T) {
 }
 
 func TestRenderInvalid(t *testing.T) {
+	t.Parallel()
 	ok := Sample(0, issued)
 	with := func(f func(*Certificate)) Certificate { c := ok; f(&c); return c }
 	tests := []struct {
@@ -503,6 +520,7 @@ func TestRenderInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b, err := Render(tt.c)
 			if err == nil {
 				t.Fatalf("Render = %d bytes, want an error", len(b))
@@ -525,6 +543,7 @@ func TestRenderInvalid(t *testing.T) {
 }
 
 func TestWrap(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		text  string
@@ -541,6 +560,7 @@ func TestWrap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			gs, err := fonts.Text(tt.text)
 			if err != nil {
 				t.Fatal(err)
