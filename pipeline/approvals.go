@@ -55,22 +55,21 @@ func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error
 // readApproval reads and validates a batch's approval; see approval.
 func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, error) {
 	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
-	rc, info, err := p.store.Get(ctx, mkey)
+	body, info, err := storage.ReadAll(ctx, p.store, mkey, approval.MaxManifestSize)
 	if errors.Is(err, storage.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, mkey)
+	}
+	if errors.Is(err, storage.ErrTooLarge) {
+		return nil, reject(CodeApprovalMalformed, err, "%s: %v", approval.ManifestName, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	body, err := readLimited(rc, approval.MaxManifestSize)
-	if err != nil {
-		return nil, reject(CodeApprovalMalformed, err, "%s: %v", approval.ManifestName, err)
-	}
-	sig, err := p.readObject(ctx, skey, approval.MaxSignatureSize)
+	sig, _, err := storage.ReadAll(ctx, p.store, skey, approval.MaxSignatureSize)
 	if errors.Is(err, storage.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, skey)
 	}
-	if errors.Is(err, errTooLarge) {
+	if errors.Is(err, storage.ErrTooLarge) {
 		return nil, reject(CodeApprovalSignature, err, "%s: %v", approval.SignatureName, err)
 	}
 	if err != nil {

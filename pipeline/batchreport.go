@@ -42,11 +42,7 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 		}
 	}
 	b.Documents, b.CompletedAt = entries, p.cfg.Now().UTC()
-	body, err := report.Marshal(&b)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.putOnce(ctx, ref.BatchReportKey(), body); err != nil {
+	if err := p.putRecord(ctx, ref.BatchReportKey(), &b); err != nil {
 		return nil, err
 	}
 	p.cfg.Logger.InfoContext(ctx, "batch complete", "batch", ref.String(), "sealed", b.Sealed, "rejected", b.Rejected)

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"errors"
@@ -218,8 +217,8 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		return err
 	}
 
-	sealedKey := ref.SealedKey(name)
-	output, err := p.readObject(ctx, sealedKey, p.cfg.MaxDocumentSize*2)
+	sealedKey, maxOutput := ref.SealedKey(name), 2*p.cfg.MaxDocumentSize
+	output, _, err := storage.ReadAll(ctx, p.store, sealedKey, maxOutput)
 	var rep *report.Document
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
@@ -232,19 +231,19 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if rep.Indication == report.Failed {
 			return reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
 		}
-		_, err := p.store.Put(ctx, sealedKey, bytes.NewReader(output), int64(len(output)), storage.PutOptions{
-			IfNoneMatch: true, ContentType: "application/pdf",
-			Metadata: map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
+		created, err := storage.PutOnce(ctx, p.store, sealedKey, output, storage.PutOptions{
+			ContentType: "application/pdf",
+			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
 		})
 		switch {
-		case errors.Is(err, storage.ErrPreconditionFailed):
-			// A concurrent delivery of the same task won; its output stands.
-			rep = nil
-			if output, err = p.readObject(ctx, sealedKey, p.cfg.MaxDocumentSize*2); err != nil {
-				return err
-			}
 		case err != nil:
 			return fmt.Errorf("pipeline: write %s: %w", sealedKey, err)
+		case !created:
+			// A concurrent delivery of the same task won; its output stands.
+			rep = nil
+			if output, _, err = storage.ReadAll(ctx, p.store, sealedKey, maxOutput); err != nil {
+				return err
+			}
 		}
 	case err != nil:
 		return err
@@ -259,9 +258,5 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if err := p.recordUse(ctx, ref, name, seal, a, input, output, rep); err != nil {
 		return err
 	}
-	body, err := report.Marshal(rep)
-	if err != nil {
-		return err
-	}
-	return p.putOnce(ctx, ref.ReportKey(name), body)
+	return p.putRecord(ctx, ref.ReportKey(name), rep)
 }

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/testenv"
@@ -20,6 +25,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -149,6 +155,12 @@ func TestBatchRejections(t *testing.T) {
 		{"stale approval", nil, pipeline.Config{Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }}, pipeline.CodeApprovalStale},
 		{"approval from the future", nil, pipeline.Config{Now: func() time.Time { return time.Now().Add(-time.Hour) }}, pipeline.CodeApprovalStale},
 		{"not json", func(e *env, b *demo.Batch) { b.Files[approval.ManifestName] = []byte("%PDF-1.7") }, pipeline.Config{}, pipeline.CodeApprovalMalformed},
+		{"manifest too large", func(e *env, b *demo.Batch) {
+			b.Files[approval.ManifestName] = append(b.Files[approval.ManifestName], bytes.Repeat([]byte(" "), approval.MaxManifestSize)...)
+		}, pipeline.Config{}, pipeline.CodeApprovalMalformed},
+		{"signature too large", func(e *env, b *demo.Batch) {
+			b.Files[approval.SignatureName] = make([]byte, approval.MaxSignatureSize+1)
+		}, pipeline.Config{}, pipeline.CodeApprovalSignature},
 		{"untrusted approver", func(e *env, b *demo.Batch) {
 			key, cert := selfSigned(t, "approver-zhang")
 			body := b.Files[approval.ManifestName]
@@ -459,5 +471,62 @@ func TestBrokenKeyIsNotPublished(t *testing.T) {
 	}
 	if e.exists(b.Ref.SealedKey(demo.DocumentName(1))) {
 		t.Fatal("an output that fails verification was published")
+	}
+}
+
+// racingStore lets another delivery of the same task write the sealed
+// output first: the first Put under key writes winner before the caller's.
+type racingStore struct {
+	storage.Store
+	key    string
+	winner []byte
+	raced  bool
+}
+
+func (s *racingStore) Put(ctx context.Context, key string, r io.Reader, size int64, opts storage.PutOptions) (storage.ObjectInfo, error) {
+	if key == s.key && !s.raced {
+		s.raced = true
+		if _, err := s.Store.Put(ctx, key, bytes.NewReader(s.winner), int64(len(s.winner)), storage.PutOptions{IfNoneMatch: true}); err != nil {
+			return storage.ObjectInfo{}, err
+		}
+	}
+	return s.Store.Put(ctx, key, r, size, opts)
+}
+
+// TestLosingDeliveryRecordsTheWinner checks that a delivery which loses the
+// race to write the sealed output records the output that stands, not its
+// own: the winner may have crashed before writing its records.
+func TestLosingDeliveryRecordsTheWinner(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("race", 1, false)
+	e.upload(b)
+	ctx := context.Background()
+	name := demo.DocumentName(1)
+	m, err := approval.Parse(b.Files[approval.ManifestName])
+	if err != nil {
+		t.Fatal(err)
+	}
+	winner, _, err := e.p.SealLocal(ctx, b.Files[name], m.Documents[0].Seal, m.Documents[0].Placement, "winner.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &racingStore{Store: e.store, key: b.Ref.SealedKey(name), winner: winner}
+	signers := keys.NewCache(func(ctx context.Context, uri string) (crypto.Signer, error) {
+		return keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
+	})
+	p := pipeline.New(st, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
+	if out, err := p.SealDocument(ctx, b.Ref, name); err != nil || out != report.OutcomeSealed {
+		t.Fatalf("SealDocument = %v, %v", out, err)
+	}
+	if !st.raced {
+		t.Fatal("the sealed output was never written")
+	}
+	if got := e.read(b.Ref.SealedKey(name)); !bytes.Equal(got, winner) {
+		t.Fatal("the losing delivery replaced the sealed output")
+	}
+	var use audit.Record
+	mustJSON(t, e.read(storage.PrefixAudit+m.Documents[0].Seal+"/"+b.Ref.Department+"/"+b.Ref.Batch+"/"+name+".json"), &use)
+	if sum := sm3.Sum(winner); use.OutputSM3 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("usage record names output %s, not the one that stands (%x)", use.OutputSM3, sum)
 	}
 }

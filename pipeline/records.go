@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -34,11 +32,7 @@ func (p *Pipeline) existingOutcome(ctx context.Context, ref BatchRef, name strin
 
 func (p *Pipeline) writeRejection(ctx context.Context, ref BatchRef, name string, rj *RejectError) error {
 	rec := report.Rejection{Department: ref.Department, Batch: ref.Batch, Document: name, Code: rj.Code, Reason: rj.Reason, At: p.cfg.Now().UTC()}
-	body, err := report.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return p.putOnce(ctx, ref.RejectionKey(name), body)
+	return p.putRecord(ctx, ref.RejectionKey(name), rec)
 }
 
 // RecordFailure rejects a document whose processing failed for good (its
@@ -64,11 +58,7 @@ func (p *Pipeline) RecordBatchFailure(ctx context.Context, ref BatchRef, cause e
 func (p *Pipeline) rejectBatch(ctx context.Context, ref BatchRef, rj *RejectError) (*report.Rejection, error) {
 	p.cfg.Logger.InfoContext(ctx, "batch rejected", "batch", ref.String(), "code", rj.Code, "reason", rj.Reason)
 	rec := &report.Rejection{Department: ref.Department, Batch: ref.Batch, Code: rj.Code, Reason: rj.Reason, At: p.cfg.Now().UTC()}
-	body, err := report.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.putOnce(ctx, ref.BatchRejectionKey(), body); err != nil {
+	if err := p.putRecord(ctx, ref.BatchRejectionKey(), rec); err != nil {
 		return nil, err
 	}
 	return p.readBatchRejection(ctx, ref) // the first record written stands
@@ -109,18 +99,25 @@ func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, in
 	return rec
 }
 
-// putOnce writes body under key unless an object is there already; the
-// first write stands.
-func (p *Pipeline) putOnce(ctx context.Context, key string, body []byte) error {
-	_, err := p.store.Put(ctx, key, bytes.NewReader(body), int64(len(body)), storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
-	if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+// maxRecordSize bounds the JSON records the pipeline reads back.
+const maxRecordSize = 16 << 20
+
+// putRecord writes v as a JSON record under key, create-only: if a record
+// is there already, the first one written stands.
+func (p *Pipeline) putRecord(ctx context.Context, key string, v any) error {
+	body, err := report.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := storage.PutOnce(ctx, p.store, key, body, storage.PutOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("pipeline: write %s: %w", key, err)
 	}
 	return nil
 }
 
+// readJSON reads the JSON record under key into v.
 func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
-	b, err := p.readObject(ctx, key, 16<<20)
+	b, _, err := storage.ReadAll(ctx, p.store, key, maxRecordSize)
 	if err != nil {
 		return err
 	}
@@ -128,30 +125,4 @@ func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
 		return fmt.Errorf("pipeline: %s: %w", key, err)
 	}
 	return nil
-}
-
-var errTooLarge = errors.New("object exceeds the size limit")
-
-func (p *Pipeline) readObject(ctx context.Context, key string, limit int64) ([]byte, error) {
-	rc, info, err := p.store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if info.Size > limit {
-		rc.Close()
-		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", errTooLarge, key, info.Size, limit)
-	}
-	return readLimited(rc, limit)
-}
-
-func readLimited(rc io.ReadCloser, limit int64) ([]byte, error) {
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, limit)
-	}
-	return b, nil
 }

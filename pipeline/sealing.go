@@ -51,14 +51,14 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.C
 // readDocument reads an approved document and checks its size and digest.
 func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) ([]byte, error) {
 	key := ref.Inbox() + doc.Name
-	data, err := p.readObject(ctx, key, p.cfg.MaxDocumentSize)
+	data, _, err := storage.ReadAll(ctx, p.store, key, p.cfg.MaxDocumentSize)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
 			return nil, fmt.Errorf("%w: document %q not uploaded yet", ErrNotReady, key)
 		}
 		return nil, reject(CodeDocumentMissing, err, "document %q was approved but not uploaded within %s of the approval", doc.Name, p.cfg.UploadWindow)
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, storage.ErrTooLarge):
 		return nil, reject(CodeDocumentTooLarge, err, "document %q: %v", doc.Name, err)
 	case err != nil:
 		return nil, err

@@ -8,10 +8,8 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -73,9 +71,7 @@ func (l *Log) Append(ctx context.Context, rec Record) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.store.Put(ctx, rec.Key(), bytes.NewReader(body), int64(len(body)),
-		storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
-	if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+	if _, err := storage.PutOnce(ctx, l.store, rec.Key(), body, storage.PutOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("audit: append %s: %w", rec.Key(), err)
 	}
 	return nil

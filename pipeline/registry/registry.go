@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -179,12 +178,12 @@ func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor s
 	}
 	// The record is the registration's commit point: write the seal first
 	// (create-only, tolerating an identical leftover from a crashed attempt).
-	if _, err := g.store.Put(ctx, sealKey(rec.ID), bytes.NewReader(esl), int64(len(esl)),
-		storage.PutOptions{IfNoneMatch: true, ContentType: "application/octet-stream"}); err != nil {
-		if !errors.Is(err, storage.ErrPreconditionFailed) {
-			return fmt.Errorf("registry: register %q: %w", rec.ID, err)
-		}
-		old, err := g.readAll(ctx, sealKey(rec.ID))
+	created, err := storage.PutOnce(ctx, g.store, sealKey(rec.ID), esl, storage.PutOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return fmt.Errorf("registry: register %q: %w", rec.ID, err)
+	}
+	if !created {
+		old, err := g.readSeal(ctx, rec.ID)
 		if err != nil {
 			return err
 		}
@@ -192,12 +191,12 @@ func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor s
 			return fmt.Errorf("%w: %q", ErrExists, rec.ID)
 		}
 	}
-	if _, err := g.store.Put(ctx, recordKey(rec.ID), bytes.NewReader(body), int64(len(body)),
-		storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"}); err != nil {
-		if errors.Is(err, storage.ErrPreconditionFailed) {
-			return fmt.Errorf("%w: %q", ErrExists, rec.ID)
-		}
+	created, err = storage.PutOnce(ctx, g.store, recordKey(rec.ID), body, storage.PutOptions{ContentType: "application/json"})
+	if err != nil {
 		return fmt.Errorf("registry: register %q: %w", rec.ID, err)
+	}
+	if !created {
+		return fmt.Errorf("%w: %q", ErrExists, rec.ID)
 	}
 	return nil
 }
@@ -207,16 +206,13 @@ func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 	if err := checkID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	rc, info, err := g.store.Get(ctx, recordKey(id))
-	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
-		}
-		return nil, fmt.Errorf("registry: get %q: %w", id, err)
-	}
-	body, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	rc.Close()
-	if err != nil {
+	body, info, err := storage.ReadAll(ctx, g.store, recordKey(id), maxRecordSize)
+	switch {
+	case errors.Is(err, storage.ErrNotExist):
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, fmt.Errorf("%w: record %q: %w", ErrInvalid, id, err)
+	case err != nil:
 		return nil, fmt.Errorf("registry: get %q: %w", id, err)
 	}
 	var e Entry
@@ -224,7 +220,7 @@ func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 		return nil, fmt.Errorf("%w: record %q: %v", ErrInvalid, id, err)
 	}
 	e.etag = info.ETag
-	esl, err := g.readAll(ctx, sealKey(id))
+	esl, err := g.readSeal(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -293,16 +289,25 @@ func (g *Registry) SetStatus(ctx context.Context, id string, to Status, actor, r
 	return &rec, nil
 }
 
-func (g *Registry) readAll(ctx context.Context, key string) ([]byte, error) {
-	rc, _, err := g.store.Get(ctx, key)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s missing", ErrInvalid, key)
-		}
+// Size limits of the objects a seal is stored as.
+const (
+	maxRecordSize = 1 << 20
+	maxSealSize   = 16 << 20
+)
+
+// readSeal reads the SESeal DER of seal id.
+func (g *Registry) readSeal(ctx context.Context, id string) ([]byte, error) {
+	key := sealKey(id)
+	esl, _, err := storage.ReadAll(ctx, g.store, key, maxSealSize)
+	switch {
+	case errors.Is(err, storage.ErrNotExist):
+		return nil, fmt.Errorf("%w: %s missing", ErrInvalid, key)
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	case err != nil:
 		return nil, fmt.Errorf("registry: read %s: %w", key, err)
 	}
-	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, 16<<20))
+	return esl, nil
 }
 
 // eventTime is the time of a status event.

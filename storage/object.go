@@ -1,0 +1,52 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrTooLarge reports an object larger than the caller's limit (ReadAll).
+var ErrTooLarge = errors.New("storage: object too large")
+
+// ReadAll reads the object under key whole, together with its information.
+// An object of more than limit bytes is an error wrapping ErrTooLarge,
+// never a truncated read: the size the store reports is checked before
+// reading, and the bytes read are counted too. A missing object is an error
+// wrapping ErrNotExist, as from Get.
+func ReadAll(ctx context.Context, st Store, key string, limit int64) ([]byte, ObjectInfo, error) {
+	rc, info, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	defer rc.Close()
+	if info.Size > limit {
+		return nil, info, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, key, info.Size, limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
+	if err != nil {
+		return nil, info, fmt.Errorf("storage: read %s: %w", key, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, info, fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, key, limit)
+	}
+	return b, info, nil
+}
+
+// PutOnce writes body under key unless an object is there already: the
+// first write stands, and a later one is not an error. It reports whether
+// this call created the object. It sets opts.IfNoneMatch; opts.IfMatch
+// must be empty.
+func PutOnce(ctx context.Context, st Store, key string, body []byte, opts PutOptions) (created bool, err error) {
+	opts.IfNoneMatch = true
+	_, err = st.Put(ctx, key, bytes.NewReader(body), int64(len(body)), opts)
+	switch {
+	case errors.Is(err, ErrPreconditionFailed):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
