@@ -3,6 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sealpipe/sealpipe/pipeline/report"
 )
 
 // ErrNotReady reports a batch or document that cannot be processed yet but
@@ -13,41 +15,41 @@ var ErrNotReady = errors.New("pipeline: not ready")
 // Rejection codes: stable, machine-readable reasons a document or a batch
 // is refused.
 const (
-	CodeApprovalMissing   = "APPROVAL_MISSING"
-	CodeApprovalMalformed = "APPROVAL_MALFORMED"
-	CodeApprovalSignature = "APPROVAL_SIGNATURE_INVALID"
-	CodeApproverUntrusted = "APPROVER_UNTRUSTED"
-	CodeApprovalStale     = "APPROVAL_STALE"
-	CodeApprovalMismatch  = "APPROVAL_MISMATCH"
-	CodeNotApproved       = "DOCUMENT_NOT_APPROVED"
-	CodeDocumentMissing   = "DOCUMENT_MISSING"
-	CodeDocumentTooLarge  = "DOCUMENT_TOO_LARGE"
-	CodeDigestMismatch    = "DIGEST_MISMATCH"
-	CodeDocumentMalformed = "DOCUMENT_MALFORMED"
-	CodeDocumentEncrypted = "DOCUMENT_ENCRYPTED"
-	CodePlacementInvalid  = "PLACEMENT_INVALID"
-	CodeSealUnknown       = "SEAL_UNKNOWN"
-	CodeSealNotPermitted  = "SEAL_NOT_PERMITTED"
-	CodeSealNotActive     = "SEAL_NOT_ACTIVE"
-	CodeSealExpired       = "SEAL_EXPIRED"
-	CodeSealUnusable      = "SEAL_UNUSABLE"
-	CodeSelfCheckFailed   = "SELF_CHECK_FAILED"
-	CodeProcessingFailed  = "PROCESSING_FAILED"
+	CodeApprovalMissing   report.Code = "APPROVAL_MISSING"
+	CodeApprovalMalformed report.Code = "APPROVAL_MALFORMED"
+	CodeApprovalSignature report.Code = "APPROVAL_SIGNATURE_INVALID"
+	CodeApproverUntrusted report.Code = "APPROVER_UNTRUSTED"
+	CodeApprovalStale     report.Code = "APPROVAL_STALE"
+	CodeApprovalMismatch  report.Code = "APPROVAL_MISMATCH"
+	CodeNotApproved       report.Code = "DOCUMENT_NOT_APPROVED"
+	CodeDocumentMissing   report.Code = "DOCUMENT_MISSING"
+	CodeDocumentTooLarge  report.Code = "DOCUMENT_TOO_LARGE"
+	CodeDigestMismatch    report.Code = "DIGEST_MISMATCH"
+	CodeDocumentMalformed report.Code = "DOCUMENT_MALFORMED"
+	CodeDocumentEncrypted report.Code = "DOCUMENT_ENCRYPTED"
+	CodePlacementInvalid  report.Code = "PLACEMENT_INVALID"
+	CodeSealUnknown       report.Code = "SEAL_UNKNOWN"
+	CodeSealNotPermitted  report.Code = "SEAL_NOT_PERMITTED"
+	CodeSealNotActive     report.Code = "SEAL_NOT_ACTIVE"
+	CodeSealExpired       report.Code = "SEAL_EXPIRED"
+	CodeSealUnusable      report.Code = "SEAL_UNUSABLE"
+	CodeSelfCheckFailed   report.Code = "SELF_CHECK_FAILED"
+	CodeProcessingFailed  report.Code = "PROCESSING_FAILED"
 )
 
 // RejectError is a refusal: the document or batch will never be sealed as
 // submitted. It carries a rejection code and a reason for the record.
 type RejectError struct {
-	Code   string
+	Code   report.Code
 	Reason string
 	Err    error // underlying cause, if any
 }
 
-func (e *RejectError) Error() string { return e.Code + ": " + e.Reason }
+func (e *RejectError) Error() string { return string(e.Code) + ": " + e.Reason }
 
 // Unwrap returns the underlying cause.
 func (e *RejectError) Unwrap() error { return e.Err }
 
-func reject(code string, cause error, format string, args ...any) *RejectError {
+func reject(code report.Code, cause error, format string, args ...any) *RejectError {
 	return &RejectError{Code: code, Reason: fmt.Sprintf(format, args...), Err: cause}
 }

@@ -39,16 +39,20 @@ func TestBatchEndToEnd(t *testing.T) {
 	if rep.Sealed != 3 || rep.Rejected != 2 || len(rep.Documents) != 5 {
 		t.Fatalf("batch report: sealed %d rejected %d of %d, want 3, 2 of 5", rep.Sealed, rep.Rejected, len(rep.Documents))
 	}
-	wantCode := map[string]string{demo.Tampered: pipeline.CodeDigestMismatch, demo.WrongSeal: pipeline.CodeSealNotPermitted}
+	wantCode := map[string]report.Code{demo.Tampered: pipeline.CodeDigestMismatch, demo.WrongSeal: pipeline.CodeSealNotPermitted}
 	for _, d := range rep.Documents {
 		if code, bad := wantCode[d.Document]; bad {
 			if d.Outcome != report.OutcomeRejected || d.Code != code {
 				t.Errorf("%s: outcome %s code %s, want rejected %s", d.Document, d.Outcome, d.Code, code)
 			}
 			var rj report.Rejection
-			mustJSON(t, e.read(ref.RejectionKey(d.Document)), &rj)
+			raw := e.read(ref.RejectionKey(d.Document))
+			mustJSON(t, raw, &rj)
 			if rj.Code != code || rj.Reason == "" || rj.Document != d.Document {
 				t.Errorf("rejection record %+v", rj)
+			}
+			if want := `"code": "` + string(code) + `"`; !bytes.Contains(raw, []byte(want)) {
+				t.Errorf("rejection record %s lacks %s", raw, want)
 			}
 			if e.exists(ref.SealedKey(d.Document)) {
 				t.Errorf("rejected %s was sealed anyway", d.Document)
@@ -141,7 +145,7 @@ func TestBatchRejections(t *testing.T) {
 		name   string
 		mutate func(e *env, b *demo.Batch)
 		cfg    pipeline.Config
-		code   string
+		code   report.Code
 	}{
 		{"forged signature", func(e *env, b *demo.Batch) {
 			b.Files[approval.SignatureName][len(b.Files[approval.SignatureName])-3] ^= 0xff
@@ -211,7 +215,7 @@ func TestDocumentRejections(t *testing.T) {
 		name   string
 		mutate func(t *testing.T, e *env, b *demo.Batch) string // returns the document to check
 		cfg    pipeline.Config
-		code   string
+		code   report.Code
 	}{
 		{"not a pdf", func(t *testing.T, e *env, b *demo.Batch) string {
 			e.setDocument(b, "junk.pdf", []byte("this is not a PDF at all"))

@@ -158,6 +158,11 @@ func (d *Document) Conclude() {
 	d.Indication = Combine(in...)
 }
 
+// Code is a stable, machine-readable reason a document or a batch was
+// refused, such as "DIGEST_MISMATCH". Package pipeline defines the codes it
+// records (pipeline.CodeDigestMismatch and its siblings).
+type Code string
+
 // Rejection records why a document, or a whole batch, was refused.
 type Rejection struct {
 	// Department and Batch identify the batch.
@@ -166,7 +171,7 @@ type Rejection struct {
 	// Document is the refused document's name; empty when the whole batch is refused.
 	Document string `json:"document,omitempty"`
 	// Code is a stable machine-readable reason, e.g. "DIGEST_MISMATCH".
-	Code string `json:"code"`
+	Code Code `json:"code"`
 	// Reason explains the refusal to a person.
 	Reason string `json:"reason"`
 	// At is when the refusal was recorded.
@@ -188,7 +193,7 @@ type BatchEntry struct {
 	Outcome    Outcome    `json:"outcome"`
 	Indication Indication `json:"indication,omitempty"`
 	// Code and Reason explain a rejection.
-	Code   string `json:"code,omitempty"`
+	Code   Code   `json:"code,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Sealed, Report and Rejection are the object keys of the outputs.
 	Sealed    string `json:"sealed,omitempty"`
