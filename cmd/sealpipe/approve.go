@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto"
 	"fmt"
 	"os"
@@ -63,7 +62,7 @@ func writeApproval(dir string, m *approval.Manifest, signer crypto.Signer, cert 
 
 func newApproveCmd(g *globals) *cobra.Command {
 	var dept, batch, approver, seal string
-	pl := defaultPlacement()
+	pl := approval.DefaultPlacement
 	cmd := &cobra.Command{
 		Use:   "approve DIR",
 		Short: "Write and sign the approval manifest for the PDF documents in DIR",
@@ -77,7 +76,7 @@ inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the 
 			if dept == "" || batch == "" || approver == "" || seal == "" {
 				return usageErr("--dept, --batch, --approver and --seal are required")
 			}
-			ca, err := g.openCA()
+			ca, err := g.engine().DevCA()
 			if err != nil {
 				return err
 			}
@@ -89,7 +88,7 @@ inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the 
 			if err != nil {
 				return err
 			}
-			key, err := ca.Signer(context.Background(), id)
+			key, err := ca.Signer(cmd.Context(), id)
 			if err != nil {
 				return err
 			}

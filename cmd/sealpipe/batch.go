@@ -30,7 +30,7 @@ approval, one naming a seal its approver may not use).`,
 			if err := opts.Ref.Validate(); err != nil {
 				return usageErr("%v", err)
 			}
-			ca, err := g.openCA()
+			ca, err := g.engine().DevCA()
 			if err != nil {
 				return err
 			}

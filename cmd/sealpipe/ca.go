@@ -41,23 +41,20 @@ certificates from a licensed CA.`,
 			if err != nil {
 				return err
 			}
-			cfg := devca.Config{Dir: g.pkiDir(), Units: demo.Units, Approvers: demo.Approvers}
+			units, approvers := demo.Units, demo.Approvers
 			if len(u) > 0 {
-				cfg.Units = nil
+				units = nil
 				for _, p := range u {
-					cfg.Units = append(cfg.Units, devca.Unit{Slug: p[0], Name: p[1]})
+					units = append(units, devca.Unit{Slug: p[0], Name: p[1]})
 				}
 			}
 			if len(a) > 0 {
-				cfg.Approvers = nil
+				approvers = nil
 				for _, p := range a {
-					cfg.Approvers = append(cfg.Approvers, devca.Approver{Slug: p[0], Name: p[1]})
+					approvers = append(approvers, devca.Approver{Slug: p[0], Name: p[1]})
 				}
 			}
-			if cfg.Passphrase, err = g.passphrase(true); err != nil {
-				return err
-			}
-			ca, err := devca.Init(cfg)
+			ca, err := g.engine().InitDevCA(units, approvers)
 			if err != nil {
 				return err
 			}

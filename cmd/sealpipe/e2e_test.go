@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
@@ -17,8 +18,11 @@ import (
 // services (make test exports them), so the test sees embedded defaults.
 func embeddedDefaults(t *testing.T) {
 	t.Helper()
-	for _, k := range knownSettings {
-		t.Setenv(k.Key, "")
+	for _, st := range engine.Table() {
+		t.Setenv(st.Key, "")
+		if st.Secret {
+			t.Setenv(st.Key+"_FILE", "")
+		}
 	}
 }
 
@@ -43,7 +47,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	var first demoSummary
+	var first demo.Summary
 	if err := json.Unmarshal([]byte(stdout), &first); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
@@ -75,7 +79,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("second demo exit %d\n%s", code, stderr)
 	}
-	var second demoSummary
+	var second demo.Summary
 	if err := json.Unmarshal([]byte(stdout), &second); err != nil {
 		t.Fatal(err)
 	}

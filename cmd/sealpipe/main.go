@@ -14,18 +14,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	_ "github.com/sealpipe/sealpipe/pipeline/keys/pkcs11" // pkcs11: key URIs (HSMs)
+	"github.com/sealpipe/sealpipe/internal/engine"
 )
 
 // Exit codes.
@@ -58,9 +60,16 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(stdout, stderr)
+	g := &globals{stdout: stdout, stderr: stderr}
+	defer g.close()
+	root := newRootCmd(g)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return exitCode(root.ExecuteContext(ctx), stderr)
+}
+
+// exitCode prints err and returns the exit code it stands for: an
+// *exitError's own, 2 for usage and settings errors, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
@@ -72,8 +81,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "sealpipe:", err)
-	if strings.HasPrefix(err.Error(), "unknown command") {
+	switch {
+	case strings.HasPrefix(err.Error(), "unknown command"):
 		fmt.Fprintln(stderr, "Run 'sealpipe --help' for usage.")
+		return exitUsage
+	case errors.Is(err, engine.ErrSettings):
 		return exitUsage
 	}
 	return exitFailed
@@ -82,10 +94,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 // errSilent is an exit whose reason the command already printed.
 var errSilent = errors.New("silent")
 
-// globals holds the flags every command shares.
+// globals holds the flags every command shares and the engine they
+// configure.
 type globals struct {
 	config   string
-	set      *settings
 	data     string
 	bucket   string
 	jsonOut  bool
@@ -93,10 +105,32 @@ type globals struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
+	settings engine.Settings // loaded before every command runs
+	eng      *engine.Engine  // made by the first call of engine
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdout: stdout, stderr: stderr}
+// engine returns the engine for the command's settings, made on first use
+// with opts.
+func (g *globals) engine(opts ...engine.Option) *engine.Engine {
+	if g.eng == nil {
+		g.eng = engine.New(g.settings, append([]engine.Option{engine.WithLogger(g.log)}, opts...)...)
+	}
+	return g.eng
+}
+
+// close releases the engine, if a command made one.
+func (g *globals) close() {
+	if g.eng != nil {
+		g.eng.Close()
+	}
+}
+
+// settingsHelp lists the settings for help texts.
+const settingsHelp = `Settings (environment variables, or KEY=value lines in --config FILE; the
+environment wins; a secret may instead be read from the file KEY_FILE names):
+`
+
+func newRootCmd(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sealpipe",
 		Short: "Make, apply and verify government electronic seals (GB/T 38540) in bulk",
@@ -108,8 +142,8 @@ Exit codes: 0 success (verify: all signatures passed); 1 failed (verify: a
 signature failed); 2 usage or I/O error; 3 verify: indeterminate (nothing
 failed, something could not be established).
 
-Settings (environment variables, or KEY=value lines in --config FILE):
-` + settingsHelp(),
+` + settingsHelp + engine.Help(),
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,24 +151,25 @@ Settings (environment variables, or KEY=value lines in --config FILE):
 			if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return usageErr("--log-level %q: want debug, info, warn or error", g.logLevel)
 			}
-			g.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(g.log)
-			set, err := loadSettings(g.config, g.log)
+			s, err := engine.Load(g.config, os.LookupEnv, g.log)
 			if err != nil {
 				return err
 			}
-			g.set = set
-			if g.data == "" {
-				g.data = set.get("SEALPIPE_DATA")
+			if g.data != "" {
+				s.Data = g.data
 			}
-			if g.bucket == "" {
-				g.bucket = set.get("SEALPIPE_BUCKET")
+			if g.bucket != "" {
+				s.Bucket = g.bucket
 			}
+			g.settings = s
 			return nil
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.config, "config", "", "file of SEALPIPE_*=value settings; the environment overrides it")
@@ -152,9 +187,25 @@ Settings (environment variables, or KEY=value lines in --config FILE):
 		newVerifyCmd(g),
 		newDemoCmd(g),
 		newRunCmd(g),
+		newConfigCmd(g),
 		newVersionCmd(g),
 	)
 	return root
+}
+
+// actor names who runs a command, for the registry's history and usage
+// records of local sealing.
+func actor() string {
+	if u, err := user.Current(); err == nil {
+		return "local:" + u.Username
+	}
+	return "local:unknown"
+}
+
+func printJSON(g *globals, v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit code.

@@ -8,13 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
 )
 
 func newSealCmd(g *globals) *cobra.Command {
 	var sealID, out string
 	var force bool
-	pl := defaultPlacement()
+	pl := approval.DefaultPlacement
 	cmd := &cobra.Command{
 		Use:   "seal IN.pdf -o OUT.pdf --seal ID",
 		Short: "Apply a registered seal to one local PDF",
@@ -37,7 +39,7 @@ recorded in the seal's usage log (audit/<seal>/local/...).`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			p, err := g.localPipeline(cmd.Context())
+			p, err := g.engine(engine.WithOperator(actor())).Pipeline(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/user"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sealpipe/sealpipe/internal/devca"
-	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
@@ -27,10 +26,19 @@ type sealSpec struct {
 	UnitName  string // the unit's name, for a signer certificate issued for SignerKey
 }
 
-// makeSeal makes and registers a seal for a unit of the trust chain.
-func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec sealSpec) (*registry.Entry, error) {
+// makeSeal makes and registers a seal for a unit of the development trust
+// chain.
+func makeSeal(ctx context.Context, e *engine.Engine, spec sealSpec) (*registry.Entry, error) {
+	ca, err := e.DevCA()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if spec.SignerKey != "" {
-		if err := issueHSMSigner(ctx, ca, spec); err != nil {
+		if err := issueHSMSigner(ctx, e, ca, spec); err != nil {
 			return nil, err
 		}
 	}
@@ -47,7 +55,7 @@ func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec se
 	if err != nil {
 		return nil, err
 	}
-	e, err := reg.Make(ctx, registry.MakeRequest{
+	entry, err := reg.Make(ctx, registry.MakeRequest{
 		ID: spec.Code, Unit: signer.Cert.Subject.Organization[0], Purpose: spec.Purpose,
 		SignerCert: signer.Cert, SignerKey: signer.KeyURI, Approvers: approverCNs(ca, spec.Approvers),
 		Validity: spec.Validity, Maker: maker, MakerCert: ca.SealMaker.Cert, Actor: actor(),
@@ -55,13 +63,13 @@ func makeSeal(ctx context.Context, ca *devca.CA, reg *registry.Registry, spec se
 	if errors.Is(err, registry.ErrInvalid) {
 		return nil, usageErr("%v", err)
 	}
-	return e, err
+	return entry, err
 }
 
 // issueHSMSigner makes sure the unit has a signer certificate for the key
 // spec.SignerKey names, issuing one from the development CA if needed.
-func issueHSMSigner(ctx context.Context, ca *devca.CA, spec sealSpec) error {
-	key, err := keys.Open(ctx, spec.SignerKey, keys.Options{})
+func issueHSMSigner(ctx context.Context, e *engine.Engine, ca *devca.CA, spec sealSpec) error {
+	key, err := e.OpenKey(ctx, spec.SignerKey)
 	if err != nil {
 		return usageErr("--signer-key: %v", err)
 	}
@@ -88,14 +96,6 @@ func approverCNs(ca *devca.CA, slugs []string) []string {
 	return out
 }
 
-// actor names who runs an administrative command, for the registry's history.
-func actor() string {
-	if u, err := user.Current(); err == nil {
-		return "local:" + u.Username
-	}
-	return "local:unknown"
-}
-
 func newSealsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "seals", Short: "Make, list and manage registered seals"}
 
@@ -117,15 +117,7 @@ signer certificate, sign it with the seal maker's key and register it as active.
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
-			ca, err := g.openCA()
-			if err != nil {
-				return err
-			}
-			reg, _, err := g.openRegistry(cmd.Context())
-			if err != nil {
-				return err
-			}
-			e, err := makeSeal(cmd.Context(), ca, reg, spec)
+			e, err := makeSeal(cmd.Context(), g.engine(), spec)
 			if err != nil {
 				return err
 			}
@@ -146,13 +138,15 @@ signer certificate, sign it with the seal maker's key and register it as active.
 		Short: "List registered seals",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, _, err := g.openRegistry(cmd.Context())
-			if err != nil {
-				return err
-			}
-			recs, err := reg.List(cmd.Context())
-			if err != nil {
-				return err
+			var recs []registry.Record
+			if e := g.engine(); e.Settings().S3.Endpoint != "" || e.LocalStoreExists() {
+				reg, err := e.Registry(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if recs, err = reg.List(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			return printRecords(g, recs)
 		},
@@ -162,7 +156,10 @@ signer certificate, sign it with the seal maker's key and register it as active.
 		Short: "Show one seal's record and history",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, _, err := g.openRegistry(cmd.Context())
+			if e := g.engine(); e.Settings().S3.Endpoint == "" && !e.LocalStoreExists() {
+				return &exitError{exitFailed, fmt.Errorf("seal %q: %w (no store at %s)", args[0], registry.ErrNotFound, e.StoreLocation())}
+			}
+			reg, err := g.engine().Registry(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -199,7 +196,7 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 			if reason == "" {
 				return usageErr("--reason is required: the registry records why")
 			}
-			reg, _, err := g.openRegistry(cmd.Context())
+			reg, err := g.engine().Registry(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -1,19 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
-	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/report"
-	"github.com/sealpipe/sealpipe/pipeline/trust"
-	"github.com/sealpipe/sealpipe/pipeline/verify"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -27,8 +21,9 @@ embedded GB/T 38540 seal (format, maker signature, maker certificate, validity),
 that the signer's certificate is one the seal lists, the signer's certificate
 chain at the signing time, and the seal's registry status at the signing time.
 
-Trusted roots come from --roots, else from <data>/pki/root.crt. The registry
-check uses <data>/store when it exists (skip it with --no-registry).
+Trusted roots come from --roots, else from SEALPIPE_ROOTS, else from
+<data>/pki/root.crt. The registry check uses the configured store (the S3
+bucket, or <data>/store when it exists); skip it with --no-registry.
 
 Exit codes: 0 every signature passed; 1 a signature failed; 2 usage or I/O
 error (including a file that is not a readable PDF); 3 indeterminate: nothing
@@ -37,7 +32,7 @@ failed but something could not be established (unknown chain, no signature).`,
   sealpipe verify --json --roots root.crt *.pdf`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := g.verifier(roots, noRegistry)
+			v, err := g.engine().Verifier(cmd.Context(), engine.VerifierOptions{Roots: roots, NoRegistry: noRegistry})
 			if err != nil {
 				return err
 			}
@@ -83,43 +78,10 @@ failed but something could not be established (unknown chain, no signature).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&roots, "roots", nil, "PEM file of trusted root certificates (repeatable; default <data>/pki/root.crt)")
+	f.StringArrayVar(&roots, "roots", nil, "PEM file of trusted root certificates (repeatable; default $SEALPIPE_ROOTS, else <data>/pki/root.crt)")
 	f.BoolVar(&noRegistry, "no-registry", false, "skip the registry status check")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print every check, not only those that did not pass")
 	return cmd
-}
-
-// verifier builds the verifier for `verify`: roots from files or the data
-// folder, and the registry when the local store exists.
-func (g *globals) verifier(rootFiles []string, noRegistry bool) (*verify.Verifier, error) {
-	if len(rootFiles) == 0 {
-		def := filepath.Join(g.pkiDir(), "root.crt")
-		if _, err := os.Stat(def); err != nil {
-			return nil, usageErr("no trusted roots: pass --roots FILE or run `sealpipe ca init` (looked for %s)", def)
-		}
-		rootFiles = []string{def}
-	}
-	var roots []*smx509.Certificate
-	for _, f := range rootFiles {
-		certs, err := trust.LoadCertificates(f)
-		if err != nil {
-			return nil, usageErr("--roots %s: %v", f, err)
-		}
-		roots = append(roots, certs...)
-	}
-	v := &verify.Verifier{Trust: trust.NewPool(roots)}
-	if !noRegistry {
-		if _, err := os.Stat(filepath.Join(g.storeDir(), g.bucket)); err == nil || g.set.get("SEALPIPE_S3_ENDPOINT") != "" {
-			st, err := g.openStore(context.Background())
-			if err != nil {
-				return nil, usageErr("the seal registry (--no-registry skips it): %v", err)
-			}
-			v.Seals = registry.New(st)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, usageErr("%v", err)
-		}
-	}
-	return v, nil
 }
 
 func printDocument(g *globals, d *report.Document, verbose bool) {

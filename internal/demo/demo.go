@@ -58,15 +58,25 @@ var (
 )
 
 // Setup makes the development trust chain in pkiDir and registers the two
-// demo seals in reg, keeping whatever exists already.
+// demo seals in reg (see RegisterSeals), keeping whatever exists already.
 func Setup(ctx context.Context, pkiDir string, passphrase []byte, reg *registry.Registry, actor string) (*devca.CA, error) {
 	ca, err := devca.Init(devca.Config{Dir: pkiDir, Passphrase: passphrase, Units: Units, Approvers: Approvers})
 	if err != nil {
 		return nil, err
 	}
+	if err := RegisterSeals(ctx, ca, reg, actor); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// RegisterSeals makes and registers the two demo seals, SealCivil and
+// SealCounty, for the units of ca, unless reg has them already; actor is
+// recorded as who registered them.
+func RegisterSeals(ctx context.Context, ca *devca.CA, reg *registry.Registry, actor string) error {
 	maker, err := ca.Signer(ctx, ca.SealMaker)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, s := range []struct{ id, unit, purpose, approver string }{
 		{SealCivil, "civil-affairs", "业务专用章", Approver},
@@ -77,7 +87,7 @@ func Setup(ctx context.Context, pkiDir string, passphrase []byte, reg *registry.
 			continue
 		}
 		if !errors.Is(err, registry.ErrNotFound) {
-			return nil, err
+			return err
 		}
 		signer := ca.Signers[s.unit]
 		if _, err := reg.Make(ctx, registry.MakeRequest{
@@ -86,10 +96,10 @@ func Setup(ctx context.Context, pkiDir string, passphrase []byte, reg *registry.
 			Approvers: []string{ca.Approvers[s.approver].Cert.Subject.CommonName},
 			Maker:     maker, MakerCert: ca.SealMaker.Cert, Actor: actor,
 		}); err != nil {
-			return nil, fmt.Errorf("demo: make seal %s: %w", s.id, err)
+			return fmt.Errorf("demo: make seal %s: %w", s.id, err)
 		}
 	}
-	return ca, nil
+	return nil
 }
 
 // BatchOptions describes a sample batch.

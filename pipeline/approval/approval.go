@@ -101,6 +101,12 @@ type Placement struct {
 	Y float64 `json:"y"`
 }
 
+// DefaultPlacement is where a seal goes when nobody says otherwise: page 1,
+// 20 mm in from the left and bottom edges, a spot that exists on every page
+// size. Documents with a place reserved for the seal (a signature block, a
+// date line) name it in their approval.
+var DefaultPlacement = Placement{Page: 1, X: 20, Y: 20}
+
 // Digest returns the document's expected SM3 digest as bytes.
 func (d Document) Digest() []byte {
 	b, _ := hex.DecodeString(d.SM3) // validated by Parse

@@ -84,7 +84,7 @@
 // The tests run against SoftHSM2 for real (each test makes its own token
 // under a temporary SOFTHSM2_CONF). SoftHSM2 has no SM2 mechanism, so the
 // SM2 signing path is tested against an in-process PKCS #11 test double
-// built on gmsm (fakehsm_test.go) behind the Module and Dialer
+// built on gmsm (internal/fakehsm) behind the Module and Dialer
 // interfaces, with a configurable vendor mechanism code and input and
 // output forms; SM2 key objects themselves are created in and found on
 // SoftHSM2.

@@ -1,0 +1,134 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/sealpipe/sealpipe/internal/engine"
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// Options are the demo's knobs. Zero values mean the defaults given.
+type Options struct {
+	// Docs is the number of good sample documents. Zero means 20.
+	Docs int
+	// Concurrency is the worker concurrency. Zero means 4 × CPUs.
+	Concurrency int
+	// Timeout bounds the wait for the batch. Zero means 10 minutes.
+	Timeout time.Duration
+	// Logger receives logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Summary is what a demo run did.
+type Summary struct {
+	Batch          string   `json:"batch"`
+	Documents      int      `json:"documents"`
+	Sealed         int      `json:"sealed"`
+	Rejected       int      `json:"rejected"`
+	AlreadyDone    bool     `json:"already_done"`
+	ElapsedSeconds float64  `json:"elapsed_seconds"`
+	DocsPerSecond  float64  `json:"docs_per_second"`
+	Rejections     []string `json:"rejections"`
+	SealedDir      string   `json:"sealed_dir"`
+	ReportsDir     string   `json:"reports_dir"`
+	RejectedDir    string   `json:"rejected_dir"`
+	BatchReport    string   `json:"batch_report"`
+}
+
+// Embedded returns the settings the demo runs on: s's data folder, bucket
+// and key passphrase, and embedded defaults for everything else — the
+// local object store, an in-process Redis, key files — whatever services
+// s points at.
+func Embedded(s engine.Settings) engine.Settings {
+	return engine.Settings{Data: s.Data, Bucket: s.Bucket, KeyPassphrase: s.KeyPassphrase}
+}
+
+// Run seals a sample batch end to end on the embedded defaults of s (see
+// Embedded): it makes the development trust chain and the demo seals if
+// they are missing, uploads Docs sample certificates and the two bad
+// documents with a signed approval, runs them through the pipeline's
+// workers and waits for the batch report. Running it again seals nothing
+// twice: the batch is complete and its outputs stand.
+func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error) {
+	if opts.Docs == 0 {
+		opts.Docs = 20
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := engine.New(Embedded(s), engine.WithLogger(opts.Logger))
+	defer e.Close()
+	ca, err := e.InitDevCA(Units, Approvers)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := RegisterSeals(ctx, ca, reg, "sealpipe demo"); err != nil {
+		return nil, err
+	}
+	approver := ca.Approvers[Approver]
+	key, err := ca.Signer(ctx, approver)
+	if err != nil {
+		return nil, err
+	}
+	ref := pipeline.BatchRef{Department: Department, Batch: fmt.Sprintf("demo-%d", opts.Docs)}
+	batch, err := MakeBatch(BatchOptions{Ref: ref, Docs: opts.Docs, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
+	if err != nil {
+		return nil, err
+	}
+	if err := batch.Upload(ctx, st); err != nil {
+		return nil, err
+	}
+
+	w, err := e.StartWorkers(ctx, engine.WorkerOptions{Concurrency: opts.Concurrency})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	_, doneBefore := st.Stat(ctx, ref.BatchReportKey())
+	start := time.Now()
+	if _, err := w.Scan(ctx); err != nil {
+		return nil, err
+	}
+	b, err := w.WaitBatch(ctx, ref, opts.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	elapsed := time.Since(start)
+
+	bucketDir := e.StoreLocation()
+	sum := &Summary{
+		Batch: ref.String(), Documents: len(b.Documents), Sealed: b.Sealed, Rejected: b.Rejected,
+		AlreadyDone: doneBefore == nil, ElapsedSeconds: elapsed.Seconds(),
+		SealedDir:   filepath.Join(bucketDir, storage.PrefixSealed, ref.String()) + "/",
+		ReportsDir:  filepath.Join(bucketDir, storage.PrefixReports, ref.String()) + "/",
+		RejectedDir: filepath.Join(bucketDir, storage.PrefixRejected, ref.String()) + "/",
+		BatchReport: filepath.Join(bucketDir, ref.BatchReportKey()),
+		Rejections:  []string{},
+	}
+	if !sum.AlreadyDone {
+		sum.DocsPerSecond = float64(len(b.Documents)) / elapsed.Seconds()
+	}
+	for _, d := range b.Documents {
+		if d.Outcome == report.OutcomeRejected {
+			sum.Rejections = append(sum.Rejections, fmt.Sprintf("%s: %s: %s", d.Document, d.Code, d.Reason))
+		}
+	}
+	return sum, nil
+}

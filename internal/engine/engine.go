@@ -1,0 +1,336 @@
+// Package engine is sealpipe's composition root: it turns Settings into the
+// running parts — the object store, the seal registry, the trust pool, the
+// signing keys (key files and the HSM pool), the pipeline, and the Asynq
+// queue with the inbox poller and the bucket-event bridge — so that
+// cmd/sealpipe only parses flags. Nothing else in sealpipe reads the
+// environment or chooses an implementation.
+//
+// An Engine builds each part on first use and keeps it, so a command pays
+// only for what it uses: `seals list` opens the store, never a key. The
+// development CA under <data>/pki is opened only by the commands that make
+// development material (DevCA); running the pipeline needs none of it:
+// trusted roots come from SEALPIPE_ROOTS (or the development root
+// certificate, a public file), keys from their URIs.
+package engine
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
+	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/fs"
+	"github.com/sealpipe/sealpipe/storage/s3"
+)
+
+// Engine is sealpipe assembled from Settings. Its methods are safe for
+// concurrent use. Close releases what it opened.
+type Engine struct {
+	settings Settings
+	log      *slog.Logger
+	operator string
+	hsmOpts  hsmOptions
+	metrics  *prometheus.Registry
+
+	mu       sync.Mutex
+	store    storage.Store
+	trust    *trust.Pool
+	hsm      hsmBackend
+	signers  *keys.Cache
+	pipeline *pipeline.Pipeline
+	devPass  []byte   // the development passphrase, once read
+	closers  []func() // run by Close, last first
+}
+
+// Option adjusts an Engine beyond its Settings.
+type Option func(*Engine)
+
+// WithLogger sends the engine's logs, and those of the parts it builds, to
+// log. The default is slog.Default().
+func WithLogger(log *slog.Logger) Option { return func(e *Engine) { e.log = log } }
+
+// WithOperator names who applies seals, for usage records. The default is
+// the pipeline's ("pipeline").
+func WithOperator(name string) Option { return func(e *Engine) { e.operator = name } }
+
+// New returns an Engine for s (zero fields take their defaults). It opens
+// nothing yet.
+func New(s Settings, opts ...Option) *Engine {
+	e := &Engine{settings: s.WithDefaults(), log: slog.Default(), metrics: prometheus.NewRegistry()}
+	for _, o := range opts {
+		o(e)
+	}
+	e.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return e
+}
+
+// Settings returns the settings in force, defaults filled in.
+func (e *Engine) Settings() Settings { return e.settings }
+
+// Logger returns the engine's logger.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// PKIDir is the development PKI folder, <data>/pki.
+func (e *Engine) PKIDir() string { return filepath.Join(e.settings.Data, "pki") }
+
+// StoreDir is the local object store's folder, <data>/store.
+func (e *Engine) StoreDir() string { return filepath.Join(e.settings.Data, "store") }
+
+// Close releases everything the engine opened: keys, HSM sessions, the
+// queue. The engine must not be used afterwards.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	closers := e.closers
+	e.closers = nil
+	e.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+	return nil
+}
+
+// onClose registers f to run at Close. The caller holds e.mu.
+func (e *Engine) onClose(f func()) { e.closers = append(e.closers, f) }
+
+// settingError is the error of a setting that cannot be used.
+func settingError(key, value string, format string, args ...any) error {
+	return &SettingError{Key: key, Value: value, Err: fmt.Errorf(format, args...)}
+}
+
+// Store returns the object store: the S3 bucket when SEALPIPE_S3_ENDPOINT
+// is set, else the local store under <data>/store.
+func (e *Engine) Store(ctx context.Context) (storage.Store, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.storeLocked(ctx)
+}
+
+func (e *Engine) storeLocked(ctx context.Context) (storage.Store, error) {
+	if e.store != nil {
+		return e.store, nil
+	}
+	s := e.settings
+	if s.S3.Endpoint == "" {
+		st, err := fs.Open(e.StoreDir(), s.Bucket)
+		if err != nil {
+			return nil, fmt.Errorf("%w: local store: %w", ErrSettings, err)
+		}
+		e.store = st
+		return st, nil
+	}
+	st, err := s3.New(ctx, s3.Config{
+		Endpoint:  s.S3.Endpoint,
+		AccessKey: s.S3.AccessKey,
+		SecretKey: string(s.S3.SecretKey),
+		Region:    s.S3.Region,
+		Bucket:    s.Bucket,
+		Secure:    s.S3.Secure,
+		// A missing bucket is created: the first command run against a
+		// fresh MinIO (seals make, run) sets it up.
+		CreateBucket: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open S3 bucket %q at %s: %w", s.Bucket, s.S3.Endpoint, err)
+	}
+	e.store = st
+	return st, nil
+}
+
+// StoreLocation describes where objects live, for messages: a folder for
+// the local store, s3://bucket otherwise.
+func (e *Engine) StoreLocation() string {
+	if e.settings.S3.Endpoint == "" {
+		return filepath.Join(e.StoreDir(), e.settings.Bucket)
+	}
+	return "s3://" + e.settings.Bucket
+}
+
+// LocalStoreExists reports whether the local object store's bucket folder
+// exists, so that read-only commands can tell "no data yet" from an error
+// without creating folders.
+func (e *Engine) LocalStoreExists() bool {
+	fi, err := os.Stat(filepath.Join(e.StoreDir(), e.settings.Bucket))
+	return err == nil && fi.IsDir()
+}
+
+// Registry returns the seal registry kept in the store.
+func (e *Engine) Registry(ctx context.Context) (*registry.Registry, error) {
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(st), nil
+}
+
+// Trust returns the pool of trusted roots: the SEALPIPE_ROOTS files, or
+// else the development root certificate <data>/pki/root.crt. Neither
+// present is an error wrapping ErrSettings.
+func (e *Engine) Trust() (*trust.Pool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.trust != nil {
+		return e.trust, nil
+	}
+	p, err := e.rootsPool(e.settings.Roots)
+	if err != nil {
+		return nil, err
+	}
+	e.trust = p
+	return p, nil
+}
+
+// rootsPool loads files as trusted roots, or the development root when
+// files is empty.
+func (e *Engine) rootsPool(files []string) (*trust.Pool, error) {
+	if len(files) == 0 {
+		dev := filepath.Join(e.PKIDir(), "root.crt")
+		if _, err := os.Stat(dev); err != nil {
+			return nil, fmt.Errorf("%w: no trusted roots: set SEALPIPE_ROOTS (or pass --roots), or run `sealpipe ca init` for a development root (looked for %s)", ErrSettings, dev)
+		}
+		files = []string{dev}
+	}
+	var roots []*smx509.Certificate
+	for _, f := range files {
+		certs, err := trust.LoadCertificates(f)
+		if err != nil {
+			return nil, settingError("SEALPIPE_ROOTS", f, "%v", err)
+		}
+		roots = append(roots, certs...)
+	}
+	return trust.NewPool(roots), nil
+}
+
+// OpenKey opens the signing key a key URI names: a pkcs11: URI in the HSM
+// pool configured by the PKCS11 settings, anything else (file: URIs and
+// paths) through package keys with the key passphrase. Use Signers to
+// share opened keys.
+func (e *Engine) OpenKey(ctx context.Context, uri string) (crypto.Signer, error) {
+	if u, err := url.Parse(uri); err == nil && u.Scheme == "pkcs11" {
+		hsm, err := e.hsmPool()
+		if err != nil {
+			return nil, err
+		}
+		return hsm.Open(ctx, u, keys.Options{Passphrase: []byte(e.settings.PKCS11.PIN)})
+	}
+	pass, err := e.keyPassphrase()
+	if err != nil {
+		return nil, err
+	}
+	return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
+}
+
+// Signers returns the shared cache of opened signing keys: each key URI is
+// opened once (a KDF run or an HSM login) and kept until Close.
+func (e *Engine) Signers() *keys.Cache {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.signers == nil {
+		c := keys.NewCache(e.OpenKey)
+		e.signers = c
+		e.onClose(func() { c.Close() })
+	}
+	return e.signers
+}
+
+// keyPassphrase returns the passphrase of key files: SEALPIPE_KEY_PASSPHRASE,
+// or else the development passphrase `sealpipe ca init` keeps under
+// <data>/pki, with a warning.
+func (e *Engine) keyPassphrase() ([]byte, error) {
+	if p := e.settings.KeyPassphrase; p != "" {
+		return []byte(p), nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.devPass != nil {
+		return e.devPass, nil
+	}
+	p, err := readDevPassphrase(e.PKIDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no key passphrase: set SEALPIPE_KEY_PASSPHRASE or SEALPIPE_KEY_PASSPHRASE_FILE: %w", ErrSettings, keys.ErrNoPassphrase)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.log.Warn("no key passphrase configured: using the DEVELOPMENT passphrase under the data folder; set SEALPIPE_KEY_PASSPHRASE in production",
+		"file", devPassphrasePath(e.PKIDir()))
+	e.devPass = p
+	return p, nil
+}
+
+// Pipeline returns the pipeline over the store, the registry, the trusted
+// roots and the shared signers.
+func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := e.Trust()
+	if err != nil {
+		return nil, err
+	}
+	signers := e.Signers()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pipeline == nil {
+		st, err := e.storeLocked(ctx)
+		if err != nil {
+			return nil, err
+		}
+		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{Logger: e.log, Operator: e.operator})
+	}
+	return e.pipeline, nil
+}
+
+// VerifierOptions adjust Verifier.
+type VerifierOptions struct {
+	// Roots are PEM files of trusted roots. Empty means the engine's
+	// (SEALPIPE_ROOTS, else the development root).
+	Roots []string
+	// NoRegistry skips the registry-status check. Without it the check
+	// uses the configured store, or is skipped when that is a local store
+	// that does not exist yet (a relying party with no registry).
+	NoRegistry bool
+}
+
+// Verifier returns a verifier for documents sealed here or elsewhere.
+func (e *Engine) Verifier(ctx context.Context, opts VerifierOptions) (*verify.Verifier, error) {
+	var pool *trust.Pool
+	var err error
+	if len(opts.Roots) > 0 {
+		pool, err = e.rootsPool(opts.Roots)
+	} else {
+		pool, err = e.Trust()
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &verify.Verifier{Trust: pool}
+	if !opts.NoRegistry && (e.settings.S3.Endpoint != "" || e.LocalStoreExists()) {
+		reg, err := e.Registry(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the seal registry (--no-registry skips it): %w", err)
+		}
+		v.Seals = reg
+	}
+	return v, nil
+}
+
+// Metrics returns the registry the engine's parts report metrics to:
+// the Go runtime and process, the workers and the HSM pool. `run` serves
+// it when SEALPIPE_METRICS_ADDR is set.
+func (e *Engine) Metrics() *prometheus.Registry { return e.metrics }

@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/s3"
+	"github.com/sealpipe/sealpipe/workers"
+)
+
+// Workers is the pipeline running on its queue in this process, with what
+// feeds it: the inbox poller and, when configured, the bucket-event bridge.
+// Close stops it.
+type Workers struct {
+	e      *Engine
+	p      *pipeline.Pipeline
+	st     storage.Store
+	rt     *workers.Runtime
+	redis  workers.Redis
+	poller *workers.Poller
+	stop   []func() // run by Close, last first
+}
+
+// WorkerOptions adjust StartWorkers.
+type WorkerOptions struct {
+	// Concurrency is the number of documents processed at once. Zero
+	// means SEALPIPE_CONCURRENCY.
+	Concurrency int
+}
+
+// StartWorkers starts this process's workers on the queue: the Redis at
+// SEALPIPE_REDIS_ADDR or, when that is unset, an in-process Redis, which
+// serves this process only (the demo, local runs).
+func (e *Engine) StartWorkers(ctx context.Context, opts WorkerOptions) (*Workers, error) {
+	p, err := e.Pipeline(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := e.settings
+	w := &Workers{e: e, p: p, st: st, redis: workers.Redis{Addr: s.Redis.Addr, Password: string(s.Redis.Password), DB: s.Redis.DB}}
+	sc := workers.ServerConfig{Concurrency: cmp.Or(opts.Concurrency, s.Concurrency), Logger: e.log}
+	if w.redis.Addr == "" {
+		addr, stop, err := startMiniredis()
+		if err != nil {
+			return nil, err
+		}
+		w.stop = append(w.stop, stop)
+		w.redis = workers.Redis{Addr: addr}
+		// Polling an in-process Redis costs next to nothing.
+		sc.TaskCheckInterval, sc.DelayedTaskCheckInterval = 20*time.Millisecond, 100*time.Millisecond
+	}
+	m := workers.NewMetrics(e.metrics)
+	rt, err := workers.Start(w.redis, p, workers.Config{Bucket: st.Bucket(), Logger: e.log, Metrics: m}, sc)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.rt = rt
+	w.stop = append(w.stop, rt.Close)
+	w.poller = &workers.Poller{Store: st, Handlers: rt.Handlers, Interval: s.PollInterval, Logger: e.log}
+	e.log.Info("workers started", "store", e.StoreLocation(), "redis", w.redis.Addr,
+		"concurrency", cmp.Or(sc.Concurrency, workers.DefaultConcurrency()))
+	return w, nil
+}
+
+// Close stops the workers, the in-process Redis if any, and what Serve
+// started.
+func (w *Workers) Close() {
+	for i := len(w.stop) - 1; i >= 0; i-- {
+		w.stop[i]()
+	}
+	w.stop = nil
+}
+
+// Scan enqueues the intake of every approved batch waiting in the inbox
+// and returns those batches.
+func (w *Workers) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
+	return w.poller.Scan(ctx)
+}
+
+// WaitBatch waits until the batch report of ref exists, at most timeout,
+// and returns it.
+func (w *Workers) WaitBatch(ctx context.Context, ref pipeline.BatchRef, timeout time.Duration) (*report.Batch, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, err := w.st.Stat(ctx, ref.BatchReportKey()); err == nil {
+			return w.p.WriteBatchReport(ctx, ref) // returns the report already written
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("batch %s not complete after %s: %w", ref, timeout, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// BatchResult is what became of one batch in RunOnce.
+type BatchResult struct {
+	Batch    string `json:"batch"`
+	Sealed   int    `json:"sealed"`
+	Rejected int    `json:"rejected"`
+	Report   string `json:"report"`
+}
+
+// RunOnce seals every approved batch waiting in the inbox, waiting at most
+// timeout for each, and returns what became of them: the form for
+// scheduled nightly jobs.
+func (w *Workers) RunOnce(ctx context.Context, timeout time.Duration) ([]BatchResult, error) {
+	refs, err := w.Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []BatchResult{}
+	for _, ref := range refs {
+		b, err := w.WaitBatch(ctx, ref, timeout)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, BatchResult{ref.String(), b.Sealed, b.Rejected, ref.BatchReportKey()})
+	}
+	return out, nil
+}
+
+// Serve feeds the workers until ctx is done: it subscribes the bucket's
+// inbox to SEALPIPE_S3_EVENTS_ARN, bridges the events pushed to
+// SEALPIPE_S3_EVENTS_KEY into tasks, scans the inbox every
+// SEALPIPE_POLL_INTERVAL and serves metrics on SEALPIPE_METRICS_ADDR. It
+// returns nil when ctx is cancelled.
+func (w *Workers) Serve(ctx context.Context) error {
+	s := w.e.settings
+	if s.S3.EventsARN != "" {
+		bucket, ok := w.st.(*s3.Store)
+		if !ok {
+			return settingError("SEALPIPE_S3_EVENTS_ARN", s.S3.EventsARN, "bucket events need an S3 store: set SEALPIPE_S3_ENDPOINT")
+		}
+		if err := bucket.SubscribeEvents(ctx, s.S3.EventsARN, storage.PrefixInbox); err != nil {
+			return err
+		}
+	}
+	if s.MetricsAddr != "" {
+		stop, err := serveMetrics(s.MetricsAddr, w.e)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- w.poller.Run(ctx) }()
+	if s.S3.EventsKey != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: w.redis.Addr, Password: w.redis.Password, DB: w.redis.DB})
+		defer rdb.Close()
+		bridge := &workers.EventBridge{Redis: rdb, ListKey: s.S3.EventsKey, Store: w.st, Handlers: w.rt.Handlers, Logger: w.e.log}
+		go func() { errc <- bridge.Run(ctx) }()
+	}
+	err := <-errc
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// serveMetrics serves the engine's metrics at /metrics on addr until stop
+// is called.
+func serveMetrics(addr string, e *Engine) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, settingError("SEALPIPE_METRICS_ADDR", addr, "%v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(e.metrics, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	e.log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// startMiniredis runs an in-process Redis on loopback and advances its
+// clock, since miniredis expires keys only when told that time passed.
+func startMiniredis() (addr string, stop func(), err error) {
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return "", nil, fmt.Errorf("start in-process redis: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mr.FastForward(100 * time.Millisecond)
+			}
+		}
+	}()
+	return mr.Addr(), func() { close(done); mr.Close() }, nil
+}
