@@ -32,7 +32,9 @@ func writeFile(t *testing.T, name, content string) string {
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	secret := writeFile(t, "pass", "from a file\n")
-	empty := writeFile(t, "empty", "")
+	crlf := writeFile(t, "crlf", "from a file\r\n")
+	twoNewlines := writeFile(t, "nlnl", "from a file\n\n")
+	empty := writeFile(t, "empty", "\n")
 	for _, tc := range []struct {
 		name  string
 		file  string // config file content; "" means no file
@@ -101,6 +103,33 @@ func TestLoad(t *testing.T) {
 			env:  map[string]string{"SEALPIPE_KEY_PASSPHRASE_FILE": secret},
 			check: func(t *testing.T, s Settings) {
 				if s.KeyPassphrase != "from a file" {
+					t.Errorf("passphrase %q", s.KeyPassphrase)
+				}
+			},
+		},
+		{
+			name: "secret file: CRLF dropped",
+			env:  map[string]string{"SEALPIPE_KEY_PASSPHRASE_FILE": crlf},
+			check: func(t *testing.T, s Settings) {
+				if s.KeyPassphrase != "from a file" {
+					t.Errorf("passphrase %q", s.KeyPassphrase)
+				}
+			},
+		},
+		{
+			name: "secret file: only one newline dropped",
+			env:  map[string]string{"SEALPIPE_KEY_PASSPHRASE_FILE": twoNewlines},
+			check: func(t *testing.T, s Settings) {
+				if s.KeyPassphrase != "from a file\n" {
+					t.Errorf("passphrase %q", s.KeyPassphrase)
+				}
+			},
+		},
+		{
+			name: "secret in the environment keeps its whitespace",
+			env:  map[string]string{"SEALPIPE_KEY_PASSPHRASE": " s3cret\n"},
+			check: func(t *testing.T, s Settings) {
+				if s.KeyPassphrase != " s3cret\n" {
 					t.Errorf("passphrase %q", s.KeyPassphrase)
 				}
 			},

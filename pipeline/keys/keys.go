@@ -46,7 +46,7 @@ var (
 	ErrMalformedKey = errors.New("keys: malformed key")
 	// ErrUnsupportedKey reports a key type, cipher or KDF this package does not handle.
 	ErrUnsupportedKey = errors.New("keys: unsupported key")
-	// ErrNoPassphrase reports that no passphrase was configured (see Passphrase).
+	// ErrNoPassphrase reports that no passphrase was configured.
 	ErrNoPassphrase = errors.New("keys: no passphrase configured")
 )
 

@@ -262,49 +262,6 @@ func TestRegister(t *testing.T) {
 
 var registerRuns atomic.Int64
 
-func TestPassphrase(t *testing.T) {
-	const env = "SEALPIPE_TEST_PASSPHRASE"
-	dir := t.TempDir()
-	file := func(name, content string) string { return write(t, dir, name, []byte(content)) }
-	tests := []struct {
-		name       string
-		val, fileV string
-		want       string
-		wantErr    error // nil with want == "" means any error
-	}{
-		{name: "from env", val: "s3cret", want: "s3cret"},
-		{name: "env keeps whitespace", val: " s3cret\n", want: " s3cret\n"},
-		{name: "from file", fileV: file("plain", "fromfile"), want: "fromfile"},
-		{name: "file newline dropped", fileV: file("nl", "fromfile\n"), want: "fromfile"},
-		{name: "file CRLF dropped", fileV: file("crlf", "fromfile\r\n"), want: "fromfile"},
-		{name: "only one newline dropped", fileV: file("nlnl", "fromfile\n\n"), want: "fromfile\n"},
-		{name: "neither", wantErr: ErrNoPassphrase},
-		{name: "empty file", fileV: file("empty", "\n"), wantErr: ErrNoPassphrase},
-		{name: "missing file", fileV: filepath.Join(dir, "missing"), wantErr: os.ErrNotExist},
-		{name: "both", val: "a", fileV: file("both", "b")},
-		{name: "too large", fileV: file("large", strings.Repeat("x", maxPassphraseFile+1))},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv(env, tc.val)
-			t.Setenv(env+"_FILE", tc.fileV)
-			got, err := Passphrase(env)
-			if tc.want != "" {
-				if err != nil || string(got) != tc.want {
-					t.Fatalf("Passphrase = %q, %v; want %q", got, err, tc.want)
-				}
-				return
-			}
-			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
-				t.Fatalf("Passphrase = %q, %v; want error %v", got, err, tc.wantErr)
-			}
-			if !strings.Contains(err.Error(), env) {
-				t.Errorf("error %q does not name $%s", err, env)
-			}
-		})
-	}
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
