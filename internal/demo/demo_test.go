@@ -1,9 +1,12 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -62,11 +65,29 @@ func TestSetupAndMakeBatch(t *testing.T) {
 			t.Errorf("%s names seal %s", d.Name, d.Seal)
 		}
 	}
-	// Uploading twice keeps the first objects.
+	// Uploading twice keeps the first objects, even when the second upload
+	// brings other content under the same names (here: approved a day
+	// later, so every file differs).
 	if err := b.Upload(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Upload(ctx, st); err != nil {
+	later, err := demo.MakeBatch(demo.BatchOptions{Ref: b.Ref, Docs: 2, Bad: true, ApproverKey: key, ApproverCert: approver.Cert, Date: time.Now().Add(24 * time.Hour)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := later.Upload(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if bytes.Equal(later.Files[n], b.Files[n]) {
+			t.Fatalf("%s: the second batch must differ from the first", n)
+		}
+		info, err := st.Stat(ctx, b.Ref.Inbox()+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := md5.Sum(b.Files[n]); info.ETag != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: ETag %s after the second upload, want the first upload's", n, info.ETag)
+		}
 	}
 }
