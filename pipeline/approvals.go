@@ -21,9 +21,17 @@ type approved struct {
 	etag     string
 }
 
+// errApprovalIncomplete reports a batch whose approval lacks its manifest or
+// its signature. Intake waits for the missing file (ErrNotReady). The work
+// intake fans out treats it as a failure instead: intake saw the approval
+// complete, so a file missing now was deleted, and waiting for it would
+// never end.
+var errApprovalIncomplete = errors.New("pipeline: approval incomplete")
+
 // approval reads a batch's approval and checks its form, its batch, its
 // signature and the approver's certificate at the approval time. Validation
-// failures are *RejectError; a missing manifest or signature is ErrNotReady.
+// failures are *RejectError; a missing manifest or signature is
+// errApprovalIncomplete.
 //
 // Every document of a batch needs its approval, so a validated approval is
 // cached by the ETags of its two files: without that, a batch of n
@@ -34,7 +42,7 @@ func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error
 	for i, key := range []string{mkey, skey} {
 		info, err := p.store.Stat(ctx, key)
 		if errors.Is(err, storage.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s missing", ErrNotReady, key)
+			return nil, fmt.Errorf("%w: %s missing", errApprovalIncomplete, key)
 		}
 		if err != nil {
 			return nil, err
@@ -57,7 +65,7 @@ func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, e
 	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName
 	body, info, err := storage.ReadAll(ctx, p.store, mkey, approval.MaxManifestSize)
 	if errors.Is(err, storage.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, mkey)
+		return nil, fmt.Errorf("%w: %s missing", errApprovalIncomplete, mkey)
 	}
 	if errors.Is(err, storage.ErrTooLarge) {
 		return nil, reject(CodeApprovalMalformed, err, "%s: %v", approval.ManifestName, err)
@@ -67,7 +75,7 @@ func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, e
 	}
 	sig, _, err := storage.ReadAll(ctx, p.store, skey, approval.MaxSignatureSize)
 	if errors.Is(err, storage.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s missing", ErrNotReady, skey)
+		return nil, fmt.Errorf("%w: %s missing", errApprovalIncomplete, skey)
 	}
 	if errors.Is(err, storage.ErrTooLarge) {
 		return nil, reject(CodeApprovalSignature, err, "%s: %v", approval.SignatureName, err)

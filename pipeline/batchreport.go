@@ -13,7 +13,9 @@ import (
 
 // WriteBatchReport writes the batch report once every document has an
 // outcome and returns it; if a report exists already it returns that one.
-// It fails with ErrNotReady while documents are outstanding.
+// It fails with ErrNotReady while documents are outstanding; each document
+// gets an outcome in the end (SealDocument's wait ends, RecordFailure
+// records what fails for good), so waiting on it ends.
 func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.Batch, error) {
 	var b report.Batch
 	if err := p.readJSON(ctx, ref.BatchReportKey(), &b); err == nil {

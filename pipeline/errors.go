@@ -8,8 +8,10 @@ import (
 )
 
 // ErrNotReady reports a batch or document that cannot be processed yet but
-// may be later: the approval's signature or a listed document has not
-// arrived. Callers retry after a delay.
+// may be later: the approval's manifest or signature has not arrived
+// (Intake), a listed document has not arrived (SealDocument), or a
+// document has no outcome yet (WriteBatchReport). Callers retry after a
+// delay; each method's documentation says what ends the wait.
 var ErrNotReady = errors.New("pipeline: not ready")
 
 // Rejection codes: stable, machine-readable reasons a document or a batch

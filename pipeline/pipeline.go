@@ -115,7 +115,8 @@ type Plan struct {
 // Intake validates a batch's approval and lists the documents to seal.
 // Documents present in the inbox but absent from the manifest are rejected
 // at once. A batch whose approval is invalid is rejected as a whole, and the
-// returned plan says so. ErrNotReady means the approval is incomplete.
+// returned plan says so. ErrNotReady means the approval is incomplete: its
+// manifest or its signature has not arrived.
 func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, err
@@ -132,6 +133,9 @@ func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 		return plan, err
 	}
 	a, err := p.freshApproval(ctx, ref)
+	if errors.Is(err, errApprovalIncomplete) {
+		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
 	var rj *RejectError
 	if errors.As(err, &rj) {
 		rec, err := p.rejectBatch(ctx, ref, rj)
@@ -178,8 +182,12 @@ func (p *Pipeline) inboxDocuments(ctx context.Context, ref BatchRef) ([]string, 
 // and the seal, checks the document's digest, seals it, verifies the output
 // and writes the sealed document, its report and the usage record — or a
 // rejection record. It returns the document's outcome. An error means the
-// work could not be finished now (ErrNotReady, storage or key failures) and
-// should be retried; rejections are outcomes, not errors.
+// work could not be finished now and should be retried; rejections are
+// outcomes, not errors. ErrNotReady means the document has not been
+// uploaded yet: it is returned only until Config.UploadWindow after the
+// approval time, after which the document is rejected as DOCUMENT_MISSING,
+// so waiting on it ends. Other errors (storage or key failures, an approval
+// deleted since intake) may last: callers bound their retries.
 func (p *Pipeline) SealDocument(ctx context.Context, ref BatchRef, name string) (report.Outcome, error) {
 	if err := ref.Validate(); err != nil {
 		return "", err

@@ -345,6 +345,38 @@ func TestIntakeWaitsForSignature(t *testing.T) {
 	}
 }
 
+// TestApprovalDeletedAfterIntake checks that work fanned out from a batch
+// whose approval has since been deleted fails instead of waiting: no upload
+// will end that wait.
+func TestApprovalDeletedAfterIntake(t *testing.T) {
+	for _, deleted := range []string{approval.ManifestName, approval.SignatureName} {
+		t.Run(deleted, func(t *testing.T) {
+			e := newEnv(t, pipeline.Config{})
+			b := e.sampleBatch("deleted", 1, false)
+			e.upload(b)
+			ctx := context.Background()
+			if _, err := e.p.Intake(ctx, b.Ref); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.Delete(ctx, b.Ref.Inbox()+deleted); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(1)); err == nil || errors.Is(err, pipeline.ErrNotReady) {
+				t.Errorf("SealDocument = %v, want a failure other than ErrNotReady", err)
+			}
+			if err := e.p.RecordFailure(ctx, b.Ref, demo.DocumentName(1), errors.New("approval deleted")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.p.WriteBatchReport(ctx, b.Ref); err == nil || errors.Is(err, pipeline.ErrNotReady) {
+				t.Errorf("WriteBatchReport = %v, want a failure other than ErrNotReady", err)
+			}
+			if _, err := e.p.Intake(ctx, b.Ref); !errors.Is(err, pipeline.ErrNotReady) {
+				t.Errorf("Intake = %v, want ErrNotReady", err)
+			}
+		})
+	}
+}
+
 func TestRecordFailure(t *testing.T) {
 	e := newEnv(t, pipeline.Config{})
 	b := e.sampleBatch("fail", 2, false)
