@@ -36,8 +36,14 @@ type Config struct {
 	// Queue is the Asynq queue tasks are enqueued to. Empty means "default".
 	Queue string
 	// MaxRetry is how often a failing task is retried before its failure is
-	// recorded as a rejection. Zero means 12 (about an hour with RetryDelay).
+	// recorded as a rejection. Zero means 12 (about 40 minutes of backoff
+	// with RetryDelay). A document task waiting for its upload, or a batch
+	// report task waiting for its documents, is retried without counting
+	// against it.
 	MaxRetry int
+	// UploadPoll is how often a document task waiting for its document's
+	// upload looks again. Zero means 10 seconds.
+	UploadPoll time.Duration
 	// Retention keeps finished tasks so that their IDs keep deduplicating
 	// re-enqueued work. Zero means 24 hours.
 	Retention time.Duration
@@ -64,6 +70,9 @@ func NewHandlers(p Processor, q Enqueuer, cfg Config) *Handlers {
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.UploadPoll == 0 {
+		cfg.UploadPoll = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -126,16 +135,17 @@ func (h *Handlers) HandleDocumentSeal(ctx context.Context, t *asynq.Task) error 
 	start := time.Now()
 	out, err := h.p.SealDocument(ctx, p.Ref(), p.Document)
 	if err != nil {
-		return classify(err)
+		return classifyWait(err)
 	}
 	h.cfg.Metrics.observe(out, time.Since(start))
 	return nil
 }
 
 // HandleBatchReport writes a batch's report once every document has an
-// outcome; until then it fails with pipeline.ErrNotReady and is retried
-// every reportPoll. Checking costs a few listings, not a read per document,
-// and documents never check for the batch: no O(n²) work in big batches.
+// outcome; until then it waits (pipeline.ErrNotReady), looking again every
+// reportPoll without using up its retry budget. Checking costs a few
+// listings, not a read per document, and documents never check for the
+// batch: no O(n²) work in big batches.
 func (h *Handlers) HandleBatchReport(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[BatchPayload](t)
 	if err != nil {
@@ -143,34 +153,37 @@ func (h *Handlers) HandleBatchReport(ctx context.Context, t *asynq.Task) error {
 	}
 	b, err := h.p.WriteBatchReport(ctx, p.Ref())
 	if err != nil {
-		return classify(err)
+		return classifyWait(err)
 	}
 	h.cfg.Logger.InfoContext(ctx, "batch report written", "batch", p.Ref().String(), "sealed", b.Sealed, "rejected", b.Rejected)
 	return nil
 }
 
-// reportPoll is how often an unfinished batch's report task looks again,
-// and reportMaxRetry how often it may (about a day of waiting).
-const (
-	reportPoll     = time.Second
-	reportMaxRetry = 100000
-)
+// reportPoll is how often an unfinished batch's report task looks again.
+const reportPoll = time.Second
 
 func (h *Handlers) enqueueReport(ctx context.Context, p BatchPayload, extra ...asynq.Option) error {
 	t, err := NewBatchReportTask(p.Bucket, p.Ref())
 	if err != nil {
 		return err
 	}
-	return h.Enqueue(ctx, t, append(extra, asynq.MaxRetry(reportMaxRetry))...)
+	return h.Enqueue(ctx, t, extra...)
 }
 
-// HandleError is the server's asynq.ErrorHandler. When a task has failed for
-// the last time it records the failure as a rejection, so that no document
-// is ever silently dropped and its batch still completes.
+// HandleError is the server's asynq.ErrorHandler; asynq calls it for every
+// error a handler returns, waits included. When a task has failed for the
+// last time it records the failure as a rejection, so that no document is
+// ever silently dropped and its batch still completes. An expected wait is
+// logged at debug level only.
 func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	// asynq archives the task, whatever isFailure says, when either holds.
 	final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
+	if !final && errors.Is(err, errWaiting) {
+		h.cfg.Logger.DebugContext(ctx, "task waiting", "type", t.Type(), "err", err)
+		return
+	}
 	h.cfg.Logger.WarnContext(ctx, "task failed", "type", t.Type(), "retry", retried, "max_retry", maxRetry, "final", final, "err", err)
 	if !final {
 		return
@@ -199,9 +212,12 @@ func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 }
 
-// classify maps a pipeline error onto Asynq's retry decision. Waiting for an
-// upload and transient storage or key failures are retried (RetryDelay
-// spaces them); a refusal that escaped as an error is never retried.
+// classify maps a pipeline error onto Asynq's retry decision. A refusal that
+// escaped as an error is final: it is never retried (SkipRetry), so it is
+// handled, and recorded, exactly once. Anything else is a failure, retried
+// with backoff (RetryDelay) until the task's MaxRetry runs out; that
+// includes intake's pipeline.ErrNotReady, a wait for the approval's other
+// file that nothing but the retry budget ends (then APPROVAL_MISSING).
 func classify(err error) error {
 	var rj *pipeline.RejectError
 	switch {
@@ -214,15 +230,52 @@ func classify(err error) error {
 	}
 }
 
-// RetryDelay is the server's asynq.RetryDelayFunc: an unfinished batch's
-// report is checked every second; documents still being uploaded are polled
-// every few seconds at first; other failures back off exponentially from
-// one second, capped at ten minutes.
-func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
-	if errors.Is(err, pipeline.ErrNotReady) && t != nil && t.Type() == TypeBatchReport {
-		return reportPoll
-	}
+// errWaiting marks a handler error that only says "not yet": see
+// classifyWait and isFailure.
+var errWaiting = errors.New("workers: waiting")
+
+// classifyWait is classify for the tasks whose waits the pipeline itself
+// ends: a document's upload (pipeline.Config.UploadWindow, then
+// DOCUMENT_MISSING) and a batch's outcomes (every document gets one).
+// Their pipeline.ErrNotReady is a wait, marked with errWaiting: retried
+// without using up the retry budget, so that a document awaited within its
+// upload window is never recorded as PROCESSING_FAILED.
+func classifyWait(err error) error {
 	if errors.Is(err, pipeline.ErrNotReady) {
+		return fmt.Errorf("%w: %w", errWaiting, err)
+	}
+	return classify(err)
+}
+
+// isFailure is the server's asynq.Config.IsFailure: a wait is not a
+// failure. What asynq v0.26.0 does with that (processor.go
+// handleFailedMessage and retry, internal/rdb Retry):
+//   - the ErrorHandler (HandleError) is called for every handler error
+//     first, waits included;
+//   - a task whose retry count has reached MaxRetry, or whose error wraps
+//     SkipRetry, is archived, whatever IsFailure says;
+//   - otherwise the task is scheduled again after RetryDelayFunc(n, err,
+//     task), n being its retry count so far; only if IsFailure is true is
+//     that count incremented and the queue's processed and failed
+//     statistics counted. A wait therefore keeps n unchanged (RetryDelay
+//     cannot back off on it) and never exhausts MaxRetry; the error
+//     message and last-failure time of the task are updated either way.
+//   - a task whose lease expired (a crashed worker) is retried with
+//     IsFailure(ErrLeaseExpired), a failure.
+func isFailure(err error) bool { return !errors.Is(err, errWaiting) }
+
+// RetryDelay is the server's asynq.RetryDelayFunc: a batch report waiting
+// for its documents looks again every second and a document waiting for its
+// upload every UploadPoll; intake waiting for the approval's other file
+// backs off linearly from two seconds to a minute; other failures back off
+// exponentially from one second, capped at ten minutes.
+func (h *Handlers) RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	switch {
+	case errors.Is(err, errWaiting) && t != nil && t.Type() == TypeBatchReport:
+		return reportPoll
+	case errors.Is(err, errWaiting):
+		return h.cfg.UploadPoll
+	case errors.Is(err, pipeline.ErrNotReady):
 		return min(time.Duration(n+1)*2*time.Second, time.Minute)
 	}
 	return min(time.Duration(math.Pow(2, float64(min(n, 20))))*time.Second, 10*time.Minute)

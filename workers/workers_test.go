@@ -3,10 +3,6 @@ package workers_test
 import (
 	"context"
 	"crypto"
-	"errors"
-	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +14,6 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -60,30 +55,45 @@ func newRedisClient(t *testing.T, addr string) *asynq.Client {
 	return c
 }
 
-func start(t *testing.T, opt asynq.RedisClientOpt, h *workers.Handlers, concurrency int) {
+// start runs workers for h until the test ends.
+func start(t *testing.T, opt asynq.RedisClientOpt, h *workers.Handlers, sc workers.ServerConfig) {
 	t.Helper()
-	srv, mux := workers.NewServer(opt, h, workers.ServerConfig{Concurrency: concurrency})
+	srv, mux := workers.NewServer(opt, h, sc)
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
 }
 
+// waitFor waits until cond holds, or fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func waitReport(t *testing.T, st storage.Store, ref pipeline.BatchRef) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if _, err := st.Stat(context.Background(), ref.BatchReportKey()); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("batch %s did not complete", ref)
+	waitFor(t, 2*time.Minute, "the report of batch "+ref.String(), func() bool {
+		_, err := st.Stat(context.Background(), ref.BatchReportKey())
+		return err == nil
+	})
 }
 
 // sealing sets up the demo's seals in st and a pipeline over it, and makes
 // a batch of docs good documents plus the two bad ones.
 func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.Pipeline, *demo.Batch) {
+	t.Helper()
+	return sealingWith(t, st, batch, docs, pipeline.Config{})
+}
+
+// sealingWith is sealing with a pipeline configured by cfg.
+func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pipeline.Config) (*pipeline.Pipeline, *demo.Batch) {
 	t.Helper()
 	ctx := context.Background()
 	reg := registry.New(st)
@@ -104,7 +114,7 @@ func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.
 	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
 		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
 	}
-	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(open), pipeline.Config{}), b
+	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(open), cfg), b
 }
 
 // TestWorkersSealBatch runs a real batch through Asynq workers.
@@ -121,7 +131,7 @@ func TestWorkersSealBatch(t *testing.T) {
 	}
 	opt, client := queue(t)
 	h := workers.NewHandlers(p, client, workers.Config{Bucket: st.Bucket()})
-	start(t, opt, h, 4)
+	start(t, opt, h, workers.ServerConfig{Concurrency: 4})
 
 	poller := &workers.Poller{Store: st, Handlers: h}
 	for range 3 { // repeated scans deduplicate by task ID
@@ -153,99 +163,3 @@ func TestWorkersSealBatch(t *testing.T) {
 		t.Fatalf("scan after completion = %v, %v", refs, err)
 	}
 }
-
-// flaky is a Processor whose documents fail until told otherwise.
-type flaky struct {
-	mu       sync.Mutex
-	failures map[string]error
-	recorded map[string]error
-	sealed   atomic.Int32
-	reported atomic.Int32
-}
-
-func (f *flaky) Intake(_ context.Context, ref pipeline.BatchRef) (*pipeline.Plan, error) {
-	return &pipeline.Plan{Ref: ref, ApprovalETag: "e1", Documents: []string{"a.pdf", "b.pdf"}}, nil
-}
-
-func (f *flaky) SealDocument(_ context.Context, _ pipeline.BatchRef, name string) (report.Outcome, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.failures[name]; err != nil {
-		return "", err
-	}
-	f.sealed.Add(1)
-	return report.OutcomeSealed, nil
-}
-
-func (f *flaky) WriteBatchReport(context.Context, pipeline.BatchRef) (*report.Batch, error) {
-	f.mu.Lock()
-	done := int(f.sealed.Load())+len(f.recorded) == 2
-	f.mu.Unlock()
-	if !done {
-		return nil, pipeline.ErrNotReady
-	}
-	f.reported.Add(1)
-	return &report.Batch{}, nil
-}
-
-func (f *flaky) RecordFailure(_ context.Context, _ pipeline.BatchRef, name string, cause error) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.recorded[name] = cause
-	return nil
-}
-
-func (f *flaky) RecordBatchFailure(context.Context, pipeline.BatchRef, error) error { return nil }
-
-// TestFinalFailureIsRecorded checks that a document whose task fails for
-// good is recorded (not dropped) and that its batch still completes, and
-// that refusals are not retried.
-func TestFinalFailureIsRecorded(t *testing.T) {
-	f := &flaky{
-		failures: map[string]error{
-			"a.pdf": errors.New("hsm unreachable"),
-			"b.pdf": &pipeline.RejectError{Code: "X", Reason: "escaped refusal"},
-		},
-		recorded: map[string]error{},
-	}
-	opt, client := queue(t)
-	h := workers.NewHandlers(f, client, workers.Config{Bucket: "b", MaxRetry: 1})
-	start(t, opt, h, 2)
-	task, err := workers.NewBatchIntakeTask("b", pipeline.BatchRef{Department: "d", Batch: "x"}, "e1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Enqueue(context.Background(), task); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(time.Minute)
-	for f.reported.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.recorded) != 2 || f.recorded["a.pdf"] == nil || f.recorded["b.pdf"] == nil {
-		t.Fatalf("recorded failures: %v", f.recorded)
-	}
-	if f.reported.Load() == 0 {
-		t.Fatal("the batch report was never written")
-	}
-}
-
-func TestRetryDelay(t *testing.T) {
-	notReady := pipelineNotReady()
-	if d := workers.RetryDelay(0, notReady, nil); d != 2*time.Second {
-		t.Errorf("first not-ready delay %s", d)
-	}
-	if d := workers.RetryDelay(100, notReady, nil); d != time.Minute {
-		t.Errorf("not-ready delay cap %s", d)
-	}
-	if d := workers.RetryDelay(3, errors.New("x"), nil); d != 8*time.Second {
-		t.Errorf("backoff %s", d)
-	}
-	if d := workers.RetryDelay(40, errors.New("x"), nil); d != 10*time.Minute {
-		t.Errorf("backoff cap %s", d)
-	}
-}
-
-func pipelineNotReady() error { return errors.Join(os.ErrNotExist, pipeline.ErrNotReady) }
