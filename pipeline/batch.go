@@ -9,9 +9,17 @@
 // and `sealpipe verify` use its parts directly.
 //
 // Every operation is idempotent: outputs are written create-only under keys
-// derived from the batch and the document, so a task delivered twice, or
-// retried after a crash at any point, seals a document at most once and
-// loses nothing (DESIGN.md decision 3).
+// derived from the batch and the document (storage.PutOnce), so a task
+// delivered twice, or retried after a crash at any point, seals a document
+// at most once and loses nothing.
+//
+// Where things are: pipeline.go holds Config, New and the batch flow
+// (Intake, SealDocument); approvals.go loads, validates and caches
+// approvals; sealing.go checks a seal's usability, reads the document,
+// signs and self-checks the output (and SealLocal); records.go writes
+// rejection and usage records; batchreport.go collects the outcomes into
+// the batch report; batch.go names a batch's object keys; errors.go holds
+// ErrNotReady, the rejection codes and RejectError.
 package pipeline
 
 import (
