@@ -23,9 +23,11 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -564,5 +566,65 @@ func TestLosingDeliveryRecordsTheWinner(t *testing.T) {
 	mustJSON(t, e.read(storage.PrefixAudit+m.Documents[0].Seal+"/"+b.Ref.Department+"/"+b.Ref.Batch+"/"+name+".json"), &use)
 	if sum := sm3.Sum(winner); use.OutputSM3 != hex.EncodeToString(sum[:]) {
 		t.Fatalf("usage record names output %s, not the one that stands (%x)", use.OutputSM3, sum)
+	}
+}
+
+// TestVerifyJudgesStatusAtSigningTime: verification checks the seal's
+// registry status at the signing time. A document sealed while the seal was
+// active still passes after the seal is revoked; one signed with the seal's
+// key after the revocation fails (SEAL_NOT_ACTIVE).
+func TestVerifyJudgesStatusAtSigningTime(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	ctx := context.Background()
+	in := e.sampleBatch("status", 1, false).Files[demo.DocumentName(1)]
+	before, _, err := e.p.SealLocal(ctx, in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "before.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.SetStatus(ctx, demo.SealCivil, registry.StatusRevoked, "test", "key compromised"); err != nil {
+		t.Fatal(err)
+	}
+	seal, err := e.reg.Get(ctx, demo.SealCivil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := e.ca.Signer(ctx, e.ca.Signers["civil-affairs"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The holder of the key seals on after the revocation.
+	var after bytes.Buffer
+	if err := pdfseal.Seal(ctx, &after, in, pdfseal.Options{
+		Signer: key, Chain: []*smx509.Certificate{e.ca.Signers["civil-affairs"].Cert},
+		Image: seal.Seal.Picture.Data, SealData: seal.Seal.Raw, Time: time.Now().Add(2 * time.Second),
+		Placement: pdfseal.Placement{Page: 1, X: 20, Y: 20, Width: 42, Height: 42},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{e.ca.Root}), Seals: e.reg, Now: func() time.Time { return time.Now().Add(time.Minute) }}
+	for _, tc := range []struct {
+		name string
+		pdf  []byte
+		want report.Indication
+	}{
+		{"sealed while active", before, report.Passed},
+		{"signed after the revocation", after.Bytes(), report.Failed},
+	} {
+		doc, err := v.PDF(ctx, tc.name, tc.pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Indication != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, doc.Indication, tc.want)
+		}
+		var status report.Check
+		for _, c := range doc.Signatures[0].Checks {
+			if c.Name == "registry-status" {
+				status = c
+			}
+		}
+		if wantOK := tc.want == report.Passed; (status.Result == report.OK) != wantOK || (!wantOK && status.SubIndication != report.SubSealNotActive) {
+			t.Errorf("%s: registry-status check %+v", tc.name, status)
+		}
 	}
 }

@@ -12,16 +12,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
-	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 )
-
-// defaultPlacement is where seals go unless told otherwise: the seal area
-// of the certificate template.
-func defaultPlacement() approval.Placement {
-	page, x, y, _, _ := certpdf.SealArea()
-	return approval.Placement{Page: page, X: x, Y: y}
-}
 
 // manifestFor lists every PDF document in dir, with its SM3 digest, in a
 // manifest applying seal at placement.

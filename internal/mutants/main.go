@@ -1,0 +1,187 @@
+// Command mutants checks that the test suite bites: for each guard that
+// sealpipe's guarantees rest on, it builds the packages that should notice
+// with that guard broken and expects their tests to fail. A mutant whose
+// tests pass is a hole in the suite, and the command exits 1.
+//
+// The tree is never edited: each mutant is a copy of one file with one
+// exact change, handed to `go test -overlay`. A mutant whose text is no
+// longer in its file is stale (the code moved on) and also fails the run,
+// so the table cannot silently stop checking anything.
+//
+// Usage, from the module root (`make test` runs it):
+//
+//	go run ./internal/mutants [-v] [-only NAME]
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// mutant is one guard broken on purpose.
+type mutant struct {
+	name     string   // what breaks
+	file     string   // relative to the module root
+	from, to string   // exact text; from must occur exactly once in file
+	pkgs     []string // packages whose tests must catch it
+	run      string   // go test -run pattern; empty runs every test
+}
+
+// mutants are the guards the suite must defend: retry decisions, the
+// create-only writes behind exactly-once, and the checks behind every
+// verdict.
+var mutants = []mutant{
+	{
+		name: "a refusal is retried (SkipRetry dropped)",
+		file: "workers/handlers.go",
+		from: `return fmt.Errorf("%w: %w", err, asynq.SkipRetry)`,
+		to:   `return err`,
+		pkgs: []string{"./workers"},
+		run:  "TestRefusal",
+	},
+	{
+		name: "a second upload overwrites the first (IfNoneMatch dropped)",
+		file: "internal/demo/demo.go",
+		from: `storage.PutOptions{IfNoneMatch: true, ContentType: ContentType(n)}`,
+		to:   `storage.PutOptions{ContentType: ContentType(n)}`,
+		pkgs: []string{"./internal/demo"},
+	},
+	{
+		name: "records are overwritten (PutOnce not create-only)",
+		file: "storage/object.go",
+		from: `opts.IfNoneMatch = true`,
+		to:   `opts.IfNoneMatch = false`,
+		pkgs: []string{"./storage"},
+		run:  "TestPutOnce",
+	},
+	{
+		name: "an approved document's digest is not compared",
+		file: "pipeline/sealing.go",
+		from: `hex.EncodeToString(sum[:]) != doc.SM3`,
+		to:   `false && hex.EncodeToString(sum[:]) != doc.SM3`,
+		pkgs: []string{"./pipeline"},
+		run:  "TestBatchEndToEnd",
+	},
+	{
+		name: "a seal is used whatever its status",
+		file: "pipeline/sealing.go",
+		from: `case e.Status != registry.StatusActive:`,
+		to:   `case false:`,
+		pkgs: []string{"./pipeline"},
+		run:  "TestDocumentRejections|TestLocalSeal",
+	},
+	{
+		name: "verification ignores the seal's status at signing time",
+		file: "pipeline/verify/verify.go",
+		from: `if st != registry.StatusActive {`,
+		to:   `if false {`,
+		pkgs: []string{"./pipeline"},
+		run:  "TestVerifyJudgesStatusAtSigningTime",
+	},
+	{
+		name: "a certificate chain's signatures are not checked",
+		file: "pipeline/trust/trust.go",
+		from: `if err := issuer.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {`,
+		to:   `if err := error(nil); err != nil {`,
+		pkgs: []string{"./pipeline/trust"},
+	},
+	{
+		name: "a PDF signature's messageDigest is not compared",
+		file: "pipeline/pdfseal/cms.go",
+		from: `if !bytes.Equal(md, contentDigest) {`,
+		to:   `if false {`,
+		pkgs: []string{"./pipeline/pdfseal"},
+	},
+}
+
+func main() {
+	verbose := flag.Bool("v", false, "print the output of every go test run")
+	only := flag.String("only", "", "run only the mutants whose name contains this text")
+	flag.Parse()
+	tmp, err := os.MkdirTemp("", "sealpipe-mutants-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mutants:", err)
+		os.Exit(2)
+	}
+	defer os.RemoveAll(tmp)
+
+	holes := 0
+	for i, m := range mutants {
+		if !strings.Contains(m.name, *only) {
+			continue
+		}
+		start := time.Now()
+		caught, out, err := m.check(filepath.Join(tmp, fmt.Sprint(i)))
+		switch {
+		case err != nil:
+			holes++
+			fmt.Printf("STALE   %s: %v\n", m.name, err)
+		case !caught:
+			holes++
+			fmt.Printf("MISSED  %s: the tests of %s pass with it (%s)\n", m.name, strings.Join(m.pkgs, " "), time.Since(start).Round(time.Second))
+		default:
+			fmt.Printf("caught  %s (%s)\n", m.name, time.Since(start).Round(time.Second))
+		}
+		if *verbose || (err == nil && !caught) {
+			os.Stdout.Write(out)
+		}
+	}
+	if holes > 0 {
+		fmt.Printf("mutants: %d of the suite's guards are not defended\n", holes)
+		os.Exit(1)
+	}
+}
+
+// check builds m into dir and runs its packages' tests against it. It
+// reports whether they failed, as they should.
+func (m mutant) check(dir string) (caught bool, out []byte, err error) {
+	src, err := os.ReadFile(m.file)
+	if err != nil {
+		return false, nil, err
+	}
+	if n := bytes.Count(src, []byte(m.from)); n != 1 {
+		return false, nil, fmt.Errorf("%q occurs %d times in %s, want once", m.from, n, m.file)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, nil, err
+	}
+	mutated := filepath.Join(dir, filepath.Base(m.file))
+	if err := os.WriteFile(mutated, bytes.Replace(src, []byte(m.from), []byte(m.to), 1), 0o644); err != nil {
+		return false, nil, err
+	}
+	abs, err := filepath.Abs(m.file)
+	if err != nil {
+		return false, nil, err
+	}
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {abs: mutated}})
+	if err != nil {
+		return false, nil, err
+	}
+	overlayFile := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
+		return false, nil, err
+	}
+	args := []string{"test", "-count=1", "-overlay=" + overlayFile}
+	if m.run != "" {
+		args = append(args, "-run", m.run)
+	}
+	cmd := exec.Command("go", append(args, m.pkgs...)...)
+	out, err = cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return false, out, nil
+	case errors.As(err, &exit) && bytes.Contains(out, []byte("\nFAIL")) && !bytes.Contains(out, []byte("[build failed]")) && !bytes.Contains(out, []byte("[setup failed]")):
+		return true, out, nil
+	default:
+		return false, out, fmt.Errorf("go test did not build or run: %v\n%s", err, out)
+	}
+}
