@@ -18,6 +18,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
@@ -261,8 +262,12 @@ func TestDocumentRejections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			pic, err := engine.SealPicture("某某县民政局", "", "33010200000003")
+			if err != nil {
+				t.Fatal(err)
+			}
 			if _, err := e.reg.Make(context.Background(), registry.MakeRequest{
-				ID: "33010200000003", Unit: "某某县民政局", SignerCert: e.ca.Signers["civil-affairs"].Cert,
+				ID: "33010200000003", Unit: "某某县民政局", Picture: pic, SignerCert: e.ca.Signers["civil-affairs"].Cert,
 				SignerKey: e.ca.Signers["county-office"].KeyURI, // another unit's key
 				Approvers: []string{demo.Approver}, Maker: maker, MakerCert: e.ca.SealMaker.Cert, Actor: "test",
 			}); err != nil {

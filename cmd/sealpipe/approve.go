@@ -72,9 +72,9 @@ inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the 
 			if err != nil {
 				return err
 			}
-			id, ok := ca.Approvers[approver]
-			if !ok {
-				return usageErr("approver %q is not in the trust chain (have: %v)", approver, sortedKeys(ca.Approvers))
+			id, err := ca.Approver(approver)
+			if err != nil {
+				return &exitError{exitUsage, err}
 			}
 			m, err := manifestFor(args[0], dept, batch, id.Cert.Subject.CommonName, seal, pl, time.Now())
 			if err != nil {

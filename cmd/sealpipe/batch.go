@@ -34,9 +34,9 @@ approval, one naming a seal its approver may not use).`,
 			if err != nil {
 				return err
 			}
-			id, ok := ca.Approvers[approver]
-			if !ok {
-				return usageErr("approver %q is not in the trust chain (have: %v)", approver, sortedKeys(ca.Approvers))
+			id, err := ca.Approver(approver)
+			if err != nil {
+				return &exitError{exitUsage, err}
 			}
 			if opts.ApproverKey, err = ca.Signer(cmd.Context(), id); err != nil {
 				return err

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -77,10 +78,10 @@ func printCA(g *globals, ca *devca.CA) error {
 	}
 	out = append(out, ident{"root", "root", ca.Root.Subject.String(), ca.RootPath, ""})
 	add("seal-maker", "sealmaker", ca.SealMaker)
-	for _, s := range sortedKeys(ca.Signers) {
+	for _, s := range slices.Sorted(maps.Keys(ca.Signers)) {
 		add("signer", s, ca.Signers[s])
 	}
-	for _, s := range sortedKeys(ca.Approvers) {
+	for _, s := range slices.Sorted(maps.Keys(ca.Approvers)) {
 		add("approver", s, ca.Approvers[s])
 	}
 	if g.jsonOut {
@@ -90,15 +91,6 @@ func printCA(g *globals, ca *devca.CA) error {
 		fmt.Fprintf(g.stdout, "%-10s %-16s %s\n           %s\n", i.Role, i.Slug, i.Subject, i.Cert)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // parsePairs splits repeated "slug=name" flag values.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,96 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
-// sealSpec describes a seal to make.
-type sealSpec struct {
-	Unit      string   // signer slug in the trust chain
-	Purpose   string   // seal purpose text, e.g. 业务专用章
-	Code      string   // 14-digit seal code, the esID
-	Approvers []string // approver slugs allowed to approve its use
-	Validity  time.Duration
-	SignerKey string // key URI of a key held elsewhere (an HSM); empty: the unit's key file
-	UnitName  string // the unit's name, for a signer certificate issued for SignerKey
-}
-
-// makeSeal makes and registers a seal for a unit of the development trust
-// chain.
-func makeSeal(ctx context.Context, e *engine.Engine, spec sealSpec) (*registry.Entry, error) {
-	ca, err := e.DevCA()
-	if err != nil {
-		return nil, err
-	}
-	reg, err := e.Registry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if spec.SignerKey != "" {
-		if err := issueHSMSigner(ctx, e, ca, spec); err != nil {
-			return nil, err
-		}
-	}
-	signer, ok := ca.Signers[spec.Unit]
-	if !ok {
-		return nil, usageErr("unit %q has no signer certificate in the trust chain (have: %v)", spec.Unit, sortedKeys(ca.Signers))
-	}
-	for _, a := range spec.Approvers {
-		if _, ok := ca.Approvers[a]; !ok {
-			return nil, usageErr("approver %q is not in the trust chain (have: %v)", a, sortedKeys(ca.Approvers))
-		}
-	}
-	maker, err := ca.Signer(ctx, ca.SealMaker)
-	if err != nil {
-		return nil, err
-	}
-	entry, err := reg.Make(ctx, registry.MakeRequest{
-		ID: spec.Code, Unit: signer.Cert.Subject.Organization[0], Purpose: spec.Purpose,
-		SignerCert: signer.Cert, SignerKey: signer.KeyURI, Approvers: approverCNs(ca, spec.Approvers),
-		Validity: spec.Validity, Maker: maker, MakerCert: ca.SealMaker.Cert, Actor: actor(),
-	})
-	if errors.Is(err, registry.ErrInvalid) {
-		return nil, usageErr("%v", err)
-	}
-	return entry, err
-}
-
-// issueHSMSigner makes sure the unit has a signer certificate for the key
-// spec.SignerKey names, issuing one from the development CA if needed.
-func issueHSMSigner(ctx context.Context, e *engine.Engine, ca *devca.CA, spec sealSpec) error {
-	key, err := e.OpenKey(ctx, spec.SignerKey)
-	if err != nil {
-		return usageErr("--signer-key: %v", err)
-	}
-	name := spec.UnitName
-	if id, ok := ca.Signers[spec.Unit]; ok && name == "" {
-		name = id.Cert.Subject.Organization[0]
-	}
-	if name == "" {
-		return usageErr("--unit-name is required to issue a signer certificate for %q", spec.Unit)
-	}
-	if _, err := ca.IssueSigner(ctx, spec.Unit, name, key.Public(), spec.SignerKey); err != nil {
-		return usageErr("%v", err)
-	}
-	return nil
-}
-
-// approverCNs maps approver slugs to the certificate common names the
-// registry's policy matches.
-func approverCNs(ca *devca.CA, slugs []string) []string {
-	out := make([]string, len(slugs))
-	for i, s := range slugs {
-		out[i] = ca.Approvers[s].Cert.Subject.CommonName
-	}
-	return out
-}
-
 func newSealsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "seals", Short: "Make, list and manage registered seals"}
 
-	var spec sealSpec
+	var spec engine.SealSpec
 	var years int
 	makeCmd := &cobra.Command{
 		Use:   "make",
@@ -117,7 +34,11 @@ signer certificate, sign it with the seal maker's key and register it as active.
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
-			e, err := makeSeal(cmd.Context(), g.engine(), spec)
+			spec.Actor = actor()
+			e, err := g.engine().MakeSeal(cmd.Context(), spec)
+			if errors.Is(err, registry.ErrInvalid) {
+				return &exitError{exitUsage, err}
+			}
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 	"github.com/sealpipe/sealpipe/internal/devca"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -90,8 +91,13 @@ func RegisterSeals(ctx context.Context, ca *devca.CA, reg *registry.Registry, ac
 			return err
 		}
 		signer := ca.Signers[s.unit]
+		unit := signer.Cert.Subject.Organization[0]
+		pic, err := engine.SealPicture(unit, s.purpose, s.id)
+		if err != nil {
+			return err
+		}
 		if _, err := reg.Make(ctx, registry.MakeRequest{
-			ID: s.id, Unit: signer.Cert.Subject.Organization[0], Purpose: s.purpose,
+			ID: s.id, Unit: unit, Purpose: s.purpose, Picture: pic,
 			SignerCert: signer.Cert, SignerKey: signer.KeyURI,
 			Approvers: []string{ca.Approvers[s.approver].Cert.Subject.CommonName},
 			Maker:     maker, MakerCert: ca.SealMaker.Cert, Actor: actor,

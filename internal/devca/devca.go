@@ -30,10 +30,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -71,6 +73,10 @@ const (
 	certExt       = ".crt"
 	keyExt        = ".key"
 )
+
+// ErrUnknownIdentity reports a unit or approver slug the chain does not
+// hold.
+var ErrUnknownIdentity = errors.New("devca: not in the trust chain")
 
 // ErrPartial reports an identity with a certificate but no key, or a key
 // but no certificate: devca will not guess which one to trust.
@@ -587,6 +593,21 @@ func (c *CA) Signer(ctx context.Context, id Identity) (crypto.Signer, error) {
 		return nil, errors.New("devca: Signer of an empty Identity")
 	}
 	return openKeyURI(ctx, id.KeyURI, id.Cert, c.passphrase)
+}
+
+// Unit returns the document signer identity of the unit slug, or an error
+// wrapping ErrUnknownIdentity that lists the units there are.
+func (c *CA) Unit(slug string) (Identity, error) { return lookup(c.Signers, "unit", slug) }
+
+// Approver returns the identity of the approver slug, or an error wrapping
+// ErrUnknownIdentity that lists the approvers there are.
+func (c *CA) Approver(slug string) (Identity, error) { return lookup(c.Approvers, "approver", slug) }
+
+func lookup(ids map[string]Identity, role, slug string) (Identity, error) {
+	if id, ok := ids[slug]; ok {
+		return id, nil
+	}
+	return Identity{}, fmt.Errorf("%w: %s %q (have: %s)", ErrUnknownIdentity, role, slug, strings.Join(slices.Sorted(maps.Keys(ids)), ", "))
 }
 
 // Pool returns a trust pool whose only root is the CA's.

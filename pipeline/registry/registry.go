@@ -30,7 +30,6 @@ import (
 
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/storage"
-	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
 
 // Status is a seal's lifecycle state.
@@ -345,10 +344,15 @@ func checkID(id string) error {
 type MakeRequest struct {
 	// ID is the seal code, used as the SESeal esID (14 digits for unit seals).
 	ID string
-	// Unit is the organisation's name, drawn along the seal's arc.
+	// Unit is the organisation's name.
 	Unit string
-	// Purpose is the text under the star, such as 业务专用章; may be empty.
+	// Purpose is the seal's special purpose, such as 业务专用章; empty for
+	// a general seal.
 	Purpose string
+	// Picture is the seal's impression (GB/T 38540 SES_ESPictrueInfo):
+	// the picture registered for the seal, or one drawn by
+	// templates/sealpic. PDF sealing needs a PNG. Required.
+	Picture ses.Picture
 	// SignerCert is the document signer's certificate the seal lists, and
 	// SignerKey the key URI of its private key.
 	SignerCert *smx509.Certificate
@@ -369,22 +373,18 @@ type MakeRequest struct {
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
 const VendorID = "SEALPIPE"
 
-// pictureMM is the diameter of the seal pictures sealpipe draws.
-const pictureMM = 42
-
-// Make draws a unit seal's picture, builds its GB/T 38540 version 4 SESeal
-// holding the signer's certificate, signs it with the seal maker's key and
-// registers it as active.
+// Make builds a unit seal's GB/T 38540 version 4 SESeal holding the
+// signer's certificate and the given picture, signs it with the seal
+// maker's key and registers it as active.
 func (g *Registry) Make(ctx context.Context, req MakeRequest) (*Entry, error) {
 	if req.SignerCert == nil || req.Maker == nil || req.MakerCert == nil || len(req.Approvers) == 0 {
 		return nil, fmt.Errorf("%w: a seal needs a signer certificate, a maker and at least one approver", ErrInvalid)
 	}
+	if p := req.Picture; p.Type == "" || len(p.Data) == 0 || p.WidthMM <= 0 || p.HeightMM <= 0 {
+		return nil, fmt.Errorf("%w: a seal needs a picture with a type and a size", ErrInvalid)
+	}
 	if req.Validity == 0 {
 		req.Validity = 2 * 365 * 24 * time.Hour
-	}
-	png, err := sealpic.Render(sealpic.Spec{UnitName: req.Unit, Purpose: req.Purpose, Code: req.ID, DiameterMM: pictureMM})
-	if err != nil {
-		return nil, fmt.Errorf("%w: seal picture: %w", ErrInvalid, err)
 	}
 	now := g.now().UTC().Truncate(time.Second)
 	end := now.Add(req.Validity)
@@ -396,7 +396,7 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest) (*Entry, error) {
 		VendorID: VendorID, ID: req.ID, Type: 1, Name: name,
 		SignerCerts: [][]byte{req.SignerCert.Raw},
 		CreateDate:  now, ValidStart: now, ValidEnd: end,
-		Picture: ses.Picture{Type: "PNG", Data: png, WidthMM: pictureMM, HeightMM: pictureMM},
+		Picture: req.Picture,
 	}, req.Maker, req.MakerCert.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -36,8 +37,12 @@ func newRegistry(t *testing.T) (*registry.Registry, registry.MakeRequest) {
 	}
 	makerKey, makerCert := cert(t, "sealmaker")
 	_, signerCert := cert(t, "civil-affairs")
+	pic, err := engine.SealPicture("某某县民政局", "业务专用章", "33010200000001")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return registry.New(st), registry.MakeRequest{
-		ID: "33010200000001", Unit: "某某县民政局", Purpose: "业务专用章",
+		ID: "33010200000001", Unit: "某某县民政局", Purpose: "业务专用章", Picture: pic,
 		SignerCert: signerCert, SignerKey: "file:/nowhere", Approvers: []string{"approver-zhang"},
 		Maker: makerKey, MakerCert: makerCert, Actor: "test",
 	}
@@ -199,6 +204,11 @@ func TestRegisterRejectsMismatch(t *testing.T) {
 	req.ID, req.SignerKey = "33010200000097", "pkcs11:token=t;object=k?pin-source=file:/run/pin"
 	if _, err := reg.Make(ctx, req); err != nil {
 		t.Errorf("Make with pin-source: %v", err)
+	}
+	// The registry draws no picture: a seal comes with its own.
+	req.ID, req.Picture.Data = "33010200000096", nil
+	if _, err := reg.Make(ctx, req); !errors.Is(err, registry.ErrInvalid) {
+		t.Errorf("Make without a picture = %v, want ErrInvalid", err)
 	}
 }
 

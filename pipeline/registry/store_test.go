@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/storage"
@@ -22,8 +23,12 @@ func sealObjects(t *testing.T) ([]byte, registry.Record) {
 	}
 	makerKey, makerCert := testpki.SelfSigned(t, "sealmaker")
 	_, signerCert := testpki.SelfSigned(t, "civil-affairs")
+	pic, err := engine.SealPicture("某某县民政局", "", "33010200000009")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e, err := registry.New(st).Make(t.Context(), registry.MakeRequest{
-		ID: "33010200000009", Unit: "某某县民政局", SignerCert: signerCert, SignerKey: "file:/nowhere",
+		ID: "33010200000009", Unit: "某某县民政局", Picture: pic, SignerCert: signerCert, SignerKey: "file:/nowhere",
 		Approvers: []string{"approver-zhang"}, Maker: makerKey, MakerCert: makerCert, Actor: "test",
 	})
 	if err != nil {

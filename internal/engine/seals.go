@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sealpipe/sealpipe/internal/devca"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/templates/sealpic"
+)
+
+// SealPicture draws a unit seal's picture (templates/sealpic): the unit's
+// name along the upper arc, the star, the purpose under it and the seal
+// code along the lower arc, DefaultDiameterMM across, as a PNG.
+func SealPicture(unit, purpose, code string) (ses.Picture, error) {
+	png, err := sealpic.Render(sealpic.Spec{UnitName: unit, Purpose: purpose, Code: code, DiameterMM: sealpic.DefaultDiameterMM})
+	if err != nil {
+		return ses.Picture{}, fmt.Errorf("%w: seal picture: %w", registry.ErrInvalid, err)
+	}
+	return ses.Picture{Type: "PNG", Data: png, WidthMM: sealpic.DefaultDiameterMM, HeightMM: sealpic.DefaultDiameterMM}, nil
+}
+
+// SealSpec describes a seal to make with the development CA.
+type SealSpec struct {
+	// Unit is the unit's signer slug in the development trust chain.
+	Unit string
+	// UnitName is the unit's name, needed when SignerKey makes a new unit.
+	// Empty means the name in the unit's certificate.
+	UnitName string
+	// Purpose is the purpose text under the star, such as 业务专用章.
+	Purpose string
+	// Code is the 14-digit seal code, the seal's esID.
+	Code string
+	// Approvers are the approver slugs allowed to approve uses.
+	Approvers []string
+	// Validity is how long the seal is valid. Zero means two years; it is
+	// capped at the signer certificate's.
+	Validity time.Duration
+	// SignerKey is the URI of a key held elsewhere (a pkcs11: HSM key) to
+	// sign with: the development CA issues the unit a signer certificate
+	// for it. Empty means the unit's key file.
+	SignerKey string
+	// Actor is recorded in the registry as who made the seal.
+	Actor string
+}
+
+// MakeSeal makes a seal for a unit of the development trust chain, draws
+// its picture, signs it with the development seal maker's key and
+// registers it. Requests naming unknown units or approvers fail with an
+// error wrapping registry.ErrInvalid.
+func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, error) {
+	ca, err := e.DevCA()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if spec.SignerKey != "" {
+		if err := e.issueSigner(ctx, ca, spec); err != nil {
+			return nil, err
+		}
+	}
+	signer, err := ca.Unit(spec.Unit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+	}
+	approvers := make([]string, len(spec.Approvers))
+	for i, slug := range spec.Approvers {
+		a, err := ca.Approver(slug)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+		}
+		approvers[i] = a.Cert.Subject.CommonName
+	}
+	unit := signer.Cert.Subject.Organization[0]
+	pic, err := SealPicture(unit, spec.Purpose, spec.Code)
+	if err != nil {
+		return nil, err
+	}
+	maker, err := ca.Signer(ctx, ca.SealMaker)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Make(ctx, registry.MakeRequest{
+		ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Picture: pic,
+		SignerCert: signer.Cert, SignerKey: signer.KeyURI, Approvers: approvers,
+		Validity: spec.Validity, Maker: maker, MakerCert: ca.SealMaker.Cert, Actor: spec.Actor,
+	})
+}
+
+// issueSigner makes sure the unit has a signer certificate for the key
+// spec.SignerKey names, issuing one from the development CA if needed.
+func (e *Engine) issueSigner(ctx context.Context, ca *devca.CA, spec SealSpec) error {
+	key, err := e.OpenKey(ctx, spec.SignerKey)
+	if err != nil {
+		return fmt.Errorf("signer key %s: %w", spec.SignerKey, err)
+	}
+	name := spec.UnitName
+	if id, ok := ca.Signers[spec.Unit]; ok && name == "" {
+		name = id.Cert.Subject.Organization[0]
+	}
+	if name == "" {
+		return fmt.Errorf("%w: a unit name is required to issue a signer certificate for %q", registry.ErrInvalid, spec.Unit)
+	}
+	if _, err := ca.IssueSigner(ctx, spec.Unit, name, key.Public(), spec.SignerKey); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+	}
+	return nil
+}
