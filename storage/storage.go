@@ -2,7 +2,7 @@
 // Store interface every backend satisfies, the metadata of an object, and the
 // errors a backend must classify its failures into.
 //
-// The object store is sealpipe's system of record (DESIGN.md decision 7):
+// The object store is sealpipe's system of record (Redis holds only queues):
 // inbound documents and approvals, sealed outputs, reports, rejection records,
 // seal registry entries and usage records all live in one. Conditional writes
 // (create-only and compare-and-swap on the ETag) make retried work idempotent.

@@ -96,7 +96,8 @@ func ParseBucketEvents(data []byte) ([]ObjectEvent, error) {
 }
 
 // EventBridge turns bucket events, pushed by MinIO's notify_redis target
-// into a Redis list, into intake tasks (DESIGN.md decision 2). It moves each
+// into a Redis list, into intake tasks. (MinIO's ListenBucketNotification
+// stream stalled in tests; a Redis list survives restarts.) It moves each
 // message to a processing list while it works on it, so a crash loses no
 // event; messages left there are requeued when the bridge starts.
 type EventBridge struct {

@@ -13,8 +13,8 @@ import (
 )
 
 // Poller finds batches whose approval has arrived and enqueues their
-// intake. It is the safety net behind bucket events (DESIGN.md decision 2)
-// and the only trigger for stores that send none.
+// intake. It is the safety net behind bucket events (EventBridge), which
+// a server may drop, and the only trigger for stores that send none.
 type Poller struct {
 	// Store is the bucket to scan.
 	Store storage.Store

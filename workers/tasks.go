@@ -2,15 +2,17 @@
 // types and their payloads, the handlers that drive package pipeline, the
 // inbox poller that turns uploaded approvals into intake tasks, and the
 // mapping from domain errors to Asynq's retry decisions. It is the only
-// package that imports asynq.
+// package that imports asynq; Start runs the workers, the Poller and the
+// EventBridge feed them.
 //
 // Task flow for one batch:
 //
 //	batch:intake    validate the approval; reject the batch, or enqueue one
-//	                document:seal per approved document
-//	document:seal   seal, verify and record one document; when it was the
-//	                batch's last outstanding document, enqueue batch:report
-//	batch:report    write reports/<dept>/<batch>/batch.json
+//	                document:seal per approved document and a batch:report
+//	document:seal   seal, verify and record one document
+//	batch:report    once every document has an outcome, write
+//	                reports/<dept>/<batch>/batch.json; until then it waits,
+//	                polling a few listings (not counted as failures)
 //
 // Task IDs derive from the bucket, the object keys and the approval's ETag,
 // so a task enqueued twice (an event and the poller, a re-upload) runs once;

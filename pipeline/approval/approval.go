@@ -5,7 +5,8 @@
 //
 // A department uploads its documents under inbox/<dept>/<batch>/ and last
 // the manifest (ManifestName) and its signature (SignatureName). The pair's
-// arrival is the batch's commit point (DESIGN.md decision 1).
+// arrival is the batch's commit point: until both are there, nothing of
+// the batch is sealed.
 //
 // The signature is a detached CMS SignedData in the SM2 form of GM/T 0010 /
 // GB/T 35275: SM3 digest, SM2 signature over the signed attributes, the

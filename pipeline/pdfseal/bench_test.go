@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkSeal seals a ~100 KB document and compares it, in the same run,
-// with the floor DESIGN.md names: one SM3 pass over the document plus one
+// with the floor of sealing: one SM3 pass over the document plus one
 // SM2 signature. Each sub-benchmark after the floor reports its cost in
 // multiples of it ("x-floor").
 func BenchmarkSeal(b *testing.B) {

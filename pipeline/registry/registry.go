@@ -3,7 +3,7 @@
 // revoked) with the history of changes, who may approve its use and which
 // signing key applies it.
 //
-// The registry lives in the object store (DESIGN.md decision 7):
+// The registry lives in the object store, sealpipe's system of record:
 //
 //	registry/seals/<id>/seal.esl     the SESeal DER, written once
 //	registry/seals/<id>/record.json  the Record, updated by compare-and-swap on its ETag

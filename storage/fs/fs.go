@@ -1,7 +1,7 @@
 // Package fs is a storage.Store kept in a local folder, laid out so that a
 // person can browse it: object "inbox/tax/b1/doc.pdf" of bucket "records" is
 // the file <root>/records/inbox/tax/b1/doc.pdf. It is sealpipe's embedded
-// default object store (DESIGN.md, "Embedded default vs production") and
+// default object store (what `sealpipe demo` and an unconfigured `run` use) and
 // the first backend the storagetest conformance suite runs against.
 //
 // What the store keeps besides the objects lives under <root>/.sealpipe,

@@ -1,5 +1,5 @@
 // Package s3 is a storage.Store on one bucket of an S3 server, built on
-// minio-go. It is sealpipe's production object store (DESIGN.md decision 7),
+// minio-go. It is sealpipe's production object store,
 // written against MinIO and usable with any server that implements S3's
 // conditional writes.
 //
