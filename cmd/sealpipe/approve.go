@@ -1,56 +1,16 @@
 package main
 
 import (
-	"crypto"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 )
-
-// manifestFor lists every PDF document in dir, with its SM3 digest, in a
-// manifest applying seal at placement.
-func manifestFor(dir, dept, batch, approver, seal string, pl approval.Placement, at time.Time) (*approval.Manifest, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, usageErr("%v", err)
-	}
-	m := &approval.Manifest{Version: approval.Version, Batch: batch, Department: dept, Approver: approver, ApprovedAt: at.UTC().Truncate(time.Second)}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.EqualFold(filepath.Ext(e.Name()), ".pdf") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, usageErr("%v", err)
-		}
-		m.Documents = append(m.Documents, approval.NewDocument(e.Name(), b, seal, pl))
-	}
-	slices.SortFunc(m.Documents, func(a, b approval.Document) int { return strings.Compare(a.Name, b.Name) })
-	if len(m.Documents) == 0 {
-		return nil, usageErr("no .pdf documents in %s", dir)
-	}
-	return m, nil
-}
-
-// writeApproval signs m and writes approval.json and its signature into dir.
-func writeApproval(dir string, m *approval.Manifest, signer crypto.Signer, cert *smx509.Certificate) error {
-	body, sig, err := approval.MarshalSigned(m, signer, cert)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, approval.ManifestName), body, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, approval.SignatureName), sig, 0o644)
-}
 
 func newApproveCmd(g *globals) *cobra.Command {
 	var dept, batch, approver, seal string
@@ -68,23 +28,13 @@ inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the 
 			if dept == "" || batch == "" || approver == "" || seal == "" {
 				return usageErr("--dept, --batch, --approver and --seal are required")
 			}
-			ca, err := g.engine().DevCA()
-			if err != nil {
-				return err
-			}
-			id, err := ca.Approver(approver)
-			if err != nil {
+			m, err := g.engine().ApproveDir(cmd.Context(), args[0], engine.ApprovalSpec{
+				Department: dept, Batch: batch, Approver: approver, Seal: seal, Placement: pl,
+			})
+			switch {
+			case errors.Is(err, approval.ErrMalformed), errors.Is(err, os.ErrNotExist):
 				return &exitError{exitUsage, err}
-			}
-			m, err := manifestFor(args[0], dept, batch, id.Cert.Subject.CommonName, seal, pl, time.Now())
-			if err != nil {
-				return err
-			}
-			key, err := ca.Signer(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if err := writeApproval(args[0], m, key, id.Cert); err != nil {
+			case err != nil:
 				return err
 			}
 			fmt.Fprintf(g.stdout, "approved %d document(s) for %s/%s; wrote %s and %s\n", len(m.Documents), dept, batch,
