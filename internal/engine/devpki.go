@@ -64,7 +64,10 @@ func (e *Engine) DevPassphrase(create bool) ([]byte, error) {
 		return nil, err
 	}
 	e.log.Warn("no key passphrase configured: generated a DEVELOPMENT passphrase stored beside the keys; set SEALPIPE_KEY_PASSPHRASE in production", "file", path)
-	return e.keyPassphrase()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.devPass = p
+	return p, nil
 }
 
 // InitDevCA makes whatever part of the development trust chain under
