@@ -28,9 +28,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 )
 
 // Object names of an approval inside a batch prefix.
@@ -241,51 +242,29 @@ func Marshal(m *Manifest) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Sign makes the detached signature of manifest bytes: a CMS SignedData with
-// SM3 and SM2 (GM/T 0010 OIDs) when the key is SM2, the approver's
-// certificate included. The signer may be any crypto.Signer, such as an HSM key.
+// Sign makes the detached signature of manifest bytes (see package
+// signed): SM3 and SM2 (GM/T 0010 OIDs) when the key is SM2, the
+// approver's certificate included. The signer may be any crypto.Signer,
+// such as an HSM key.
 func Sign(manifest []byte, signer crypto.Signer, cert *smx509.Certificate) ([]byte, error) {
-	sd, err := pkcs7.NewSMSignedData(manifest)
+	sig, err := signed.Signer{Key: signer, Cert: cert}.Sign(manifest)
 	if err != nil {
-		return nil, fmt.Errorf("approval: sign: %w", err)
+		return nil, fmt.Errorf("approval: %w", err)
 	}
-	if err := sd.AddSigner(cert, signer, pkcs7.SignerInfoConfig{}); err != nil {
-		return nil, fmt.Errorf("approval: sign: %w", err)
-	}
-	sd.Detach()
-	return sd.Finish()
+	return sig, nil
 }
 
 // VerifySignature checks sig as the detached signature of manifest and
 // returns the approver's certificate. It checks the mathematics only; the
 // caller decides whether the certificate is trusted (trust.Pool) and what it
 // may approve. Failures wrap ErrSignature.
-func VerifySignature(manifest, sig []byte) (cert *smx509.Certificate, err error) {
-	if len(sig) == 0 || len(sig) > MaxSignatureSize {
+func VerifySignature(manifest, sig []byte) (*smx509.Certificate, error) {
+	if len(sig) > MaxSignatureSize {
 		return nil, fmt.Errorf("%w: signature of %d bytes", ErrSignature, len(sig))
 	}
-	defer func() {
-		if r := recover(); r != nil { // the CMS parser is outside our control
-			cert, err = nil, fmt.Errorf("%w: unparsable signature (%v)", ErrSignature, r)
-		}
-	}()
-	p7, err := pkcs7.Parse(sig)
+	cert, err := signed.Verify(manifest, sig)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
-	}
-	if len(p7.Signers) != 1 {
-		return nil, fmt.Errorf("%w: %d signers, want exactly 1", ErrSignature, len(p7.Signers))
-	}
-	if len(p7.Content) != 0 {
-		return nil, fmt.Errorf("%w: signature is not detached", ErrSignature)
-	}
-	p7.Content = manifest
-	if err := p7.Verify(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
-	}
-	cert = p7.GetOnlySigner()
-	if cert == nil {
-		return nil, fmt.Errorf("%w: signer certificate not included", ErrSignature)
+		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	return cert, nil
 }
