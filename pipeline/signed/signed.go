@@ -9,6 +9,7 @@
 //
 //   - Sign and Verify: a detached signature kept apart from the content,
 //     as approval.json.p7s is from approval.json.
+//
 //   - Marshal and Open: a JSON record and its signature in one object, so
 //     that a write is atomic and a reader cannot take the record without
 //     its signature:

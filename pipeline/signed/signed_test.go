@@ -71,7 +71,9 @@ func TestEnvelope(t *testing.T) {
 				{"a value changed", func(b []byte) []byte { return bytes.Replace(b, []byte(`"count": 3`), []byte(`"count": 4`), 1) }, signed.ErrSignature},
 				{"a name changed", func(b []byte) []byte { return bytes.Replace(b, []byte(`"seal"`), []byte(`"SEAL"`), 1) }, signed.ErrSignature},
 				{"an escape changed", func(b []byte) []byte { return bytes.Replace(b, []byte(`\u003c`), []byte(`<`), 1) }, signed.ErrSignature},
-				{"signature cut", func(b []byte) []byte { return bytes.Replace(b, []byte(`"signature": "`), []byte(`"signature": "AAAA`), 1) }, signed.ErrSignature},
+				{"signature cut", func(b []byte) []byte {
+					return bytes.Replace(b, []byte(`"signature": "`), []byte(`"signature": "AAAA`), 1)
+				}, signed.ErrSignature},
 				{"format missing", func(b []byte) []byte { return bytes.Replace(b, []byte(signed.Format), []byte("x"), 1) }, signed.ErrFormat},
 				{"plain record", func([]byte) []byte { b, _ := json.Marshal(want); return b }, signed.ErrFormat},
 				{"extra field", func(b []byte) []byte { return bytes.Replace(b, []byte(`"format"`), []byte(`"x": 1, "format"`), 1) }, signed.ErrFormat},
