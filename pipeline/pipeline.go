@@ -37,6 +37,11 @@ type Config struct {
 	// still arrive; until then a missing document is retried, after it is
 	// rejected. Zero means 1 hour.
 	UploadWindow time.Duration
+	// MemoryBudget bounds the bytes of documents in flight at once in this
+	// pipeline: SealDocument waits until its document fits (see admit, in
+	// budget.go). Each document in flight holds a few times its size in
+	// memory. Zero means DefaultMemoryBudget; negative means no bound.
+	MemoryBudget int64
 	// Operator is recorded in usage records as who applied the seal. Empty
 	// means "pipeline".
 	Operator string
@@ -59,6 +64,9 @@ func (c *Config) setDefaults() {
 	if c.UploadWindow == 0 {
 		c.UploadWindow = time.Hour
 	}
+	if c.MemoryBudget == 0 {
+		c.MemoryBudget = DefaultMemoryBudget
+	}
 	if c.Operator == "" {
 		c.Operator = "pipeline"
 	}
@@ -79,6 +87,7 @@ type Pipeline struct {
 	audit    *audit.Log
 	signers  Signers
 	cfg      Config
+	budget   *budget // nil: no memory budget
 
 	approvals approvalCache
 }
@@ -95,6 +104,7 @@ func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, signer
 		audit:    audit.New(store),
 		signers:  signers,
 		cfg:      cfg,
+		budget:   newBudget(cfg.MemoryBudget),
 	}
 }
 
@@ -187,7 +197,8 @@ func (p *Pipeline) inboxDocuments(ctx context.Context, ref BatchRef) ([]string, 
 // uploaded yet: it is returned only until Config.UploadWindow after the
 // approval time, after which the document is rejected as DOCUMENT_MISSING,
 // so waiting on it ends. Other errors (storage or key failures, an approval
-// deleted since intake) may last: callers bound their retries.
+// deleted since intake) may last: callers bound their retries. It waits
+// for room in Config.MemoryBudget before reading the document.
 func (p *Pipeline) SealDocument(ctx context.Context, ref BatchRef, name string) (report.Outcome, error) {
 	if err := ref.Validate(); err != nil {
 		return "", err
@@ -195,7 +206,12 @@ func (p *Pipeline) SealDocument(ctx context.Context, ref BatchRef, name string) 
 	if out, err := p.existingOutcome(ctx, ref, name); err != nil || out != "" {
 		return out, err
 	}
-	err := p.sealDocument(ctx, ref, name)
+	release, err := p.admit(ctx, ref, name)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	err = p.sealDocument(ctx, ref, name)
 	var rj *RejectError
 	if errors.As(err, &rj) {
 		p.cfg.Logger.InfoContext(ctx, "document rejected", "batch", ref.String(), "document", name, "code", rj.Code, "reason", rj.Reason)
