@@ -60,6 +60,8 @@ const backdate = time.Hour
 // Roles, as written in the OU of each leaf certificate.
 const (
 	roleSealMaker = "seal maker"
+	roleRegistrar = "registry administrator"
+	rolePipeline  = "pipeline"
 	roleSigner    = "document signer"
 	roleApprover  = "approver"
 )
@@ -68,6 +70,8 @@ const (
 const (
 	rootName      = "root"
 	sealMakerName = "sealmaker"
+	registrarName = "registrar"
+	pipelineName  = "pipeline"
 	signersDir    = "signers"
 	approversDir  = "approvers"
 	certExt       = ".crt"
@@ -113,6 +117,8 @@ type CA struct {
 	Root      *smx509.Certificate
 	RootPath  string              // path of root.crt
 	SealMaker Identity            // the seal maker
+	Registrar Identity            // the seal administrator who signs registry entries
+	Pipeline  Identity            // the pipeline's service identity, which signs its records
 	Signers   map[string]Identity // document signers by unit slug
 	Approvers map[string]Identity // approvers by slug
 
@@ -170,6 +176,12 @@ func Init(cfg Config) (*CA, error) {
 	want := []leafSpec{{
 		base: filepath.Join(dir, sealMakerName), slug: sealMakerName, name: "sealpipe development seal maker",
 		role: roleSealMaker, usage: smx509.KeyUsageDigitalSignature,
+	}, {
+		base: filepath.Join(dir, registrarName), slug: registrarName, name: "sealpipe development seal administrator",
+		role: roleRegistrar, usage: smx509.KeyUsageDigitalSignature, eku: trust.DefaultRegistryAdminOID,
+	}, {
+		base: filepath.Join(dir, pipelineName), slug: pipelineName, name: "sealpipe development pipeline",
+		role: rolePipeline, usage: smx509.KeyUsageDigitalSignature, eku: trust.DefaultPipelineOID,
 	}}
 	for _, u := range cfg.Units {
 		want = append(want, leafSpec{
@@ -180,7 +192,7 @@ func Init(cfg Config) (*CA, error) {
 	for _, a := range cfg.Approvers {
 		want = append(want, leafSpec{
 			base: filepath.Join(dir, approversDir, a.Slug), slug: a.Slug, name: a.Name,
-			role: roleApprover, usage: smx509.KeyUsageDigitalSignature,
+			role: roleApprover, usage: smx509.KeyUsageDigitalSignature, eku: trust.DefaultApproverOID,
 		})
 	}
 	for _, l := range want {
@@ -311,9 +323,12 @@ type leafSpec struct {
 	slug, name string
 	role       string
 	usage      smx509.KeyUsage
+	eku        asn1.ObjectIdentifier // the role's extended key usage, if it is one
 }
 
-// ensure issues l unless its certificate and key both exist.
+// ensure issues l unless its certificate and key both exist. A
+// certificate issued before its role needed an extended key usage (an
+// older chain) is re-issued for the same key.
 func (iss *issuer) ensure(l leafSpec) error {
 	certOK, keyOK, err := pairExists(l.base)
 	if err != nil {
@@ -321,7 +336,7 @@ func (iss *issuer) ensure(l leafSpec) error {
 	}
 	switch {
 	case certOK && keyOK:
-		return nil
+		return iss.upgrade(l)
 	case certOK || keyOK:
 		return fmt.Errorf("%w: %s %q: only one of %s and %s exists; remove it to re-issue",
 			ErrPartial, l.role, l.slug, l.base+certExt, l.base+keyExt)
@@ -330,9 +345,39 @@ func (iss *issuer) ensure(l leafSpec) error {
 	if err != nil {
 		return err
 	}
-	ski, err := subjectKeyID(key.Public())
+	cert, err := iss.issue(l, key.Public())
 	if err != nil {
 		return err
+	}
+	return writeIdentity(l.base, cert, key, iss.pass)
+}
+
+// upgrade re-issues l's existing certificate if it lacks l's role.
+func (iss *issuer) upgrade(l leafSpec) error {
+	cert, err := readCert(l.base + certExt)
+	if err != nil || l.eku == nil || trust.HasRole(cert, l.eku) {
+		return err
+	}
+	uri, err := keys.FileURI(l.base + keyExt)
+	if err != nil {
+		return err
+	}
+	key, err := openKeyURI(context.Background(), uri, cert, iss.pass)
+	if err != nil {
+		return err
+	}
+	upgraded, err := iss.issue(l, key.Public())
+	if err != nil {
+		return err
+	}
+	return replaceFile(l.base+certExt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: upgraded.Raw}), 0o644)
+}
+
+// issue makes l's certificate for public key pub.
+func (iss *issuer) issue(l leafSpec, pub crypto.PublicKey) (*smx509.Certificate, error) {
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, err
 	}
 	notAfter := iss.now.Add(iss.validity)
 	if notAfter.After(iss.cert.NotAfter) {
@@ -352,11 +397,10 @@ func (iss *issuer) ensure(l leafSpec) error {
 		IsCA:                  false,
 		SubjectKeyId:          ski,
 	}
-	cert, err := create(tmpl, iss.cert, key.Public(), iss.key)
-	if err != nil {
-		return err
+	if l.eku != nil {
+		tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{l.eku}
 	}
-	return writeIdentity(l.base, cert, key, iss.pass)
+	return create(tmpl, iss.cert, pub, iss.key)
 }
 
 // create signs tmpl, for public key pub, with a fresh random serial number.
@@ -430,6 +474,21 @@ func createFile(path string, data []byte, perm fs.FileMode) (err error) {
 		return fmt.Errorf("devca: write %s: %w", path, err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
+		return fmt.Errorf("devca: %w", err)
+	}
+	return nil
+}
+
+// replaceFile writes data to path atomically, replacing what is there.
+func replaceFile(path string, data []byte, perm fs.FileMode) error {
+	tmp := path + ".new"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("devca: %w", err)
+	}
+	if err := createFile(tmp, data, perm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("devca: %w", err)
 	}
 	return nil
@@ -532,6 +591,20 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 	}
 	if ca.SealMaker, err = loadIdentity(filepath.Join(dir, sealMakerName), root); err != nil {
 		return nil, err
+	}
+	// Chains made before these identities existed lack them until the next
+	// Init; the commands that need them say so.
+	for _, id := range []struct {
+		name string
+		into *Identity
+	}{{registrarName, &ca.Registrar}, {pipelineName, &ca.Pipeline}} {
+		if ok, err := exists(filepath.Join(dir, id.name) + certExt); err != nil {
+			return nil, err
+		} else if ok {
+			if *id.into, err = loadIdentity(filepath.Join(dir, id.name), root); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for sub, m := range map[string]map[string]Identity{signersDir: ca.Signers, approversDir: ca.Approvers} {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))

@@ -3,8 +3,10 @@ package devca
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"os"
 	"os/exec"
@@ -123,7 +125,11 @@ type leaf struct {
 }
 
 func leaves(ca *CA) []leaf {
-	out := []leaf{{"seal maker", "sealmaker", ca.SealMaker, "sealpipe development seal maker", trust.UsageSealMaker, smx509.KeyUsageDigitalSignature}}
+	out := []leaf{
+		{"seal maker", "sealmaker", ca.SealMaker, "sealpipe development seal maker", trust.UsageSealMaker, smx509.KeyUsageDigitalSignature},
+		{"registry administrator", "registrar", ca.Registrar, "sealpipe development seal administrator", trust.UsageRegistryAdmin, smx509.KeyUsageDigitalSignature},
+		{"pipeline", "pipeline", ca.Pipeline, "sealpipe development pipeline", trust.UsagePipeline, smx509.KeyUsageDigitalSignature},
+	}
 	for _, u := range testUnits {
 		out = append(out, leaf{"document signer", u.Slug, ca.Signers[u.Slug], u.Name, trust.UsageDocumentSigner,
 			smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment})
@@ -520,5 +526,57 @@ func TestOpenSSL(t *testing.T) {
 	}
 	if out, err := verify(distID, other.SealMaker.CertPath); err == nil {
 		t.Errorf("openssl verified a certificate of another CA:\n%s", out)
+	}
+}
+
+// TestInitUpgradesRoles: a chain made before approvers needed their role
+// (an approver certificate without the approver extended key usage) gets
+// the certificate re-issued by the next Init, for the same key, and the
+// missing registrar and pipeline identities added.
+func TestInitUpgradesRoles(t *testing.T) {
+	t.Parallel()
+	ca, dir, now := testCA(t)
+	old := ca.Approvers[testApprovers[0].Slug]
+	key, err := ca.Signer(context.Background(), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootKey, err := openKeyURI(context.Background(), ca.rootKeyURI, ca.Root, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := issuer{cert: ca.Root, key: rootKey, pass: testPass, now: now, validity: DefaultLeafValidity}
+	noRole, err := iss.issue(leafSpec{slug: old.Cert.Subject.CommonName, name: "old", role: roleApprover, usage: smx509.KeyUsageDigitalSignature}, key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceFile(old.CertPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: noRole.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"registrar.crt", "registrar.key", "pipeline.crt", "pipeline.key"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := Load(dir, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := before.Pool().Verify(before.Approvers[testApprovers[0].Slug].Cert, now, trust.UsageApprover); !errors.Is(err, trust.ErrKeyUsage) {
+		t.Fatalf("the old approver certificate verifies as an approver: %v", err)
+	}
+	if before.Registrar.Cert != nil || before.Pipeline.Cert != nil {
+		t.Fatal("the old chain has a registrar or pipeline identity")
+	}
+	after := initCA(t, dir, now)
+	up := after.Approvers[testApprovers[0].Slug]
+	if _, err := after.Pool().Verify(up.Cert, now, trust.UsageApprover); err != nil {
+		t.Fatalf("upgraded approver: %v", err)
+	}
+	if !up.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+		t.Fatal("the upgrade changed the approver's key")
+	}
+	if after.Registrar.Cert == nil || after.Pipeline.Cert == nil {
+		t.Fatal("Init did not add the registrar and pipeline identities")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"math/big"
 	"testing"
 	"time"
@@ -25,8 +26,11 @@ type spec struct {
 	from, to   time.Time // zero: t0-1y … t0+5y
 	maxPathLen int       // for CAs: -1 unlimited, else the constraint
 	extra      []pkix.Extension
-	key        crypto.Signer // nil: a fresh SM2 key
-	ski        []byte        // nil: derived from the key (CAs only)
+	key        crypto.Signer           // nil: a fresh SM2 key
+	ski        []byte                  // nil: derived from the key (CAs only)
+	ekus       []asn1.ObjectIdentifier // extended key usages (roles)
+	anyEKU     bool                    // add anyExtendedKeyUsage
+	policies   []asn1.ObjectIdentifier // certificate policies
 }
 
 // issue makes a certificate for s, signed by parent (self-signed if nil).
@@ -51,6 +55,17 @@ func issue(t testing.TB, s spec, parent *testpki.Identity) *testpki.Identity {
 		IsCA:                  s.ca,
 		ExtraExtensions:       s.extra,
 		SubjectKeyId:          s.ski,
+		UnknownExtKeyUsage:    s.ekus,
+	}
+	for _, p := range s.policies {
+		oid, err := smx509.ParseOID(p.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.Policies = append(tmpl.Policies, oid)
+	}
+	if s.anyEKU {
+		tmpl.ExtKeyUsage = []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny}
 	}
 	if s.ca {
 		tmpl.MaxPathLen = s.maxPathLen

@@ -15,14 +15,17 @@
 // All signature algorithms of github.com/emmansun/gmsm/smx509 verify,
 // SM2-with-SM3 with the default signer ID included; SHA-1 and MD5
 // certificate signatures are refused. Name constraints and certificate
-// policies are not evaluated, and CRLs are used as given, without a
+// policies are not evaluated, except that sealpipe's own roles require
+// their OID (see Usage), and CRLs are used as given, without a
 // freshness requirement: a certificate on no CRL the pool holds counts as
 // not revoked.
 package trust
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +51,7 @@ type Pool struct {
 	roots     map[string]bool                  // DER of each root
 	bySubject map[string][]*smx509.Certificate // roots and intermediates by raw subject
 	revoked   map[string]map[string]revocation // issuer DER → serial → revocation
+	roles     map[Usage]asn1.ObjectIdentifier  // the OID each role needs
 }
 
 // revocation is one CRL entry.
@@ -64,6 +68,7 @@ func NewPool(roots []*smx509.Certificate, intermediates ...*smx509.Certificate) 
 		roots:     make(map[string]bool),
 		bySubject: make(map[string][]*smx509.Certificate),
 		revoked:   make(map[string]map[string]revocation),
+		roles:     defaultRoleOIDs(),
 	}
 	for _, r := range roots {
 		if r != nil {
@@ -77,6 +82,25 @@ func NewPool(roots []*smx509.Certificate, intermediates ...*smx509.Certificate) 
 		}
 	}
 	return p
+}
+
+// SetRoleOID makes oid the OID a certificate must carry (as an extended
+// key usage or a policy) to serve role u: UsageApprover,
+// UsageRegistryAdmin or UsagePipeline. It panics for other usages.
+func (p *Pool) SetRoleOID(u Usage, oid asn1.ObjectIdentifier) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.roles[u]; !ok || len(oid) == 0 {
+		panic(fmt.Sprintf("trust: SetRoleOID(%v, %v): not a role, or no OID", u, oid))
+	}
+	p.roles[u] = oid
+}
+
+// RoleOID returns the OID role u requires, nil for a usage that is no role.
+func (p *Pool) RoleOID(u Usage) asn1.ObjectIdentifier {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.roles[u]
 }
 
 func (p *Pool) add(c *smx509.Certificate) {
@@ -125,7 +149,10 @@ func (p *Pool) VerifyWith(cert *smx509.Certificate, intermediates []*smx509.Cert
 	if at.IsZero() {
 		return nil, errors.New("trust: Verify at the zero time: pass the signing time, or time.Now()")
 	}
-	if err := usage.check(cert); err != nil {
+	p.mu.RLock()
+	role := p.roles[usage]
+	p.mu.RUnlock()
+	if err := usage.check(cert, role); err != nil {
 		return nil, err
 	}
 	if err := validAt(cert, at); err != nil {

@@ -30,7 +30,11 @@ func TestVerify(t *testing.T) {
 	viaInter := issue(t, spec{cn: "via-intermediate", ku: signerKU, from: t0, to: t0.AddDate(2, 0, 0)}, inter)
 	// Valid itself at t0+4y, but its intermediate expired at t0+3y.
 	outlivesInter := issue(t, spec{cn: "outlives-intermediate", ku: signerKU, from: t0, to: t0.AddDate(5, 0, 0)}, inter)
-	approver := issue(t, spec{cn: "approver-zhang", ku: smx509.KeyUsageDigitalSignature, from: t0}, root)
+	approver := issue(t, spec{cn: "approver-zhang", ku: smx509.KeyUsageDigitalSignature, from: t0, ekus: []asn1.ObjectIdentifier{DefaultApproverOID}}, root)
+	approverByPolicy := issue(t, spec{cn: "approver-li", ku: smx509.KeyUsageDigitalSignature, from: t0, policies: []asn1.ObjectIdentifier{DefaultApproverOID}}, root)
+	anyEKU := issue(t, spec{cn: "any-eku", ku: smx509.KeyUsageDigitalSignature, from: t0, anyEKU: true}, root)
+	admin := issue(t, spec{cn: "registrar", ku: smx509.KeyUsageDigitalSignature, from: t0, ekus: []asn1.ObjectIdentifier{DefaultRegistryAdminOID}}, root)
+	service := issue(t, spec{cn: "pipeline", ku: smx509.KeyUsageDigitalSignature, from: t0, ekus: []asn1.ObjectIdentifier{DefaultPipelineOID}}, root)
 	commitOnly := issue(t, spec{cn: "commit-only", ku: smx509.KeyUsageContentCommitment, from: t0}, root)
 	encipher := issue(t, spec{cn: "encipherment", ku: smx509.KeyUsageKeyEncipherment, from: t0}, root)
 	noKU := issue(t, spec{cn: "no-key-usage", from: t0}, root)
@@ -107,6 +111,14 @@ func TestVerify(t *testing.T) {
 		{name: "contentCommitment only as document signer", cert: commitOnly, at: at, usage: UsageDocumentSigner, wantChain: chain(commitOnly, root)},
 		{name: "approver", cert: approver, at: at, usage: UsageApprover, wantChain: chain(approver, root)},
 		{name: "no key usage as approver", cert: noKU, at: at, usage: UsageApprover, wantErr: ErrKeyUsage, wantCert: noKU},
+		{name: "approver role as a policy", cert: approverByPolicy, at: at, usage: UsageApprover, wantChain: chain(approverByPolicy, root)},
+		{name: "document signer as approver", cert: leaf, at: at, usage: UsageApprover, wantErr: ErrKeyUsage, wantCert: leaf, wantDetail: "no approver role"},
+		{name: "anyExtendedKeyUsage is no role", cert: anyEKU, at: at, usage: UsageApprover, wantErr: ErrKeyUsage, wantCert: anyEKU},
+		{name: "approver as registry administrator", cert: approver, at: at, usage: UsageRegistryAdmin, wantErr: ErrKeyUsage, wantCert: approver},
+		{name: "registry administrator", cert: admin, at: at, usage: UsageRegistryAdmin, wantChain: chain(admin, root)},
+		{name: "registry administrator as approver", cert: admin, at: at, usage: UsageApprover, wantErr: ErrKeyUsage, wantCert: admin},
+		{name: "pipeline", cert: service, at: at, usage: UsagePipeline, wantChain: chain(service, root)},
+		{name: "pipeline as registry administrator", cert: service, at: at, usage: UsageRegistryAdmin, wantErr: ErrKeyUsage, wantCert: service},
 		{name: "no key usage for any use", cert: noKU, at: at, usage: UsageAny, wantChain: chain(noKU, root)},
 		{name: "zero usage fails closed", cert: leaf, at: at, usage: 0, wantErr: ErrKeyUsage, wantCert: leaf},
 		{name: "issuer without keyCertSign", cert: underNoCertSign, at: at, usage: UsageDocumentSigner, wantErr: ErrInvalidCA, wantCert: noCertSign},
@@ -394,7 +406,7 @@ func TestLoadCertificates(t *testing.T) {
 func TestConcurrentAddCRL(t *testing.T) {
 	t.Parallel()
 	root := issue(t, spec{cn: "Race Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
-	leaf := issue(t, spec{cn: "race-leaf", ku: smx509.KeyUsageDigitalSignature}, root)
+	leaf := issue(t, spec{cn: "race-leaf", ku: smx509.KeyUsageDigitalSignature, ekus: []asn1.ObjectIdentifier{DefaultApproverOID}}, root)
 	pool := NewPool([]*smx509.Certificate{root.Cert})
 	crls := make([][]byte, 4)
 	for i := range crls {
@@ -455,4 +467,34 @@ func FuzzParseCertificatesPEM(f *testing.F) {
 			_, _ = pool.Verify(c, t0, UsageDocumentSigner)
 		}
 	})
+}
+
+// TestRoleOIDs: a deployment whose CA marks roles with its own OIDs sets
+// them; the default ones then no longer serve.
+func TestRoleOIDs(t *testing.T) {
+	t.Parallel()
+	custom := asn1.ObjectIdentifier{1, 2, 156, 99999, 1}
+	root := issue(t, spec{cn: "Role Root", ca: true, ku: caUsage, maxPathLen: -1}, nil)
+	theirs := issue(t, spec{cn: "their-approver", ku: smx509.KeyUsageDigitalSignature, from: t0, policies: []asn1.ObjectIdentifier{custom}}, root)
+	ours := issue(t, spec{cn: "our-approver", ku: smx509.KeyUsageDigitalSignature, from: t0, ekus: []asn1.ObjectIdentifier{DefaultApproverOID}}, root)
+	pool := NewPool([]*smx509.Certificate{root.Cert})
+	if got := pool.RoleOID(UsageApprover); !got.Equal(DefaultApproverOID) {
+		t.Fatalf("default approver OID %v", got)
+	}
+	pool.SetRoleOID(UsageApprover, custom)
+	if _, err := pool.Verify(theirs.Cert, t0.AddDate(0, 0, 1), UsageApprover); err != nil {
+		t.Errorf("custom role: %v", err)
+	}
+	if _, err := pool.Verify(ours.Cert, t0.AddDate(0, 0, 1), UsageApprover); !errors.Is(err, ErrKeyUsage) {
+		t.Errorf("default OID after SetRoleOID: %v, want ErrKeyUsage", err)
+	}
+	if pool.RoleOID(UsageDocumentSigner) != nil {
+		t.Error("a document signer is no role")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("SetRoleOID of a usage that is no role did not panic")
+		}
+	}()
+	pool.SetRoleOID(UsageSealMaker, custom)
 }
