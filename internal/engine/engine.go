@@ -291,7 +291,8 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{Logger: e.log, Operator: e.operator})
+		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{Logger: e.log, Operator: e.operator,
+			MemoryBudget: int64(e.settings.MemoryBudget)})
 	}
 	return e.pipeline, nil
 }

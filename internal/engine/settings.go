@@ -44,6 +44,10 @@ type Settings struct {
 	// Concurrency is the number of documents processed at once per
 	// process. Zero means workers.DefaultConcurrency().
 	Concurrency int `env:"SEALPIPE_CONCURRENCY" help:"documents processed at once per process (0: 4 × CPUs)"`
+	// MemoryBudget bounds the bytes of documents in flight per process
+	// (pipeline.Config.MemoryBudget): a document waits until it fits, and
+	// one larger than the budget is processed alone.
+	MemoryBudget ByteSize `env:"SEALPIPE_MEMORY_BUDGET" default:"256MiB" help:"bytes of documents in flight per process, e.g. 512MiB (each takes a few times its size in memory); a larger document is processed alone"`
 	// PollInterval is how often `run` scans the inbox for approved batches,
 	// the safety net behind bucket events.
 	PollInterval time.Duration `env:"SEALPIPE_POLL_INTERVAL" default:"30s" help:"how often run scans the inbox for approved batches (the safety net behind events)"`
@@ -174,6 +178,7 @@ func (e *SettingError) Unwrap() []error { return []error{ErrSettings, e.Err} }
 var (
 	secretType   = reflect.TypeFor[Secret]()
 	durationType = reflect.TypeFor[time.Duration]()
+	byteSizeType = reflect.TypeFor[ByteSize]()
 	table        = settingsTable()
 )
 
@@ -313,6 +318,12 @@ func setField(v reflect.Value, val string) error {
 			return errors.New("want a duration such as 30s or 5m")
 		}
 		v.SetInt(int64(d))
+	case v.Type() == byteSizeType:
+		n, err := ParseByteSize(val)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(n))
 	case v.Kind() == reflect.String:
 		v.SetString(val)
 	case v.Kind() == reflect.Bool:
