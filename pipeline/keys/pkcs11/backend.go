@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,19 @@ func init() {
 var defaultBackend struct {
 	sync.Mutex
 	b *Backend
+}
+
+// allowed checks the resolved module path against Config.AllowedModules.
+func (b *Backend) allowed(path string) error {
+	if b.cfg.AllowedModules == nil {
+		return nil
+	}
+	for _, m := range b.cfg.AllowedModules {
+		if real, err := filepath.EvalSymlinks(m); err == nil && real == path {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is not among the allowed modules (%s)", ErrModuleNotAllowed, path, strings.Join(b.cfg.AllowedModules, ", "))
 }
 
 // Default returns the Backend that keys.Open uses for pkcs11: URIs: the
@@ -148,6 +163,9 @@ func (b *Backend) OpenKey(ctx context.Context, opts keys.Options, uris ...string
 		}
 		path, err := u.modulePath(b.cfg.Module, b.cfg.ModuleDirs)
 		if err != nil {
+			return nil, err
+		}
+		if err := b.allowed(path); err != nil {
 			return nil, err
 		}
 		pin, ok, err := u.pin(opts.Passphrase)

@@ -57,6 +57,14 @@ type Config struct {
 	// module-path nor module-name. Zero means none: such URIs are refused.
 	Module string
 
+	// AllowedModules, if not nil, are the only PKCS #11 libraries the pool
+	// loads: a key URI whose module (module-path, module-name or Module)
+	// is not one of them, once symbolic links are resolved, is refused
+	// with ErrModuleNotAllowed before anything is loaded. A module is code
+	// run inside the process: a deployment lists the vendor libraries of
+	// its HSMs. Nil allows any module.
+	AllowedModules []string
+
 	// ModuleDirs are searched in order for a module-name, as NAME,
 	// NAME.so and libNAME.so. Nil means DefaultModuleDirs.
 	ModuleDirs []string

@@ -19,6 +19,9 @@ var (
 	// package cannot use to name one private key (no token, no object,
 	// an unknown path attribute, two matching keys).
 	ErrBadURI = errors.New("pkcs11: bad key URI")
+	// ErrModuleNotAllowed reports a key URI naming a module that
+	// Config.AllowedModules does not list.
+	ErrModuleNotAllowed = errors.New("pkcs11: module not allowed")
 	// ErrLogin reports a failed login: no PIN, a wrong, locked or expired
 	// PIN, or an unreadable pin-source.
 	ErrLogin = errors.New("pkcs11: login failed")

@@ -738,3 +738,41 @@ func TestMetricsShared(t *testing.T) {
 		t.Fatal("New with a clashing registry: no error")
 	}
 }
+
+// TestAllowedModules: with an allow-list, a key URI naming any other
+// module — the shared library an attacker placed — is refused before it is
+// loaded; the listed module, also reached through a symbolic link, opens.
+func TestAllowedModules(t *testing.T) {
+	e := newFakeEnv(t, mechSM2, SM2Digest, SM2Raw, Config{})
+	link := filepath.Join(t.TempDir(), "link.so")
+	if err := os.Symlink(e.path, link); err != nil {
+		t.Fatal(err)
+	}
+	evil := fakehsm.ModulePath(t, "evil")
+	for _, tc := range []struct {
+		name    string
+		allowed []string
+		module  string
+		want    error
+	}{
+		{"listed", []string{e.path}, e.path, nil},
+		{"listed through a link", []string{link}, e.path, nil},
+		{"reached through a link", []string{e.path}, link, nil},
+		{"not listed", []string{e.path}, evil, ErrModuleNotAllowed},
+		{"empty list allows nothing", []string{}, e.path, ErrModuleNotAllowed},
+		{"no list allows any", nil, e.path, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New(Config{AllowedModules: tc.allowed, HealthInterval: -1, Dialer: fakeDialer{e.path: e.hsm, evil: e.hsm}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			uri := "pkcs11:token=" + fakeLabel + ";object=seal?module-path=" + tc.module + "&pin-value=" + fakePIN
+			_, err = b.OpenKey(context.Background(), keys.Options{}, uri)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("OpenKey = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
