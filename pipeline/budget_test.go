@@ -11,7 +11,6 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
-	"github.com/sealpipe/sealpipe/pipeline/keys"
 )
 
 // countingSigner signs slowly and records how many signatures, hence
@@ -65,8 +64,8 @@ func TestMemoryBudgetBoundsDocumentsInFlight(t *testing.T) {
 				}
 			}
 			var now, peak atomic.Int64
-			e.rebuildWith(func(ctx context.Context, uri string) (crypto.Signer, error) {
-				s, err := keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
+			e.rebuildWith(func(ctx context.Context, alias string) (crypto.Signer, error) {
+				s, err := e.ca.OpenAlias(ctx, alias)
 				return countingSigner{s, &now, &peak}, err
 			})
 			e.upload(b)

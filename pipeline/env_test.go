@@ -21,6 +21,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -64,9 +65,8 @@ func newEnvWith(t *testing.T, cfg pipeline.Config, opts fs.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(st)
 	ctx := context.Background()
-	ca, err := demo.Setup(ctx, shared.dir, testPassphrase, reg, "test")
+	ca, reg, err := demo.Setup(ctx, shared.dir, testPassphrase, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,16 +89,32 @@ func setupSharedPKI() (string, error) {
 
 // rebuild makes a new pipeline with e.cfg, as a restarted worker would.
 func (e *env) rebuild() {
-	e.rebuildWith(func(ctx context.Context, uri string) (crypto.Signer, error) {
-		return keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
-	})
+	e.rebuildWith(e.ca.OpenAlias)
 }
 
-// rebuildWith is rebuild with another way to open signing keys.
-func (e *env) rebuildWith(open func(ctx context.Context, uri string) (crypto.Signer, error)) {
+// rebuildWith is rebuild with another way to open signing keys by alias.
+func (e *env) rebuildWith(open func(ctx context.Context, alias string) (crypto.Signer, error)) {
 	signers := keys.NewCache(open)
 	e.t.Cleanup(func() { signers.Close() })
 	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
+}
+
+// admin is the development registrar, who signs registry changes.
+func (e *env) admin() signed.Signer {
+	e.t.Helper()
+	key, err := e.ca.Signer(context.Background(), e.ca.Registrar)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return signed.Signer{Key: key, Cert: e.ca.Registrar.Cert}
+}
+
+// setStatus changes a seal's status as the registrar.
+func (e *env) setStatus(id string, to registry.Status, reason string) {
+	e.t.Helper()
+	if _, err := e.reg.SetStatus(context.Background(), id, to, reason, e.admin()); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) approver(slug string) (crypto.Signer, *smx509.Certificate) {

@@ -35,6 +35,7 @@ const (
 	CodeSealNotActive     report.Code = "SEAL_NOT_ACTIVE"
 	CodeSealExpired       report.Code = "SEAL_EXPIRED"
 	CodeSealUnusable      report.Code = "SEAL_UNUSABLE"
+	CodeRegistryInvalid   report.Code = "REGISTRY_INVALID"
 	CodeSelfCheckFailed   report.Code = "SELF_CHECK_FAILED"
 	CodeProcessingFailed  report.Code = "PROCESSING_FAILED"
 )

@@ -232,7 +232,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if !ok {
 		return reject(CodeNotApproved, nil, "document %q is not listed in the batch's approval", name)
 	}
-	seal, err := p.usableSeal(ctx, doc.Seal, a.approver)
+	seal, err := p.usableSeal(ctx, doc.Seal, a.approver, ref.Department)
 	if err != nil {
 		return err
 	}

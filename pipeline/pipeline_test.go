@@ -27,6 +27,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage"
@@ -244,15 +245,11 @@ func TestDocumentRejections(t *testing.T) {
 			return demo.DocumentName(1)
 		}, pipeline.Config{}, pipeline.CodeSealUnknown},
 		{"suspended seal", func(t *testing.T, e *env, b *demo.Batch) string {
-			if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusSuspended, "test", "audit"); err != nil {
-				t.Fatal(err)
-			}
+			e.setStatus(demo.SealCivil, registry.StatusSuspended, "audit")
 			return demo.DocumentName(1)
 		}, pipeline.Config{}, pipeline.CodeSealNotActive},
 		{"revoked seal", func(t *testing.T, e *env, b *demo.Batch) string {
-			if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusRevoked, "test", "key compromise"); err != nil {
-				t.Fatal(err)
-			}
+			e.setStatus(demo.SealCivil, registry.StatusRevoked, "key compromise")
 			return demo.DocumentName(1)
 		}, pipeline.Config{}, pipeline.CodeSealNotActive},
 		{"expired seal", func(t *testing.T, e *env, b *demo.Batch) string { return demo.DocumentName(1) },
@@ -268,9 +265,10 @@ func TestDocumentRejections(t *testing.T) {
 			}
 			if _, err := e.reg.Make(context.Background(), registry.MakeRequest{
 				ID: "33010200000003", Unit: "某某县民政局", Picture: pic, SignerCert: e.ca.Signers["civil-affairs"].Cert,
-				SignerKey: e.ca.Signers["county-office"].KeyURI, // another unit's key
-				Approvers: []string{demo.Approver}, Maker: maker, MakerCert: e.ca.SealMaker.Cert, Actor: "test",
-			}); err != nil {
+				Key:       "county-office", // another unit's key
+				Approvers: []registry.ApproverGrant{{Cert: e.ca.Approvers[demo.Approver].Cert, Departments: []string{demo.Department}}},
+				Maker:     signed.Signer{Key: maker, Cert: e.ca.SealMaker.Cert},
+			}, e.admin()); err != nil {
 				t.Fatal(err)
 			}
 			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Documents[0].Seal = "33010200000003" })
@@ -451,9 +449,7 @@ func TestLocalSeal(t *testing.T) {
 	if n := e.count(storage.PrefixAudit + demo.SealCivil + "/local/"); n != 1 {
 		t.Fatalf("local usage records: %d", n)
 	}
-	if _, err := e.reg.SetStatus(context.Background(), demo.SealCivil, registry.StatusRevoked, "test", "x"); err != nil {
-		t.Fatal(err)
-	}
+	e.setStatus(demo.SealCivil, registry.StatusRevoked, "x")
 	var rj *pipeline.RejectError
 	if _, _, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1}, "o.pdf"); !errors.As(err, &rj) || rj.Code != pipeline.CodeSealNotActive {
 		t.Fatalf("sealing with a revoked seal = %v", err)
@@ -499,8 +495,8 @@ func TestBrokenKeyIsNotPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.rebuildWith(func(ctx context.Context, uri string) (crypto.Signer, error) {
-		s, err := keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
+	e.rebuildWith(func(ctx context.Context, alias string) (crypto.Signer, error) {
+		s, err := e.ca.OpenAlias(ctx, alias)
 		if err != nil {
 			return nil, err
 		}
@@ -554,9 +550,7 @@ func TestLosingDeliveryRecordsTheWinner(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &racingStore{Store: e.store, key: b.Ref.SealedKey(name), winner: winner}
-	signers := keys.NewCache(func(ctx context.Context, uri string) (crypto.Signer, error) {
-		return keys.Open(ctx, uri, keys.Options{Passphrase: testPassphrase})
-	})
+	signers := keys.NewCache(e.ca.OpenAlias)
 	p := pipeline.New(st, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
 	if out, err := p.SealDocument(ctx, b.Ref, name); err != nil || out != report.OutcomeSealed {
 		t.Fatalf("SealDocument = %v, %v", out, err)
@@ -586,9 +580,7 @@ func TestVerifyJudgesStatusAtSigningTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.SetStatus(ctx, demo.SealCivil, registry.StatusRevoked, "test", "key compromised"); err != nil {
-		t.Fatal(err)
-	}
+	e.setStatus(demo.SealCivil, registry.StatusRevoked, "key compromised")
 	seal, err := e.reg.Get(ctx, demo.SealCivil)
 	if err != nil {
 		t.Fatal(err)

@@ -21,22 +21,27 @@ import (
 )
 
 // usableSeal loads a seal and checks that it may be applied now and, when
-// approver is not nil, that the approver may approve its use.
-func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.Certificate) (*registry.Entry, error) {
+// approver is not nil, that the registry pins approver's key as an
+// approver of the seal for department dept.
+func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.Certificate, dept string) (*registry.Entry, error) {
 	e, err := p.seals.Get(ctx, id)
-	if errors.Is(err, registry.ErrNotFound) {
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
 		return nil, reject(CodeSealUnknown, err, "seal %q is not registered", id)
-	}
-	if errors.Is(err, registry.ErrInvalid) {
+	case errors.Is(err, registry.ErrTampered):
+		return nil, reject(CodeRegistryInvalid, err, "seal %q cannot be used: %v", id, err)
+	case errors.Is(err, registry.ErrInvalid):
 		return nil, reject(CodeSealUnusable, err, "seal %q: %v", id, err)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
 	}
 	now := p.cfg.Now()
 	switch {
-	case approver != nil && !e.MayApprove(approver.Subject.CommonName):
-		return nil, reject(CodeSealNotPermitted, nil, "approver %q may not approve use of seal %s (%s)", approver.Subject.CommonName, e.ID, e.Name)
+	case approver != nil && !e.MayApprove(approver, dept):
+		if _, ok := e.ApproverFor(approver); ok {
+			return nil, reject(CodeSealNotPermitted, nil, "approver %q may not approve use of seal %s (%s) for department %s", approver.Subject.CommonName, e.ID, e.Name, dept)
+		}
+		return nil, reject(CodeSealNotPermitted, nil, "approver %q (key %.16s…) may not approve use of seal %s (%s)", approver.Subject.CommonName, registry.Fingerprint(approver), e.ID, e.Name)
 	case e.Status != registry.StatusActive:
 		return nil, reject(CodeSealNotActive, nil, "seal %s (%s) is %s", e.ID, e.Name, e.Status)
 	case !e.Seal.ValidAt(now):
@@ -108,7 +113,7 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 // signer returns the seal's signing key and the certificate of it that the
 // seal lists.
 func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Signer, *smx509.Certificate, error) {
-	s, err := p.signers.Signer(ctx, seal.SignerKey)
+	s, err := p.signers.Signer(ctx, seal.Key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline: open signing key of seal %s: %w", seal.ID, err)
 	}
@@ -118,7 +123,7 @@ func (p *Pipeline) signer(ctx context.Context, seal *registry.Entry) (crypto.Sig
 			return s, cert, nil
 		}
 	}
-	return nil, nil, reject(CodeSealUnusable, nil, "seal %s lists no certificate for its signing key %s", seal.ID, seal.SignerKey)
+	return nil, nil, reject(CodeSealUnusable, nil, "seal %s lists no certificate for its signing key %q", seal.ID, seal.Key)
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {
@@ -164,7 +169,7 @@ func failedChecks(rep *report.Document) string {
 // as its name) before returning the sealed bytes and their report. Refusals
 // are *RejectError.
 func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
-	e, err := p.usableSeal(ctx, sealID, nil)
+	e, err := p.usableSeal(ctx, sealID, nil, "")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,7 +2,6 @@ package workers_test
 
 import (
 	"context"
-	"crypto"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
-	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -96,8 +94,7 @@ func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.
 func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pipeline.Config) (*pipeline.Pipeline, *demo.Batch) {
 	t.Helper()
 	ctx := context.Background()
-	reg := registry.New(st)
-	ca, err := demo.Setup(ctx, t.TempDir(), pass, reg, "test")
+	ca, reg, err := demo.Setup(ctx, t.TempDir(), pass, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +108,7 @@ func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(ctx context.Context, uri string) (crypto.Signer, error) {
-		return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
-	}
-	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(open), cfg), b
+	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(ca.OpenAlias), cfg), b
 }
 
 // TestWorkersSealBatch runs a real batch through Asynq workers.

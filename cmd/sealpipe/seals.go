@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,12 @@ func newSealsCmd(g *globals) *cobra.Command {
 		Short: "Make a GB/T 38540 seal for a unit and register it",
 		Long: `Draw the unit's round seal picture (red ring, star, unit name along the arc,
 purpose text, seal code), build a GB/T 38540 version 4 SESeal holding the unit's
-signer certificate, sign it with the seal maker's key and register it as active.`,
+signer certificate, sign it with the seal maker's key and register it as active:
+the registration is signed by the seal administrator (SEALPIPE_ADMIN_KEY, by
+default the development registrar). The approvers' certificates are pinned by
+their keys, each for the departments given with --dept. The seal's signing key
+is named in the registry by the unit's slug; the keyring (SEALPIPE_KEYS) maps
+that alias to the key.`,
 		Example: `  sealpipe seals make --unit civil-affairs --code 33010200000001 --purpose 业务专用章 --approver approver-zhang`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -34,7 +40,6 @@ signer certificate, sign it with the seal maker's key and register it as active.
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
-			spec.Actor = actor()
 			e, err := g.engine().MakeSeal(cmd.Context(), spec)
 			if errors.Is(err, registry.ErrInvalid) {
 				return &exitError{exitUsage, err}
@@ -50,6 +55,7 @@ signer certificate, sign it with the seal maker's key and register it as active.
 	f.StringVar(&spec.Code, "code", "", "14-digit seal code, used as the seal's esID")
 	f.StringVar(&spec.Purpose, "purpose", "", "purpose text under the star, e.g. 业务专用章")
 	f.StringArrayVar(&spec.Approvers, "approver", nil, "approver slug allowed to approve uses (repeatable)")
+	f.StringArrayVar(&spec.Departments, "dept", nil, "department whose batches the approvers may approve (repeatable; default: the unit's slug)")
 	f.IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
 	f.StringVar(&spec.SignerKey, "signer-key", "", "key URI of an HSM key (pkcs11:...) to sign with; issues the unit a signer certificate for it")
 	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit")
@@ -117,13 +123,12 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 			if reason == "" {
 				return usageErr("--reason is required: the registry records why")
 			}
-			reg, err := g.engine().Registry(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rec, err := reg.SetStatus(cmd.Context(), args[0], to, actor(), reason)
-			if err != nil {
+			rec, err := g.engine().SetSealStatus(cmd.Context(), args[0], to, reason)
+			switch {
+			case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrTransition), errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrTampered):
 				return &exitError{exitFailed, err}
+			case err != nil:
+				return err
 			}
 			return printRecords(g, []registry.Record{*rec})
 		},
@@ -142,7 +147,11 @@ func printRecords(g *globals, recs []registry.Record) error {
 	tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tVALID UNTIL\tNAME\tAPPROVERS")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", r.ID, r.Status, r.ValidEnd.Format(time.DateOnly), r.Name, r.Approvers)
+		var approvers []string
+		for _, a := range r.Approvers {
+			approvers = append(approvers, a.Name+" ("+strings.Join(a.Departments, ",")+")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.ValidEnd.Format(time.DateOnly), r.Name, strings.Join(approvers, "; "))
 	}
 	return tw.Flush()
 }

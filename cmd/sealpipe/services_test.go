@@ -42,6 +42,7 @@ func servicesEnv(t *testing.T) (string, *minio.Client, testenv.S3, testenv.PKCS1
 		"SEALPIPE_S3_SECRET_KEY":  s3.SecretKey,
 		"SEALPIPE_S3_REGION":      s3.Region,
 		"SEALPIPE_REDIS_ADDR":     redisAddr,
+		"SEALPIPE_PKCS11_MODULE":  hsm.Module,
 		"SOFTHSM2_CONF":           hsm.Conf,
 	} {
 		t.Setenv(k, v)
@@ -88,7 +89,7 @@ func TestRunWithServices(t *testing.T) {
 	uri := hsmKey(t, hsm, label)
 
 	mustRun(t, "ca", "init")
-	mustRun(t, "seals", "make", "--unit", "hsm-unit", "--unit-name", "某某县民政局", "--signer-key", uri,
+	mustRun(t, "seals", "make", "--unit", "hsm-unit", "--unit-name", "某某县民政局", "--signer-key", uri, "--dept", demo.Department,
 		"--code", "33010200000077", "--purpose", "业务专用章", "--approver", demo.Approver)
 
 	uploaders := []struct {

@@ -155,7 +155,7 @@ func TestHSMPoolFromSettings(t *testing.T) {
 	}
 
 	mustSealpipe(t, "--config", conf, "ca", "init")
-	mustSealpipe(t, "--config", conf, "seals", "make", "--unit", "hsm-settings", "--unit-name", "某某县民政局", "--signer-key", uri,
+	mustSealpipe(t, "--config", conf, "seals", "make", "--unit", "hsm-settings", "--unit-name", "某某县民政局", "--signer-key", uri, "--dept", demo.Department,
 		"--code", seal, "--purpose", "业务专用章", "--approver", demo.Approver)
 	dir := filepath.Join(t.TempDir(), batch)
 	mustSealpipe(t, "--config", conf, "batch", "make", "--docs", "3", "--out", dir, "--batch", batch, "--seal", seal)

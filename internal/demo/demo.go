@@ -26,6 +26,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -59,26 +60,35 @@ var (
 )
 
 // Setup makes the development trust chain in pkiDir and registers the two
-// demo seals in reg (see RegisterSeals), keeping whatever exists already.
-func Setup(ctx context.Context, pkiDir string, passphrase []byte, reg *registry.Registry, actor string) (*devca.CA, error) {
+// demo seals in a registry over store that trusts the chain's root (see
+// RegisterSeals), keeping whatever exists already.
+func Setup(ctx context.Context, pkiDir string, passphrase []byte, store storage.Store) (*devca.CA, *registry.Registry, error) {
 	ca, err := devca.Init(devca.Config{Dir: pkiDir, Passphrase: passphrase, Units: Units, Approvers: Approvers})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := RegisterSeals(ctx, ca, reg, actor); err != nil {
-		return nil, err
+	reg := registry.New(store, ca.Pool())
+	if err := RegisterSeals(ctx, ca, reg); err != nil {
+		return nil, nil, err
 	}
-	return ca, nil
+	return ca, reg, nil
 }
 
-// RegisterSeals makes and registers the two demo seals, SealCivil and
-// SealCounty, for the units of ca, unless reg has them already; actor is
-// recorded as who registered them.
-func RegisterSeals(ctx context.Context, ca *devca.CA, reg *registry.Registry, actor string) error {
+// RegisterSeals makes and registers the two demo seals, SealCivil (its
+// uses approved by Approver for civil-affairs batches) and SealCounty (by
+// OtherApprover for county-office batches), for the units of ca, unless
+// reg has them already. The changes are signed by ca's registrar, and each
+// seal's key is named by its unit's slug: the keyring must map those.
+func RegisterSeals(ctx context.Context, ca *devca.CA, reg *registry.Registry) error {
 	maker, err := ca.Signer(ctx, ca.SealMaker)
 	if err != nil {
 		return err
 	}
+	adminKey, err := ca.Signer(ctx, ca.Registrar)
+	if err != nil {
+		return err
+	}
+	admin := signed.Signer{Key: adminKey, Cert: ca.Registrar.Cert}
 	for _, s := range []struct{ id, unit, purpose, approver string }{
 		{SealCivil, "civil-affairs", "业务专用章", Approver},
 		{SealCounty, "county-office", "", OtherApprover},
@@ -98,10 +108,10 @@ func RegisterSeals(ctx context.Context, ca *devca.CA, reg *registry.Registry, ac
 		}
 		if _, err := reg.Make(ctx, registry.MakeRequest{
 			ID: s.id, Unit: unit, Purpose: s.purpose, Picture: pic,
-			SignerCert: signer.Cert, SignerKey: signer.KeyURI,
-			Approvers: []string{ca.Approvers[s.approver].Cert.Subject.CommonName},
-			Maker:     maker, MakerCert: ca.SealMaker.Cert, Actor: actor,
-		}); err != nil {
+			SignerCert: signer.Cert, Key: s.unit,
+			Approvers: []registry.ApproverGrant{{Cert: ca.Approvers[s.approver].Cert, Departments: []string{s.unit}}},
+			Maker:     signed.Signer{Key: maker, Cert: ca.SealMaker.Cert},
+		}, admin); err != nil {
 			return fmt.Errorf("demo: make seal %s: %w", s.id, err)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
-	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )
 
@@ -23,8 +22,7 @@ func TestSetupAndMakeBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(st)
-	ca, err := demo.Setup(ctx, t.TempDir(), []byte("pass"), reg, "test")
+	ca, reg, err := demo.Setup(ctx, t.TempDir(), []byte("pass"), st)
 	if err != nil {
 		t.Fatal(err)
 	}

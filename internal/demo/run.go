@@ -79,7 +79,7 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := RegisterSeals(ctx, ca, reg, "sealpipe demo"); err != nil {
+	if err := RegisterSeals(ctx, ca, reg); err != nil {
 		return nil, err
 	}
 	approver := ca.Approvers[Approver]

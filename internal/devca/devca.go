@@ -668,6 +668,20 @@ func (c *CA) Signer(ctx context.Context, id Identity) (crypto.Signer, error) {
 	return openKeyURI(ctx, id.KeyURI, id.Cert, c.passphrase)
 }
 
+// OpenAlias opens the key of a development identity by the alias the
+// engine's keyring gives it: a unit's slug, "registrar" or "pipeline". It
+// serves tests as a keyring (keys.NewCache(ca.OpenAlias)).
+func (c *CA) OpenAlias(ctx context.Context, alias string) (crypto.Signer, error) {
+	id, ok := map[string]Identity{registrarName: c.Registrar, pipelineName: c.Pipeline}[alias]
+	if !ok {
+		var err error
+		if id, err = c.Unit(alias); err != nil {
+			return nil, err
+		}
+	}
+	return c.Signer(ctx, id)
+}
+
 // Unit returns the document signer identity of the unit slug, or an error
 // wrapping ErrUnknownIdentity that lists the units there are.
 func (c *CA) Unit(slug string) (Identity, error) { return lookup(c.Signers, "unit", slug) }

@@ -78,7 +78,23 @@ func (e *Engine) InitDevCA(units []devca.Unit, approvers []devca.Approver) (*dev
 	if err != nil {
 		return nil, err
 	}
-	return devca.Init(devca.Config{Dir: e.PKIDir(), Passphrase: pass, Units: units, Approvers: approvers})
+	ca, err := devca.Init(devca.Config{Dir: e.PKIDir(), Passphrase: pass, Units: units, Approvers: approvers})
+	if err != nil {
+		return nil, err
+	}
+	// The keyring names the development keys the pipeline and the
+	// command line use by alias: the units' (their slugs), the seal
+	// administrator's and the pipeline's.
+	ids := map[string]devca.Identity{e.settings.AdminKey: ca.Registrar, e.settings.ServiceKey: ca.Pipeline}
+	for slug, id := range ca.Signers {
+		ids[slug] = id
+	}
+	for alias, id := range ids {
+		if err := e.AddKey(alias, id.KeyURI); err != nil {
+			return nil, err
+		}
+	}
+	return ca, nil
 }
 
 // DevCA loads the development trust chain under <data>/pki, for the

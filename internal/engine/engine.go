@@ -15,13 +15,14 @@ package engine
 
 import (
 	"context"
-	"crypto"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -50,6 +51,7 @@ type Engine struct {
 	mu       sync.Mutex
 	store    storage.Store
 	trust    *trust.Pool
+	registry *registry.Registry
 	hsm      hsmBackend
 	signers  *keys.Cache
 	pipeline *pipeline.Pipeline
@@ -168,13 +170,25 @@ func (e *Engine) LocalStoreExists() bool {
 	return err == nil && fi.IsDir()
 }
 
-// Registry returns the seal registry kept in the store.
+// Registry returns the seal registry kept in the store, whose changes
+// must be signed by administrators the trusted roots vouch for. It is made
+// once: it remembers the newest head of each seal it has read, which
+// catches a log rolled back while the process runs.
 func (e *Engine) Registry(ctx context.Context) (*registry.Registry, error) {
 	st, err := e.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return registry.New(st), nil
+	pool, err := e.Trust()
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.registry == nil {
+		e.registry = registry.New(st, pool)
+	}
+	return e.registry, nil
 }
 
 // Trust returns the pool of trusted roots: the SEALPIPE_ROOTS files, or
@@ -192,6 +206,15 @@ func (e *Engine) Trust() (*trust.Pool, error) {
 	}
 	e.trust = p
 	return p, nil
+}
+
+// roleOIDs are the role settings, by the trust usage each marks.
+func (s Settings) roleOIDs() map[trust.Usage]struct{ key, value string } {
+	return map[trust.Usage]struct{ key, value string }{
+		trust.UsageApprover:      {"SEALPIPE_APPROVER_OID", s.Roles.Approver},
+		trust.UsageRegistryAdmin: {"SEALPIPE_ADMIN_OID", s.Roles.Admin},
+		trust.UsagePipeline:      {"SEALPIPE_SERVICE_OID", s.Roles.Service},
+	}
 }
 
 // rootsPool loads files as trusted roots, or the development root when
@@ -212,26 +235,41 @@ func (e *Engine) rootsPool(files []string) (*trust.Pool, error) {
 		}
 		roots = append(roots, certs...)
 	}
-	return trust.NewPool(roots), nil
+	pool := trust.NewPool(roots)
+	for _, f := range e.settings.CRLs {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = pool.AddCRL(b)
+		}
+		if err != nil {
+			return nil, settingError("SEALPIPE_CRLS", f, "%v", err)
+		}
+	}
+	for usage, role := range e.settings.roleOIDs() {
+		oid, err := parseOID(role.value)
+		if err != nil {
+			return nil, settingError(role.key, role.value, "%v", err)
+		}
+		pool.SetRoleOID(usage, oid)
+	}
+	return pool, nil
 }
 
-// OpenKey opens the signing key a key URI names: a pkcs11: URI in the HSM
-// pool configured by the PKCS11 settings, anything else (file: URIs and
-// paths) through package keys with the key passphrase. Use Signers to
-// share opened keys.
-func (e *Engine) OpenKey(ctx context.Context, uri string) (crypto.Signer, error) {
-	if u, err := url.Parse(uri); err == nil && u.Scheme == "pkcs11" {
-		hsm, err := e.hsmPool()
-		if err != nil {
-			return nil, err
+// parseOID parses a dotted OID such as 1.2.156.10197.1.301.
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return nil, fmt.Errorf("want a dotted OID such as 1.2.156.10197.1")
+	}
+	oid := make(asn1.ObjectIdentifier, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("want a dotted OID such as 1.2.156.10197.1")
 		}
-		return hsm.Open(ctx, u, keys.Options{Passphrase: []byte(e.settings.PKCS11.PIN)})
+		oid[i] = n
 	}
-	pass, err := e.keyPassphrase()
-	if err != nil {
-		return nil, err
-	}
-	return keys.Open(ctx, uri, keys.Options{Passphrase: pass})
+	return oid, nil
 }
 
 // Signers returns the shared cache of opened signing keys: each key URI is

@@ -61,6 +61,11 @@ func (e *Engine) hsmPool() (hsmBackend, error) {
 	}
 	cfg.Registerer = e.metrics
 	cfg.Dialer = e.hsmOpts.dialer
+	cfg.AllowedModules = []string{}
+	if s := e.settings.PKCS11; s.Module != "" {
+		cfg.AllowedModules = append(cfg.AllowedModules, s.Module)
+	}
+	cfg.AllowedModules = append(cfg.AllowedModules, e.settings.PKCS11.Modules...)
 	b, err := pkcs11.New(cfg)
 	if err != nil {
 		return nil, err

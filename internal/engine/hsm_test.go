@@ -56,8 +56,9 @@ func TestSM2MechanismFromSettings(t *testing.T) {
 			hsm := fakehsm.New(tc.token)
 			hsm.AddToken(1, fakehsm.Token{Label: "seals", Serial: "0001", PIN: "123456"})
 			hsm.AddSM2Key(1, "seal-01", []byte{1}, key)
-			conf := writeFile(t, "sealpipe.env", fmt.Sprintf("SEALPIPE_PKCS11_MODULE=%s\nSEALPIPE_PKCS11_PIN=123456\n%s",
-				fakehsm.ModulePath(t, "vendor"), tc.file))
+			ring := writeFile(t, "keys.conf", "seal-01  pkcs11:token=seals;object=seal-01\n")
+			conf := writeFile(t, "sealpipe.env", fmt.Sprintf("SEALPIPE_KEYS=%s\nSEALPIPE_PKCS11_MODULE=%s\nSEALPIPE_PKCS11_PIN=123456\n%s",
+				ring, fakehsm.ModulePath(t, "vendor"), tc.file))
 			s, err := Load(conf, env(nil), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -65,7 +66,7 @@ func TestSM2MechanismFromSettings(t *testing.T) {
 			e := New(s, WithPKCS11Dialer(fakeDialer{hsm}), WithLogger(slog.New(slog.DiscardHandler)))
 			defer e.Close()
 
-			signer, err := e.Signers().Signer(t.Context(), "pkcs11:token=seals;object=seal-01")
+			signer, err := e.Signers().Signer(t.Context(), "seal-01")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,9 +95,10 @@ func TestSM2MechanismFromSettings(t *testing.T) {
 // refused when the HSM pool is made, naming the setting.
 func TestHSMSettingsRefusedEarly(t *testing.T) {
 	t.Parallel()
-	e := New(Settings{PKCS11: PKCS11Settings{SM2Input: "hash"}})
+	ring := writeFile(t, "keys.conf", "seal-01  pkcs11:token=seals;object=seal-01\n")
+	e := New(Settings{Keys: ring, PKCS11: PKCS11Settings{SM2Input: "hash"}})
 	defer e.Close()
-	_, err := e.OpenKey(t.Context(), "pkcs11:token=seals;object=seal-01")
+	_, err := e.OpenKey(t.Context(), "seal-01")
 	var se *SettingError
 	if !errors.As(err, &se) || se.Key != "SEALPIPE_PKCS11_SM2_INPUT" || !errors.Is(err, ErrSettings) {
 		t.Fatalf("OpenKey: %v, want a SettingError for SEALPIPE_PKCS11_SM2_INPUT", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
 
@@ -24,7 +25,8 @@ func SealPicture(unit, purpose, code string) (ses.Picture, error) {
 
 // SealSpec describes a seal to make with the development CA.
 type SealSpec struct {
-	// Unit is the unit's signer slug in the development trust chain.
+	// Unit is the unit's signer slug in the development trust chain; it is
+	// also the alias of the seal's key in the keyring.
 	Unit string
 	// UnitName is the unit's name, needed when SignerKey makes a new unit.
 	// Empty means the name in the unit's certificate.
@@ -35,21 +37,24 @@ type SealSpec struct {
 	Code string
 	// Approvers are the approver slugs allowed to approve uses.
 	Approvers []string
+	// Departments are the departments (inbox/<dept>/) whose batches the
+	// approvers may approve. Empty means the unit's slug.
+	Departments []string
 	// Validity is how long the seal is valid. Zero means two years; it is
 	// capped at the signer certificate's.
 	Validity time.Duration
 	// SignerKey is the URI of a key held elsewhere (a pkcs11: HSM key) to
 	// sign with: the development CA issues the unit a signer certificate
-	// for it. Empty means the unit's key file.
+	// for it, and the keyring gets the unit's alias for it. Empty means
+	// the unit's key file.
 	SignerKey string
-	// Actor is recorded in the registry as who made the seal.
-	Actor string
 }
 
 // MakeSeal makes a seal for a unit of the development trust chain, draws
 // its picture, signs it with the development seal maker's key and
-// registers it. Requests naming unknown units or approvers fail with an
-// error wrapping registry.ErrInvalid.
+// registers it, the change signed by the seal administrator (Admin).
+// Requests naming unknown units or approvers fail with an error wrapping
+// registry.ErrInvalid.
 func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, error) {
 	ca, err := e.DevCA()
 	if err != nil {
@@ -68,13 +73,20 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
 	}
-	approvers := make([]string, len(spec.Approvers))
+	if err := e.AddKey(spec.Unit, signer.KeyURI); err != nil {
+		return nil, err
+	}
+	depts := spec.Departments
+	if len(depts) == 0 {
+		depts = []string{spec.Unit}
+	}
+	grants := make([]registry.ApproverGrant, len(spec.Approvers))
 	for i, slug := range spec.Approvers {
 		a, err := ca.Approver(slug)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
 		}
-		approvers[i] = a.Cert.Subject.CommonName
+		grants[i] = registry.ApproverGrant{Cert: a.Cert, Departments: depts}
 	}
 	unit := signer.Cert.Subject.Organization[0]
 	pic, err := SealPicture(unit, spec.Purpose, spec.Code)
@@ -85,19 +97,38 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	if err != nil {
 		return nil, err
 	}
+	admin, err := e.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return reg.Make(ctx, registry.MakeRequest{
 		ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Picture: pic,
-		SignerCert: signer.Cert, SignerKey: signer.KeyURI, Approvers: approvers,
-		Validity: spec.Validity, Maker: maker, MakerCert: ca.SealMaker.Cert, Actor: spec.Actor,
-	})
+		SignerCert: signer.Cert, Key: spec.Unit, Approvers: grants,
+		Validity: spec.Validity, Maker: signed.Signer{Key: maker, Cert: ca.SealMaker.Cert},
+	}, admin)
+}
+
+// SetSealStatus suspends, reactivates or revokes a seal, the change signed
+// by the seal administrator (Admin).
+func (e *Engine) SetSealStatus(ctx context.Context, id string, to registry.Status, reason string) (*registry.Record, error) {
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := e.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.SetStatus(ctx, id, to, reason, admin)
 }
 
 // issueSigner makes sure the unit has a signer certificate for the key
-// spec.SignerKey names, issuing one from the development CA if needed.
+// spec.SignerKey names, issuing one from the development CA if needed,
+// and that the keyring names that key by the unit's slug.
 func (e *Engine) issueSigner(ctx context.Context, ca *devca.CA, spec SealSpec) error {
-	key, err := e.OpenKey(ctx, spec.SignerKey)
+	key, err := e.openURI(ctx, spec.SignerKey, nil)
 	if err != nil {
-		return fmt.Errorf("signer key %s: %w", spec.SignerKey, err)
+		return fmt.Errorf("signer key %s: %w", redactURI(spec.SignerKey), err)
 	}
 	name := spec.UnitName
 	if id, ok := ca.Signers[spec.Unit]; ok && name == "" {

@@ -2,10 +2,8 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"reflect"
@@ -36,6 +34,28 @@ type Settings struct {
 	// Roots are PEM files of trusted root certificates. Empty means
 	// <data>/pki/root.crt, the development root.
 	Roots []string `env:"SEALPIPE_ROOTS" help:"PEM files of trusted root certificates, comma-separated (empty: <data>/pki/root.crt)"`
+	// CRLs are revocation lists of the trusted CAs, DER or PEM files,
+	// checked for every certificate: approvers, document signers, seal
+	// makers, administrators, the pipeline.
+	CRLs []string `env:"SEALPIPE_CRLS" help:"revocation lists of the trusted CAs (DER or PEM files, comma-separated), checked for every certificate"`
+	// Keys is the keyring: the file that maps the key aliases the
+	// registry names to keys this worker can open. Empty means
+	// <data>/keys.conf.
+	Keys string `env:"SEALPIPE_KEYS" help:"keyring: a file of 'ALIAS KEY-URI [passphrase-file=PATH]' lines mapping the registry's key aliases to keys (empty: <data>/keys.conf)"`
+
+	// ServiceKey and ServiceCert are the pipeline's own identity: the key
+	// (an alias in the keyring) that signs its reports, rejection and
+	// usage records, and its certificate (PEM; empty means the
+	// development one, <data>/pki/pipeline.crt).
+	ServiceKey  string `env:"SEALPIPE_SERVICE_KEY" default:"pipeline" help:"keyring alias of the pipeline's key, which signs its reports, rejection and usage records"`
+	ServiceCert string `env:"SEALPIPE_SERVICE_CERT" help:"PEM file of the pipeline's certificate (empty: <data>/pki/pipeline.crt)"`
+	// AdminKey and AdminCert are the seal administrator's identity that
+	// signs registry changes made by this command line (empty cert: the
+	// development one, <data>/pki/registrar.crt).
+	AdminKey  string `env:"SEALPIPE_ADMIN_KEY" default:"registrar" help:"keyring alias of the seal administrator's key, which signs registry changes"`
+	AdminCert string `env:"SEALPIPE_ADMIN_CERT" help:"PEM file of the seal administrator's certificate (empty: <data>/pki/registrar.crt)"`
+
+	Roles RoleSettings
 
 	S3     S3Settings
 	Redis  RedisSettings
@@ -54,6 +74,15 @@ type Settings struct {
 	// MetricsAddr is the address `run` serves Prometheus /metrics on.
 	// Empty means none.
 	MetricsAddr string `env:"SEALPIPE_METRICS_ADDR" help:"address for Prometheus /metrics, e.g. 127.0.0.1:9464 (empty: off)"`
+}
+
+// RoleSettings are the OIDs that mark sealpipe's roles in certificates,
+// as an extended key usage or a certificate policy (package trust). The
+// defaults are the development CA's; a deployment sets its CA's.
+type RoleSettings struct {
+	Approver string `env:"SEALPIPE_APPROVER_OID" default:"1.3.6.1.4.1.32473.38540.1" help:"OID (EKU or policy) an approver's certificate must carry"`
+	Admin    string `env:"SEALPIPE_ADMIN_OID" default:"1.3.6.1.4.1.32473.38540.2" help:"OID (EKU or policy) a seal administrator's certificate must carry to sign registry changes"`
+	Service  string `env:"SEALPIPE_SERVICE_OID" default:"1.3.6.1.4.1.32473.38540.3" help:"OID (EKU or policy) the pipeline's certificate must carry to sign its records"`
 }
 
 // S3Settings say where the S3 (MinIO) bucket is. With no Endpoint the
@@ -116,6 +145,10 @@ type PKCS11Settings struct {
 	SM2Output string `env:"SEALPIPE_PKCS11_SM2_OUTPUT" default:"raw" help:"form of the SM2 mechanism's signatures: raw (r‖s) or der"`
 	// SM2Parameter is the mechanism parameter, in hex. Empty means none.
 	SM2Parameter string `env:"SEALPIPE_PKCS11_SM2_PARAMETER" help:"SM2 mechanism parameter in hex, for tokens that take the signer ID there"`
+	// Modules are the PKCS#11 libraries the HSM pool may load, besides
+	// Module. A library is code run inside the worker: nothing else is
+	// loaded, whatever a key URI names.
+	Modules []string `env:"SEALPIPE_PKCS11_MODULES" help:"other PKCS#11 libraries the HSM pool may load, comma-separated (only these and SEALPIPE_PKCS11_MODULE are ever loaded)"`
 	// SM2KeyType is a vendor CKA_KEY_TYPE of SM2 keys, for tokens that do
 	// not store them as CKK_EC keys on the SM2 curve. Zero means CKK_EC.
 	SM2KeyType uint `env:"SEALPIPE_PKCS11_SM2_KEY_TYPE" help:"vendor CKA_KEY_TYPE of SM2 keys, for tokens that do not use CKK_EC (0: CKK_EC)"`
@@ -286,21 +319,9 @@ func secretValue(key, val string, ok bool, get func(string) (string, bool)) (str
 	case !fromFile:
 		return val, ok, nil
 	}
-	f, err := os.Open(path)
+	b, err := readSecretFile(path)
 	if err != nil {
 		return "", false, &SettingError{Key: fileKey, Value: path, Err: err}
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	switch {
-	case err != nil:
-		return "", false, &SettingError{Key: fileKey, Value: path, Err: err}
-	case len(b) > maxSecretFile:
-		return "", false, &SettingError{Key: fileKey, Value: path, Err: fmt.Errorf("over %d bytes: not a secret", maxSecretFile)}
-	}
-	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
-	if len(b) == 0 {
-		return "", false, &SettingError{Key: fileKey, Value: path, Err: errors.New("the file is empty")}
 	}
 	return string(b), true, nil
 }

@@ -1,34 +1,52 @@
 // Package registry keeps the seal registry: every seal sealpipe may apply,
 // its GB/T 38540 SESeal bytes, its lifecycle status (active, suspended,
-// revoked) with the history of changes, who may approve its use and which
-// signing key applies it.
+// revoked) with the history of changes, which approvers may approve its
+// use for which departments, and the alias of the signing key that applies
+// it.
 //
-// The registry lives in the object store, sealpipe's system of record:
+// # A signed log
 //
-//	registry/seals/<id>/seal.esl     the SESeal DER, written once
-//	registry/seals/<id>/record.json  the Record, updated by compare-and-swap on its ETag
+// The registry lives in the object store, which the workers do not trust
+// (anyone able to write the bucket could otherwise un-revoke a seal or add
+// an approver). Each seal is a hash-linked log of changes, every one signed
+// by a seal administrator — a certificate with the registry-administrator
+// role (trust.UsageRegistryAdmin) from the configured roots:
 //
-// Lookups of a seal's status at a past instant (a signing time) walk the
-// record's history, so a seal revoked after a document was sealed still
-// verifies as valid for that document.
+//	registry/seals/<id>/seal.esl          the SESeal DER, written once; the first change pins its SM3
+//	registry/seals/<id>/log/<seq>.json    change seq (000001, 000002, …), a signed object (package signed), written once
+//	registry/seals/<id>/head.json         the number and SM3 of the latest change, signed, replaced by compare-and-swap
+//
+// A seal's state is the replay of its verified changes: each must be
+// signed by an administrator trusted at the time it states, name its seal
+// and its position, and carry the SM3 of the object before it; the head
+// must name the last change (a change past the head is a write the crash of
+// its writer left unfinished). Anything else — an edited, removed,
+// reordered or unsigned change, a planted record, a head that points past
+// the log — fails with a *TamperError, and the seal cannot be used until an
+// administrator looks into it. A Registry also remembers the newest head it
+// has seen of each seal, so it notices a head rolled back to an older
+// signed one while it runs.
+//
+// Lookups of a seal's status at a past instant (a signing time) walk its
+// history, so a seal revoked after a document was sealed still verifies as
+// valid for that document.
 package registry
 
 import (
-	"bytes"
 	"context"
-	"crypto"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -52,11 +70,27 @@ var (
 	ErrTransition = errors.New("registry: status change not allowed")
 	// ErrConflict reports that a concurrent change won; reload and retry.
 	ErrConflict = errors.New("registry: concurrent update")
-	// ErrInvalid reports a record that breaks the registry's rules.
+	// ErrInvalid reports a request that breaks the registry's rules.
 	ErrInvalid = errors.New("registry: invalid seal record")
+	// ErrTampered reports a seal whose log does not verify (see TamperError).
+	ErrTampered = errors.New("registry: seal log does not verify")
 )
 
-// Record is a seal's registry entry.
+// TamperError reports what is wrong with a seal's log. It wraps ErrTampered.
+type TamperError struct {
+	Seal   string // the seal's identifier
+	Object string // the object at fault, such as registry/seals/<id>/log/000002.json
+	Reason string
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("registry: seal %s: %s: %s", e.Seal, e.Object, e.Reason)
+}
+
+// Unwrap returns ErrTampered.
+func (e *TamperError) Unwrap() error { return ErrTampered }
+
+// Record is a seal's state: the replay of its log.
 type Record struct {
 	// ID is the seal's identifier, the SESeal esID (a 14-digit seal code for
 	// seals made by sealpipe).
@@ -73,23 +107,47 @@ type Record struct {
 	// the SESeal's validity window.
 	ValidStart time.Time `json:"valid_start"`
 	ValidEnd   time.Time `json:"valid_end"`
-	// Approvers lists the approvers (certificate common names) who may
-	// approve documents for this seal.
-	Approvers []string `json:"approvers"`
-	// SignerKey is the key URI (pipeline/keys) of the signing key whose
-	// certificate is in the seal's certList.
-	SignerKey string `json:"signer_key"`
+	// Approvers are the approvers who may approve uses of the seal, each
+	// for some departments.
+	Approvers []Approver `json:"approvers"`
+	// Key is the alias of the signing key whose certificate is in the
+	// seal's certList. The worker's own configuration maps aliases to
+	// keys: nothing in the bucket names a file, module or PIN.
+	Key string `json:"key"`
 	// History records every status change, oldest first. The first event is
 	// the registration.
 	History []Event `json:"history"`
+	// Head is the number of the latest change.
+	Head int `json:"head"`
+}
+
+// Approver is a certificate pinned by its key, allowed to approve uses of
+// a seal for batches of the departments listed.
+type Approver struct {
+	// Name is the certificate's common name, for people.
+	Name string `json:"name"`
+	// Fingerprint is the hex SM3 of the certificate's SubjectPublicKeyInfo:
+	// the key that must sign the approval.
+	Fingerprint string `json:"fingerprint"`
+	// Issuer and Serial identify the certificate pinned, for people and
+	// audits; a re-issued certificate for the same key still matches.
+	Issuer string `json:"issuer"`
+	Serial string `json:"serial"`
+	// Departments are the departments (inbox/<dept>/) whose batches the
+	// approver may approve for this seal.
+	Departments []string `json:"departments"`
 }
 
 // Event is one status change.
 type Event struct {
 	At     time.Time `json:"at"`
 	Status Status    `json:"status"`
-	Actor  string    `json:"actor"`
-	Reason string    `json:"reason,omitempty"`
+	// Actor is the administrator whose signature made the change: the
+	// common name of the signing certificate.
+	Actor  string `json:"actor"`
+	Reason string `json:"reason,omitempty"`
+	// Seq is the change that made it.
+	Seq int `json:"seq"`
 }
 
 // Entry is a record together with its decoded seal.
@@ -97,7 +155,6 @@ type Entry struct {
 	Record
 	// Seal is the decoded SESeal; Seal.Raw holds its DER bytes.
 	Seal *ses.Seal
-	etag string
 }
 
 // StatusAt returns the seal's status at instant t according to its history.
@@ -123,123 +180,126 @@ func (r *Record) StatusAt(t time.Time) Status {
 	return st
 }
 
-// MayApprove reports whether approver (a certificate common name) may
-// approve documents for this seal.
-func (r *Record) MayApprove(approver string) bool {
-	return approver != "" && slices.Contains(r.Approvers, approver)
+// MayApprove reports whether the holder of cert may approve uses of the
+// seal for a batch of department dept: cert's key is pinned as an
+// approver of the seal for that department. Whether cert is trusted at
+// all is the caller's check (trust.UsageApprover).
+func (r *Record) MayApprove(cert *smx509.Certificate, dept string) bool {
+	if cert == nil {
+		return false
+	}
+	fp := Fingerprint(cert)
+	return slices.ContainsFunc(r.Approvers, func(a Approver) bool {
+		return a.Fingerprint == fp && slices.Contains(a.Departments, dept)
+	})
 }
 
-// Registry reads and writes seal records in an object store.
+// ApproverFor returns the approver entry pinning cert's key, if any.
+func (r *Record) ApproverFor(cert *smx509.Certificate) (Approver, bool) {
+	if cert == nil {
+		return Approver{}, false
+	}
+	fp := Fingerprint(cert)
+	i := slices.IndexFunc(r.Approvers, func(a Approver) bool { return a.Fingerprint == fp })
+	if i < 0 {
+		return Approver{}, false
+	}
+	return r.Approvers[i], true
+}
+
+// Registry reads and writes seal logs in an object store. It is safe for
+// concurrent use.
 type Registry struct {
 	store storage.Store
+	trust *trust.Pool
 	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached // by seal id
+	seen  map[string]int    // the newest head seen of each seal
 }
 
-// New returns a registry kept in store.
-func New(store storage.Store) *Registry {
-	return &Registry{store: store, now: time.Now}
+// cached is a verified seal and the head object it was read at.
+type cached struct {
+	etag  string
+	entry *Entry
 }
 
-const sealsPrefix = storage.PrefixRegistry + "seals/"
-
-func sealKey(id string) string   { return sealsPrefix + id + "/seal.esl" }
-func recordKey(id string) string { return sealsPrefix + id + "/record.json" }
-
-// Register adds a seal. The SESeal must parse and its identifier must match
-// rec.ID; the record starts active with a registration event by actor.
-// Registering an existing identifier fails with ErrExists.
-func (g *Registry) Register(ctx context.Context, esl []byte, rec Record, actor string) error {
-	seal, err := ses.ParseSeal(esl)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if rec.ID == "" {
-		rec.ID = seal.ID
-	}
-	if rec.ID != seal.ID {
-		return fmt.Errorf("%w: record id %q differs from the seal's esID %q", ErrInvalid, rec.ID, seal.ID)
-	}
-	if err := checkID(rec.ID); err != nil {
-		return err
-	}
-	if err := checkKeyURI(rec.SignerKey); err != nil {
-		return err
-	}
-	if rec.Name == "" {
-		rec.Name = seal.Name
-	}
-	rec.ValidStart, rec.ValidEnd = seal.ValidStart, seal.ValidEnd
-	rec.Status = StatusActive
-	rec.History = []Event{{At: g.eventTime(), Status: StatusActive, Actor: actor, Reason: "registered"}}
-	body, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	// The record is the registration's commit point: write the seal first
-	// (create-only, tolerating an identical leftover from a crashed attempt).
-	created, err := storage.PutOnce(ctx, g.store, sealKey(rec.ID), esl, storage.PutOptions{ContentType: "application/octet-stream"})
-	if err != nil {
-		return fmt.Errorf("registry: register %q: %w", rec.ID, err)
-	}
-	if !created {
-		old, err := g.readSeal(ctx, rec.ID)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(old, esl) {
-			return fmt.Errorf("%w: %q", ErrExists, rec.ID)
-		}
-	}
-	created, err = storage.PutOnce(ctx, g.store, recordKey(rec.ID), body, storage.PutOptions{ContentType: "application/json"})
-	if err != nil {
-		return fmt.Errorf("registry: register %q: %w", rec.ID, err)
-	}
-	if !created {
-		return fmt.Errorf("%w: %q", ErrExists, rec.ID)
-	}
-	return nil
+// New returns a registry kept in store whose changes must be signed by
+// administrators trusted by pool (trust.UsageRegistryAdmin).
+func New(store storage.Store, pool *trust.Pool) *Registry {
+	return &Registry{store: store, trust: pool, now: time.Now, cache: make(map[string]cached), seen: make(map[string]int)}
 }
 
-// Get returns the seal registered under id, or an error wrapping ErrNotFound.
+// Size limits of the objects a seal is stored as.
+const (
+	maxObjectSize = 1 << 20
+	maxSealSize   = 16 << 20
+	// maxChanges bounds one seal's log: a lifetime of status changes is
+	// a few dozen.
+	maxChanges = 100000
+)
+
+// Get returns the seal registered under id, its state replayed from its
+// verified log. It fails with an error wrapping ErrNotFound if there is no
+// such seal and with a *TamperError if its log does not verify.
 func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 	if err := checkID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	body, info, err := storage.ReadAll(ctx, g.store, recordKey(id), maxRecordSize)
+	head, err := g.store.Stat(ctx, headKey(id))
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
-	case errors.Is(err, storage.ErrTooLarge):
-		return nil, fmt.Errorf("%w: record %q: %w", ErrInvalid, id, err)
+		return nil, g.missing(ctx, id)
 	case err != nil:
 		return nil, fmt.Errorf("registry: get %q: %w", id, err)
 	}
-	var e Entry
-	if err := json.Unmarshal(body, &e.Record); err != nil {
-		return nil, fmt.Errorf("%w: record %q: %v", ErrInvalid, id, err)
+	g.mu.Lock()
+	c, ok := g.cache[id]
+	g.mu.Unlock()
+	if ok && c.etag == head.ETag {
+		return c.entry, nil
 	}
-	e.etag = info.ETag
-	esl, err := g.readSeal(ctx, id)
+	l, err := g.replay(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if e.Seal, err = ses.ParseSeal(esl); err != nil {
-		return nil, fmt.Errorf("%w: seal %q: %w", ErrInvalid, id, err)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if seen := g.seen[id]; l.head.Seq < seen {
+		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("head names change %d, but change %d was seen before: rolled back", l.head.Seq, seen)}
 	}
-	return &e, nil
+	g.seen[id] = l.head.Seq
+	g.cache[id] = cached{etag: l.headETag, entry: l.entry}
+	return l.entry, nil
 }
 
-// List returns every registered seal's record, ordered by identifier.
+// missing explains a seal without a head: not registered, or its head
+// deleted (tampering), or a registration that crashed before its head.
+func (g *Registry) missing(ctx context.Context, id string) error {
+	g.mu.Lock()
+	seen := g.seen[id]
+	g.mu.Unlock()
+	if seen > 0 {
+		return &TamperError{Seal: id, Object: headKey(id), Reason: "the head is gone"}
+	}
+	var changes int
+	err := g.store.List(ctx, logPrefix(id), func(storage.ObjectInfo) error { changes++; return nil })
+	switch {
+	case err != nil:
+		return fmt.Errorf("registry: get %q: %w", id, err)
+	case changes > 1:
+		return &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("no head, but %d changes", changes)}
+	}
+	return fmt.Errorf("%w: %q", ErrNotFound, id)
+}
+
+// List returns every registered seal's record, ordered by identifier. A
+// seal whose log does not verify fails the listing with its *TamperError.
 func (g *Registry) List(ctx context.Context) ([]Record, error) {
-	var ids []string
-	err := g.store.List(ctx, sealsPrefix, func(o storage.ObjectInfo) error {
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, sealsPrefix), "/record.json"); ok {
-			ids = append(ids, id)
-		}
-		return nil
-	})
+	ids, err := g.ids(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("registry: list: %w", err)
+		return nil, err
 	}
 	recs := make([]Record, 0, len(ids))
 	for _, id := range ids {
@@ -252,90 +312,185 @@ func (g *Registry) List(ctx context.Context) ([]Record, error) {
 	return recs, nil
 }
 
-// SetStatus changes a seal's status, recording who did it and why.
+// ids lists the identifiers of the seals with a log or a head.
+func (g *Registry) ids(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := g.store.List(ctx, sealsPrefix, func(o storage.ObjectInfo) error {
+		id, rest, ok := strings.Cut(strings.TrimPrefix(o.Key, sealsPrefix), "/")
+		if ok && (rest == headName || strings.HasPrefix(rest, logDir)) && (len(ids) == 0 || ids[len(ids)-1] != id) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: list: %w", err)
+	}
+	return ids, nil
+}
+
+// Problem is a seal whose log does not verify, as Verify reports it.
+type Problem struct {
+	Seal string
+	Err  error
+}
+
+// Verify checks the log of every seal and returns the seals that fail, in
+// identifier order. A nil result means every seal verifies.
+func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
+	ids, err := g.ids(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var problems []Problem
+	for _, id := range ids {
+		if _, err := g.replay(ctx, id); err != nil {
+			if !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotFound) {
+				return problems, err
+			}
+			problems = append(problems, Problem{Seal: id, Err: err})
+		}
+	}
+	return problems, nil
+}
+
+// ApproverGrant names a certificate that may approve uses of a seal and the
+// departments it may approve them for.
+type ApproverGrant struct {
+	Cert        *smx509.Certificate
+	Departments []string
+}
+
+// RegisterRequest describes a seal to register: its SESeal comes from
+// elsewhere (Make builds one).
+type RegisterRequest struct {
+	// Unit is the organisation's name, Purpose the seal's purpose text.
+	Unit, Purpose string
+	// Approvers may approve uses of the seal. At least one is required.
+	Approvers []ApproverGrant
+	// Key is the alias of the signing key (see Record.Key).
+	Key string
+	// Reason is recorded with the registration. Empty means "registered".
+	Reason string
+}
+
+// Register adds a seal whose SESeal DER is esl, signed by admin. The seal
+// starts active. Registering an existing identifier fails with ErrExists.
+func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest, admin signed.Signer) (*Entry, error) {
+	seal, err := ses.ParseSeal(esl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := checkID(seal.ID); err != nil {
+		return nil, err
+	}
+	if err := CheckKeyAlias(req.Key); err != nil {
+		return nil, err
+	}
+	approvers, err := pin(req.Approvers)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.checkAdmin(admin); err != nil {
+		return nil, err
+	}
+	reason := req.Reason
+	if reason == "" {
+		reason = "registered"
+	}
+	c := Change{
+		Seal: seal.ID, Seq: 1, Op: OpRegister, Reason: reason,
+		Name: seal.Name, Unit: req.Unit, Purpose: req.Purpose, Key: req.Key, Approvers: approvers, SealSM3: sm3hex(esl),
+	}
+	// The seal first, create-only, tolerating an identical leftover of a
+	// crashed registration; then the first change, which takes the
+	// identifier; then the head, which makes it visible.
+	created, err := storage.PutOnce(ctx, g.store, sealKey(seal.ID), esl, storage.PutOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return nil, fmt.Errorf("registry: register %q: %w", seal.ID, err)
+	}
+	if !created {
+		old, err := g.readSeal(ctx, seal.ID)
+		if err != nil {
+			return nil, err
+		}
+		if sm3hex(old) != c.SealSM3 {
+			return nil, fmt.Errorf("%w: %q", ErrExists, seal.ID)
+		}
+	}
+	if err := g.append(ctx, c, admin, ""); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("%w: %q", ErrExists, seal.ID)
+		}
+		return nil, err
+	}
+	return g.Get(ctx, seal.ID)
+}
+
+// SetStatus changes a seal's status, signed by admin, recording why.
 // Revocation is final; suspended and active seals may move between each
 // other. A lost race with a concurrent change fails with ErrConflict.
-func (g *Registry) SetStatus(ctx context.Context, id string, to Status, actor, reason string) (*Record, error) {
+func (g *Registry) SetStatus(ctx context.Context, id string, to Status, reason string, admin signed.Signer) (*Record, error) {
 	e, err := g.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	op, ok := map[Status]Op{StatusActive: OpActivate, StatusSuspended: OpSuspend, StatusRevoked: OpRevoke}[to]
 	switch {
-	case to != StatusActive && to != StatusSuspended && to != StatusRevoked:
+	case !ok:
 		return nil, fmt.Errorf("%w: unknown status %q", ErrTransition, to)
 	case e.Status == StatusRevoked:
 		return nil, fmt.Errorf("%w: seal %q is revoked", ErrTransition, id)
 	case e.Status == to:
 		return nil, fmt.Errorf("%w: seal %q is already %s", ErrTransition, id, to)
+	case strings.TrimSpace(reason) == "":
+		return nil, fmt.Errorf("%w: a status change needs a reason", ErrTransition)
 	}
-	if actor == "" {
-		return nil, fmt.Errorf("%w: a status change needs an actor", ErrTransition)
-	}
-	rec := e.Record
-	rec.Status = to
-	rec.History = append(slices.Clip(rec.History), Event{At: g.eventTime(), Status: to, Actor: actor, Reason: reason})
-	body, err := json.MarshalIndent(rec, "", "  ")
+	return g.change(ctx, e, Change{Op: op, Reason: reason}, admin)
+}
+
+// SetApprovers replaces the approvers of a seal, signed by admin.
+func (g *Registry) SetApprovers(ctx context.Context, id string, grants []ApproverGrant, reason string, admin signed.Signer) (*Record, error) {
+	approvers, err := pin(grants)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.store.Put(ctx, recordKey(id), bytes.NewReader(body), int64(len(body)),
-		storage.PutOptions{IfMatch: e.etag, ContentType: "application/json"}); err != nil {
-		if errors.Is(err, storage.ErrPreconditionFailed) {
-			return nil, fmt.Errorf("%w: seal %q", ErrConflict, id)
-		}
-		return nil, fmt.Errorf("registry: set status of %q: %w", id, err)
-	}
-	return &rec, nil
-}
-
-// Size limits of the objects a seal is stored as.
-const (
-	maxRecordSize = 1 << 20
-	maxSealSize   = 16 << 20
-)
-
-// readSeal reads the SESeal DER of seal id.
-func (g *Registry) readSeal(ctx context.Context, id string) ([]byte, error) {
-	key := sealKey(id)
-	esl, _, err := storage.ReadAll(ctx, g.store, key, maxSealSize)
-	switch {
-	case errors.Is(err, storage.ErrNotExist):
-		return nil, fmt.Errorf("%w: %s missing", ErrInvalid, key)
-	case errors.Is(err, storage.ErrTooLarge):
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	case err != nil:
-		return nil, fmt.Errorf("registry: read %s: %w", key, err)
-	}
-	return esl, nil
-}
-
-// eventTime is the time of a status event.
-func (g *Registry) eventTime() time.Time { return g.now().UTC() }
-
-// checkKeyURI refuses a signing key URI that carries a secret: the record
-// is stored in the bucket, where a PIN must never be (RFC 7512 pin-value).
-// Name a PIN file with pin-source= instead.
-func checkKeyURI(uri string) error {
-	u, err := url.Parse(uri)
+	e, err := g.Get(ctx, id)
 	if err != nil {
-		return fmt.Errorf("%w: signer key URI: %v", ErrInvalid, err)
+		return nil, err
 	}
-	if u.Query().Has("pin-value") || strings.Contains(u.Opaque, "pin-value=") || u.User != nil {
-		return fmt.Errorf("%w: the signer key URI carries a secret (pin-value or user info); use pin-source=FILE, the registry is stored in the bucket", ErrInvalid)
+	if e.Status == StatusRevoked {
+		return nil, fmt.Errorf("%w: seal %q is revoked", ErrTransition, id)
 	}
-	return nil
+	return g.change(ctx, e, Change{Op: OpApprovers, Approvers: approvers, Reason: reason}, admin)
 }
 
-// checkID accepts seal identifiers usable as one object-key segment.
-func checkID(id string) error {
-	if id == "" || len(id) > 64 || id[0] == '.' {
-		return fmt.Errorf("%w: seal id %q", ErrInvalid, id)
+// change appends c after e's latest change and returns the new state.
+func (g *Registry) change(ctx context.Context, e *Entry, c Change, admin signed.Signer) (*Record, error) {
+	if err := g.checkAdmin(admin); err != nil {
+		return nil, err
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("%w: seal id %q holds %q", ErrInvalid, id, c)
-		}
+	g.mu.Lock()
+	headETag := g.cache[e.ID].etag
+	g.mu.Unlock()
+	c.Seal, c.Seq = e.ID, e.Head+1
+	if err := g.append(ctx, c, admin, headETag); err != nil {
+		return nil, err
+	}
+	got, err := g.Get(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &got.Record, nil
+}
+
+// checkAdmin refuses to sign changes with a certificate that verification
+// would refuse: the change would make the seal unusable.
+func (g *Registry) checkAdmin(admin signed.Signer) error {
+	if admin.Key == nil || admin.Cert == nil {
+		return fmt.Errorf("%w: registry changes need a seal administrator's key and certificate", ErrInvalid)
+	}
+	if _, err := g.trust.Verify(admin.Cert, g.now(), trust.UsageRegistryAdmin); err != nil {
+		return fmt.Errorf("%w: %q may not change the registry: %w", ErrInvalid, admin.Cert.Subject.CommonName, err)
 	}
 	return nil
 }
@@ -354,20 +509,16 @@ type MakeRequest struct {
 	// templates/sealpic. PDF sealing needs a PNG. Required.
 	Picture ses.Picture
 	// SignerCert is the document signer's certificate the seal lists, and
-	// SignerKey the key URI of its private key.
+	// Key the alias of its private key (see Record.Key).
 	SignerCert *smx509.Certificate
-	SignerKey  string
-	// Approvers lists the approvers (certificate common names) who may
-	// approve uses of the seal.
-	Approvers []string
+	Key        string
+	// Approvers may approve uses of the seal. At least one is required.
+	Approvers []ApproverGrant
 	// Validity is how long the seal is valid from now; it is capped at the
 	// signer certificate's expiry. Zero means two years.
 	Validity time.Duration
-	// Maker and MakerCert are the seal maker's key and certificate.
-	Maker     crypto.Signer
-	MakerCert *smx509.Certificate
-	// Actor is recorded as who registered the seal.
-	Actor string
+	// Maker is the seal maker's key and certificate.
+	Maker signed.Signer
 }
 
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
@@ -375,13 +526,24 @@ const VendorID = "SEALPIPE"
 
 // Make builds a unit seal's GB/T 38540 version 4 SESeal holding the
 // signer's certificate and the given picture, signs it with the seal
-// maker's key and registers it as active.
-func (g *Registry) Make(ctx context.Context, req MakeRequest) (*Entry, error) {
-	if req.SignerCert == nil || req.Maker == nil || req.MakerCert == nil || len(req.Approvers) == 0 {
+// maker's key and registers it, signed by admin, as active.
+func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signer) (*Entry, error) {
+	if req.SignerCert == nil || req.Maker.Key == nil || req.Maker.Cert == nil || len(req.Approvers) == 0 {
 		return nil, fmt.Errorf("%w: a seal needs a signer certificate, a maker and at least one approver", ErrInvalid)
 	}
 	if p := req.Picture; p.Type == "" || len(p.Data) == 0 || p.WidthMM <= 0 || p.HeightMM <= 0 {
 		return nil, fmt.Errorf("%w: a seal needs a picture with a type and a size", ErrInvalid)
+	}
+	if err := checkID(req.ID); err != nil {
+		return nil, err
+	}
+	if err := CheckKeyAlias(req.Key); err != nil {
+		return nil, err
+	}
+	if _, err := g.Get(ctx, req.ID); err == nil {
+		return nil, fmt.Errorf("%w: %q", ErrExists, req.ID)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
 	}
 	if req.Validity == 0 {
 		req.Validity = 2 * 365 * 24 * time.Hour
@@ -391,19 +553,42 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest) (*Entry, error) {
 	if end.After(req.SignerCert.NotAfter) {
 		end = req.SignerCert.NotAfter // a seal cannot outlive its signing certificate
 	}
-	name := req.Unit + req.Purpose
 	esl, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
-		VendorID: VendorID, ID: req.ID, Type: 1, Name: name,
+		VendorID: VendorID, ID: req.ID, Type: 1, Name: req.Unit + req.Purpose,
 		SignerCerts: [][]byte{req.SignerCert.Raw},
 		CreateDate:  now, ValidStart: now, ValidEnd: end,
 		Picture: req.Picture,
-	}, req.Maker, req.MakerCert.Raw)
+	}, req.Maker.Key, req.Maker.Cert.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)
 	}
-	rec := Record{ID: req.ID, Name: name, Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, SignerKey: req.SignerKey}
-	if err := g.Register(ctx, esl, rec, req.Actor); err != nil {
-		return nil, err
+	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key}, admin)
+}
+
+// pin turns grants into approver entries, refusing empty or duplicate ones.
+func pin(grants []ApproverGrant) ([]Approver, error) {
+	if len(grants) == 0 {
+		return nil, fmt.Errorf("%w: a seal needs at least one approver", ErrInvalid)
 	}
-	return g.Get(ctx, req.ID)
+	out := make([]Approver, 0, len(grants))
+	for _, g := range grants {
+		if g.Cert == nil || len(g.Departments) == 0 {
+			return nil, fmt.Errorf("%w: an approver needs a certificate and at least one department", ErrInvalid)
+		}
+		for _, d := range g.Departments {
+			if err := checkDepartment(d); err != nil {
+				return nil, err
+			}
+		}
+		a := Approver{
+			Name: g.Cert.Subject.CommonName, Fingerprint: Fingerprint(g.Cert),
+			Issuer: g.Cert.Issuer.String(), Serial: fmt.Sprintf("%X", g.Cert.SerialNumber),
+			Departments: slices.Compact(slices.Sorted(slices.Values(g.Departments))),
+		}
+		if slices.ContainsFunc(out, func(b Approver) bool { return b.Fingerprint == a.Fingerprint }) {
+			return nil, fmt.Errorf("%w: approver %q listed twice", ErrInvalid, a.Name)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

@@ -1,63 +1,101 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )
 
-// cert returns a new SM2 key and a self-signed certificate for it naming
-// cn, valid from an hour ago for a year.
-func cert(t *testing.T, cn string) (*sm2.PrivateKey, *smx509.Certificate) {
-	t.Helper()
-	key := testpki.NewKey(t)
-	return key, testpki.Issue(t, &smx509.Certificate{
-		Subject:   pkix.Name{CommonName: cn, Organization: []string{"某某县民政局"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage: smx509.KeyUsageDigitalSignature,
-	}, key, nil)
+// pki is the trust chain of a registry test: a root, a seal
+// administrator, an outsider with an ordinary signing certificate, two
+// approvers, the seal maker and the unit's document signer.
+type pki struct {
+	root            *testpki.Identity
+	admin, outsider signed.Signer
+	zhang, li       *smx509.Certificate
+	maker           signed.Signer
+	signer          *smx509.Certificate
+	pool            *trust.Pool
 }
 
-func newRegistry(t *testing.T) (*registry.Registry, registry.MakeRequest) {
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	rootKey := testpki.NewKey(t)
+	root := &testpki.Identity{Key: rootKey, Cert: testpki.Issue(t, &smx509.Certificate{
+		Subject: pkix.Name{CommonName: "Registry Test Root"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+	}, rootKey, nil)}
+	leaf := func(cn string, role asn1.ObjectIdentifier) signed.Signer {
+		key := testpki.NewKey(t)
+		tmpl := &smx509.Certificate{Subject: pkix.Name{CommonName: cn, Organization: []string{"某某县民政局"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0), KeyUsage: smx509.KeyUsageDigitalSignature}
+		if role != nil {
+			tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{role}
+		}
+		return signed.Signer{Key: key, Cert: testpki.Issue(t, tmpl, key, root)}
+	}
+	return &pki{
+		root: root, admin: leaf("registrar", trust.DefaultRegistryAdminOID), outsider: leaf("intruder", nil),
+		zhang: leaf("approver-zhang", trust.DefaultApproverOID).Cert, li: leaf("approver-li", trust.DefaultApproverOID).Cert,
+		maker: leaf("sealmaker", nil), signer: leaf("civil-affairs", nil).Cert,
+		pool: trust.NewPool([]*smx509.Certificate{root.Cert}),
+	}
+}
+
+// newRegistry returns a registry over a fresh store and a request to make
+// seal 33010200000001 approved by approver-zhang for civil-affairs.
+func newRegistry(t *testing.T) (*registry.Registry, registry.MakeRequest, *pki, storage.Store) {
 	t.Helper()
 	st, err := fs.Open(t.TempDir(), "registry-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	makerKey, makerCert := cert(t, "sealmaker")
-	_, signerCert := cert(t, "civil-affairs")
-	pic, err := engine.SealPicture("某某县民政局", "业务专用章", "33010200000001")
+	p := newPKI(t)
+	return registry.New(st, p.pool), p.request("33010200000001"), p, st
+}
+
+func (p *pki) request(id string) registry.MakeRequest {
+	pic, err := engine.SealPicture("某某县民政局", "业务专用章", id)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	return registry.New(st), registry.MakeRequest{
-		ID: "33010200000001", Unit: "某某县民政局", Purpose: "业务专用章", Picture: pic,
-		SignerCert: signerCert, SignerKey: "file:/nowhere", Approvers: []string{"approver-zhang"},
-		Maker: makerKey, MakerCert: makerCert, Actor: "test",
+	return registry.MakeRequest{
+		ID: id, Unit: "某某县民政局", Purpose: "业务专用章", Picture: pic,
+		SignerCert: p.signer, Key: "civil-affairs",
+		Approvers: []registry.ApproverGrant{{Cert: p.zhang, Departments: []string{"civil-affairs"}}},
+		Maker:     p.maker,
 	}
 }
 
 func TestMakeGetList(t *testing.T) {
 	t.Parallel()
-	reg, req := newRegistry(t)
+	reg, req, p, st := newRegistry(t)
 	ctx := context.Background()
-	e, err := reg.Make(ctx, req)
+	e, err := reg.Make(ctx, req, p.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Status != registry.StatusActive || e.Seal.ID != req.ID || e.Seal.Version != 4 || e.Name != "某某县民政局业务专用章" {
+	if e.Status != registry.StatusActive || e.Seal.ID != req.ID || e.Seal.Version != 4 || e.Name != "某某县民政局业务专用章" || e.Key != "civil-affairs" || e.Head != 1 {
 		t.Fatalf("made %+v", e.Record)
+	}
+	if e.History[0].Actor != "registrar" {
+		t.Errorf("registration actor %q, want the administrator's certificate", e.History[0].Actor)
 	}
 	if _, err := e.Seal.VerifyMaker(); err != nil {
 		t.Fatalf("maker signature: %v", err)
@@ -65,33 +103,45 @@ func TestMakeGetList(t *testing.T) {
 	if !e.Seal.HasSigner(req.SignerCert.Raw) || e.Seal.Picture.Type != "PNG" || len(e.Seal.Picture.Data) == 0 {
 		t.Fatal("seal lacks its signer certificate or picture")
 	}
-	// The seal may not outlive its signing certificate.
 	if e.ValidEnd.After(req.SignerCert.NotAfter) {
 		t.Fatalf("seal valid until %s, beyond the certificate's %s", e.ValidEnd, req.SignerCert.NotAfter)
 	}
-	if !e.MayApprove("approver-zhang") || e.MayApprove("approver-li") || e.MayApprove("") {
-		t.Fatal("approver policy wrong")
+	for _, tc := range []struct {
+		cert *smx509.Certificate
+		dept string
+		want bool
+	}{
+		{p.zhang, "civil-affairs", true},
+		{p.zhang, "county-office", false}, // not her department
+		{p.li, "civil-affairs", false},    // not an approver of this seal
+		{nil, "civil-affairs", false},
+	} {
+		if got := e.MayApprove(tc.cert, tc.dept); got != tc.want {
+			t.Errorf("MayApprove(%v, %s) = %v", tc.cert != nil, tc.dept, got)
+		}
 	}
-	if _, err := reg.Make(ctx, req); !errors.Is(err, registry.ErrExists) {
+	if _, err := reg.Make(ctx, req, p.admin); !errors.Is(err, registry.ErrExists) {
 		t.Fatalf("second Make = %v, want ErrExists", err)
 	}
-	if _, err := reg.Get(ctx, "00000000000000"); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := reg.Get(ctx, "33010200000099"); !errors.Is(err, registry.ErrNotFound) {
 		t.Fatalf("Get unknown = %v", err)
-	}
-	if _, err := reg.Get(ctx, "../etc"); !errors.Is(err, registry.ErrNotFound) {
-		t.Fatalf("Get hostile id = %v", err)
 	}
 	recs, err := reg.List(ctx)
 	if err != nil || len(recs) != 1 || recs[0].ID != req.ID {
 		t.Fatalf("List = %v, %v", recs, err)
 	}
+	// A second registry over the same store sees the same verified state.
+	other, err := registry.New(st, p.pool).Get(ctx, req.ID)
+	if err != nil || other.Status != registry.StatusActive || other.Head != 1 {
+		t.Fatalf("Get from another registry: %+v, %v", other, err)
+	}
 }
 
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
-	reg, req := newRegistry(t)
+	reg, req, p, _ := newRegistry(t)
 	ctx := context.Background()
-	if _, err := reg.Make(ctx, req); err != nil {
+	if _, err := reg.Make(ctx, req, p.admin); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
@@ -110,7 +160,7 @@ func TestLifecycle(t *testing.T) {
 	for i, s := range steps {
 		times = append(times, time.Now())
 		time.Sleep(2 * time.Millisecond)
-		_, err := reg.SetStatus(ctx, req.ID, s.to, "admin", "step")
+		_, err := reg.SetStatus(ctx, req.ID, s.to, "step", p.admin)
 		if (err == nil) != s.ok || (err != nil && !errors.Is(err, registry.ErrTransition)) {
 			t.Fatalf("step %d → %s: %v", i, s.to, err)
 		}
@@ -123,10 +173,9 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	e, _ := reg.Get(ctx, req.ID)
-	if len(e.History) != 4 {
-		t.Fatalf("history has %d events, want 4", len(e.History))
+	if len(e.History) != 4 || e.Head != 4 {
+		t.Fatalf("history has %d events, head %d; want 4, 4", len(e.History), e.Head)
 	}
-	// Status at past instants follows the history.
 	if st := e.StatusAt(times[1].Add(-time.Millisecond)); st != registry.StatusActive {
 		t.Errorf("status before suspension: %s", st)
 	}
@@ -136,29 +185,49 @@ func TestLifecycle(t *testing.T) {
 	if st := e.StatusAt(e.History[0].At.Add(-time.Hour)); st != registry.StatusRevoked {
 		t.Errorf("status before registration: %s, want revoked (did not exist)", st)
 	}
-	if _, err := reg.SetStatus(ctx, req.ID, registry.StatusSuspended, "", "x"); err == nil {
-		t.Error("a status change without an actor was accepted")
+}
+
+// TestChangesNeedAnAdministrator: only a certificate with the registry
+// administrator role changes the registry, and every change needs a reason.
+func TestChangesNeedAnAdministrator(t *testing.T) {
+	t.Parallel()
+	reg, req, p, _ := newRegistry(t)
+	ctx := context.Background()
+	if _, err := reg.Make(ctx, req, p.outsider); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("Make signed by an outsider = %v, want ErrInvalid", err)
+	}
+	if _, err := reg.Make(ctx, req, p.admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.SetStatus(ctx, req.ID, registry.StatusRevoked, "intruder", p.outsider); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("SetStatus by an outsider = %v, want ErrInvalid", err)
+	}
+	if _, err := reg.SetStatus(ctx, req.ID, registry.StatusSuspended, " ", p.admin); !errors.Is(err, registry.ErrTransition) {
+		t.Fatalf("SetStatus without a reason = %v, want ErrTransition", err)
+	}
+	rec, err := reg.SetApprovers(ctx, req.ID, []registry.ApproverGrant{{Cert: p.li, Departments: []string{"county-office"}}}, "handover", p.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Approvers) != 1 || rec.Approvers[0].Name != "approver-li" || rec.Approvers[0].Fingerprint != registry.Fingerprint(p.li) {
+		t.Fatalf("approvers %+v", rec.Approvers)
 	}
 }
 
-// TestConcurrentStatusChanges checks compare-and-swap: of concurrent
-// changes from the same state, exactly one wins.
+// TestConcurrentStatusChanges: of concurrent changes from the same state,
+// exactly one wins.
 func TestConcurrentStatusChanges(t *testing.T) {
 	t.Parallel()
-	reg, req := newRegistry(t)
+	reg, req, p, _ := newRegistry(t)
 	ctx := context.Background()
-	if _, err := reg.Make(ctx, req); err != nil {
+	if _, err := reg.Make(ctx, req, p.admin); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = reg.SetStatus(ctx, req.ID, registry.StatusSuspended, "admin", "race")
-		}()
+		wg.Go(func() { _, errs[i] = reg.SetStatus(ctx, req.ID, registry.StatusSuspended, "race", p.admin) })
 	}
 	wg.Wait()
 	wins := 0
@@ -171,44 +240,49 @@ func TestConcurrentStatusChanges(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	e, _ := reg.Get(ctx, req.ID)
+	e, err := reg.Get(ctx, req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if wins != 1 || len(e.History) != 2 {
 		t.Fatalf("%d winners, %d history events; want exactly one change", wins, len(e.History))
 	}
 }
 
-func TestRegisterRejectsMismatch(t *testing.T) {
+func TestRequestsRefused(t *testing.T) {
 	t.Parallel()
-	reg, req := newRegistry(t)
+	reg, req, p, _ := newRegistry(t)
 	ctx := context.Background()
-	e, err := reg.Make(ctx, req)
+	e, err := reg.Make(ctx, req, p.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = reg.Register(ctx, e.Seal.Raw, registry.Record{ID: "33010200000099"}, "test")
-	if !errors.Is(err, registry.ErrInvalid) {
-		t.Fatalf("Register with a mismatched id = %v", err)
-	}
-	if err := reg.Register(ctx, []byte("not a seal"), registry.Record{}, "test"); !errors.Is(err, registry.ErrInvalid) {
+	if _, err := reg.Register(ctx, []byte("not a seal"), registry.RegisterRequest{Key: "k", Approvers: req.Approvers}, p.admin); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("Register garbage = %v", err)
 	}
-	for _, uri := range []string{
-		"pkcs11:token=t;object=k?pin-value=123456",
-		"pkcs11:token=t;object=k?module-path=/m.so&pin-value=1",
+	if _, err := reg.Register(ctx, e.Seal.Raw, registry.RegisterRequest{Key: "civil-affairs", Approvers: req.Approvers}, p.admin); !errors.Is(err, registry.ErrExists) {
+		t.Fatalf("Register the same seal again = %v, want ErrExists", err)
+	}
+	for i, tc := range []struct {
+		name string
+		edit func(*registry.MakeRequest)
+	}{
+		// Nothing in the bucket may say where a key lives.
+		{"key URI", func(r *registry.MakeRequest) { r.Key = "pkcs11:token=t;object=k?module-path=/tmp/evil.so" }},
+		{"key path", func(r *registry.MakeRequest) { r.Key = "/etc/sealpipe/keys/a.key" }},
+		{"file URI", func(r *registry.MakeRequest) { r.Key = "file:///inbox/x.key" }},
+		{"no key", func(r *registry.MakeRequest) { r.Key = "" }},
+		{"no picture", func(r *registry.MakeRequest) { r.Picture.Data = nil }},
+		{"no approver", func(r *registry.MakeRequest) { r.Approvers = nil }},
+		{"approver without department", func(r *registry.MakeRequest) { r.Approvers[0].Departments = nil }},
+		{"bad department", func(r *registry.MakeRequest) { r.Approvers[0].Departments = []string{"../x"} }},
+		{"approver twice", func(r *registry.MakeRequest) { r.Approvers = append(r.Approvers, r.Approvers[0]) }},
 	} {
-		req.ID, req.SignerKey = "33010200000098", uri
-		if _, err := reg.Make(ctx, req); !errors.Is(err, registry.ErrInvalid) {
-			t.Errorf("Make with a PIN in %q = %v, want ErrInvalid", uri, err)
+		r := p.request(fmt.Sprintf("330102000001%02d", i))
+		tc.edit(&r)
+		if _, err := reg.Make(ctx, r, p.admin); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("%s: Make = %v, want ErrInvalid", tc.name, err)
 		}
-	}
-	req.ID, req.SignerKey = "33010200000097", "pkcs11:token=t;object=k?pin-source=file:/run/pin"
-	if _, err := reg.Make(ctx, req); err != nil {
-		t.Errorf("Make with pin-source: %v", err)
-	}
-	// The registry draws no picture: a seal comes with its own.
-	req.ID, req.Picture.Data = "33010200000096", nil
-	if _, err := reg.Make(ctx, req); !errors.Is(err, registry.ErrInvalid) {
-		t.Errorf("Make without a picture = %v, want ErrInvalid", err)
 	}
 }
 
@@ -239,5 +313,49 @@ func TestStatusAtSameSecond(t *testing.T) {
 		if got := r.StatusAt(tt.signed); got != tt.want {
 			t.Errorf("StatusAt(%s) = %s, want %s", tt.signed.Format("15:04:05"), got, tt.want)
 		}
+	}
+}
+
+// TestRegisterCrashLeftovers: an identical seal left by a crashed
+// registration is taken over; a different one keeps the identifier taken.
+func TestRegisterCrashLeftovers(t *testing.T) {
+	t.Parallel()
+	_, req, p, _ := newRegistry(t)
+	scratch, err := fs.Open(t.TempDir(), "scratch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := registry.New(scratch, p.pool).Make(t.Context(), req, p.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esl := e.Seal.Raw
+	for _, tc := range []struct {
+		name     string
+		leftover []byte
+		want     error
+	}{
+		{"identical seal left by a crash", esl, nil},
+		{"another seal under the identifier", append(bytes.Clone(esl), 0), registry.ErrExists},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := fs.Open(t.TempDir(), "registry-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			put(t, st, storage.PrefixRegistry+"seals/"+req.ID+"/seal.esl", tc.leftover)
+			_, err = registry.New(st, p.pool).Register(t.Context(), esl, registry.RegisterRequest{Unit: req.Unit, Key: req.Key, Approvers: req.Approvers}, p.admin)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("Register = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func put(t *testing.T, st storage.Store, key string, body []byte) {
+	t.Helper()
+	if _, err := st.Put(context.Background(), key, bytes.NewReader(body), int64(len(body)), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,332 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// Op is what a change does.
+type Op string
+
+// Changes.
+const (
+	// OpRegister is a seal's first change: everything about it.
+	OpRegister Op = "register"
+	// OpSuspend, OpActivate and OpRevoke change its status.
+	OpSuspend  Op = "suspend"
+	OpActivate Op = "activate"
+	OpRevoke   Op = "revoke"
+	// OpApprovers replaces its approvers.
+	OpApprovers Op = "approvers"
+)
+
+// Change is one signed entry of a seal's log.
+type Change struct {
+	// Seal is the seal's identifier and Seq the change's position, from 1.
+	Seal string `json:"seal"`
+	Seq  int    `json:"seq"`
+	// Prev is the hex SM3 of the stored object of change Seq-1; empty for
+	// the first.
+	Prev string `json:"prev,omitempty"`
+	// At is when the administrator made the change; the signing
+	// certificate must be trusted then.
+	At     time.Time `json:"at"`
+	Op     Op        `json:"op"`
+	Reason string    `json:"reason,omitempty"`
+
+	// Set by OpRegister: the seal's SESeal SM3, names and key alias.
+	SealSM3 string `json:"seal_sm3,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Unit    string `json:"unit,omitempty"`
+	Purpose string `json:"purpose,omitempty"`
+	Key     string `json:"key,omitempty"`
+	// Set by OpRegister and OpApprovers.
+	Approvers []Approver `json:"approvers,omitempty"`
+}
+
+// head is the signed pointer to a seal's latest change.
+type head struct {
+	Seal string    `json:"seal"`
+	Seq  int       `json:"seq"`
+	SM3  string    `json:"sm3"` // of the change's stored object
+	At   time.Time `json:"at"`  // the change's time
+}
+
+// Object keys of a seal.
+const (
+	sealsPrefix = storage.PrefixRegistry + "seals/"
+	logDir      = "log/"
+	headName    = "head.json"
+)
+
+func sealKey(id string) string   { return sealsPrefix + id + "/seal.esl" }
+func headKey(id string) string   { return sealsPrefix + id + "/" + headName }
+func logPrefix(id string) string { return sealsPrefix + id + "/" + logDir }
+func changeKey(id string, seq int) string {
+	return fmt.Sprintf("%s%06d.json", logPrefix(id), seq)
+}
+
+// append writes change c, signed by admin, after the change its Seq-1
+// names, then moves the head to it; headETag is the head's ETag when the
+// state c builds on was read ("" for the first change). A change with
+// c's position written by someone else first fails with ErrConflict.
+func (g *Registry) append(ctx context.Context, c Change, admin signed.Signer, headETag string) error {
+	if c.Seq > 1 {
+		prev, _, err := storage.ReadAll(ctx, g.store, changeKey(c.Seal, c.Seq-1), maxObjectSize)
+		if err != nil {
+			return fmt.Errorf("registry: change %q: %w", c.Seal, err)
+		}
+		c.Prev = sm3hex(prev)
+	}
+	c.At = g.now().UTC()
+	obj, err := admin.Marshal(c)
+	if err != nil {
+		return err
+	}
+	created, err := storage.PutOnce(ctx, g.store, changeKey(c.Seal, c.Seq), obj, storage.PutOptions{ContentType: "application/json"})
+	switch {
+	case err != nil:
+		return fmt.Errorf("registry: change %q: %w", c.Seal, err)
+	case !created:
+		return fmt.Errorf("%w: seal %q changed meanwhile", ErrConflict, c.Seal)
+	}
+	h, err := admin.Marshal(head{Seal: c.Seal, Seq: c.Seq, SM3: sm3hex(obj), At: c.At})
+	if err != nil {
+		return err
+	}
+	opts := storage.PutOptions{ContentType: "application/json", IfMatch: headETag, IfNoneMatch: headETag == ""}
+	if _, err := g.store.Put(ctx, headKey(c.Seal), bytes.NewReader(h), int64(len(h)), opts); err != nil {
+		// The change is written and nobody else can take its position: a
+		// head that moved meanwhile was moved by a repair of this very
+		// change. The next change, or `sealpipe registry verify`, shows it.
+		return fmt.Errorf("registry: change %q: move the head to %d: %w", c.Seal, c.Seq, err)
+	}
+	return nil
+}
+
+// replayed is a seal's verified state and the head it was read at.
+type replayed struct {
+	entry    *Entry
+	head     head
+	headETag string
+}
+
+// replay reads and verifies a seal's whole log and head and returns its
+// state. See the package documentation for the rules.
+func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
+	hb, hinfo, err := storage.ReadAll(ctx, g.store, headKey(id), maxObjectSize)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, g.missing(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: read %s: %w", headKey(id), err)
+	}
+	var h head
+	if _, err := g.open(hb, &h, func() time.Time { return h.At }); err != nil {
+		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: err.Error()}
+	}
+	if h.Seal != id || h.Seq < 1 {
+		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names seal %q change %d", h.Seal, h.Seq)}
+	}
+
+	var keys []string
+	err = g.store.List(ctx, logPrefix(id), func(o storage.ObjectInfo) error {
+		if len(keys) >= maxChanges {
+			return fmt.Errorf("%w: more than %d changes", ErrInvalid, maxChanges)
+		}
+		keys = append(keys, o.Key)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: list %s: %w", logPrefix(id), err)
+	}
+	var (
+		e        = &Entry{}
+		prevHash string
+	)
+	for i, key := range keys {
+		seq := i + 1
+		bad := func(format string, args ...any) error {
+			return &TamperError{Seal: id, Object: key, Reason: fmt.Sprintf(format, args...)}
+		}
+		if key != changeKey(id, seq) {
+			return nil, bad("change %d is missing or the log holds a stray object", seq)
+		}
+		obj, _, err := storage.ReadAll(ctx, g.store, key, maxObjectSize)
+		if err != nil {
+			return nil, fmt.Errorf("registry: read %s: %w", key, err)
+		}
+		var c Change
+		actor, err := g.open(obj, &c, func() time.Time { return c.At })
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		switch {
+		case c.Seal != id || c.Seq != seq:
+			return nil, bad("names seal %q change %d", c.Seal, c.Seq)
+		case c.Prev != prevHash:
+			return nil, bad("does not follow change %d (prev %q, want %q)", seq-1, c.Prev, prevHash)
+		case seq > 1 && c.At.Before(e.History[len(e.History)-1].At):
+			return nil, bad("dated before the change it follows")
+		}
+		if err := g.apply(ctx, e, c, actor); err != nil {
+			return nil, bad("%v", err)
+		}
+		prevHash = sm3hex(obj)
+		if seq == h.Seq && h.SM3 != prevHash {
+			return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d with SM3 %s, but it has %s", h.Seq, h.SM3, prevHash)}
+		}
+	}
+	if h.Seq > len(keys) {
+		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d, but the log has %d", h.Seq, len(keys))}
+	}
+	e.Head = len(keys)
+	return &replayed{entry: e, head: h, headETag: hinfo.ETag}, nil
+}
+
+// apply applies change c, signed by actor, to the state e.
+func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) error {
+	ev := Event{At: c.At, Actor: actor, Reason: c.Reason, Seq: c.Seq}
+	if c.Seq == 1 {
+		if c.Op != OpRegister {
+			return fmt.Errorf("the first change is %q, want %q", c.Op, OpRegister)
+		}
+		if err := CheckKeyAlias(c.Key); err != nil {
+			return err
+		}
+		esl, err := g.readSeal(ctx, c.Seal)
+		if err != nil {
+			return err
+		}
+		if sm3hex(esl) != c.SealSM3 {
+			return fmt.Errorf("%s has SM3 %s, the registration pinned %s", sealKey(c.Seal), sm3hex(esl), c.SealSM3)
+		}
+		if e.Seal, err = ses.ParseSeal(esl); err != nil {
+			return err
+		}
+		if e.Seal.ID != c.Seal {
+			return fmt.Errorf("the SESeal's esID is %q", e.Seal.ID)
+		}
+		e.Record = Record{
+			ID: c.Seal, Name: c.Name, Unit: c.Unit, Purpose: c.Purpose, Key: c.Key, Approvers: c.Approvers,
+			ValidStart: e.Seal.ValidStart, ValidEnd: e.Seal.ValidEnd,
+		}
+		ev.Status = StatusActive
+		e.Status = StatusActive
+		e.History = append(e.History, ev)
+		return nil
+	}
+	switch c.Op {
+	case OpSuspend, OpActivate, OpRevoke:
+		to := map[Op]Status{OpSuspend: StatusSuspended, OpActivate: StatusActive, OpRevoke: StatusRevoked}[c.Op]
+		if e.Status == StatusRevoked || e.Status == to {
+			return fmt.Errorf("%s of a seal that is %s", c.Op, e.Status)
+		}
+		e.Status, ev.Status = to, to
+		e.History = append(e.History, ev)
+	case OpApprovers:
+		if e.Status == StatusRevoked || len(c.Approvers) == 0 {
+			return fmt.Errorf("approvers of a revoked seal, or none")
+		}
+		e.Approvers = c.Approvers
+		ev.Status = e.Status
+		e.History = append(e.History, ev)
+	default:
+		return fmt.Errorf("unknown change %q", c.Op)
+	}
+	return nil
+}
+
+// open checks a signed object of the registry, decodes it into v and
+// returns the signer's common name. The signer must have been a registry
+// administrator at the time at returns, which it calls once v is decoded:
+// the time the object itself states.
+func (g *Registry) open(obj []byte, v any, at func() time.Time) (string, error) {
+	cert, err := signed.Unmarshal(obj, v)
+	if err != nil {
+		return "", err
+	}
+	when := at()
+	if when.IsZero() || when.After(g.now().Add(maxClockSkew)) {
+		return "", fmt.Errorf("dated %s: not a time it could have been signed", when.Format(time.RFC3339))
+	}
+	if _, err := g.trust.Verify(cert, when, trust.UsageRegistryAdmin); err != nil {
+		return "", fmt.Errorf("signed by %q, not a seal administrator at %s: %w", cert.Subject.CommonName, when.Format(time.RFC3339), err)
+	}
+	return cert.Subject.CommonName, nil
+}
+
+// maxClockSkew is how far in the future a change may be dated.
+const maxClockSkew = 5 * time.Minute
+
+// readSeal reads the SESeal DER of seal id.
+func (g *Registry) readSeal(ctx context.Context, id string) ([]byte, error) {
+	key := sealKey(id)
+	esl, _, err := storage.ReadAll(ctx, g.store, key, maxSealSize)
+	switch {
+	case errors.Is(err, storage.ErrNotExist):
+		return nil, fmt.Errorf("%s missing", key)
+	case err != nil:
+		return nil, fmt.Errorf("registry: read %s: %w", key, err)
+	}
+	return esl, nil
+}
+
+// Fingerprint identifies a certificate's key: the hex SM3 of its
+// SubjectPublicKeyInfo.
+func Fingerprint(cert *smx509.Certificate) string { return sm3hex(cert.RawSubjectPublicKeyInfo) }
+
+func sm3hex(b []byte) string {
+	sum := sm3.Sum(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// CheckKeyAlias validates the alias of a signing key: 1-64 lower-case
+// letters, digits, '.', '_' and '-', starting with a letter or digit. A key
+// URI is no alias: the registry, stored in the bucket, must not say where
+// a key lives.
+func CheckKeyAlias(alias string) error {
+	ok := alias != "" && len(alias) <= 64 && !strings.ContainsFunc(alias, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) && alias[0] != '.' && alias[0] != '_' && alias[0] != '-'
+	if !ok {
+		return fmt.Errorf("%w: key alias %q: want 1-64 of a-z 0-9 . _ -, not a key URI or path (the worker's key configuration maps aliases to keys)", ErrInvalid, alias)
+	}
+	return nil
+}
+
+// checkDepartment validates a department an approver is bound to.
+func checkDepartment(d string) error {
+	if err := approval.CheckSegment("department", d); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// checkID accepts seal identifiers usable as one object-key segment.
+func checkID(id string) error {
+	if id == "" || len(id) > 64 || id[0] == '.' {
+		return fmt.Errorf("%w: seal id %q", ErrInvalid, id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%w: seal id %q holds %q", ErrInvalid, id, c)
+		}
+	}
+	return nil
+}
