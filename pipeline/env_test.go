@@ -99,6 +99,15 @@ func (e *env) rebuildWith(open func(ctx context.Context, alias string) (crypto.S
 	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
 }
 
+// restartWorker replaces the pipeline and its registry with new ones over
+// the same store, as a worker started afresh has: nothing cached, no head
+// remembered.
+func (e *env) restartWorker() {
+	e.t.Helper()
+	e.reg = registry.New(e.store, e.ca.Pool())
+	e.rebuild()
+}
+
 // admin is the development registrar, who signs registry changes.
 func (e *env) admin() signed.Signer {
 	e.t.Helper()
