@@ -187,6 +187,7 @@ failed, something could not be established).
 		newVerifyCmd(g),
 		newDemoCmd(g),
 		newRunCmd(g),
+		newAccessCmd(g),
 		newConfigCmd(g),
 		newVersionCmd(g),
 	)

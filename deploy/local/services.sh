@@ -9,6 +9,9 @@
 #            arn:minio:sqs::SEALPIPE:redis) feeding the list sealpipe:bucket-events
 #   softhsm  a SoftHSM2 token labelled "sealpipe" (Debian packages softhsm2 and
 #            opensc); a library, not a process
+#   a department user in MinIO for civil-affairs (sealpipe access grant, run
+#   with `go run` from this checkout), which may only upload to
+#   inbox/civil-affairs/ of the bucket "sealpipe" and read its own folders
 #
 # usage: deploy/local/services.sh up|down|status|clean
 #
@@ -25,7 +28,8 @@
 #                          default /tmp/sealpipe-services-$UID
 #   SEALPIPE_SERVICES_ENV  file to write, default <repo>/.services.env
 #   XDG_CACHE_HOME         MinIO binary cache root, default $HOME/.cache
-#   GO                     Go command used to build MinIO, default go
+#   GO                     Go command used to build MinIO and to run
+#                          `sealpipe access grant`, default go
 #
 # Messages go to stderr. Any failure prints the service's log tail and exits
 # non-zero. Both up and down are idempotent.
@@ -44,6 +48,10 @@ readonly S3_REGION=us-east-1 # MinIO's region when none is configured
 readonly TOKEN_LABEL=sealpipe
 readonly TOKEN_SO_PIN=87654321 # development only
 readonly TOKEN_PIN=123456      # development only
+# The department user `up` grants (sealpipe access grant): its policy lets it
+# upload to inbox/$DEPT/ of $DEPT_BUCKET and read its own folders, nothing else.
+readonly DEPT=civil-affairs # the demo's department
+readonly DEPT_BUCKET=sealpipe # sealpipe's default SEALPIPE_BUCKET
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly ROOT
@@ -418,6 +426,77 @@ check_minio_events() {
 	fail minio "$STATE/minio.log" "the admin info does not list $EVENTS_ARN (Redis notification target not registered)"
 }
 
+# ---------------------------------------------------------------- department user
+
+# dept_can_list PORT ACCESS SECRET PREFIX prints the HTTP status of a
+# ListObjectsV2 of PREFIX (slashes encoded, as curl 7.88's SigV4 needs)
+# signed with the given credentials.
+dept_can_list() {
+	curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$2:$3" \
+		-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+		"http://127.0.0.1:$1/$DEPT_BUCKET?list-type=2&prefix=${4//\//%2F}" 2>/dev/null || true
+}
+
+# grant_dept PORT [--rotate] runs `sealpipe access grant` for $DEPT, built
+# from this checkout with $GO, with the root credentials and nothing else
+# from the caller's SEALPIPE_* settings, and records the access key it
+# prints in $STATE/minio/dept-$DEPT.access. A secret key it issues goes to
+# $STATE/minio/dept-$DEPT.secret. Its messages go to $STATE/dept.log.
+grant_dept() {
+	local port="$1" user pass out access
+	shift
+	read -r user pass < <(minio_credentials)
+	out="$(
+		cd "$ROOT" || exit 1
+		while read -r v; do unset "$v"; done < <(compgen -e | grep '^SEALPIPE_' || true)
+		export SEALPIPE_S3_ENDPOINT="http://127.0.0.1:$port" SEALPIPE_S3_ACCESS_KEY="$user" \
+			SEALPIPE_S3_SECRET_KEY="$pass" SEALPIPE_S3_REGION="$S3_REGION" SEALPIPE_BUCKET="$DEPT_BUCKET"
+		exec "$GO" run ./cmd/sealpipe --json access grant --dept "$DEPT" \
+			--secret-file "$STATE/minio/dept-$DEPT.secret" "$@" 2>>"$STATE/dept.log"
+	)" || return 1
+	access="$(sed -n 's/^  "access_key": "\(.*\)",$/\1/p' <<<"$out")"
+	[ -n "$access" ] || return 1
+	echo "$access" >"$STATE/minio/dept-$DEPT.access"
+}
+
+# dept_works PORT: the recorded department credentials list the
+# department's inbox, and are refused registry/.
+dept_works() {
+	local access secret
+	access="$(cat "$STATE/minio/dept-$DEPT.access" 2>/dev/null)" || return 1
+	secret="$(cat "$STATE/minio/dept-$DEPT.secret" 2>/dev/null)" || return 1
+	[ "$(dept_can_list "$1" "$access" "$secret" "inbox/$DEPT/")" = 200 ] || return 1
+	[ "$(dept_can_list "$1" "$access" "$secret" "registry/")" = 403 ] ||
+		fail department "$STATE/dept.log" "user $access may list registry/: its policy is not the department's"
+}
+
+# ensure_dept grants the department user, or brings its policy up to date
+# and keeps its secret key, and checks that the key works. A key that is
+# missing or no longer works (the user was rotated or removed by hand) is
+# issued anew. If sealpipe cannot be built (a work tree in the middle of a
+# change) but the recorded key works, the user is kept as it is.
+ensure_dept() {
+	local port="$1"
+	have "$GO" || die "'$GO' (the Go command) is needed to run sealpipe access grant"
+	: >"$STATE/dept.log"
+	if [ -s "$STATE/minio/dept-$DEPT.secret" ]; then
+		if ! grant_dept "$port"; then
+			dept_works "$port" || fail department "$STATE/dept.log" "sealpipe access grant --dept $DEPT failed"
+			log "department: warning: sealpipe access grant failed (see $STATE/dept.log); keeping the user as it is"
+		fi
+		if dept_works "$port"; then
+			log "department: $DEPT may upload to s3://$DEPT_BUCKET/inbox/$DEPT/ as $(cat "$STATE/minio/dept-$DEPT.access")"
+			return
+		fi
+		log "department: the recorded secret key does not work; issuing a new one"
+	fi
+	log "department: issuing a secret key for $DEPT (go run ./cmd/sealpipe access grant; a first build takes a minute)"
+	grant_dept "$port" --rotate || fail department "$STATE/dept.log" "sealpipe access grant --dept $DEPT --rotate failed"
+	dept_works "$port" ||
+		fail department "$STATE/dept.log" "the new credentials of $DEPT cannot list s3://$DEPT_BUCKET/inbox/$DEPT/"
+	log "department: $DEPT may upload to s3://$DEPT_BUCKET/inbox/$DEPT/ as $(cat "$STATE/minio/dept-$DEPT.access")"
+}
+
 # ---------------------------------------------------------------- softhsm
 
 softhsm_conf() { echo "$STATE/softhsm/softhsm2.conf"; }
@@ -466,6 +545,10 @@ write_env() {
 		echo "export SEALPIPE_S3_REGION=$(q "$S3_REGION")"
 		echo "export SEALPIPE_S3_EVENTS_ARN=$(q "$EVENTS_ARN")"
 		echo "export SEALPIPE_S3_EVENTS_KEY=$(q "$EVENTS_KEY")"
+		echo "export SEALPIPE_DEPT=$(q "$DEPT")"
+		echo "export SEALPIPE_DEPT_BUCKET=$(q "$DEPT_BUCKET")"
+		echo "export SEALPIPE_DEPT_ACCESS_KEY=$(q "$(cat "$STATE/minio/dept-$DEPT.access")")"
+		echo "export SEALPIPE_DEPT_SECRET_KEY=$(q "$(cat "$STATE/minio/dept-$DEPT.secret")")"
 		echo "export SEALPIPE_PKCS11_MODULE=$(q "$module")"
 		echo "export SOFTHSM2_CONF=$(q "$(softhsm_conf)")"
 		echo "export SEALPIPE_PKCS11_TOKEN=$(q "$TOKEN_LABEL")"
@@ -507,6 +590,7 @@ cmd_up() {
 	local s3_port
 	s3_port="$(cat "$STATE/minio.port")"
 	check_minio_events "$s3_port"
+	ensure_dept "$s3_port"
 	ensure_token
 	write_env "$redis_port" "$s3_port" "$(cat "$STATE/minio.console-port")" "$module"
 	log "up: state in $STATE; 'make services-down' stops it"

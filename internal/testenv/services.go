@@ -30,6 +30,10 @@ const (
 	envS3Region    = "SEALPIPE_S3_REGION"
 	envS3EventsARN = "SEALPIPE_S3_EVENTS_ARN"
 	envS3EventsKey = "SEALPIPE_S3_EVENTS_KEY"
+	envDept        = "SEALPIPE_DEPT"
+	envDeptBucket  = "SEALPIPE_DEPT_BUCKET"
+	envDeptAccess  = "SEALPIPE_DEPT_ACCESS_KEY"
+	envDeptSecret  = "SEALPIPE_DEPT_SECRET_KEY"
 	envPKCS11Mod   = "SEALPIPE_PKCS11_MODULE"
 	envSoftHSMConf = "SOFTHSM2_CONF"
 	envPKCS11Token = "SEALPIPE_PKCS11_TOKEN"
@@ -68,6 +72,26 @@ type S3 struct {
 	// EventsKey of the Redis server that Redis returns.
 	EventsARN string
 	EventsKey string
+	// Dept is the department user `make services-up` grants with
+	// `sealpipe access grant`; zero when .services.env has none (use
+	// MinIODept to require it).
+	Dept Dept
+}
+
+// Dept is a department's own MinIO credentials: its user may upload to
+// inbox/<Name>/ of Bucket and read its own folders, nothing else.
+type Dept struct {
+	Name      string // the department, such as "civil-affairs"
+	Bucket    string // the bucket its policy names, such as "sealpipe"
+	AccessKey string
+	SecretKey string
+}
+
+// AsDept returns s with the department's credentials in place of the
+// service's, for S3 tools that take an S3 (rclone, s3cmd, minio-go).
+func (s S3) AsDept() S3 {
+	s.AccessKey, s.SecretKey = s.Dept.AccessKey, s.Dept.SecretKey
+	return s
 }
 
 // Host returns the endpoint's host:port, the form minio-go's New takes.
@@ -117,6 +141,14 @@ func MinIO(t testing.TB) S3 {
 	return minioFrom(t, loadSettings(t))
 }
 
+// MinIODept is MinIO with the department user `make services-up` grants
+// (S3.Dept) required: the test is skipped, or fails under CI, when
+// .services.env predates it.
+func MinIODept(t testing.TB) S3 {
+	t.Helper()
+	return minioDeptFrom(t, loadSettings(t))
+}
+
 // SoftHSM returns the settings of the SoftHSM2 token prepared by
 // `make services-up`, after checking that the module and its configuration
 // exist.
@@ -163,12 +195,23 @@ func minioFrom(t testing.TB, s settings) S3 {
 		EventsARN: v[envS3EventsARN],
 		EventsKey: v[envS3EventsKey],
 	}
+	name, _, _ := s.get(envDept)
+	bucket, _, _ := s.get(envDeptBucket)
+	access, _, _ := s.get(envDeptAccess)
+	secret, _, _ := s.get(envDeptSecret)
+	s3.Dept = Dept{Name: name, Bucket: bucket, AccessKey: access, SecretKey: secret}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	if err := checkMinIOLive(ctx, s3.Endpoint); err != nil {
 		s.unreachable(t, envS3Endpoint, "MinIO at %s is not live: %v", s3.Endpoint, err)
 	}
 	return s3
+}
+
+func minioDeptFrom(t testing.TB, s settings) S3 {
+	t.Helper()
+	s.require(t, "MinIO's department user", envDept, envDeptBucket, envDeptAccess, envDeptSecret)
+	return minioFrom(t, s)
 }
 
 func softHSMFrom(t testing.TB, s settings) PKCS11 {

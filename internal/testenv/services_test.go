@@ -127,6 +127,53 @@ func TestMinIO(t *testing.T) {
 	}
 }
 
+// TestMinIODept checks the department user `make services-up` grants:
+// it may upload to its own inbox in its bucket, and not to registry/ or
+// another department's inbox, nor list the bucket.
+func TestMinIODept(t *testing.T) {
+	s3 := MinIODept(t)
+	ctx := t.Context()
+	d := s3.Dept
+	root, err := minio.New(s3.Host(), &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Secure: s3.Secure(), Region: s3.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dept, err := minio.New(s3.Host(), &minio.Options{Creds: credentials.NewStaticV4(d.AccessKey, d.SecretKey, ""), Secure: s3.Secure(), Region: s3.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := "testenv-" + randomHex(t, 6)
+	tests := []struct {
+		key     string
+		allowed bool
+	}{
+		{"inbox/" + d.Name + "/" + batch + "/probe.pdf", true},
+		{"inbox/" + d.Name + "-other/" + batch + "/probe.pdf", false},
+		{"registry/" + batch + "/probe.json", false},
+		{"sealed/" + d.Name + "/" + batch + "/probe.pdf", false},
+	}
+	for _, tt := range tests {
+		body := []byte("probe")
+		_, err := dept.PutObject(ctx, d.Bucket, tt.key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+		if err == nil {
+			t.Cleanup(func() { root.RemoveObject(context.Background(), d.Bucket, tt.key, minio.RemoveObjectOptions{}) })
+		}
+		if allowed := err == nil; allowed != tt.allowed {
+			t.Errorf("department %s put %s: %v; want allowed %v", d.Name, tt.key, err, tt.allowed)
+		} else if err != nil && minio.ToErrorResponse(err).Code != "AccessDenied" {
+			t.Errorf("department %s put %s: %v; want AccessDenied", d.Name, tt.key, err)
+		}
+	}
+	var listErr error
+	for obj := range dept.ListObjects(ctx, d.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		listErr = obj.Err
+		break
+	}
+	if minio.ToErrorResponse(listErr).Code != "AccessDenied" {
+		t.Errorf("department %s listing the whole bucket: %v; want AccessDenied", d.Name, listErr)
+	}
+}
+
 func TestSoftHSM(t *testing.T) {
 	p := SoftHSM(t)
 	tool := Tool(t, "pkcs11-tool")
@@ -293,8 +340,20 @@ func TestServiceOutcomes(t *testing.T) {
 	hsmVars := func(mod string) map[string]string {
 		return map[string]string{envPKCS11Mod: mod, envSoftHSMConf: module, envPKCS11Token: "t", envPKCS11PIN: "1", envPKCS11SOPIN: "2"}
 	}
+	deptVars := func(endpoint string) map[string]string {
+		v := minioVars(endpoint)
+		v[envDept], v[envDeptBucket], v[envDeptAccess], v[envDeptSecret] = "civil-affairs", "sealpipe", "sealpipe_sealpipe_civil-affairs", "d"
+		return v
+	}
 	redisCall := func(tb testing.TB, s settings) { redisFrom(tb, s) }
 	minioCall := func(tb testing.TB, s settings) { minioFrom(tb, s) }
+	deptCall := func(tb testing.TB, s settings) {
+		got := minioDeptFrom(tb, s)
+		want := Dept{Name: "civil-affairs", Bucket: "sealpipe", AccessKey: "sealpipe_sealpipe_civil-affairs", SecretKey: "d"}
+		if got.Dept != want || got.AsDept().AccessKey != want.AccessKey || got.AsDept().SecretKey != "d" || got.AccessKey != "a" {
+			tb.Fatalf("MinIODept = %+v; want Dept %+v", got, want)
+		}
+	}
 	hsmCall := func(tb testing.TB, s settings) { softHSMFrom(tb, s) }
 
 	tests := []struct {
@@ -316,6 +375,9 @@ func TestServiceOutcomes(t *testing.T) {
 		{"minio endpoint host:port", minioCall, minioVars(strings.TrimPrefix(healthy.URL, "http://")), nil, passed, ""},
 		{"minio endpoint with a path", minioCall, minioVars(healthy.URL + "/bucket"), nil, failed, `"` + healthy.URL + `/bucket"`},
 		{"minio file stale", minioCall, nil, minioVars(sick.URL), skipped, "not live"},
+		{"minio department", deptCall, nil, deptVars(healthy.URL), passed, ""},
+		{"minio without department", deptCall, nil, minioVars(healthy.URL), skipped, "department user is not configured: " + envDept + ", "},
+		{"minio department down", deptCall, deptVars(sick.URL), nil, failed, "503"},
 		{"softhsm present", hsmCall, hsmVars(module), nil, passed, ""},
 		{"softhsm module missing", hsmCall, nil, hsmVars("/nonexistent/libsofthsm2.so"), skipped, `"/nonexistent/libsofthsm2.so"`},
 		{"softhsm unconfigured", hsmCall, nil, nil, skipped, envPKCS11Mod},
@@ -487,6 +549,7 @@ export SEALPIPE_REDIS_ADDR='127.0.0.1:20378'
 export SEALPIPE_S3_ENDPOINT='http://127.0.0.1:30486'
 export SEALPIPE_S3_SECRET_KEY='1dd16a16'
 export SEALPIPE_S3_EVENTS_ARN='arn:minio:sqs::SEALPIPE:redis'
+export SEALPIPE_DEPT_ACCESS_KEY='sealpipe_sealpipe_civil-affairs'
 export SOFTHSM2_CONF='/tmp/sealpipe-services-0/softhsm/softhsm2.conf'
 `
 
@@ -498,12 +561,13 @@ func TestParseEnvFile(t *testing.T) {
 		isErr bool
 	}{
 		{"services.sh output", sample, map[string]string{
-			"SEALPIPE_SERVICES_DIR":  "/tmp/sealpipe-services-0",
-			"SEALPIPE_REDIS_ADDR":    "127.0.0.1:20378",
-			"SEALPIPE_S3_ENDPOINT":   "http://127.0.0.1:30486",
-			"SEALPIPE_S3_SECRET_KEY": "1dd16a16",
-			"SEALPIPE_S3_EVENTS_ARN": "arn:minio:sqs::SEALPIPE:redis",
-			"SOFTHSM2_CONF":          "/tmp/sealpipe-services-0/softhsm/softhsm2.conf",
+			"SEALPIPE_SERVICES_DIR":    "/tmp/sealpipe-services-0",
+			"SEALPIPE_REDIS_ADDR":      "127.0.0.1:20378",
+			"SEALPIPE_S3_ENDPOINT":     "http://127.0.0.1:30486",
+			"SEALPIPE_S3_SECRET_KEY":   "1dd16a16",
+			"SEALPIPE_S3_EVENTS_ARN":   "arn:minio:sqs::SEALPIPE:redis",
+			"SEALPIPE_DEPT_ACCESS_KEY": "sealpipe_sealpipe_civil-affairs",
+			"SOFTHSM2_CONF":            "/tmp/sealpipe-services-0/softhsm/softhsm2.conf",
 		}, false},
 		{"quote inside quotes", `export A='it'\''s'`, map[string]string{"A": "it's"}, false},
 		{"bare and escaped", `B=plain\ word`, map[string]string{"B": "plain word"}, false},
