@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/storage"
 )
@@ -43,12 +46,49 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 			b.Rejected++
 		}
 	}
+	if b.UsageLog, err = p.commitUses(ctx, ref, entries); err != nil {
+		return nil, err
+	}
 	b.Documents, b.CompletedAt = entries, p.cfg.Now().UTC()
 	if err := p.putRecord(ctx, ref.BatchReportKey(), &b); err != nil {
 		return nil, err
 	}
 	p.cfg.Logger.InfoContext(ctx, "batch complete", "batch", ref.String(), "sealed", b.Sealed, "rejected", b.Rejected)
 	return &b, nil
+}
+
+// commitUses commits the usage records of the batch's sealed documents to
+// their seals' logs, one segment per seal, and returns the checkpoints.
+func (p *Pipeline) commitUses(ctx context.Context, ref BatchRef, entries []report.BatchEntry) ([]report.LogCheckpoint, error) {
+	sealed := map[string]bool{}
+	for _, e := range entries {
+		if e.Outcome == report.OutcomeSealed {
+			sealed[e.Document] = true
+		}
+	}
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	a, err := p.approval(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	bySeal := map[string][]string{}
+	for _, d := range a.manifest.Documents {
+		if sealed[d.Name] {
+			rec := audit.Record{SealID: d.Seal, Department: ref.Department, Batch: ref.Batch, Document: d.Name}
+			bySeal[d.Seal] = append(bySeal[d.Seal], rec.Key())
+		}
+	}
+	var out []report.LogCheckpoint
+	for _, seal := range slices.Sorted(maps.Keys(bySeal)) {
+		cp, err := p.audit.Commit(ctx, seal, ref.String(), bySeal[seal])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, report.LogCheckpoint{Seal: cp.Seal, Seq: cp.Seq, SM3: cp.SM3})
+	}
+	return out, nil
 }
 
 // outstanding returns the first document without an outcome, or "".
@@ -102,6 +142,10 @@ func (p *Pipeline) collect(ctx context.Context, ref BatchRef, details bool) ([]r
 	for _, n := range names {
 		e := report.BatchEntry{Document: n}
 		switch {
+		case approval.CheckDocumentName(n) != nil:
+			// No record can be made of such a name: refused here only.
+			e.Outcome, e.Code = report.OutcomeRejected, CodeNotApproved
+			e.Reason = fmt.Sprintf("file %q is in the batch but is no document: %v", n, approval.CheckDocumentName(n))
 		case rej != nil:
 			e.Outcome, e.Code, e.Reason, e.Rejection = report.OutcomeRejected, rej.Code, rej.Reason, ref.BatchRejectionKey()
 		case sealed[n]:

@@ -18,6 +18,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
@@ -73,6 +74,9 @@ func newEnvWith(t *testing.T, cfg pipeline.Config, opts fs.Options) *env {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	if cfg.Service.Key == nil {
+		cfg.Service = service(t, ca)
+	}
 	e := &env{t: t, store: st, reg: reg, ca: ca, cfg: cfg}
 	e.rebuild()
 	return e
@@ -97,6 +101,17 @@ func (e *env) rebuildWith(open func(ctx context.Context, alias string) (crypto.S
 	signers := keys.NewCache(open)
 	e.t.Cleanup(func() { signers.Close() })
 	e.p = pipeline.New(e.store, e.reg, trust.NewPool([]*smx509.Certificate{e.ca.Root}), signers, e.cfg)
+}
+
+// service is the development pipeline identity of ca, which signs the
+// pipeline's records.
+func service(t testing.TB, ca *devca.CA) signed.Signer {
+	t.Helper()
+	key, err := ca.Signer(context.Background(), ca.Pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed.Signer{Key: key, Cert: ca.Pipeline.Cert}
 }
 
 // restartWorker replaces the pipeline and its registry with new ones over
@@ -223,6 +238,14 @@ func (e *env) read(key string) []byte {
 		e.t.Fatal(err)
 	}
 	return b
+}
+
+// record reads the record under key, checking that the pipeline signed it.
+func (e *env) record(key string, v any) {
+	e.t.Helper()
+	if err := audit.OpenRecord(e.read(key), v, e.ca.Pool()); err != nil {
+		e.t.Fatalf("record %s: %v", key, err)
+	}
 }
 
 func (e *env) exists(key string) bool {

@@ -14,6 +14,11 @@ import (
 // delay; each method's documentation says what ends the wait.
 var ErrNotReady = errors.New("pipeline: not ready")
 
+// ErrTampered reports an object under a key where the pipeline writes its
+// records — a report, a rejection or usage record — that the pipeline did
+// not sign: planted, or altered since. It is never taken as an outcome.
+var ErrTampered = errors.New("pipeline: an object the pipeline did not write stands where its record belongs")
+
 // Rejection codes: stable, machine-readable reasons a document or a batch
 // is refused.
 const (

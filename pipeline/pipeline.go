@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage"
@@ -42,6 +44,11 @@ type Config struct {
 	// budget.go). Each document in flight holds a few times its size in
 	// memory. Zero means DefaultMemoryBudget; negative means no bound.
 	MemoryBudget int64
+	// Service is the pipeline's own identity (a certificate with the
+	// pipeline role, trust.UsagePipeline): it signs every report, rejection
+	// and usage record the pipeline writes, and only records signed so
+	// count when it reads them back. Required.
+	Service signed.Signer
 	// Operator is recorded in usage records as who applied the seal. Empty
 	// means "pipeline".
 	Operator string
@@ -101,7 +108,7 @@ func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, signer
 		seals:    seals,
 		trust:    pool,
 		verifier: &verify.Verifier{Trust: pool, Seals: seals, Now: cfg.Now},
-		audit:    audit.New(store),
+		audit:    audit.New(store, cfg.Service, pool),
 		signers:  signers,
 		cfg:      cfg,
 		budget:   newBudget(cfg.MemoryBudget),
@@ -132,11 +139,9 @@ func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Ref: ref}
-	if _, err := p.store.Stat(ctx, ref.BatchReportKey()); err == nil {
-		plan.Complete = true // a finished batch is final, however old its approval
-		return plan, nil
-	} else if !errors.Is(err, storage.ErrNotExist) {
-		return nil, err
+	if done, err := p.BatchDone(ctx, ref); err != nil || done {
+		plan.Complete = done // a finished batch is final, however old its approval
+		return plan, err
 	}
 	if rej, err := p.readBatchRejection(ctx, ref); err != nil || rej != nil {
 		plan.Rejected, plan.Complete = rej, rej != nil
@@ -161,7 +166,9 @@ func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if _, ok := a.manifest.Find(n); !ok {
+		// A file whose name no record can be made of is refused in the
+		// batch report only (see collect).
+		if _, ok := a.manifest.Find(n); !ok && approval.CheckDocumentName(n) == nil {
 			if err := p.writeRejection(ctx, ref, n, reject(CodeNotApproved, nil,
 				"document %q is in the batch but not listed in its approval", n)); err != nil {
 				return nil, err

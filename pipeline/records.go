@@ -15,19 +15,34 @@ import (
 	"github.com/sealpipe/sealpipe/storage"
 )
 
-// existingOutcome returns the outcome already recorded for a document, if any.
+// existingOutcome returns the outcome already recorded for a document, if
+// any. Only a record the pipeline signed counts: anything else under a
+// record's key fails with ErrTampered.
 func (p *Pipeline) existingOutcome(ctx context.Context, ref BatchRef, name string) (report.Outcome, error) {
-	if _, err := p.store.Stat(ctx, ref.ReportKey(name)); err == nil {
+	var rep report.Document
+	if err := p.readJSON(ctx, ref.ReportKey(name), &rep); err == nil {
 		return report.OutcomeSealed, nil
 	} else if !errors.Is(err, storage.ErrNotExist) {
 		return "", err
 	}
-	if _, err := p.store.Stat(ctx, ref.RejectionKey(name)); err == nil {
+	var rej report.Rejection
+	if err := p.readJSON(ctx, ref.RejectionKey(name), &rej); err == nil {
 		return report.OutcomeRejected, nil
 	} else if !errors.Is(err, storage.ErrNotExist) {
 		return "", err
 	}
 	return "", nil
+}
+
+// BatchDone reports whether the batch has its report: a signed one, since
+// one planted there fails with ErrTampered instead.
+func (p *Pipeline) BatchDone(ctx context.Context, ref BatchRef) (bool, error) {
+	var b report.Batch
+	err := p.readJSON(ctx, ref.BatchReportKey(), &b)
+	if errors.Is(err, storage.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (p *Pipeline) writeRejection(ctx context.Context, ref BatchRef, name string, rj *RejectError) error {
@@ -102,27 +117,35 @@ func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, in
 // maxRecordSize bounds the JSON records the pipeline reads back.
 const maxRecordSize = 16 << 20
 
-// putRecord writes v as a JSON record under key, create-only: if a record
-// is there already, the first one written stands.
+// putRecord writes v as a record signed by the pipeline under key,
+// create-only: if a record the pipeline signed is there already, the first
+// one written stands; anything else there fails with ErrTampered.
 func (p *Pipeline) putRecord(ctx context.Context, key string, v any) error {
-	body, err := report.Marshal(v)
+	body, err := p.cfg.Service.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("pipeline: sign %s: %w", key, err)
 	}
-	if _, err := storage.PutOnce(ctx, p.store, key, body, storage.PutOptions{ContentType: "application/json"}); err != nil {
+	created, err := storage.PutOnce(ctx, p.store, key, body, storage.PutOptions{ContentType: "application/json"})
+	if err != nil {
 		return fmt.Errorf("pipeline: write %s: %w", key, err)
 	}
-	return nil
+	if created {
+		return nil
+	}
+	var old json.RawMessage
+	return p.readJSON(ctx, key, &old)
 }
 
-// readJSON reads the JSON record under key into v.
+// readJSON reads the record under key into v, checking that the pipeline
+// signed it (ErrTampered otherwise).
 func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
 	b, _, err := storage.ReadAll(ctx, p.store, key, maxRecordSize)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("pipeline: %s: %w", key, err)
+	if err := audit.OpenRecord(b, v, p.trust); err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "a record the pipeline did not write", "key", key, "err", err)
+		return fmt.Errorf("%w: %s: %w", ErrTampered, key, err)
 	}
 	return nil
 }

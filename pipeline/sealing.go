@@ -184,7 +184,11 @@ func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, p
 	if rep.Indication == report.Failed {
 		return nil, nil, reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
 	}
-	if err := p.audit.Append(ctx, p.usageRecord(e, output, output, input, out, rep)); err != nil {
+	rec := p.usageRecord(e, output, output, input, out, rep)
+	if err := p.audit.Append(ctx, rec); err != nil {
+		return nil, nil, err
+	}
+	if _, err := p.audit.Commit(ctx, e.ID, "local:"+rec.Key(), []string{rec.Key()}); err != nil {
 		return nil, nil, err
 	}
 	return out, rep, nil

@@ -72,3 +72,46 @@ func quoteKey(key string) string {
 	}
 	return fmt.Sprintf("%q… (%d bytes)", key[:cut], len(key))
 }
+
+// MaxNameLen bounds a name sealpipe derives object keys from, such as a
+// document's file name: with the suffixes keys add (".json" for a record,
+// and a folder-backed store's own ".json" beside it) a segment stays within
+// the 255 bytes file systems allow.
+const MaxNameLen = 240
+
+// CheckName reports whether name — a document's file name, or another name
+// sealpipe makes object keys of — is one segment every backend stores
+// as given and every person reads as shown: at most MaxNameLen bytes of
+// valid UTF-8; no '/', '\' or NUL; no control characters (C0, DEL, C1 such
+// as U+0085), no format characters (bidi controls such as U+202E, zero-width
+// characters such as U+200B, U+FEFF), no private-use or unassigned code
+// points; not beginning with '.' or a space and not ending with a space.
+// It returns an error wrapping ErrInvalidKey that quotes the name.
+func CheckName(name string) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: name %s: %s", ErrInvalidKey, quoteKey(name), fmt.Sprintf(format, args...))
+	}
+	switch {
+	case name == "":
+		return bad("empty")
+	case len(name) > MaxNameLen:
+		return bad("%d bytes long, more than %d", len(name), MaxNameLen)
+	case !utf8.ValidString(name):
+		return bad("not valid UTF-8")
+	case name[0] == '.' || name[0] == ' ' || name[len(name)-1] == ' ':
+		return bad("begins with '.' or a space, or ends with a space")
+	}
+	for i, r := range name {
+		switch {
+		case r == '/' || r == '\\':
+			return bad("%q at byte %d", r, i)
+		case unicode.IsControl(r):
+			return bad("control character %U at byte %d", r, i)
+		case unicode.Is(unicode.Cf, r):
+			return bad("format character %U (bidi control or zero-width) at byte %d", r, i)
+		case unicode.Is(unicode.Co, r) || !unicode.IsPrint(r) && !unicode.IsSpace(r):
+			return bad("private-use, unassigned or invisible character %U at byte %d", r, i)
+		}
+	}
+	return nil
+}

@@ -116,3 +116,41 @@ func FuzzCheckKey(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"cert-00001.pdf", true},
+		{"居民身份证明 第1号.pdf", true},
+		{strings.Repeat("证", storage.MaxNameLen/3), true},
+		{strings.Repeat("a", storage.MaxNameLen), true},
+		{strings.Repeat("a", storage.MaxNameLen+1), false}, // 246–255 bytes used to pass
+		{"a\u0085b.pdf", false},                            // C1 control (NEL)
+		{"a\u202eb.pdf", false},                            // right-to-left override
+		{"a\u200bb.pdf", false},                            // zero-width space
+		{"\ufeffa.pdf", false},                             // byte order mark
+		{"a\ue000.pdf", false},                             // private use
+		{"a\tb.pdf", false},
+		{"a/b.pdf", false},
+		{`a\b.pdf`, false},
+		{".hidden.pdf", false},
+		{" a.pdf", false},
+		{"a.pdf ", false},
+		{"", false},
+		{"\xff.pdf", false},
+	} {
+		err := storage.CheckName(tc.name)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, storage.ErrInvalidKey)) {
+			t.Errorf("CheckName(%q) = %v, want ok %v", tc.name, err, tc.ok)
+		}
+		// Every name that passes makes storable record keys.
+		if tc.ok {
+			if err := storage.CheckKey("reports/dept/batch/" + tc.name + ".json"); err != nil {
+				t.Errorf("%q passes, but its record key does not: %v", tc.name, err)
+			}
+		}
+	}
+}

@@ -22,6 +22,7 @@ type Processor interface {
 	WriteBatchReport(ctx context.Context, ref pipeline.BatchRef) (*report.Batch, error)
 	RecordFailure(ctx context.Context, ref pipeline.BatchRef, name string, cause error) error
 	RecordBatchFailure(ctx context.Context, ref pipeline.BatchRef, cause error) error
+	BatchDone(ctx context.Context, ref pipeline.BatchRef) (bool, error)
 }
 
 // Enqueuer submits tasks; *asynq.Client satisfies it.

@@ -2,9 +2,9 @@ package workers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sealpipe/sealpipe/pipeline"
@@ -24,6 +24,9 @@ type Poller struct {
 	Interval time.Duration
 	// Logger receives structured logs. Nil means slog.Default().
 	Logger *slog.Logger
+
+	mu   sync.Mutex
+	done map[pipeline.BatchRef]bool // batches whose signed report was seen
 }
 
 // Scan lists the inbox once and enqueues an intake task for every batch
@@ -43,10 +46,11 @@ func (p *Poller) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
 	}
 	var queued []pipeline.BatchRef
 	for _, ref := range signed {
-		if _, err := p.Store.Stat(ctx, ref.BatchReportKey()); err == nil {
+		if done, err := p.batchDone(ctx, ref); err != nil {
+			p.log().ErrorContext(ctx, "inbox scan: batch skipped", "batch", ref.String(), "err", err)
 			continue
-		} else if !errors.Is(err, storage.ErrNotExist) {
-			return queued, err
+		} else if done {
+			continue
 		}
 		if err := enqueueIntake(ctx, p.Store, p.Handlers, ref); err != nil {
 			return queued, fmt.Errorf("workers: enqueue intake of %s: %w", ref, err)
@@ -56,16 +60,42 @@ func (p *Poller) Scan(ctx context.Context) ([]pipeline.BatchRef, error) {
 	return queued, nil
 }
 
+// batchDone reports whether the batch has its (signed) report,
+// remembering the batches found done: a finished batch stays finished.
+func (p *Poller) batchDone(ctx context.Context, ref pipeline.BatchRef) (bool, error) {
+	p.mu.Lock()
+	done := p.done[ref]
+	p.mu.Unlock()
+	if done {
+		return true, nil
+	}
+	done, err := p.Handlers.p.BatchDone(ctx, ref)
+	if err != nil || !done {
+		return false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done == nil {
+		p.done = make(map[pipeline.BatchRef]bool)
+	}
+	p.done[ref] = true
+	return true, nil
+}
+
+func (p *Poller) log() *slog.Logger {
+	if p.Logger == nil {
+		return slog.Default()
+	}
+	return p.Logger
+}
+
 // Run scans every Interval until ctx is done.
 func (p *Poller) Run(ctx context.Context) error {
 	interval := p.Interval
 	if interval == 0 {
 		interval = 30 * time.Second
 	}
-	log := p.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := p.log()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

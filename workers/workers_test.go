@@ -12,6 +12,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -107,6 +108,13 @@ func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pip
 	b, err := demo.MakeBatch(demo.BatchOptions{Ref: ref, Docs: docs, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Service.Key == nil {
+		svc, err := ca.Signer(ctx, ca.Pipeline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Service = signed.Signer{Key: svc, Cert: ca.Pipeline.Cert}
 	}
 	return pipeline.New(st, reg, trust.NewPool([]*smx509.Certificate{ca.Root}), keys.NewCache(ca.OpenAlias), cfg), b
 }

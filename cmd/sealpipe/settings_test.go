@@ -93,20 +93,29 @@ func TestRunWithConfigFileOnly(t *testing.T) {
 		t.Fatalf("a development passphrase was generated (%v)", err)
 	}
 
-	// Without the development PKI: the root is configured, nothing else
-	// in pki/ is needed to start.
-	roots := filepath.Join(t.TempDir(), "roots.pem")
-	root, err := os.ReadFile(filepath.Join(data, "pki", "root.crt"))
-	if err != nil {
-		t.Fatal(err)
+	// Without the development PKI, as in production: the root, the
+	// pipeline's certificate and its key (named in a keyring of its own)
+	// are configured elsewhere; nothing in pki/ is needed to start.
+	elsewhere := t.TempDir()
+	for _, f := range []string{"root.crt", "pipeline.crt", "pipeline.key"} {
+		b, err := os.ReadFile(filepath.Join(data, "pki", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(elsewhere, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(roots, root, 0o644); err != nil {
+	ring := filepath.Join(elsewhere, "keys.conf")
+	if err := os.WriteFile(ring, []byte("pipeline file://"+filepath.Join(elsewhere, "pipeline.key")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.RemoveAll(filepath.Join(data, "pki")); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SEALPIPE_ROOTS", roots)
+	t.Setenv("SEALPIPE_ROOTS", filepath.Join(elsewhere, "root.crt"))
+	t.Setenv("SEALPIPE_SERVICE_CERT", filepath.Join(elsewhere, "pipeline.crt"))
+	t.Setenv("SEALPIPE_KEYS", ring)
 	if out := mustSealpipe(t, "--config", conf, "run", "--once"); !strings.Contains(out, "no approved batches waiting") {
 		t.Fatalf("run --once without pki/: %s", out)
 	}

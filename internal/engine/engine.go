@@ -322,6 +322,10 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		return nil, err
 	}
 	signers := e.Signers()
+	service, err := e.Service(ctx)
+	if err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pipeline == nil {
@@ -329,8 +333,9 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{Logger: e.log, Operator: e.operator,
-			MemoryBudget: int64(e.settings.MemoryBudget)})
+		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{
+			Logger: e.log, Operator: e.operator, Service: service, MemoryBudget: int64(e.settings.MemoryBudget),
+		})
 	}
 	return e.pipeline, nil
 }

@@ -26,12 +26,12 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/storage"
 )
 
 // Object names of an approval inside a batch prefix.
@@ -48,8 +48,6 @@ const (
 	MaxSignatureSize = 64 << 10
 	// MaxDocuments bounds the documents of one batch.
 	MaxDocuments = 10000
-	// MaxNameLen bounds a document's file name, in bytes.
-	MaxNameLen = 255
 	// Version is the manifest format this package writes and reads.
 	Version = 1
 )
@@ -204,18 +202,17 @@ func CheckSegment(what, s string) error {
 	return nil
 }
 
-// CheckDocumentName validates a document's file name: a single path segment
-// of valid UTF-8 without control characters, ending in ".pdf", and not one of
-// the approval's own file names.
+// CheckDocumentName validates a document's file name: a name every store
+// keeps as given and every person reads as shown (storage.CheckName: no
+// control, bidi or zero-width characters, short enough for the records
+// derived from it), ending in ".pdf", and not one of the approval's own
+// file names. A manifest listing another name is malformed: the document
+// could never get a record.
 func CheckDocumentName(name string) error {
-	switch {
-	case name == "" || len(name) > MaxNameLen || !utf8.ValidString(name):
-		return fmt.Errorf("%w: document name %q must be 1-%d bytes of UTF-8", ErrMalformed, name, MaxNameLen)
-	case strings.ContainsAny(name, "/\\") || name == "." || name == ".." || name[0] == '.':
-		return fmt.Errorf("%w: document name %q must be a plain file name", ErrMalformed, name)
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fmt.Errorf("%w: document name %q holds control characters", ErrMalformed, name)
-	case !strings.EqualFold(path.Ext(name), ".pdf"):
+	if err := storage.CheckName(name); err != nil {
+		return fmt.Errorf("%w: document %w", ErrMalformed, err)
+	}
+	if !strings.EqualFold(path.Ext(name), ".pdf") {
 		return fmt.Errorf("%w: document name %q: only .pdf documents are supported", ErrMalformed, name)
 	}
 	return nil

@@ -164,7 +164,7 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 			return &TamperError{Seal: id, Object: key, Reason: fmt.Sprintf(format, args...)}
 		}
 		if key != changeKey(id, seq) {
-			return nil, bad("change %d is missing or the log holds a stray object", seq)
+			return nil, &TamperError{Seal: id, Object: changeKey(id, seq), Reason: fmt.Sprintf("change %d is missing, or the log holds a stray object (%s)", seq, key)}
 		}
 		obj, _, err := storage.ReadAll(ctx, g.store, key, maxObjectSize)
 		if err != nil {

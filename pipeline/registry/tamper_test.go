@@ -110,21 +110,32 @@ func TestTamper(t *testing.T) {
 				}
 			}
 			tc.attack(t, st, before)
-			for name, r := range map[string]*registry.Registry{"fresh": registry.New(st, p.pool), "writer": reg} {
-				e, err := r.Get(ctx, id)
-				if tc.fresh && name == "fresh" {
-					// Without memory of the newer head nothing tells a
-					// rolled-back log from an old one: the worker's own
-					// record of heads seen catches it (the writer here).
-					if err != nil || e.Status != registry.StatusActive {
-						t.Fatalf("fresh registry after a rollback: %v %v", e, err)
-					}
-					continue
+			// A registry reading the store afresh finds the attack.
+			e, err := registry.New(st, p.pool).Get(ctx, id)
+			var te *registry.TamperError
+			switch {
+			case tc.fresh:
+				// Without memory of the newer head nothing tells a
+				// rolled-back log from an old one: the worker's own record
+				// of heads seen catches it (below).
+				if err != nil || e.Status != registry.StatusActive {
+					t.Fatalf("fresh registry after a rollback: %v %v", e, err)
 				}
-				var te *registry.TamperError
-				if !errors.As(err, &te) || !errors.Is(err, registry.ErrTampered) || te.Object != tc.object {
-					t.Fatalf("%s registry: Get = %v, want a TamperError naming %s", name, err, tc.object)
-				}
+			case !errors.As(err, &te) || !errors.Is(err, registry.ErrTampered) || te.Object != tc.object:
+				t.Fatalf("fresh registry: Get = %v, want a TamperError naming %s", err, tc.object)
+			}
+			// The registry that wrote the log either finds it too or keeps
+			// the state it verified at the head it read: never the
+			// attacker's.
+			e, err = reg.Get(ctx, id)
+			if err == nil && (e.Status != registry.StatusRevoked || e.Head != 4 || len(e.Approvers) != 1 || len(e.Approvers[0].Departments) != 1) {
+				t.Fatalf("writer registry after the attack: %+v", e.Record)
+			}
+			if err != nil && !errors.Is(err, registry.ErrTampered) {
+				t.Fatalf("writer registry: Get = %v", err)
+			}
+			if tc.fresh && err == nil {
+				t.Fatal("the writer registry took the rolled-back log")
 			}
 			if tc.fresh {
 				return

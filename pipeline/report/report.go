@@ -213,8 +213,19 @@ type Batch struct {
 	Rejected  int        `json:"rejected"`
 	// Documents lists every document, in name order.
 	Documents []BatchEntry `json:"documents"`
+	// UsageLog names, per seal used, the checkpoint of the usage-log
+	// segment that lists the batch's usage records (package audit): a log
+	// cut short before it no longer shows them.
+	UsageLog []LogCheckpoint `json:"usage_log,omitempty"`
 	// CompletedAt is when the report was written.
 	CompletedAt time.Time `json:"completed_at"`
+}
+
+// LogCheckpoint identifies a segment of a seal's usage log.
+type LogCheckpoint struct {
+	Seal string `json:"seal"`
+	Seq  int    `json:"seq"`
+	SM3  string `json:"sm3"`
 }
 
 // Marshal encodes any report value as indented JSON with a trailing newline.
