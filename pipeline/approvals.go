@@ -60,6 +60,20 @@ func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error
 	return a, err
 }
 
+// approvalOverdue returns the APPROVAL_MISSING refusal of a batch whose
+// approval has had one of its two files for longer than the upload window
+// without the other; nil while it may still come.
+func (p *Pipeline) approvalOverdue(ctx context.Context, ref BatchRef) *RejectError {
+	for _, name := range []string{approval.ManifestName, approval.SignatureName} {
+		info, err := p.store.Stat(ctx, ref.Inbox()+name)
+		if err == nil && p.cfg.Now().After(info.ModTime.Add(p.cfg.UploadWindow)) {
+			return reject(CodeApprovalMissing, nil, "%s arrived at %s, but the approval's other file not within %s",
+				name, info.ModTime.UTC().Format(time.RFC3339), p.cfg.UploadWindow)
+		}
+	}
+	return nil
+}
+
 // readApproval reads and validates a batch's approval; see approval.
 func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, error) {
 	mkey, skey := ref.Inbox()+approval.ManifestName, ref.Inbox()+approval.SignatureName

@@ -133,7 +133,9 @@ type Plan struct {
 // Documents present in the inbox but absent from the manifest are rejected
 // at once. A batch whose approval is invalid is rejected as a whole, and the
 // returned plan says so. ErrNotReady means the approval is incomplete: its
-// manifest or its signature has not arrived.
+// manifest or its signature has not arrived. The wait for the second file
+// ends Config.UploadWindow after the first one arrived: the batch is then
+// rejected as APPROVAL_MISSING, so waiting on it ends.
 func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, err
@@ -149,6 +151,11 @@ func (p *Pipeline) Intake(ctx context.Context, ref BatchRef) (*Plan, error) {
 	}
 	a, err := p.freshApproval(ctx, ref)
 	if errors.Is(err, errApprovalIncomplete) {
+		if err := p.approvalOverdue(ctx, ref); err != nil {
+			rec, err := p.rejectBatch(ctx, ref, err)
+			plan.Rejected, plan.Complete = rec, true
+			return plan, err
+		}
 		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
 	var rj *RejectError

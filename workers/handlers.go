@@ -110,7 +110,7 @@ func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
 	}
 	plan, err := h.p.Intake(ctx, p.Ref())
 	if err != nil {
-		return classify(err)
+		return classifyWait(err)
 	}
 	if plan.Complete {
 		return h.enqueueReport(ctx, p)
@@ -216,9 +216,7 @@ func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 // classify maps a pipeline error onto Asynq's retry decision. A refusal that
 // escaped as an error is final: it is never retried (SkipRetry), so it is
 // handled, and recorded, exactly once. Anything else is a failure, retried
-// with backoff (RetryDelay) until the task's MaxRetry runs out; that
-// includes intake's pipeline.ErrNotReady, a wait for the approval's other
-// file that nothing but the retry budget ends (then APPROVAL_MISSING).
+// with backoff (RetryDelay) until the task's MaxRetry runs out.
 func classify(err error) error {
 	var rj *pipeline.RejectError
 	switch {
@@ -236,7 +234,8 @@ func classify(err error) error {
 var errWaiting = errors.New("workers: waiting")
 
 // classifyWait is classify for the tasks whose waits the pipeline itself
-// ends: a document's upload (pipeline.Config.UploadWindow, then
+// ends: an approval's second file and a document's upload
+// (pipeline.Config.UploadWindow, then APPROVAL_MISSING or
 // DOCUMENT_MISSING) and a batch's outcomes (every document gets one).
 // Their pipeline.ErrNotReady is a wait, marked with errWaiting: retried
 // without using up the retry budget, so that a document awaited within its
@@ -267,17 +266,14 @@ func isFailure(err error) bool { return !errors.Is(err, errWaiting) }
 
 // RetryDelay is the server's asynq.RetryDelayFunc: a batch report waiting
 // for its documents looks again every second and a document waiting for its
-// upload every UploadPoll; intake waiting for the approval's other file
-// backs off linearly from two seconds to a minute; other failures back off
-// exponentially from one second, capped at ten minutes.
+// upload, or intake for the approval's other file, every UploadPoll; other
+// failures back off exponentially from one second, capped at ten minutes.
 func (h *Handlers) RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	switch {
 	case errors.Is(err, errWaiting) && t != nil && t.Type() == TypeBatchReport:
 		return reportPoll
 	case errors.Is(err, errWaiting):
 		return h.cfg.UploadPoll
-	case errors.Is(err, pipeline.ErrNotReady):
-		return min(time.Duration(n+1)*2*time.Second, time.Minute)
 	}
 	return min(time.Duration(math.Pow(2, float64(min(n, 20))))*time.Second, 10*time.Minute)
 }

@@ -27,6 +27,7 @@ import (
 // every document is sealed or recorded as failed. It counts the calls.
 type fakeProcessor struct {
 	docs      []string
+	intakeErr error // Intake's result, if not nil
 	sealErr   func(name string, call int) error
 	reportErr func(call int) error
 
@@ -43,6 +44,9 @@ func newFake(docs ...string) *fakeProcessor {
 }
 
 func (f *fakeProcessor) Intake(_ context.Context, ref pipeline.BatchRef) (*pipeline.Plan, error) {
+	if f.intakeErr != nil {
+		return nil, f.intakeErr
+	}
 	return &pipeline.Plan{Ref: ref, ApprovalETag: "e1", Documents: f.docs}, nil
 }
 
@@ -320,9 +324,11 @@ func TestRetryDelay(t *testing.T) {
 	f := newFake("a.pdf")
 	f.sealErr = func(string, int) error { return pipeline.ErrNotReady }
 	f.reportErr = func(int) error { return pipeline.ErrNotReady }
+	f.intakeErr = pipeline.ErrNotReady
 	h := workers.NewHandlers(f, nil, workers.Config{Bucket: "b", UploadPoll: poll})
 	intake, doc, rep := testTasks(t)
 	docWait, repWait := h.HandleDocumentSeal(t.Context(), doc), h.HandleBatchReport(t.Context(), rep)
+	intakeWait := h.HandleBatchIntake(t.Context(), intake)
 	for _, tc := range []struct {
 		name string
 		n    int
@@ -333,8 +339,8 @@ func TestRetryDelay(t *testing.T) {
 		{"document waiting for its upload", 0, docWait, doc, poll},
 		{"document still waiting after failures", 7, docWait, doc, poll},
 		{"batch report waiting", 0, repWait, rep, time.Second},
-		{"intake waiting for the approval", 0, pipeline.ErrNotReady, intake, 2 * time.Second},
-		{"intake waiting, capped", 100, pipeline.ErrNotReady, intake, time.Minute},
+		{"intake waiting for the approval's other file", 0, intakeWait, intake, poll},
+		{"intake still waiting after failures", 9, intakeWait, intake, poll},
 		{"failure", 3, errors.New("x"), doc, 8 * time.Second},
 		{"failure, capped", 40, errors.New("x"), doc, 10 * time.Minute},
 	} {
