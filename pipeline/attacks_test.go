@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -19,9 +20,11 @@ import (
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 )
@@ -255,6 +258,103 @@ func TestAttackImpostorApprovers(t *testing.T) {
 			rep := e.runBatch(b.Ref)
 			if rep.Sealed != 0 || rep.Documents[0].Code != tc.code {
 				t.Fatalf("sealed %d, %s (%s); want %s", rep.Sealed, rep.Documents[0].Code, rep.Documents[0].Reason, tc.code)
+			}
+		})
+	}
+}
+
+// TestAttackPlantedOutputs: objects planted where the pipeline writes its
+// outputs and records never make a document count as done, and what is
+// changed after sealing shows in the usage log's verification.
+func TestAttackPlantedOutputs(t *testing.T) {
+	ctx := context.Background()
+	doc := demo.DocumentName(1)
+	t.Run("a report planted before sealing", func(t *testing.T) {
+		e := newEnv(t, pipeline.Config{})
+		b := e.sampleBatch("planted-report", 2, false)
+		e.upload(b)
+		if _, err := e.p.Intake(ctx, b.Ref); err != nil {
+			t.Fatal(err)
+		}
+		e.put(b.Ref.ReportKey(doc), []byte(`{"document":"`+doc+`","indication":"TOTAL_PASSED"}`))
+		if out, err := e.p.SealDocument(ctx, b.Ref, doc); !errors.Is(err, pipeline.ErrTampered) {
+			t.Fatalf("SealDocument = %q, %v; want ErrTampered", out, err)
+		}
+		if _, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(2)); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := e.p.WriteBatchReport(ctx, b.Ref); !errors.Is(err, pipeline.ErrTampered) {
+			t.Fatalf("WriteBatchReport = %+v, %v; want ErrTampered, never a report counting it sealed", rep, err)
+		}
+	})
+	t.Run("a batch report planted", func(t *testing.T) {
+		e := newEnv(t, pipeline.Config{})
+		b := e.sampleBatch("planted-batch", 1, false)
+		e.upload(b)
+		e.put(b.Ref.BatchReportKey(), []byte(`{"department":"civil-affairs","batch":"planted-batch","sealed":1}`))
+		if plan, err := e.p.Intake(ctx, b.Ref); !errors.Is(err, pipeline.ErrTampered) {
+			t.Fatalf("Intake = %+v, %v; want ErrTampered, never a batch taken as complete", plan, err)
+		}
+	})
+	t.Run("an unsigned file planted at the sealed output", func(t *testing.T) {
+		e := newEnv(t, pipeline.Config{})
+		b := e.sampleBatch("planted-output", 1, false)
+		e.upload(b)
+		e.put(b.Ref.SealedKey(doc), b.Files[doc])
+		rep := e.runBatch(b.Ref)
+		if rep.Sealed != 0 || rep.Documents[0].Code != pipeline.CodeSelfCheckFailed {
+			t.Fatalf("sealed %d, %s (%s); want SELF_CHECK_FAILED", rep.Sealed, rep.Documents[0].Code, rep.Documents[0].Reason)
+		}
+	})
+	t.Run("a usage record forged before sealing", func(t *testing.T) {
+		e := newEnv(t, pipeline.Config{})
+		b := e.sampleBatch("forged-use", 1, false)
+		e.upload(b)
+		if _, err := e.p.Intake(ctx, b.Ref); err != nil {
+			t.Fatal(err)
+		}
+		rec := audit.Record{SealID: demo.SealCivil, Department: b.Ref.Department, Batch: b.Ref.Batch, Document: doc, OutputSM3: "00", Operator: "nobody"}
+		forged, _ := json.Marshal(rec)
+		e.put(rec.Key(), forged)
+		if _, err := e.p.SealDocument(ctx, b.Ref, doc); !errors.Is(err, audit.ErrTampered) {
+			t.Fatalf("SealDocument over a forged usage record = %v, want audit.ErrTampered", err)
+		}
+	})
+	// After sealing: the usage log's verification names each change.
+	for _, tc := range []struct {
+		name   string
+		attack func(e *env, b *demo.Batch, rec string)
+		object func(b *demo.Batch, rec string) string
+	}{
+		{"a sealed PDF replaced by the unsealed input", func(e *env, b *demo.Batch, _ string) {
+			e.put(b.Ref.SealedKey(doc), b.Files[doc])
+		}, func(b *demo.Batch, _ string) string { return b.Ref.SealedKey(doc) }},
+		{"a usage record deleted", func(e *env, _ *demo.Batch, rec string) {
+			if err := e.store.Delete(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+		}, func(_ *demo.Batch, rec string) string { return rec }},
+		{"a usage record rewritten", func(e *env, _ *demo.Batch, rec string) {
+			e.put(rec, bytes.Replace(e.read(rec), []byte(`"operator"`), []byte(`"operator" `), 1))
+		}, func(_ *demo.Batch, rec string) string { return rec }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, pipeline.Config{})
+			b := e.sampleBatch("after", 2, false)
+			e.upload(b)
+			if rep := e.runBatch(b.Ref); rep.Sealed != 2 || len(rep.UsageLog) != 1 {
+				t.Fatalf("sealed %d, usage log %+v", rep.Sealed, rep.UsageLog)
+			}
+			log := audit.New(e.store, signed.Signer{}, e.ca.Pool())
+			complete := func(string) (bool, error) { return true, nil }
+			if p, err := log.Verify(ctx, demo.SealCivil, complete); p != nil || err != nil {
+				t.Fatalf("before the attack: %v, %v", p, err)
+			}
+			rec := (&audit.Record{SealID: demo.SealCivil, Department: b.Ref.Department, Batch: b.Ref.Batch, Document: doc}).Key()
+			tc.attack(e, b, rec)
+			p, err := log.Verify(ctx, demo.SealCivil, complete)
+			if err != nil || p == nil || p.Object != tc.object(b, rec) {
+				t.Fatalf("Verify = %v, %v; want a problem with %s", p, err, tc.object(b, rec))
 			}
 		})
 	}

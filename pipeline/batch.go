@@ -75,6 +75,16 @@ const batchFile = "batch.json"
 
 func (b BatchRef) prefix(p string) string { return p + b.Department + "/" + b.Batch + "/" }
 
+// ParseBatchLabel parses "<dept>/<batch>", as BatchRef.String writes it.
+func ParseBatchLabel(label string) (BatchRef, error) {
+	dept, batch, _ := strings.Cut(label, "/")
+	ref := BatchRef{Department: dept, Batch: batch}
+	if err := ref.Validate(); err != nil {
+		return BatchRef{}, fmt.Errorf("pipeline: batch %q: %w", label, err)
+	}
+	return ref, nil
+}
+
 // ParseInboxKey splits an inbox object key "inbox/<dept>/<batch>/<name>"
 // into its batch and file name.
 func ParseInboxKey(key string) (BatchRef, string, error) {

@@ -266,8 +266,8 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
 			return err
 		}
-		if rep.Indication == report.Failed {
-			return reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
+		if err := sealedBy(rep, seal); err != nil {
+			return err
 		}
 		created, err := storage.PutOnce(ctx, p.store, sealedKey, output, storage.PutOptions{
 			ContentType: "application/pdf",
@@ -289,7 +289,12 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	// From here on the sealed output exists; everything else is derived from
 	// it, so a retry after a crash finishes the same work.
 	if rep == nil {
+		// Written by a delivery that crashed before its records — or
+		// planted: it counts only if it is this very sealing.
 		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
+			return err
+		}
+		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
 	}

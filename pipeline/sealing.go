@@ -151,6 +151,23 @@ func (p *Pipeline) check(ctx context.Context, name string, input, output []byte)
 	return rep, nil
 }
 
+// sealedBy accepts the report of a sealed output only if it passed its
+// verification and its last signature is seal's: an output that does not
+// verify, carries no signature or another seal's is a SELF_CHECK_FAILED
+// refusal, never a sealed document.
+func sealedBy(rep *report.Document, seal *registry.Entry) error {
+	n := len(rep.Signatures)
+	switch {
+	case n == 0:
+		return reject(CodeSelfCheckFailed, nil, "the sealed output carries no signature")
+	case rep.Indication != report.Passed:
+		return reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification (%s): %s", rep.Indication, failedChecks(rep))
+	case rep.Signatures[n-1].SealID != seal.ID:
+		return reject(CodeSelfCheckFailed, nil, "the sealed output's last signature is seal %q's, not %s's", rep.Signatures[n-1].SealID, seal.ID)
+	}
+	return nil
+}
+
 func failedChecks(rep *report.Document) string {
 	var out []string
 	for _, s := range rep.Signatures {
@@ -181,8 +198,8 @@ func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, p
 	if err != nil {
 		return nil, nil, err
 	}
-	if rep.Indication == report.Failed {
-		return nil, nil, reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification: %s", failedChecks(rep))
+	if err := sealedBy(rep, e); err != nil {
+		return nil, nil, err
 	}
 	rec := p.usageRecord(e, output, output, input, out, rep)
 	if err := p.audit.Append(ctx, rec); err != nil {

@@ -189,6 +189,8 @@ failed, something could not be established).
 		newRunCmd(g),
 		newAccessCmd(g),
 		newConfigCmd(g),
+		newRegistryCmd(g),
+		newAuditCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/audit"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// VerifyRegistry checks every seal's log in the registry and returns the
+// seals whose log does not verify.
+func (e *Engine) VerifyRegistry(ctx context.Context) ([]registry.Problem, error) {
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Verify(ctx)
+}
+
+// VerifyUsage walks the usage log of each seal in seals (every seal with
+// records when empty) and returns the first problem of each that has one.
+// It reads only: no key is opened.
+func (e *Engine) VerifyUsage(ctx context.Context, seals []string) ([]audit.Problem, error) {
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := e.Trust()
+	if err != nil {
+		return nil, err
+	}
+	log := audit.New(st, signed.Signer{}, pool)
+	if len(seals) == 0 {
+		if seals, err = log.Seals(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// A batch is complete once its signed report exists: its uses must
+	// then all be in the log.
+	complete := func(label string) (bool, error) {
+		ref, err := pipeline.ParseBatchLabel(label)
+		if err != nil {
+			return false, nil
+		}
+		b, _, err := storage.ReadAll(ctx, st, ref.BatchReportKey(), 64<<20)
+		if errors.Is(err, storage.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return audit.OpenRecord(b, new(report.Batch), pool) == nil, nil
+	}
+	var problems []audit.Problem
+	for _, s := range seals {
+		p, err := log.Verify(ctx, s, complete)
+		if err != nil {
+			return problems, err
+		}
+		if p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	return problems, nil
+}
