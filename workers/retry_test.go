@@ -64,7 +64,9 @@ func (f *fakeProcessor) SealDocument(_ context.Context, _ pipeline.BatchRef, nam
 	return report.OutcomeSealed, nil
 }
 
-func (f *fakeProcessor) BatchDone(context.Context, pipeline.BatchRef) (bool, error) { return false, nil }
+func (f *fakeProcessor) BatchDone(context.Context, pipeline.BatchRef) (bool, error) {
+	return false, nil
+}
 
 func (f *fakeProcessor) WriteBatchReport(context.Context, pipeline.BatchRef) (*report.Batch, error) {
 	f.mu.Lock()
