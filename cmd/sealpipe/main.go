@@ -191,6 +191,7 @@ failed, something could not be established).
 		newConfigCmd(g),
 		newRegistryCmd(g),
 		newAuditCmd(g),
+		newMigrateCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -408,7 +408,8 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 	if cps > len(keys) {
 		return bad(checkpointKey(seal, len(keys)+1), "checkpoint of segment %d, but the log ends at %d: cut short", len(keys)+1, len(keys))
 	}
-	// Records of completed batches must be in the log.
+	// Records of completed batches must be in the log; those of batches
+	// in progress must at least be the pipeline's.
 	var unlisted []string
 	err = l.store.List(ctx, storage.PrefixAudit+seal+"/", func(o storage.ObjectInfo) error {
 		if !listed[o.Key] {
@@ -420,6 +421,13 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 		return nil, err
 	}
 	for _, key := range unlisted {
+		// Every record is signed when written, in the log or not yet.
+		var rec Record
+		if _, err := l.read(ctx, key, &rec); errors.Is(err, ErrTampered) {
+			return bad(key, "%v (a store from before records were signed needs sealpipe migrate)", err)
+		} else if err != nil && !errors.Is(err, storage.ErrNotExist) {
+			return nil, err
+		}
 		label, local := recordLabel(seal, key)
 		if local {
 			return bad(key, "a local use not in the log")

@@ -172,6 +172,15 @@ func TestVerify(t *testing.T) {
 			b, _ := json.Marshal(r)
 			put(t, st, r.Key(), b)
 		}, "audit/33010200000001/dept/b1/extra.pdf.json"},
+		{"a use signed by the pipeline in a batch in progress", func(t *testing.T, st storage.Store, _ []audit.Record) {
+			use(t, st, audit.New(st, svc, pool), "open", "1.pdf")
+		}, ""},
+		{"an unsigned use in a batch in progress", func(t *testing.T, st storage.Store, recs []audit.Record) {
+			r := recs[0]
+			r.Batch = "open"
+			b, _ := json.Marshal(r)
+			put(t, st, r.Key(), b)
+		}, "audit/33010200000001/dept/open/1.pdf.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -199,7 +208,7 @@ func TestVerify(t *testing.T) {
 				}
 			}
 			tc.attack(t, st, recs)
-			complete := func(string) (bool, error) { return true, nil }
+			complete := func(label string) (bool, error) { return label != "dept/open", nil }
 			p, err := audit.New(st, signed.Signer{}, pool).Verify(ctx, seal, complete)
 			if err != nil {
 				t.Fatal(err)

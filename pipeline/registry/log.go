@@ -71,6 +71,7 @@ const (
 	sealsPrefix = storage.PrefixRegistry + "seals/"
 	logDir      = "log/"
 	headName    = "head.json"
+	legacyName  = "record.json" // the unsigned layout's record (see ErrUnmigrated)
 )
 
 func sealKey(id string) string   { return sealsPrefix + id + "/seal.esl" }

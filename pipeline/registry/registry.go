@@ -74,6 +74,10 @@ var (
 	ErrInvalid = errors.New("registry: invalid seal record")
 	// ErrTampered reports a seal whose log does not verify (see TamperError).
 	ErrTampered = errors.New("registry: seal log does not verify")
+	// ErrUnmigrated reports a seal kept only in the unsigned record.json
+	// layout of before the registry was signed: it is unusable until
+	// `sealpipe migrate` gives it a signed log.
+	ErrUnmigrated = errors.New("registry: seal has only an unsigned record.json (run sealpipe migrate)")
 )
 
 // TamperError reports what is wrong with a seal's log. It wraps ErrTampered.
@@ -297,7 +301,7 @@ func (g *Registry) missing(ctx context.Context, id string) error {
 // List returns every registered seal's record, ordered by identifier. A
 // seal whose log does not verify fails the listing with its *TamperError.
 func (g *Registry) List(ctx context.Context) ([]Record, error) {
-	ids, err := g.ids(ctx)
+	ids, err := g.ids(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -312,12 +316,14 @@ func (g *Registry) List(ctx context.Context) ([]Record, error) {
 	return recs, nil
 }
 
-// ids lists the identifiers of the seals with a log or a head.
-func (g *Registry) ids(ctx context.Context) ([]string, error) {
+// ids lists the identifiers of the seals with a log or a head, and with
+// legacy also those with only a record.json of the unsigned layout.
+func (g *Registry) ids(ctx context.Context, legacy bool) ([]string, error) {
 	var ids []string
 	err := g.store.List(ctx, sealsPrefix, func(o storage.ObjectInfo) error {
 		id, rest, ok := strings.Cut(strings.TrimPrefix(o.Key, sealsPrefix), "/")
-		if ok && (rest == headName || strings.HasPrefix(rest, logDir)) && (len(ids) == 0 || ids[len(ids)-1] != id) {
+		known := rest == headName || strings.HasPrefix(rest, logDir) || legacy && rest == legacyName
+		if ok && known && (len(ids) == 0 || ids[len(ids)-1] != id) {
 			ids = append(ids, id)
 		}
 		return nil
@@ -335,16 +341,20 @@ type Problem struct {
 }
 
 // Verify checks the log of every seal and returns the seals that fail, in
-// identifier order. A nil result means every seal verifies.
+// identifier order: logs that do not verify (ErrTampered) and seals with
+// no log but a record.json of the unsigned layout (ErrUnmigrated). A nil
+// result means every seal verifies.
 func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
-	ids, err := g.ids(ctx)
+	ids, err := g.ids(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	var problems []Problem
 	for _, id := range ids {
 		if _, err := g.replay(ctx, id); err != nil {
-			if !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotFound) {
+			if errors.Is(err, ErrNotFound) {
+				err = fmt.Errorf("seal %s: %w", id, ErrUnmigrated)
+			} else if !errors.Is(err, ErrTampered) {
 				return problems, err
 			}
 			problems = append(problems, Problem{Seal: id, Err: err})

@@ -167,6 +167,26 @@ func TestLegacyRecordIgnored(t *testing.T) {
 	}
 }
 
+// TestVerifyUnmigrated: a seal kept only as a record.json of the unsigned
+// layout is reported by Verify, and cannot be used.
+func TestVerifyUnmigrated(t *testing.T) {
+	t.Parallel()
+	reg, req, p, st := newRegistry(t)
+	ctx := context.Background()
+	if _, err := reg.Make(ctx, req, p.admin); err != nil {
+		t.Fatal(err)
+	}
+	const old = "33010200000099"
+	put(t, st, storage.PrefixRegistry+"seals/"+old+"/record.json", []byte(`{"id":"`+old+`","status":"active"}`))
+	problems, err := reg.Verify(ctx)
+	if err != nil || len(problems) != 1 || problems[0].Seal != old || !errors.Is(problems[0].Err, registry.ErrUnmigrated) {
+		t.Fatalf("Verify = %v, %v; want %s unmigrated only", problems, err, old)
+	}
+	if _, err := reg.Get(ctx, old); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("Get(unmigrated) = %v, want ErrNotFound", err)
+	}
+}
+
 func edit(t *testing.T, st storage.Store, key, from, to string) {
 	t.Helper()
 	b := get(t, st, key)
