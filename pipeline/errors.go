@@ -34,15 +34,18 @@ const (
 	CodeDigestMismatch    report.Code = "DIGEST_MISMATCH"
 	CodeDocumentMalformed report.Code = "DOCUMENT_MALFORMED"
 	CodeDocumentEncrypted report.Code = "DOCUMENT_ENCRYPTED"
-	CodePlacementInvalid  report.Code = "PLACEMENT_INVALID"
-	CodeSealUnknown       report.Code = "SEAL_UNKNOWN"
-	CodeSealNotPermitted  report.Code = "SEAL_NOT_PERMITTED"
-	CodeSealNotActive     report.Code = "SEAL_NOT_ACTIVE"
-	CodeSealExpired       report.Code = "SEAL_EXPIRED"
-	CodeSealUnusable      report.Code = "SEAL_UNUSABLE"
-	CodeRegistryInvalid   report.Code = "REGISTRY_INVALID"
-	CodeSelfCheckFailed   report.Code = "SELF_CHECK_FAILED"
-	CodeProcessingFailed  report.Code = "PROCESSING_FAILED"
+	// CodeDocumentLocked: the document is certified with DocMDP P=1
+	// (ISO 32000-1 §12.8.2.2), which permits no change, a seal included.
+	CodeDocumentLocked   report.Code = "DOCUMENT_LOCKED"
+	CodePlacementInvalid report.Code = "PLACEMENT_INVALID"
+	CodeSealUnknown      report.Code = "SEAL_UNKNOWN"
+	CodeSealNotPermitted report.Code = "SEAL_NOT_PERMITTED"
+	CodeSealNotActive    report.Code = "SEAL_NOT_ACTIVE"
+	CodeSealExpired      report.Code = "SEAL_EXPIRED"
+	CodeSealUnusable     report.Code = "SEAL_UNUSABLE"
+	CodeRegistryInvalid  report.Code = "REGISTRY_INVALID"
+	CodeSelfCheckFailed  report.Code = "SELF_CHECK_FAILED"
+	CodeProcessingFailed report.Code = "PROCESSING_FAILED"
 )
 
 // RejectError is a refusal: the document or batch will never be sealed as

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/engine"
@@ -24,6 +26,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
@@ -233,6 +236,36 @@ func TestDocumentRejections(t *testing.T) {
 			e.setDocument(b, "locked.pdf", encrypt(t, qpdf, b.Files[demo.DocumentName(1)]))
 			return "locked.pdf"
 		}, pipeline.Config{}, pipeline.CodeDocumentEncrypted},
+		{"certified, no changes permitted", func(t *testing.T, e *env, b *demo.Batch) string {
+			// The catalog's /Perms /DocMDP names a signature whose
+			// DocMDP transform has P=1 (ISO 32000-1 §12.8.2.2).
+			ed := pdfsealtest.New(t, b.Files[demo.DocumentName(1)])
+			sig := ed.Add("<</Type /Sig /Reference [<</Type /SigRef /TransformMethod /DocMDP /TransformParams <</Type /TransformParams /P 1 /V /1.2>>>>]>>")
+			root := ed.Root()
+			cat := ed.Dict(root)
+			cat["Perms"] = types.Dict{"DocMDP": sig}
+			e.setDocument(b, "certified.pdf", ed.Set(root, cat).Bytes())
+			return "certified.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentLocked},
+		{"page tree /Count lies", func(t *testing.T, e *env, b *demo.Batch) string {
+			ed := pdfsealtest.New(t, b.Files[demo.DocumentName(1)])
+			pages := ed.Dict(ed.Root())["Pages"].(types.IndirectRef).ObjectNumber.Value()
+			d := ed.Dict(pages)
+			d["Count"] = types.Integer(7)
+			e.setDocument(b, "count.pdf", ed.Set(pages, d).Bytes())
+			return "count.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
+		{"xref /Prev loop", func(t *testing.T, e *env, b *demo.Batch) string {
+			// An update whose trailer's /Prev names its own table.
+			ed := pdfsealtest.New(t, b.Files[demo.DocumentName(1)])
+			pdf := ed.Set(ed.Root(), ed.Dict(ed.Root())).Bytes()
+			at := bytes.LastIndex(pdf, []byte("startxref"))
+			own := bytes.Fields(pdf[at+len("startxref"):])[0]
+			prev := bytes.LastIndex(pdf, []byte("/Prev "))
+			end := prev + len("/Prev ") + bytes.IndexAny(pdf[prev+len("/Prev "):], "/>")
+			e.setDocument(b, "loop.pdf", slices.Concat(pdf[:prev], []byte("/Prev "), own, pdf[end:]))
+			return "loop.pdf"
+		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
 		{"too large", func(t *testing.T, e *env, b *demo.Batch) string { return demo.DocumentName(1) },
 			pipeline.Config{MaxDocumentSize: 1000}, pipeline.CodeDocumentTooLarge},
 		{"page out of range", func(t *testing.T, e *env, b *demo.Batch) string {

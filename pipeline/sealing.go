@@ -98,6 +98,8 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 	switch {
 	case errors.Is(err, pdfseal.ErrEncrypted):
 		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
+	case errors.Is(err, pdfseal.ErrNoChangesPermitted):
+		return nil, reject(CodeDocumentLocked, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrNoPage):
 		return nil, reject(CodePlacementInvalid, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrTooLarge):

@@ -64,4 +64,14 @@ func BenchmarkSeal(b *testing.B) {
 			}
 		}
 	})
+	// Sealed twice: the first seal's revision is read again and compared
+	// with the second's.
+	twice := seal(b, sealed, options(b, ecK, 19))
+	measure("verify/sealed-twice", func(b *testing.B) {
+		for b.Loop() {
+			if res, err := Verify(context.Background(), twice); err != nil || len(res) != 2 || res[0].Status != Valid || res[0].ChangesErr != nil {
+				b.Fatal(err, res)
+			}
+		}
+	})
 }

@@ -25,17 +25,26 @@ const (
 	maxArrayLen   = 100_000
 )
 
+// checkInput checks what is cheap to check before parsing: the size limit
+// and the header.
+func checkInput(in []byte, limit int64) error {
+	if int64(len(in)) > limit {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(in), limit)
+	}
+	if len(in) == 0 {
+		return fmt.Errorf("%w: empty input", ErrMalformed)
+	}
+	if i := bytes.Index(in[:min(len(in), 1024)], []byte("%PDF-")); i < 0 {
+		return fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes (starts %q)", ErrMalformed, snippet(in, 0))
+	}
+	return nil
+}
+
 // openPDF parses in with pdfcpu under a size limit and a panic guard. It
 // does not decrypt: an encrypted file yields ErrEncrypted.
 func openPDF(ctx context.Context, in []byte, limit int64) (*model.Context, error) {
-	if int64(len(in)) > limit {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(in), limit)
-	}
-	if len(in) == 0 {
-		return nil, fmt.Errorf("%w: empty input", ErrMalformed)
-	}
-	if i := bytes.Index(in[:min(len(in), 1024)], []byte("%PDF-")); i < 0 {
-		return nil, fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes (starts %q)", ErrMalformed, snippet(in, 0))
+	if err := checkInput(in, limit); err != nil {
+		return nil, err
 	}
 	conf := readConfiguration(limit)
 	var pc *model.Context
@@ -105,25 +114,16 @@ func snippet(in []byte, off int64) string {
 // whether the section there is a cross-reference stream. An incremental
 // update chains to that section with /Prev, so it must really be there:
 // Seal refuses a file whose startxref is wrong even when pdfcpu could
-// repair it by scanning.
+// repair it by scanning. The rest of the chain is checked by
+// checkXRefChain.
 func lastXRef(in []byte, pc *model.Context) (off int64, stream bool, err error) {
-	tail := in[max(0, len(in)-2048):]
-	i := bytes.LastIndex(tail, []byte("startxref"))
-	if i < 0 {
-		return 0, false, fmt.Errorf("%w: no startxref in the last 2048 bytes (ends %q)", ErrMalformed, snippet(in, int64(max(0, len(in)-24))))
-	}
-	rest := bytes.TrimLeft(tail[i+len("startxref"):], " \t\r\n\f\x00")
-	n := 0
-	for n < len(rest) && n < 19 && rest[n] >= '0' && rest[n] <= '9' {
-		n++
-	}
-	off, err = strconv.ParseInt(string(rest[:n]), 10, 64)
-	if err != nil || off <= 0 || off >= int64(len(in)) {
-		return 0, false, fmt.Errorf("%w: startxref %q is not an offset inside the %d-byte file", ErrMalformed, snippet(rest, 0), len(in))
+	off, err = startXRef(in)
+	if err != nil {
+		return 0, false, err
 	}
 	at := bytes.TrimLeft(in[off:], " \t\r\n\f\x00")
 	if bytes.HasPrefix(at, []byte("xref")) {
-		if err := checkXRefTable(at[len("xref"):]); err != nil {
+		if _, err := checkXRefTable(at[len("xref"):]); err != nil {
 			return 0, false, fmt.Errorf("%w: the cross-reference table at %d: %v", ErrMalformed, off, err)
 		}
 		return off, false, nil
@@ -131,7 +131,7 @@ func lastXRef(in []byte, pc *model.Context) (off int64, stream bool, err error) 
 	// A stream must be one pdfcpu read as such, from this offset: not an
 	// object it found by scanning a file whose cross-references it had to
 	// rebuild.
-	if nr, ok := objectHeader(at); ok {
+	if nr, _, ok := objectHeader(at); ok {
 		e, found := pc.XRefTable.Table[nr]
 		if found && e != nil && e.Offset != nil && *e.Offset == off {
 			if _, isXRef := e.Object.(types.XRefStreamDict); isXRef {
@@ -142,11 +142,36 @@ func lastXRef(in []byte, pc *model.Context) (off int64, stream bool, err error) 
 	return 0, false, fmt.Errorf("%w: startxref %d points to %q, not to a readable cross-reference section", ErrMalformed, off, snippet(in, off))
 }
 
+// startXRef returns the offset the last startxref of in names (§7.5.5),
+// looked for in the last 2048 bytes.
+func startXRef(in []byte) (int64, error) {
+	tail := in[max(0, len(in)-2048):]
+	i := bytes.LastIndex(tail, []byte("startxref"))
+	if i < 0 {
+		return 0, fmt.Errorf("%w: no startxref in the last 2048 bytes (ends %q)", ErrMalformed, snippet(in, int64(max(0, len(in)-24))))
+	}
+	rest := bytes.TrimLeft(tail[i+len("startxref"):], " \t\r\n\f\x00")
+	n := 0
+	for n < len(rest) && n < 19 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	off, err := strconv.ParseInt(string(rest[:n]), 10, 64)
+	if err != nil || off <= 0 || off >= int64(len(in)) {
+		return 0, fmt.Errorf("%w: startxref %q is not an offset inside the %d-byte file", ErrMalformed, snippet(rest, 0), len(in))
+	}
+	return off, nil
+}
+
+// maxTrailerBytes bounds the text read for one trailer or cross-reference
+// stream dictionary.
+const maxTrailerBytes = 64 << 10
+
 // checkXRefTable checks the syntax of a cross-reference table section after
 // its "xref" keyword (§7.5.4): subsections of entries, then the trailer
-// dictionary with an integer /Size (§7.5.5). pdfcpu rebuilds a broken
-// section by scanning the file, which suits reading but not appending.
-func checkXRefTable(b []byte) error {
+// dictionary with an integer /Size (§7.5.5), which it returns. pdfcpu
+// rebuilds a broken section by scanning the file, which suits reading but
+// not appending.
+func checkXRefTable(b []byte) (types.Dict, error) {
 	const ws = " \t\r\n\f\x00"
 	number := func() (int, bool) {
 		n := 0
@@ -161,7 +186,7 @@ func checkXRefTable(b []byte) error {
 		b = bytes.TrimLeft(b, ws)
 		if bytes.HasPrefix(b, []byte("trailer")) {
 			if subsections == 0 {
-				return errors.New("no subsection")
+				return nil, errors.New("no subsection")
 			}
 			break
 		}
@@ -169,7 +194,7 @@ func checkXRefTable(b []byte) error {
 		b = bytes.TrimLeft(b, " ")
 		count, ok2 := number()
 		if !ok1 || !ok2 || count > len(b)/18 {
-			return fmt.Errorf("subsection %d header %q", subsections+1, snippet(b, 0))
+			return nil, fmt.Errorf("subsection %d header %q", subsections+1, snippet(b, 0))
 		}
 		for i := range count {
 			// nnnnnnnnnn ggggg n|f, with the EOL writers vary (§7.5.4 wants two bytes).
@@ -179,48 +204,55 @@ func checkXRefTable(b []byte) error {
 			_, okGen := number()
 			b = bytes.TrimLeft(b, " ")
 			if !okOff || !okGen || len(b) == 0 || (b[0] != 'n' && b[0] != 'f') {
-				return fmt.Errorf("entry for object %d: %q", first+i, snippet(b, 0))
+				return nil, fmt.Errorf("entry for object %d: %q", first+i, snippet(b, 0))
 			}
 			b = b[1:]
 		}
 	}
 	b = b[len("trailer"):]
-	end := bytes.Index(b, []byte("startxref"))
+	end := bytes.Index(b[:min(len(b), maxTrailerBytes)], []byte("startxref"))
 	if end < 0 {
-		return errors.New("trailer not followed by startxref")
+		return nil, fmt.Errorf("trailer not followed by startxref within %d bytes", maxTrailerBytes)
 	}
 	text := string(b[:end])
 	o, err := model.ParseObject(&text)
 	if err != nil {
-		return fmt.Errorf("trailer: %v", err)
+		return nil, fmt.Errorf("trailer: %v", err)
 	}
-	if d, ok := o.(types.Dict); !ok {
-		return fmt.Errorf("trailer is a %T", o)
-	} else if _, ok := d["Size"].(types.Integer); !ok {
-		return fmt.Errorf("trailer /Size is %v", d["Size"])
+	d, ok := o.(types.Dict)
+	if !ok {
+		return nil, fmt.Errorf("trailer is a %T", o)
 	}
-	return nil
+	if _, ok := d["Size"].(types.Integer); !ok {
+		return nil, fmt.Errorf("trailer /Size is %v", d["Size"])
+	}
+	return d, nil
 }
 
-// objectHeader parses "nr gen obj" at the start of b.
-func objectHeader(b []byte) (nr int, ok bool) {
+// objectHeader parses "nr gen obj" at the start of b and returns the
+// object number and the length of the header.
+func objectHeader(b []byte) (nr, n int, ok bool) {
 	var nums [2]int
+	rest := b
 	for k := range nums {
 		n := 0
-		for n < len(b) && n < 10 && b[n] >= '0' && b[n] <= '9' {
+		for n < len(rest) && n < 10 && rest[n] >= '0' && rest[n] <= '9' {
 			n++
 		}
 		if n == 0 {
-			return 0, false
+			return 0, 0, false
 		}
-		v, err := strconv.Atoi(string(b[:n]))
+		v, err := strconv.Atoi(string(rest[:n]))
 		if err != nil {
-			return 0, false
+			return 0, 0, false
 		}
 		nums[k] = v
-		b = bytes.TrimLeft(b[n:], " \t\r\n\f\x00")
+		rest = bytes.TrimLeft(rest[n:], " \t\r\n\f\x00")
 	}
-	return nums[0], bytes.HasPrefix(b, []byte("obj"))
+	if !bytes.HasPrefix(rest, []byte("obj")) {
+		return 0, 0, false
+	}
+	return nums[0], len(b) - len(rest) + len("obj"), true
 }
 
 // target is what Seal needs from the input document, extracted from the
@@ -276,6 +308,12 @@ func sealTarget(in []byte, pc *model.Context, pageNr int) (*target, error) {
 		}
 		if err := t.readCatalog(x); err != nil {
 			return err
+		}
+		if err := checkPageTree(x, t.catalog); err != nil {
+			return fmt.Errorf("%w: page tree: %v", ErrMalformed, err)
+		}
+		if p, sig := certification(x, t.catalog); p == 1 {
+			return fmt.Errorf("%w: signature %q certifies the document with DocMDP permission P=1 (ISO 32000-1 §12.8.2.2): no change, a seal included, is permitted", ErrNoChangesPermitted, sig)
 		}
 		return t.readPage(x, pageNr)
 	})

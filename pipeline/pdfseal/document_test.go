@@ -24,7 +24,7 @@ func TestCheckXRefTable(t *testing.T) {
 		{"trailer without /Size", "\n0 1\n0000000000 65535 f \ntrailer\n<</Root 1 0 R>>\nstartxref\n9", "/Size"},
 	}
 	for _, tc := range tests {
-		err := checkXRefTable([]byte(tc.section))
+		_, err := checkXRefTable([]byte(tc.section))
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)

@@ -29,6 +29,10 @@ var (
 	// certificate, a certificate that does not match the key, a key type
 	// with no PDF signature format, or a signing failure.
 	ErrSigner = errors.New("pdfseal: signer")
+	// ErrNoChangesPermitted reports a document certified with DocMDP
+	// permission P=1 (ISO 32000-1 §12.8.2.2): its author permits no change,
+	// so sealing it would break the certification. It is refused.
+	ErrNoChangesPermitted = errors.New("pdfseal: the document's certification permits no changes")
 
 	// ErrSignatureFormat reports a signature whose dictionary, ByteRange or
 	// CMS structure is broken. The signature is Invalid.
@@ -47,6 +51,13 @@ var (
 	// ErrNoSignerCertificate reports a CMS that does not carry its signer's
 	// certificate. The signature is Indeterminate.
 	ErrNoSignerCertificate = errors.New("pdfseal: signer certificate not found")
+	// ErrModified reports that a revision after a signature changed the
+	// document in a way the signature does not permit (Result.ChangesErr):
+	// page content, resources, pages, annotations or anything else but
+	// further signatures and what the document's DocMDP level allows. The
+	// signature's document is no longer the one shown; the error is a
+	// [*ModificationError].
+	ErrModified = errors.New("pdfseal: document changed after signing")
 	// ErrWeakAlgorithm reports a signature that verifies but relies on a
 	// broken digest (SHA-1, MD5). The signature is Indeterminate, as ETSI EN
 	// 319 102-1 rules for a cryptographic-constraints failure.
@@ -67,3 +78,19 @@ func (e *DigestMismatchError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrDigestMismatch) hold.
 func (e *DigestMismatchError) Unwrap() error { return ErrDigestMismatch }
+
+// ModificationError details an [ErrModified]: the first change, in the
+// first revision that made one, beyond what the signature permits.
+type ModificationError struct {
+	Revision int         // the revision that made the change, numbered as Result.Revision
+	Level    ChangeLevel // the kind of change
+	Permits  ChangeLevel // the most the signature permits
+	Change   string      // what changed, e.g. "changes page 1 (object 4): /Contents"
+}
+
+func (e *ModificationError) Error() string {
+	return fmt.Sprintf("%v: revision %d %s; the signature permits %s", ErrModified, e.Revision, e.Change, e.Permits.permitted())
+}
+
+// Unwrap makes errors.Is(err, ErrModified) hold.
+func (e *ModificationError) Unwrap() error { return ErrModified }

@@ -187,8 +187,14 @@ func seal(t testing.TB, in []byte, opts Options) []byte {
 // is the body of object i+1 (between "obj" and "endobj"); trailer holds the
 // trailer's entries other than /Size.
 func buildPDF(objs []string, trailer string) []byte {
+	return appendPDF([]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), objs, trailer)
+}
+
+// appendPDF is buildPDF after the bytes of prefix, at offsets that count
+// them.
+func appendPDF(prefix []byte, objs []string, trailer string) []byte {
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	b.Write(prefix)
 	offsets := make([]int, len(objs))
 	for i, o := range objs {
 		offsets[i] = b.Len()

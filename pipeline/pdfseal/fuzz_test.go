@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // fuzzSeeds are the conformance PDFs, as found, and sealed.
@@ -49,8 +50,46 @@ func wrapsOneOf(err error, sentinels ...error) bool {
 	return false
 }
 
+// laterRevisionSeeds are sealed documents followed by later revisions,
+// for the revision comparison: a second seal, a black rectangle, a filled
+// in form field.
+func laterRevisionSeeds(f *testing.F) [][]byte {
+	f.Helper()
+	sm2K, ecK := keys(f)
+	opts := options(f, sm2K, 1)
+	opts.Image = sealPNG(f, 8, 8)
+	second := options(f, ecK, 1)
+	second.Image = opts.Image
+	base := seal(f, formPDF(), opts)
+	return [][]byte{seal(f, base, second), pdfsealtest.Blackout(f, base, 1), seal(f, pdfsealtest.Blackout(f, base, 1), second), fillIn(f, base)}
+}
+
+// checkResults fails t on a Result that contradicts itself.
+func checkResults(t *testing.T, in []byte, res []Result) {
+	t.Helper()
+	for _, r := range res {
+		if r.Status == Valid && (r.Err != nil || r.Signer == nil || r.SignedSize > int64(len(in)) || r.ByteRange[0] != 0) {
+			t.Fatalf("inconsistent Valid result: %+v", r)
+		}
+		if r.Status != Valid && r.Err == nil {
+			t.Fatalf("%v result without a reason: %+v", r.Status, r)
+		}
+		var me *ModificationError
+		switch err := r.ChangesErr; {
+		case r.CoversWholeFile && (err != nil || r.Changes != NoChange):
+			t.Fatalf("changes after a signature covering the whole file: %v, %v", r.Changes, err)
+		case err == nil && r.Changes > r.Permits:
+			t.Fatalf("%v changes pass a signature permitting %v", r.Changes, r.Permits)
+		case errors.As(err, &me) && (me.Level <= me.Permits || me.Permits != r.Permits || r.Changes < me.Level):
+			t.Fatalf("inconsistent %#v for changes %v permitting %v", me, r.Changes, r.Permits)
+		case err != nil && me == nil && !errors.Is(err, ErrUnsupported):
+			t.Fatalf("ChangesErr wraps no sentinel: %v", err)
+		}
+	}
+}
+
 func FuzzVerify(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
+	for _, s := range append(fuzzSeeds(f), laterRevisionSeeds(f)...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -63,14 +102,37 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		for _, r := range res {
-			if r.Status == Valid && (r.Err != nil || r.Signer == nil || r.SignedSize > int64(len(in)) || r.ByteRange[0] != 0) {
-				t.Fatalf("inconsistent Valid result: %+v", r)
-			}
-			if r.Status != Valid && r.Err == nil {
-				t.Fatalf("%v result without a reason: %+v", r.Status, r)
-			}
+		checkResults(t, in, res)
+	})
+}
+
+// FuzzChanges appends arbitrary bytes to a sealed document: whatever they
+// are, verification ends, and the judgement of the seal is consistent.
+// The seeds are real later revisions, so the fuzzer starts from the
+// revision comparison's paths.
+func FuzzChanges(f *testing.F) {
+	sm2K, _ := keys(f)
+	opts := options(f, sm2K, 1)
+	opts.Image = sealPNG(f, 8, 8)
+	base := seal(f, formPDF(), opts)
+	for _, s := range laterRevisionSeeds(f) {
+		if bytes.HasPrefix(s, base) {
+			f.Add(s[len(base):])
 		}
+	}
+	f.Add([]byte("junk"))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		in := append(bytes.Clone(base), tail...)
+		res, err := Verify(ctx, in)
+		if err != nil {
+			if !wrapsOneOf(err, documentErrors...) {
+				t.Fatalf("Verify error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		checkResults(t, in, res)
 	})
 }
 

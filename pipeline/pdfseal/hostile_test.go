@@ -62,7 +62,7 @@ func TestHostileInput(t *testing.T) {
 		{"huge stream /Length", buildPDF([]string{catalogObj, pagesObj,
 			"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
 			"<</Length 99999999999999>>\nstream\nBT ET\nendstream"}, "/Root 1 0 R"), ErrMalformed, ErrMalformed},
-		{"huge /Count", buildPDF([]string{catalogObj, "<</Type/Pages/Count 2147483647/Kids[3 0 R]>>", pageObj}, "/Root 1 0 R"), nil, nil},
+		{"huge /Count", buildPDF([]string{catalogObj, "<</Type/Pages/Count 2147483647/Kids[3 0 R]>>", pageObj}, "/Root 1 0 R"), ErrMalformed, nil},
 		{"huge xref stream /Index", xrefStreamPDF("/Size 2000000000/W[1 4 2]/Index[0 2000000000]", make([]byte, 35)), ErrMalformed, nil},
 		{"huge xref stream /W", xrefStreamPDF("/Size 5/W[1 2147483647 2]", make([]byte, 35)), ErrMalformed, nil},
 		{"huge object stream /N", buildPDF([]string{catalogObj, pagesObj, pageObj,

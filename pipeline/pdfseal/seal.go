@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -75,6 +76,17 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := checkInput(in, limit); err != nil {
+		return err
+	}
+	// The update chains to the input's cross-reference sections (§7.5.6):
+	// their chain must end, which pdfcpu does not check.
+	if err := checkRevisionChain(in); err != nil {
+		if !errors.Is(err, ErrMalformed) {
+			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return err
+	}
 	pc, err := openPDF(ctx, in, limit)
 	if err != nil {
 		return err
@@ -100,20 +112,9 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	if err != nil {
 		return err
 	}
-
-	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
-	// /Contents hex string, angle brackets included.
-	h := signer.digest.new()
-	h.Write(doc.buf[:doc.contentsStart])
-	h.Write(doc.buf[doc.contentsEnd:])
-	cms, err := signer.sign(ctx, h.Sum(nil), at)
-	if err != nil {
+	if err := doc.sign(ctx, signer, at); err != nil {
 		return err
 	}
-	if 2*len(cms) > doc.contentsEnd-doc.contentsStart-2 {
-		return fmt.Errorf("%w: the %d-byte CMS exceeds the %d bytes reserved", ErrSigner, len(cms), (doc.contentsEnd-doc.contentsStart-2)/2)
-	}
-	hex.Encode(doc.buf[doc.contentsStart+1:], cms)
 	if _, err := w.Write(doc.buf); err != nil {
 		return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
 	}
@@ -206,9 +207,69 @@ type sealedDoc struct {
 	contentsStart, contentsEnd int // the /Contents hex string, brackets included
 }
 
+// sign fills in the CMS over every byte of d but its /Contents.
+func (d *sealedDoc) sign(ctx context.Context, signer *cmsSigner, at time.Time) error {
+	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
+	// /Contents hex string, angle brackets included.
+	h := signer.digest.new()
+	h.Write(d.buf[:d.contentsStart])
+	h.Write(d.buf[d.contentsEnd:])
+	cms, err := signer.sign(ctx, h.Sum(nil), at)
+	if err != nil {
+		return err
+	}
+	if 2*len(cms) > d.contentsEnd-d.contentsStart-2 {
+		return fmt.Errorf("%w: the %d-byte CMS exceeds the %d bytes reserved", ErrSigner, len(cms), (d.contentsEnd-d.contentsStart-2)/2)
+	}
+	hex.Encode(d.buf[d.contentsStart+1:], cms)
+	return nil
+}
+
 // byteRangeWidth is the room reserved for the ByteRange numbers, patched
 // once the file is complete.
 const byteRangeWidth = 48
+
+// sigSlots locates the placeholders of a signature dictionary in an update.
+type sigSlots struct {
+	byteRange                  int // the ByteRange numbers
+	contentsStart, contentsEnd int // the /Contents hex string, brackets included
+}
+
+// signatureDict writes the signature dictionary nr (§12.8.1, table 252)
+// by hand, for its two placeholders: a ByteRange and a zeroed /Contents of
+// contentsLen hex digits. extra holds its other entries.
+func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots, error) {
+	rest, err := appendObject(nil, extra, 0)
+	if err != nil {
+		return sigSlots{}, err
+	}
+	var s sigSlots
+	u.begin(nr, 0)
+	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[")
+	s.byteRange = u.buf.Len()
+	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
+	u.buf.WriteString("]/Contents")
+	s.contentsStart = u.buf.Len()
+	u.buf.WriteByte('<')
+	u.buf.WriteString(strings.Repeat("0", contentsLen))
+	u.buf.WriteByte('>')
+	s.contentsEnd = u.buf.Len()
+	u.buf.Write(rest[2:]) // "<<" dropped: the entries continue this dictionary
+	u.end()
+	return s, nil
+}
+
+// signable returns the finished update with the ByteRange of the signature
+// whose placeholders s locates filled in: everything but its /Contents.
+func (u *update) signable(s sigSlots) (*sealedDoc, error) {
+	buf := u.buf.Bytes()
+	br := fmt.Sprintf("0 %d %d %d", s.contentsStart, s.contentsEnd, len(buf)-s.contentsEnd)
+	if len(br) > byteRangeWidth {
+		return nil, fmt.Errorf("%w: ByteRange %q does not fit its placeholder", ErrTooLarge, br)
+	}
+	copy(buf[s.byteRange:], br)
+	return &sealedDoc{buf: buf, contentsStart: s.contentsStart, contentsEnd: s.contentsEnd}, nil
+}
 
 // buildUpdate writes the incremental update with a zeroed /Contents of room
 // for cmsSize bytes and the final ByteRange.
@@ -225,7 +286,7 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	}
 	formNr, fieldNr, sigNr := alloc(), alloc(), alloc()
 	ref := func(n int) types.IndirectRef { return *types.NewIndirectRef(n, 0) }
-	num := func(f float64) types.Object { return types.Float(f) }
+	num := func(f float64) types.Object { return types.Float(round4(f)) }
 
 	// The picture (§8.9.5) and its soft mask (§11.6.5.3).
 	imageDict := types.Dict{
@@ -280,18 +341,7 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 		return nil, err
 	}
 
-	// The signature dictionary (§12.8.1, table 252), written by hand for the
-	// two placeholders.
-	u.begin(sigNr, 0)
-	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[")
-	byteRangeAt := u.buf.Len()
-	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
-	u.buf.WriteString("]/Contents")
-	contentsStart := u.buf.Len()
-	u.buf.WriteByte('<')
-	u.buf.WriteString(strings.Repeat("0", contentsLen))
-	u.buf.WriteByte('>')
-	contentsEnd := u.buf.Len()
+	// The signature dictionary (§12.8.1, table 252).
 	extra := types.Dict{"M": pdfDate(at)}
 	for key, v := range map[string]string{"Name": opts.Name, "Reason": opts.Reason, "Location": opts.Location, "ContactInfo": opts.ContactInfo} {
 		if v != "" {
@@ -301,12 +351,10 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	if len(opts.SealData) > 0 {
 		extra["SESeal"] = types.HexLiteral(hex.EncodeToString(opts.SealData))
 	}
-	rest, err := appendObject(nil, extra, 0)
+	slots, err := u.signatureDict(sigNr, contentsLen, extra)
 	if err != nil {
 		return nil, err
 	}
-	u.buf.Write(rest[2:]) // "<<" dropped: the entries continue this dictionary
-	u.end()
 
 	// The page gains the widget (§12.5.2 /Annots).
 	page := t.pageDict
@@ -345,14 +393,7 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	if err != nil {
 		return nil, err
 	}
-
-	buf := u.buf.Bytes()
-	br := fmt.Sprintf("0 %d %d %d", contentsStart, contentsEnd, len(buf)-contentsEnd)
-	if len(br) > byteRangeWidth {
-		return nil, fmt.Errorf("%w: ByteRange %q does not fit its placeholder", ErrTooLarge, br)
-	}
-	copy(buf[byteRangeAt:], br)
-	return &sealedDoc{buf: buf, contentsStart: contentsStart, contentsEnd: contentsEnd}, nil
+	return u.signable(slots)
 }
 
 // fieldName picks a signature field name no top-level field uses.

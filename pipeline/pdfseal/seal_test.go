@@ -88,6 +88,9 @@ func TestSealRoundTrip(t *testing.T) {
 						t.Errorf("earlier signature %q: status %v, whole file %v, covers %d bytes (input %d); want still valid over the input: %v",
 							r.Field, r.Status, r.CoversWholeFile, r.SignedSize, len(in), r.Err)
 					}
+					if r.ChangesErr != nil || r.Changes != Signing {
+						t.Errorf("earlier signature %q: the seal's update is judged %v: %v; want a permitted SIGNING change", r.Field, r.Changes, r.ChangesErr)
+					}
 				}
 				r := res[len(res)-1]
 				if r.Status != Valid || r.Err != nil {
@@ -155,6 +158,9 @@ func TestSealTwice(t *testing.T) {
 			if first.Field != "Seal1" || first.Status != Valid || first.CoversWholeFile || first.SignedSize != int64(len(once)) || first.Revision != 2 {
 				t.Errorf("first seal: field %q, %v, whole %v, covers %d of %d, revision %d; want Seal1 valid over the first sealed revision (%d bytes, revision 2): %v",
 					first.Field, first.Status, first.CoversWholeFile, first.SignedSize, len(twice), first.Revision, len(once), first.Err)
+			}
+			if first.Changes != Signing || first.ChangesErr != nil || first.Permits != Signing {
+				t.Errorf("first seal: the second seal's update is judged %v (permits %v): %v; want a permitted SIGNING change", first.Changes, first.Permits, first.ChangesErr)
 			}
 			if last.Field != "Seal2" || last.Status != Valid || !last.CoversWholeFile || last.Revision != 3 || last.DigestAlgorithm != "SHA-256" {
 				t.Errorf("second seal: field %q, %v, whole %v, revision %d, %s; want Seal2 valid over everything, revision 3, SHA-256: %v",

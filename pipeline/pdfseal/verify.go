@@ -82,9 +82,30 @@ type Result struct {
 	// (/SESeal), if any, read from the signature dictionary as the
 	// signature covers it: a later update cannot substitute it.
 	SealData []byte
-	// Status is the verdict; Err says why it is not Valid.
+	// Status is the verdict on the signed bytes and the signature value;
+	// Err says why it is not Valid. What revisions after the signed one
+	// changed is judged apart, in ChangesErr: a caller must check both.
 	Status Status
 	Err    error
+
+	// DocMDP is the permission P (1, 2 or 3) of a certification signature,
+	// read from its signature dictionary as signed (ISO 32000-1
+	// §12.8.2.2); 0 for an approval signature.
+	DocMDP int
+	// Permits is the most the revisions after this signature may change:
+	// Signing, or what the DocMDP permission of a certification signature
+	// at or before it allows.
+	Permits ChangeLevel
+	// Changes is the most significant change the revisions after the
+	// signed one make: NoChange when nothing follows it.
+	Changes ChangeLevel
+	// ChangesErr is nil when no revision follows the signed one or every
+	// change they make is one Permits allows. Otherwise it wraps
+	// ErrModified — a [*ModificationError] naming the first change beyond
+	// Permits: the document shown is not the one signed, whoever signed
+	// the later revisions — or ErrUnsupported when the later revisions
+	// could not be compared. It is not judged for an Invalid signature.
+	ChangesErr error
 }
 
 // MaxVerifySize is the largest input Verify reads. It is well above
@@ -97,9 +118,13 @@ const MaxVerifySize = 256 << 20
 // context's error) only when the file cannot be read; problems with a
 // signature are reported in its Result. A cross-reference damage pdfcpu can
 // repair does not stop verification (signatures are checked over bytes, not
-// objects), although Seal refuses such a file. Results are in signing
-// order: by the length of the revision each one covers. A document without
-// signatures gives an empty slice.
+// objects), although Seal refuses such a file. For each signature that does
+// not cover the whole file, the revisions after it are compared with the
+// document as signed (ISO 32000-1 §7.5.6) and judged against what the
+// signature permits (Result.ChangesErr); this costs one parse of each of
+// those revisions, at most 64. Results are in signing order: by the length
+// of the revision each one covers. A document without signatures gives an
+// empty slice.
 func Verify(ctx context.Context, in []byte) ([]Result, error) {
 	pc, err := openPDF(ctx, in, MaxVerifySize)
 	if err != nil {
@@ -120,6 +145,9 @@ func Verify(ctx context.Context, in []byte) ([]Result, error) {
 		results = append(results, verifyField(in, pc.XRefTable, f))
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
+	if err := judgeChanges(ctx, in, pc.XRefTable, results); err != nil {
+		return nil, err
+	}
 	return results, nil
 }
 
@@ -258,7 +286,9 @@ func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
 		fail(Invalid, fmt.Errorf("%w: /Contents is not the ByteRange gap", ErrSignatureFormat))
 		return
 	}
-	// Entries of the signed dictionary are covered by the signature.
+	// Entries of the signed dictionary are covered by the signature. Those
+	// it refers to are judged with the later revisions.
+	r.DocMDP = docMDP(x, sig)
 	if _, ok := sig["SESeal"]; ok {
 		r.SealData, _ = sig.StringEntryBytes("SESeal")
 	}
@@ -282,25 +312,8 @@ func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
 	}
 }
 
-// revisions counts the file revisions in b: the "startxref N %%EOF" ends of
-// sections (§7.5.5), less the first-page trailer of a linearized file,
-// whose startxref is 0 (Annex F.3.4).
-func revisions(b []byte) int {
-	n := 0
-	for rest := b; ; {
-		i := bytes.Index(rest, []byte("%%EOF"))
-		if i < 0 {
-			return n
-		}
-		tail := bytes.TrimRight(rest[max(0, i-32):i], " \t\r\n\f\x00")
-		digits := len(tail) - len(bytes.TrimRight(tail, "0123456789"))
-		if digits > 0 && !bytes.Equal(tail[len(tail)-digits:], []byte("0")) &&
-			bytes.HasSuffix(bytes.TrimRight(tail[:len(tail)-digits], " \t\r\n\f\x00"), []byte("startxref")) {
-			n++
-		}
-		rest = rest[i+len("%%EOF"):]
-	}
-}
+// revisions counts the file revisions in b (see revisionEnds).
+func revisions(b []byte) int { return len(revisionEnds(b)) }
 
 // byteRange reads and checks a /ByteRange: four non-negative integers
 // [0 a b c], a gap of at least "<>", all within a file of size bytes.

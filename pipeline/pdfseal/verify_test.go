@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 func TestVerifyConformance(t *testing.T) {
@@ -124,31 +126,6 @@ func TestVerifyTamper(t *testing.T) {
 	}
 }
 
-// appendUpdate appends an incremental update (classic xref) that defines
-// the given objects, numbered as the map says.
-func appendUpdate(t *testing.T, pdf []byte, objs map[int][]byte) []byte {
-	t.Helper()
-	startxref := regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF\s*$`).FindSubmatch(pdf)
-	sizes := regexp.MustCompile(`/Size (\d+)`).FindAllSubmatch(pdf, -1)
-	roots := regexp.MustCompile(`/Root (\d+ \d+ R)`).FindAllSubmatch(pdf, -1)
-	if startxref == nil || sizes == nil || roots == nil {
-		t.Fatal("cannot find the last trailer")
-	}
-	size, _ := strconv.Atoi(string(sizes[len(sizes)-1][1]))
-	var b bytes.Buffer
-	b.Write(pdf)
-	var table bytes.Buffer
-	for nr, body := range objs {
-		fmt.Fprintf(&table, "%d 1\n%010d 00000 n\r\n", nr, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", nr, body)
-		size = max(size, nr+1)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n%strailer\n<</Size %d/Root %s/Prev %s>>\nstartxref\n%d\n%%%%EOF\n",
-		table.Bytes(), size, roots[len(roots)-1][1], startxref[1], xref)
-	return b.Bytes()
-}
-
 // TestVerifyChangedAfterSigning appends updates that change the signature
 // dictionary after signing. What is reported must come from the signed
 // dictionary, and a field redirected to an unsigned copy must fail.
@@ -172,7 +149,7 @@ func TestVerifyChangedAfterSigning(t *testing.T) {
 	}
 
 	t.Run("signature dictionary redefined", func(t *testing.T) {
-		changed := appendUpdate(t, out, map[int][]byte{sigNr: forged})
+		changed := pdfsealtest.New(t, out).SetText(sigNr, string(forged)).Bytes()
 		res, err := Verify(context.Background(), changed)
 		if err != nil || len(res) != 1 {
 			t.Fatalf("Verify: %v, %d results", err, len(res))
@@ -186,7 +163,7 @@ func TestVerifyChangedAfterSigning(t *testing.T) {
 	t.Run("field redirected to an unsigned copy", func(t *testing.T) {
 		copyNr := 100
 		field := bytes.Replace(fieldObj[2], []byte(fmt.Sprintf("/V %d 0 R", sigNr)), []byte(fmt.Sprintf("/V %d 0 R", copyNr)), 1)
-		changed := appendUpdate(t, out, map[int][]byte{copyNr: forged, fieldNr: field})
+		changed := pdfsealtest.New(t, out).SetText(copyNr, string(forged)).SetText(fieldNr, string(field)).Bytes()
 		res, err := Verify(context.Background(), changed)
 		if err != nil || len(res) != 1 {
 			t.Fatalf("Verify: %v, %d results", err, len(res))

@@ -194,7 +194,9 @@ func appendObject(b []byte, o types.Object, depth int) ([]byte, error) {
 	case types.Integer:
 		return strconv.AppendInt(b, int64(v), 10), nil
 	case types.Float:
-		return appendNumber(b, float64(v)), nil
+		// Exactly: objects copied from the input keep their values (the
+		// revision comparison of Verify sees a rounded copy as a change).
+		return appendFloat(b, float64(v)), nil
 	case types.Name:
 		return append(append(b, '/'), types.EncodeName(string(v))...), nil
 	case types.StringLiteral:
@@ -238,13 +240,20 @@ func appendObject(b []byte, o types.Object, depth int) ([]byte, error) {
 	}
 }
 
-// appendNumber writes a real number (§7.3.3): no exponent, at most 4
-// decimals — far below a device pixel.
-func appendNumber(b []byte, f float64) []byte {
+// appendNumber writes a real number the package computed (§7.3.3): no
+// exponent, at most 4 decimals — far below a device pixel.
+func appendNumber(b []byte, f float64) []byte { return appendFloat(b, round4(f)) }
+
+// round4 rounds f to 4 decimals.
+func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
+
+// appendFloat writes f as a real number (§7.3.3) without an exponent, in
+// the fewest digits that read back as f; NaN and infinities as 0.
+func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		f = 0
 	}
-	s := strconv.FormatFloat(math.Round(f*1e4)/1e4, 'f', -1, 64)
+	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if s == "-0" {
 		s = "0"
 	}

@@ -61,14 +61,14 @@ func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.D
 		return nil, err
 	}
 	for i := range results {
-		doc.Signatures = append(doc.Signatures, v.signature(ctx, &results[i], results[i+1:]))
+		doc.Signatures = append(doc.Signatures, v.signature(ctx, &results[i]))
 	}
 	doc.Conclude()
 	return doc, nil
 }
 
-// signature checks one PDF signature; later lists the signatures after it.
-func (v *Verifier) signature(ctx context.Context, r *pdfseal.Result, later []pdfseal.Result) report.Signature {
+// signature checks one PDF signature.
+func (v *Verifier) signature(ctx context.Context, r *pdfseal.Result) report.Signature {
 	s := report.Signature{
 		Field:               r.Field,
 		Format:              r.SubFilter,
@@ -90,7 +90,8 @@ func (v *Verifier) signature(ctx context.Context, r *pdfseal.Result, later []pdf
 
 	// GB/T 38540 §7.3 (b) and (g): the signature value and the document hash.
 	add(integrityCheck(r))
-	add(coverageCheck(r, later))
+	add(coverageCheck(r))
+	add(modificationCheck(r))
 
 	// §7.3 (a) with §6.3 (1)-(4): the seal the signature applies, if any.
 	seal := v.sealChecks(ctx, r, at, &s, add)
@@ -140,22 +141,46 @@ func integrityCheck(r *pdfseal.Result) report.Check {
 	return c
 }
 
-func coverageCheck(r *pdfseal.Result, later []pdfseal.Result) report.Check {
+func coverageCheck(r *pdfseal.Result) report.Check {
 	c := report.Check{Name: "coverage", Clause: "ISO 32000-1 §12.8.1", Result: report.OK}
 	if r.CoversWholeFile {
 		c.Detail = "the signature covers the whole file"
-		return c
+	} else {
+		c.Detail = fmt.Sprintf("the signature covers revision %d, the first %d bytes; %d bytes follow it", r.Revision, r.SignedSize, r.FileSize-r.SignedSize)
 	}
-	// An unsigned tail is fine when a later valid signature covers it: the
-	// document was sealed again in a later incremental update.
-	for _, l := range later {
-		if l.Status == pdfseal.Valid && l.CoversWholeFile {
-			c.Detail = fmt.Sprintf("covers revision %d; later changes are covered by signature %q", r.Revision, l.Field)
-			return c
-		}
+	return c
+}
+
+// SubModifiedAfterSigning is the sub-indication of the "modifications"
+// check when a revision after a signature changed its document beyond
+// what the signature permits (pdfseal.ErrModified).
+const SubModifiedAfterSigning = "MODIFIED_AFTER_SIGNING"
+
+// modificationCheck judges the revisions after the signed one (ISO 32000-1
+// §7.5.6 incremental updates; §12.8.2.2 DocMDP): they may add signatures
+// with their appearances, validation data, and what a certification
+// signature's DocMDP level permits, nothing else. A later signature, by
+// whoever it is, does not vouch for the changes it covers.
+func modificationCheck(r *pdfseal.Result) report.Check {
+	c := report.Check{Name: "modifications", Clause: "ISO 32000-1 §7.5.6, §12.8.2.2", Result: report.OK}
+	if r.DocMDP > 0 {
+		c.Detail = fmt.Sprintf("certification signature, DocMDP P=%d; ", r.DocMDP)
 	}
-	c.Result, c.SubIndication = report.Unknown, report.SubUnsignedChanges
-	c.Detail = fmt.Sprintf("the file was changed after this signature: %d of its bytes are not covered", r.FileSize-r.SignedSize)
+	switch {
+	case r.Status == pdfseal.Invalid:
+		c.Result = report.Skipped
+		c.Detail += "the signature itself is invalid"
+	case r.CoversWholeFile:
+		c.Detail += "nothing follows the signed revision"
+	case errors.Is(r.ChangesErr, pdfseal.ErrModified):
+		c.Result, c.SubIndication = report.NotOK, SubModifiedAfterSigning
+		c.Detail += r.ChangesErr.Error()
+	case r.ChangesErr != nil:
+		c.Result, c.SubIndication = report.Unknown, report.SubUnsignedChanges
+		c.Detail += r.ChangesErr.Error()
+	default:
+		c.Detail += fmt.Sprintf("the later revisions change no more than %s; the signature permits %s", r.Changes, r.Permits)
+	}
 	return c
 }
 

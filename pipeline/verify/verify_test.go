@@ -18,6 +18,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
@@ -67,6 +68,9 @@ func TestConformancePDFs(t *testing.T) {
 				}
 				if c := checks["signature-value"]; c.Result != report.OK {
 					t.Errorf("signature-value = %+v", c)
+				}
+				if c := checks["modifications"]; c.Result != report.OK {
+					t.Errorf("modifications = %+v", c)
 				}
 				if c := checks["signer-certificate"]; c.Result != report.Unknown || c.SubIndication != report.SubNoChain {
 					t.Errorf("signer-certificate = %+v, want INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND", c)
@@ -158,17 +162,86 @@ func revocationList(t *testing.T, root *smx509.Certificate, rootKey *sm2.Private
 // sealed signs the conformance hello.pdf with key.
 func sealed(t *testing.T, key *sm2.PrivateKey, cert *smx509.Certificate) []byte {
 	t.Helper()
-	in, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "pdf", "hello.pdf"))
+	return sealAt(t, conformancePDF(t, "hello.pdf"), key, cert, 10)
+}
+
+// conformancePDF reads a PDF of the conformance corpus.
+func conformancePDF(t *testing.T, name string) []byte {
+	t.Helper()
+	in, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "pdf", name))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return in
+}
+
+// sealAt signs in with key, the seal picture at (at, at) mm on page 1.
+func sealAt(t *testing.T, in []byte, key *sm2.PrivateKey, cert *smx509.Certificate, at float64) []byte {
+	t.Helper()
 	var out bytes.Buffer
-	err = pdfseal.Seal(context.Background(), &out, in, pdfseal.Options{
+	err := pdfseal.Seal(context.Background(), &out, in, pdfseal.Options{
 		Signer: key, Chain: []*smx509.Certificate{cert}, Image: redPNG(t),
-		Placement: pdfseal.Placement{Page: 1, X: 10, Y: 10, Width: 20, Height: 20},
+		Placement: pdfseal.Placement{Page: 1, X: at, Y: at, Width: 20, Height: 20},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// TestModifications checks the verdicts when revisions follow a seal: a
+// black rectangle drawn over the page, or an annotation added, fails the
+// seal, whoever seals the document afterwards; a further seal does not.
+func TestModifications(t *testing.T) {
+	t.Parallel()
+	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	ca := &testpki.Identity{Cert: root, Key: rootKey}
+	keyA, unitA := certificate(t, ca, "unit A", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	keyB, unitB := certificate(t, ca, "unit B", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{root})}
+	hello := conformancePDF(t, "hello.pdf")
+	byA := func(in []byte) []byte { return sealAt(t, in, keyA, unitA, 10) }
+	byB := func(in []byte) []byte { return sealAt(t, in, keyB, unitB, 40) }
+	const passed, failed, indeterminate = report.Passed, report.Failed, report.Indeterminate
+
+	tests := []struct {
+		name string
+		pdf  []byte
+		want []report.Indication // per signature, in signing order
+		doc  report.Indication   // sealpipe verify exits 0, 1 or 3 on PASSED, FAILED, INDETERMINATE
+	}{
+		{"sealed, black rectangle, sealed by another unit", byB(pdfsealtest.Blackout(t, byA(hello), 1)), []report.Indication{failed, passed}, failed},
+		{"sealed, black rectangle", pdfsealtest.Blackout(t, byA(hello), 1), []report.Indication{failed}, failed},
+		{"sealed by two units", byB(byA(hello)), []report.Indication{passed, passed}, passed},
+		{"sealed, annotation added", pdfsealtest.AddAnnotation(t, byA(hello), 1), []report.Indication{failed}, failed},
+		{"signed elsewhere, then sealed", byA(conformancePDF(t, "hello_hsm.pdf")), []report.Indication{indeterminate, passed}, indeterminate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			doc, err := v.PDF(context.Background(), "x.pdf", tt.pdf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Indication != tt.doc || len(doc.Signatures) != len(tt.want) {
+				t.Fatalf("document %s with %d signatures, want %s with %d", doc.Indication, len(doc.Signatures), tt.doc, len(tt.want))
+			}
+			for i, s := range doc.Signatures {
+				var mod report.Check
+				for _, c := range s.Checks {
+					if c.Name == "modifications" {
+						mod = c
+					}
+				}
+				switch {
+				case s.Indication != tt.want[i]:
+					t.Errorf("signature %q: %s, want %s: %+v", s.Field, s.Indication, tt.want[i], s.Checks)
+				case tt.want[i] == failed && (mod.Result != report.NotOK || mod.SubIndication != verify.SubModifiedAfterSigning):
+					t.Errorf("signature %q: modifications check %+v, want FAILED with %s", s.Field, mod, verify.SubModifiedAfterSigning)
+				case tt.want[i] != failed && mod.Result != report.OK:
+					t.Errorf("signature %q: modifications check %+v, want PASSED", s.Field, mod)
+				}
+			}
+		})
+	}
 }

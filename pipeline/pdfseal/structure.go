@@ -1,0 +1,183 @@
+package pdfseal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// This file checks the two structures a reader follows by reference, where
+// a damaged file can send it round in circles: the chain of
+// cross-reference sections (ISO 32000-1 §7.5.4–§7.5.8) and the page tree
+// (§7.7.3). pdfcpu tolerates loops in both, so a file it reads may still be
+// one qpdf and other readers call damaged; Seal refuses such a file rather
+// than chain an update onto it.
+
+// maxXRefSections bounds the sections of one cross-reference chain.
+const maxXRefSections = 4096
+
+// errXRefLoop reports a /Prev chain that comes back to a section it has
+// already visited.
+var errXRefLoop = errors.New("the cross-reference chain loops")
+
+// checkXRefChain follows the cross-reference sections of in from the one
+// at start back through /Prev (§7.5.5, §7.5.6), including the streams a
+// hybrid file's tables name with /XRefStm (§7.5.8.4). Each section must be
+// a cross-reference table or stream, each offset inside the file, and no
+// section may be reached twice: a /Prev that points back into the chain
+// (two sections naming each other, say) is errXRefLoop. The work is
+// bounded: at most maxXRefSections sections, each read once.
+func checkXRefChain(in []byte, start int64) error {
+	seen := make(map[int64]bool)
+	visit := func(off int64, from int64, key string) error {
+		if off <= 0 || off >= int64(len(in)) {
+			return fmt.Errorf("the section at %d names %s %d, not an offset inside the %d-byte file", from, key, off, len(in))
+		}
+		if seen[off] {
+			return fmt.Errorf("%w: the section at %d names %s %d, a section already in the chain", errXRefLoop, from, key, off)
+		}
+		if len(seen) >= maxXRefSections {
+			return fmt.Errorf("more than %d cross-reference sections", maxXRefSections)
+		}
+		seen[off] = true
+		return nil
+	}
+	if err := visit(start, start, "startxref"); err != nil {
+		return err
+	}
+	for off := start; ; {
+		trailer, stream, err := readXRefSection(in, off)
+		if err != nil {
+			return fmt.Errorf("the section at %d: %v", off, err)
+		}
+		if !stream {
+			if o, ok := trailer.Find("XRefStm"); ok {
+				stm, isInt := o.(types.Integer)
+				if !isInt {
+					return fmt.Errorf("the section at %d has /XRefStm %s, not an offset", off, pdfString(o))
+				}
+				if err := visit(int64(stm), off, "/XRefStm"); err != nil {
+					return err
+				}
+				if _, isStream, err := readXRefSection(in, int64(stm)); err != nil || !isStream {
+					return fmt.Errorf("the section at %d names /XRefStm %d, which is not a cross-reference stream (%v)", off, stm, err)
+				}
+			}
+		}
+		o, ok := trailer.Find("Prev")
+		if !ok || o == nil {
+			return nil
+		}
+		prev, isInt := o.(types.Integer)
+		if !isInt {
+			return fmt.Errorf("the section at %d has /Prev %s, not an offset", off, pdfString(o))
+		}
+		if err := visit(int64(prev), off, "/Prev"); err != nil {
+			return err
+		}
+		off = int64(prev)
+	}
+}
+
+// readXRefSection reads the cross-reference section at off: a table
+// (§7.5.4) and its trailer, or a cross-reference stream object (§7.5.8),
+// whose dictionary holds the trailer entries. It returns that dictionary
+// and whether the section is a stream; the stream's data is not read.
+func readXRefSection(in []byte, off int64) (types.Dict, bool, error) {
+	at := bytes.TrimLeft(in[off:], " \t\r\n\f\x00")
+	if bytes.HasPrefix(at, []byte("xref")) {
+		d, err := checkXRefTable(at[len("xref"):])
+		return d, false, err
+	}
+	_, n, ok := objectHeader(at)
+	if !ok {
+		return nil, false, fmt.Errorf("%q is neither a cross-reference table nor an object", snippet(at, 0))
+	}
+	text := string(at[n:min(len(at), n+maxTrailerBytes)])
+	o, err := model.ParseObject(&text)
+	if err != nil {
+		return nil, false, fmt.Errorf("cross-reference stream dictionary: %v", err)
+	}
+	d, ok := o.(types.Dict)
+	if !ok || d.Type() == nil || *d.Type() != "XRef" {
+		return nil, false, fmt.Errorf("the object there is not a cross-reference stream (%s)", snippet(at, 0))
+	}
+	return d, true, nil
+}
+
+// checkPageTree walks the page tree (§7.7.3) from the catalog's /Pages and
+// checks what a reader relies on to number pages: every node is reached
+// once (no loops, no node shared between two parents), each kid's /Parent,
+// where present, is the node listing it, the root has none, and each
+// intermediate node's /Count is the number of pages below it (§7.7.3.2).
+// The walk visits each object once and at most maxTreeDepth levels deep.
+func checkPageTree(x *model.XRefTable, catalog types.Dict) error {
+	root, ok := catalog["Pages"].(types.IndirectRef)
+	if !ok {
+		return fmt.Errorf("the catalog's /Pages is %s, not an indirect reference", pdfString(catalog["Pages"]))
+	}
+	seen := make(map[int]bool)
+	var walk func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, error)
+	walk = func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, error) {
+		nr := ref.ObjectNumber.Value()
+		switch {
+		case seen[nr]:
+			return 0, fmt.Errorf("object %d appears twice in the page tree (a loop, or a node with two parents)", nr)
+		case depth > maxTreeDepth:
+			return 0, fmt.Errorf("the page tree is more than %d levels deep", maxTreeDepth)
+		}
+		seen[nr] = true
+		d, err := x.DereferenceDict(ref)
+		if err != nil || d == nil {
+			return 0, fmt.Errorf("page tree node %d is not a dictionary (%v)", nr, err)
+		}
+		p, hasParent := d.Find("Parent")
+		switch pr, isRef := p.(types.IndirectRef); {
+		case parent == nil && hasParent && p != nil:
+			return 0, fmt.Errorf("the page tree root (object %d) has a /Parent %s", nr, pdfString(p))
+		case parent != nil && hasParent && (!isRef || pr.ObjectNumber != parent.ObjectNumber):
+			return 0, fmt.Errorf("object %d has /Parent %s, but object %d lists it among its /Kids", nr, pdfString(p), parent.ObjectNumber)
+		}
+		kidsObj, hasKids := d.Find("Kids")
+		if t := d.Type(); t != nil && *t == "Page" || t == nil && !hasKids {
+			return 1, nil
+		}
+		kids, err := x.DereferenceArray(kidsObj)
+		if err != nil {
+			return 0, fmt.Errorf("page tree node %d: /Kids: %v", nr, err)
+		}
+		pages := 0
+		for _, k := range kids {
+			kr, ok := k.(types.IndirectRef)
+			if !ok {
+				return 0, fmt.Errorf("page tree node %d lists %s among its /Kids, not an indirect reference", nr, pdfString(k))
+			}
+			n, err := walk(kr, &ref, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			pages += n
+		}
+		count, err := x.DereferenceInteger(d["Count"])
+		if err != nil || count == nil {
+			return 0, fmt.Errorf("page tree node %d has /Count %s, not an integer", nr, pdfString(d["Count"]))
+		}
+		if count.Value() != pages {
+			return 0, fmt.Errorf("page tree node %d has /Count %d, but %d pages lie below it", nr, count.Value(), pages)
+		}
+		return pages, nil
+	}
+	_, err := walk(root, nil, 0)
+	return err
+}
+
+// pdfString writes o as PDF syntax for a message; nil is null.
+func pdfString(o types.Object) string {
+	if o == nil {
+		return "null"
+	}
+	return o.PDFString()
+}
