@@ -180,7 +180,9 @@ func (l *Log) Append(ctx context.Context, rec Record) error {
 
 // Commit adds a segment listing the records under keys (all of seal) to
 // the seal's log, and its checkpoint, and returns the checkpoint. A label
-// committed before — a retried commit — returns that segment's checkpoint.
+// committed before — a retried commit, or a concurrent one by another
+// worker — returns that segment's checkpoint: each label is in the log
+// once.
 func (l *Log) Commit(ctx context.Context, seal, label string, keys []string) (Checkpoint, error) {
 	if cp, ok, err := l.committed(ctx, seal, label); err != nil || ok {
 		return cp, err
@@ -197,6 +199,12 @@ func (l *Log) Commit(ctx context.Context, seal, label string, keys []string) (Ch
 		head, prev, err := l.tail(ctx, seal)
 		if err != nil {
 			return Checkpoint{}, err
+		}
+		// Looked for again after the tail was read: a concurrent commit
+		// of label either shows up here or takes number head+1 first,
+		// and then the next attempt finds it.
+		if cp, ok, err := l.committed(ctx, seal, label); err != nil || ok {
+			return cp, err
 		}
 		seg := Segment{Seal: seal, Seq: head + 1, Prev: prev, Label: label, At: l.now().UTC(), Records: entries}
 		obj, err := l.sign.Marshal(seg)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,6 +114,60 @@ func TestAppend(t *testing.T) {
 	}
 	if err := log.Append(ctx, audit.Record{SealID: "x"}); err == nil {
 		t.Fatal("an incomplete record was accepted")
+	}
+}
+
+// TestConcurrentCommits: workers committing the same batch at once (two
+// report tasks of one batch on different queues) and other batches in
+// between leave each batch in the log exactly once, and the log verifies.
+func TestConcurrentCommits(t *testing.T) {
+	t.Parallel()
+	pool, svc, _ := identities(t)
+	st, err := fs.Open(t.TempDir(), "audit-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const rounds, workers = 10, 6
+	for r := range rounds {
+		b := fmt.Sprintf("b%02d", r)
+		rec := use(t, st, audit.New(st, svc, pool), b, "1.pdf")
+		start := make(chan struct{})
+		cps := make([]audit.Checkpoint, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				<-start
+				label, keys := "dept/"+b, []string{rec.Key()}
+				if w%3 == 2 { // another batch, committed at the same moment
+					label = fmt.Sprintf("dept/other-%02d-%d", r, w)
+				}
+				cps[w], errs[w] = audit.New(st, svc, pool).Commit(ctx, seal, label, keys)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for w := range workers {
+			if errs[w] != nil {
+				t.Fatalf("round %d, worker %d: %v", r, w, errs[w])
+			}
+			if w%3 != 2 && cps[w] != cps[0] {
+				t.Fatalf("round %d: workers committing one batch got checkpoints %+v and %+v", r, cps[0], cps[w])
+			}
+		}
+	}
+	// Each label once: as many segments as distinct labels.
+	var segs int
+	if err := st.List(ctx, audit.PrefixLog+seal+"/", func(storage.ObjectInfo) error { segs++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := rounds * (1 + workers/3); segs != want {
+		t.Fatalf("%d segments, want %d (one per batch)", segs, want)
+	}
+	p, err := audit.New(st, signed.Signer{}, pool).Verify(ctx, seal, func(string) (bool, error) { return true, nil })
+	if err != nil || p != nil {
+		t.Fatalf("Verify = %v, %v", p, err)
 	}
 }
 
