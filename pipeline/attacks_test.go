@@ -166,9 +166,10 @@ func TestAttackApproverAdded(t *testing.T) {
 
 // TestAttackUnrevoke: a revoked seal stays revoked when its revocation is
 // deleted from the log, for any worker; and when the older head is put back
-// too, for the worker that has seen the revocation (a worker started
-// afresh cannot tell that log from the one before the revocation: the
-// security model in the README says who may write registry/).
+// too, for the worker that has seen the revocation, running or restarted
+// (its high-water marks outlive it). Only a worker that never saw the
+// revocation cannot tell that log from the one before it: the security
+// model in the README says who may write registry/.
 func TestAttackUnrevoke(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -180,6 +181,7 @@ func TestAttackUnrevoke(t *testing.T) {
 		// The running worker keeps the state it verified at the head it read.
 		{"revocation deleted, worker running", false, false, pipeline.CodeSealNotActive},
 		{"revocation deleted and the older head put back, worker running", true, false, pipeline.CodeRegistryInvalid},
+		{"revocation deleted and the older head put back, worker restarted", true, true, pipeline.CodeRegistryInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, pipeline.Config{})

@@ -43,6 +43,7 @@ type env struct {
 	t     *testing.T
 	store *fs.Store
 	reg   *registry.Registry
+	marks registry.Marks // the worker's registry high-water marks, kept across restarts
 	ca    *devca.CA
 	p     *pipeline.Pipeline
 	cfg   pipeline.Config
@@ -77,7 +78,15 @@ func newEnvWith(t *testing.T, cfg pipeline.Config, opts fs.Options) *env {
 	if cfg.Service.Key == nil {
 		cfg.Service = service(t, ca)
 	}
-	e := &env{t: t, store: st, reg: reg, ca: ca, cfg: cfg}
+	state, err := fs.Open(t.TempDir(), "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := registry.StoredMarks(state, "marks.json")
+	if err := reg.Remember(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: st, reg: reg, marks: marks, ca: ca, cfg: cfg}
 	e.rebuild()
 	return e
 }
@@ -115,11 +124,15 @@ func service(t testing.TB, ca *devca.CA) signed.Signer {
 }
 
 // restartWorker replaces the pipeline and its registry with new ones over
-// the same store, as a worker started afresh has: nothing cached, no head
-// remembered.
+// the same store, as a worker restarted has: nothing cached, the registry
+// heads it saw remembered only by its marks (internal/engine keeps them
+// under <data>/state).
 func (e *env) restartWorker() {
 	e.t.Helper()
 	e.reg = registry.New(e.store, e.ca.Pool())
+	if err := e.reg.Remember(context.Background(), e.marks); err != nil {
+		e.t.Fatal(err)
+	}
 	e.rebuild()
 }
 

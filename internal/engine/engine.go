@@ -93,6 +93,10 @@ func (e *Engine) PKIDir() string { return filepath.Join(e.settings.Data, "pki") 
 // StoreDir is the local object store's folder, <data>/store.
 func (e *Engine) StoreDir() string { return filepath.Join(e.settings.Data, "store") }
 
+// StateDir is the folder of the pipeline's own state, <data>/state: the
+// registry high-water marks (see Pipeline).
+func (e *Engine) StateDir() string { return filepath.Join(e.settings.Data, "state") }
+
 // Close releases everything the engine opened: keys, HSM sessions, the
 // queue. The engine must not be used afterwards.
 func (e *Engine) Close() error {
@@ -331,6 +335,17 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 	if e.pipeline == nil {
 		st, err := e.storeLocked(ctx)
 		if err != nil {
+			return nil, err
+		}
+		// The newest head seen of each seal outlives the process, on this
+		// machine and out of the bucket's reach: a worker restarted after
+		// a seal's log was rolled back to an older signed head, or
+		// deleted, refuses the seal (REGISTRY_INVALID).
+		state, err := fs.Open(e.StateDir(), "registry")
+		if err != nil {
+			return nil, err
+		}
+		if err := reg.Remember(ctx, registry.StoredMarks(state, "marks.json")); err != nil {
 			return nil, err
 		}
 		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{

@@ -22,9 +22,11 @@ import (
 // it, under its key with a _FILE suffix (the Docker and Kubernetes secrets
 // convention), so that it need not sit in the environment.
 type Settings struct {
-	// Data is the data folder: the development PKI under pki/ and the
-	// local object store under store/.
-	Data string `env:"SEALPIPE_DATA" default:"sealpipe-data" help:"data folder: the development PKI under pki/, the local object store under store/"`
+	// Data is the data folder: the development PKI under pki/, the
+	// local object store under store/, and under state/ the newest
+	// registry head this machine's pipeline has seen of each seal
+	// (registry.Marks), which catches a registry log rolled back.
+	Data string `env:"SEALPIPE_DATA" default:"sealpipe-data" help:"data folder: the development PKI under pki/, the local object store under store/, the pipeline's registry high-water marks under state/"`
 	// Bucket holds inbox/, sealed/, reports/, rejected/, registry/ and audit/.
 	Bucket string `env:"SEALPIPE_BUCKET" default:"sealpipe" help:"bucket holding inbox/, sealed/, reports/, rejected/, registry/, audit/"`
 	// KeyPassphrase decrypts the SM4-encrypted key files. Empty means the

@@ -25,7 +25,8 @@
 // the log — fails with a *TamperError, and the seal cannot be used until an
 // administrator looks into it. A Registry also remembers the newest head it
 // has seen of each seal, so it notices a head rolled back to an older
-// signed one while it runs.
+// signed one while it runs, and after restarts too when given Marks
+// (Remember) kept outside the registry's store.
 //
 // Lookups of a seal's status at a past instant (a signing time) walk its
 // history, so a seal revoked after a document was sealed still verifies as
@@ -221,6 +222,7 @@ type Registry struct {
 	mu    sync.Mutex
 	cache map[string]cached // by seal id
 	seen  map[string]int    // the newest head seen of each seal
+	marks Marks             // where seen is kept across restarts (Remember); nil: in memory only
 }
 
 // cached is a verified seal and the head object it was read at.
@@ -269,11 +271,21 @@ func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 		return nil, err
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if seen := g.seen[id]; l.head.Seq < seen {
+	seen, marks := g.seen[id], g.marks
+	g.mu.Unlock()
+	if l.head.Seq < seen {
 		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("head names change %d, but change %d was seen before: rolled back", l.head.Seq, seen)}
 	}
-	g.seen[id] = l.head.Seq
+	// The mark is raised before the state is used: a process that
+	// used a change has it recorded.
+	if marks != nil && l.head.Seq > seen {
+		if err := marks.Raise(ctx, id, l.head.Seq); err != nil {
+			return nil, fmt.Errorf("registry: get %q: record its high-water mark: %w", id, err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seen[id] = max(g.seen[id], l.head.Seq)
 	g.cache[id] = cached{etag: l.headETag, entry: l.entry}
 	return l.entry, nil
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -214,4 +216,101 @@ func get(t *testing.T, st storage.Store, key string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMarksAcrossRestarts: a registry given high-water marks kept outside
+// the registry's store notices, after a restart, a log rolled back to an
+// older signed head, and a seal whose log was deleted; one without marks
+// is fooled by the rollback.
+func TestMarksAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	const id = "33010200000001"
+	prefix := storage.PrefixRegistry + "seals/" + id + "/"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		attack func(t *testing.T, st storage.Store, older []byte)
+		says   string
+	}{
+		{"the revocation deleted and the older head put back", func(t *testing.T, st storage.Store, older []byte) {
+			del(t, st, prefix+"log/000002.json")
+			put(t, st, prefix+"head.json", older)
+		}, "rolled back"},
+		{"the whole log deleted", func(t *testing.T, st storage.Store, _ []byte) {
+			for _, k := range []string{"log/000001.json", "log/000002.json", "head.json", "seal.esl"} {
+				del(t, st, prefix+k)
+			}
+		}, "the head is gone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := fs.Open(t.TempDir(), "registry-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			local, err := fs.Open(t.TempDir(), "state")
+			if err != nil {
+				t.Fatal(err)
+			}
+			marks := registry.StoredMarks(local, "registry-marks.json")
+			if _, err := registry.New(st, p.pool).Make(ctx, p.request(id), p.admin); err != nil {
+				t.Fatal(err)
+			}
+			older := get(t, st, prefix+"head.json")
+			if _, err := registry.New(st, p.pool).SetStatus(ctx, id, registry.StatusRevoked, "compromised", p.admin); err != nil {
+				t.Fatal(err)
+			}
+			// A worker reads the revoked seal, then stops.
+			worker := registry.New(st, p.pool)
+			if err := worker.Remember(ctx, marks); err != nil {
+				t.Fatal(err)
+			}
+			if e, err := worker.Get(ctx, id); err != nil || e.Status != registry.StatusRevoked {
+				t.Fatalf("Get = %v, %v", e, err)
+			}
+			tc.attack(t, st, older)
+
+			restarted := registry.New(st, p.pool)
+			if err := restarted.Remember(ctx, marks); err != nil {
+				t.Fatal(err)
+			}
+			var te *registry.TamperError
+			if e, err := restarted.Get(ctx, id); !errors.As(err, &te) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("restarted worker: Get = %v, %v; want a TamperError saying %q", e, err, tc.says)
+			}
+			if e, err := registry.New(st, p.pool).Get(ctx, id); err == nil && e.Status == registry.StatusRevoked {
+				t.Fatal("a registry without marks saw the revocation: the attack did nothing")
+			}
+		})
+	}
+}
+
+// TestStoredMarks: raises by many processes at once all stick, and a mark
+// never goes down.
+func TestStoredMarks(t *testing.T) {
+	t.Parallel()
+	local, err := fs.Open(t.TempDir(), "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			m := registry.StoredMarks(local, "marks.json") // one per process
+			if err := m.Raise(ctx, fmt.Sprintf("seal-%02d", i), i+1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	m := registry.StoredMarks(local, "marks.json")
+	if err := m.Raise(ctx, "seal-15", 3); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Load(ctx)
+	if err != nil || len(got) != 16 || got["seal-00"] != 1 || got["seal-15"] != 16 {
+		t.Fatalf("Load = %v, %v; want 16 marks, seal-15 still at 16", got, err)
+	}
 }

@@ -1,0 +1,99 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// Marks keeps the newest change a registry has seen of each seal — its
+// high-water marks — beyond the life of one process, so that a seal's log
+// rolled back to an older signed head, or deleted, is noticed after a
+// restart too, not only by the process that saw the newer head. A log only
+// ever grows: a mark never goes down.
+type Marks interface {
+	// Load returns the marks recorded so far, by seal identifier.
+	Load(ctx context.Context) (map[string]int, error)
+	// Raise records that change seq of seal id has been seen; a lower
+	// seq than the one recorded leaves the record as it is.
+	Raise(ctx context.Context, id string, seq int) error
+}
+
+// Remember makes g load its high-water marks from m now and raise them in
+// m whenever it sees a newer head. A head older than its mark, or a seal
+// with a mark but no head, is then a *TamperError for g.
+func (g *Registry) Remember(ctx context.Context, m Marks) error {
+	loaded, err := m.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("registry: high-water marks: %w", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, seq := range loaded {
+		g.seen[id] = max(g.seen[id], seq)
+	}
+	g.marks = m
+	return nil
+}
+
+// StoredMarks returns Marks kept as one JSON object ({"<seal id>": seq,
+// …}) at key in st — a store of the worker's own, such as a local folder,
+// never the bucket the registry is in: marks anyone with access to the
+// registry could lower protect nothing. Raises by several processes are
+// serialised by compare-and-swap on the object's ETag.
+func StoredMarks(st storage.Store, key string) Marks { return storedMarks{st, key} }
+
+type storedMarks struct {
+	store storage.Store
+	key   string
+}
+
+// maxMarksSize bounds the marks object: a few dozen bytes per seal.
+const maxMarksSize = 16 << 20
+
+func (s storedMarks) Load(ctx context.Context) (map[string]int, error) {
+	m, _, err := s.load(ctx)
+	return m, err
+}
+
+func (s storedMarks) load(ctx context.Context) (map[string]int, string, error) {
+	b, info, err := storage.ReadAll(ctx, s.store, s.key, maxMarksSize)
+	if errors.Is(err, storage.ErrNotExist) {
+		return map[string]int{}, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	m := map[string]int{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", s.key, err)
+	}
+	return m, info.ETag, nil
+}
+
+func (s storedMarks) Raise(ctx context.Context, id string, seq int) error {
+	for {
+		m, etag, err := s.load(ctx)
+		if err != nil || m[id] >= seq {
+			return err
+		}
+		m[id] = seq
+		b, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		opts := storage.PutOptions{ContentType: "application/json", IfMatch: etag, IfNoneMatch: etag == ""}
+		_, err = s.store.Put(ctx, s.key, bytes.NewReader(b), int64(len(b)), opts)
+		if !errors.Is(err, storage.ErrPreconditionFailed) {
+			return err
+		}
+		// Another process raised a mark meanwhile: merge with its.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
