@@ -29,27 +29,12 @@ var (
 // certificate issuer — is refused with ErrUnhandledCritical rather than
 // half-applied.
 func (p *Pool) AddCRL(der []byte) error {
-	if block, _ := pem.Decode(der); block != nil {
-		if block.Type != "X509 CRL" {
-			return fmt.Errorf("%w: PEM block %q, want \"X509 CRL\"", ErrMalformed, block.Type)
-		}
-		der = block.Bytes
-	}
-	crl, err := smx509.ParseRevocationList(der)
+	crl, err := ParseCRL(der)
 	if err != nil {
-		return fmt.Errorf("%w: CRL: %v", ErrMalformed, err)
+		return err
 	}
-	for _, e := range crl.Extensions {
-		if e.Critical && !e.Id.Equal(oidAuthorityKeyID) && !e.Id.Equal(oidCRLNumber) {
-			return fmt.Errorf("%w: CRL from %q has critical extension %v", ErrUnhandledCritical, crl.Issuer.String(), e.Id)
-		}
-	}
-	for _, entry := range crl.RevokedCertificateEntries {
-		for _, e := range entry.Extensions {
-			if e.Critical && !e.Id.Equal(oidReasonCode) && !e.Id.Equal(oidInvalidityDate) {
-				return fmt.Errorf("%w: CRL from %q: entry for serial %X has critical extension %v", ErrUnhandledCritical, crl.Issuer.String(), entry.SerialNumber, e.Id)
-			}
-		}
+	if err := criticalCRLHandled(crl); err != nil {
+		return err
 	}
 
 	p.mu.Lock()
@@ -98,4 +83,38 @@ func (p *Pool) crlIssuer(crl *smx509.RevocationList) (*smx509.Certificate, error
 		return nil, firstErr
 	}
 	return nil, fmt.Errorf("%w: CRL issuer %q is not in the trust pool", ErrUnknownAuthority, crl.Issuer.String())
+}
+
+// ParseCRL parses a certificate revocation list, DER or PEM ("X509 CRL").
+// Errors wrap ErrMalformed. The signature is not checked.
+func ParseCRL(der []byte) (*smx509.RevocationList, error) {
+	if block, _ := pem.Decode(der); block != nil {
+		if block.Type != "X509 CRL" {
+			return nil, fmt.Errorf("%w: PEM block %q, want \"X509 CRL\"", ErrMalformed, block.Type)
+		}
+		der = block.Bytes
+	}
+	crl, err := smx509.ParseRevocationList(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: CRL: %v", ErrMalformed, err)
+	}
+	return crl, nil
+}
+
+// criticalCRLHandled refuses a CRL with a critical extension, of its own or
+// of an entry, that this package does not process (RFC 5280 §5.2, §5.3).
+func criticalCRLHandled(crl *smx509.RevocationList) error {
+	for _, e := range crl.Extensions {
+		if e.Critical && !e.Id.Equal(oidAuthorityKeyID) && !e.Id.Equal(oidCRLNumber) {
+			return fmt.Errorf("%w: CRL from %q has critical extension %v", ErrUnhandledCritical, crl.Issuer.String(), e.Id)
+		}
+	}
+	for _, entry := range crl.RevokedCertificateEntries {
+		for _, e := range entry.Extensions {
+			if e.Critical && !e.Id.Equal(oidReasonCode) && !e.Id.Equal(oidInvalidityDate) {
+				return fmt.Errorf("%w: CRL from %q: entry for serial %X has critical extension %v", ErrUnhandledCritical, crl.Issuer.String(), entry.SerialNumber, e.Id)
+			}
+		}
+	}
+	return nil
 }

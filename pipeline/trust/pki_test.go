@@ -31,6 +31,7 @@ type spec struct {
 	ekus       []asn1.ObjectIdentifier // extended key usages (roles)
 	anyEKU     bool                    // add anyExtendedKeyUsage
 	policies   []asn1.ObjectIdentifier // certificate policies
+	crlDPs     []string                // CRL distribution points
 }
 
 // issue makes a certificate for s, signed by parent (self-signed if nil).
@@ -56,6 +57,7 @@ func issue(t testing.TB, s spec, parent *testpki.Identity) *testpki.Identity {
 		ExtraExtensions:       s.extra,
 		SubjectKeyId:          s.ski,
 		UnknownExtKeyUsage:    s.ekus,
+		CRLDistributionPoints: s.crlDPs,
 	}
 	for _, p := range s.policies {
 		oid, err := smx509.ParseOID(p.String())

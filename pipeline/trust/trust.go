@@ -16,9 +16,11 @@
 // SM2-with-SM3 with the default signer ID included; SHA-1 and MD5
 // certificate signatures are refused. Name constraints and certificate
 // policies are not evaluated, except that sealpipe's own roles require
-// their OID (see Usage), and CRLs are used as given, without a
-// freshness requirement: a certificate on no CRL the pool holds counts as
-// not revoked.
+// their OID (see Usage). CRLs added with AddCRL are used as given,
+// without a freshness requirement: a certificate on no CRL the pool holds
+// counts as not revoked. CRLs downloaded while verifying (SetOnlineCRLs,
+// CRLFetcher) must be current — within their nextUpdate — or the
+// revocation status is unknown (ErrRevocationUnknown), never assumed.
 package trust
 
 import (
@@ -52,6 +54,7 @@ type Pool struct {
 	bySubject map[string][]*smx509.Certificate // roots and intermediates by raw subject
 	revoked   map[string]map[string]revocation // issuer DER → serial → revocation
 	roles     map[Usage]asn1.ObjectIdentifier  // the OID each role needs
+	online    *OnlineCRLs                      // CRLs downloaded while verifying, nil for none
 }
 
 // revocation is one CRL entry.
@@ -113,6 +116,15 @@ func (p *Pool) add(c *smx509.Certificate) {
 	p.bySubject[k] = append(p.bySubject[k], c)
 }
 
+// HasRoots reports whether the pool trusts any root. A pool without one
+// establishes no chain: every Verify fails, with ErrUnknownAuthority at
+// best.
+func (p *Pool) HasRoots() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.roots) > 0
+}
+
 // Roots returns the trusted roots.
 func (p *Pool) Roots() []*smx509.Certificate {
 	var out []*smx509.Certificate
@@ -132,9 +144,12 @@ func (p *Pool) Roots() []*smx509.Certificate {
 // On failure the error wraps ErrUnknownAuthority, ErrNotValidAt,
 // ErrKeyUsage, ErrInvalidCA, ErrUnhandledCritical (each through a
 // *CertError naming the certificate at fault) or ErrRevoked (through a
-// *RevokedError). A revocation is the one failure that still returns the
-// chain: it is reported whether it took effect before or after at, and
-// only once the chain is otherwise valid.
+// *RevokedError), or, with online CRLs (SetOnlineCRLs), ErrRevocationUnknown
+// (through a *RevocationUnknownError). These two are the failures that
+// still return the chain, and only once it is otherwise valid. A
+// revocation is reported whether it took effect before or after at; one
+// before at is reported rather than an unknown status, an unknown status
+// rather than a revocation after at.
 func (p *Pool) Verify(cert *smx509.Certificate, at time.Time, usage Usage) ([]*smx509.Certificate, error) {
 	return p.VerifyWith(cert, nil, at, usage)
 }
@@ -163,7 +178,6 @@ func (p *Pool) VerifyWith(cert *smx509.Certificate, intermediates []*smx509.Cert
 	}
 
 	p.mu.RLock()
-	defer p.mu.RUnlock()
 	b := builder{pool: p, at: at, extra: make(map[string][]*smx509.Certificate)}
 	for _, c := range intermediates {
 		if c != nil {
@@ -171,10 +185,24 @@ func (p *Pool) VerifyWith(cert *smx509.Certificate, intermediates []*smx509.Cert
 		}
 	}
 	chain, rev, err := b.build([]*smx509.Certificate{cert})
+	online := p.online
+	p.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
-	if rev != nil {
+	// Online CRLs are downloaded outside the lock, for the chain found.
+	var unknown *RevocationUnknownError
+	if online != nil {
+		var onlineRev *RevokedError
+		onlineRev, unknown = online.check(chain, at)
+		rev = earliest(rev, onlineRev)
+	}
+	switch {
+	case rev != nil && !rev.At.After(at):
+		return chain, rev
+	case unknown != nil:
+		return chain, unknown
+	case rev != nil:
 		return chain, rev
 	}
 	return chain, nil
