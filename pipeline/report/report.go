@@ -53,6 +53,10 @@ const (
 	SubSealUnknown          = "SEAL_UNKNOWN"
 	SubUnsignedChanges      = "UNSIGNED_CHANGES"
 	SubAlgorithmUnsupported = "CRYPTO_CONSTRAINTS_FAILURE"
+	// SubTryLater: the revocation status of a certificate could not be
+	// established now (a CRL unreachable or stale); a later verification
+	// may conclude.
+	SubTryLater = "TRY_LATER"
 )
 
 // Check is one verification step and its outcome.

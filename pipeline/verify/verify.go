@@ -31,7 +31,10 @@ type SealLookup interface {
 // Verifier checks documents against a set of trusted roots and, optionally,
 // the seal registry.
 type Verifier struct {
-	// Trust holds the trusted roots, intermediates and CRLs. Required.
+	// Trust holds the trusted roots, intermediates and CRLs. Nil, or a
+	// pool without roots, is a relying party with no trust anchor: every
+	// other check still runs, and the certificate checks are INDETERMINATE
+	// with NO_CERTIFICATE_CHAIN_FOUND.
 	Trust *trust.Pool
 	// Seals, if set, adds the registry-status check. Nil skips it (a relying
 	// party outside the issuing authority has no registry).
@@ -243,9 +246,17 @@ func (v *Verifier) registryCheck(ctx context.Context, seal *ses.Seal, at time.Ti
 
 // chainCheck maps trust.Pool.Verify onto a report check. Revocation before
 // the signing time fails; every other chain problem — unknown root, expiry,
-// constraints — leaves the verdict indeterminate, as the corpus expects.
+// constraints, a revocation status that cannot be established — leaves the
+// verdict indeterminate, as the corpus expects. With no trusted root at all
+// the check is INDETERMINATE with NO_CERTIFICATE_CHAIN_FOUND, whatever else
+// is wrong with the certificate.
 func (v *Verifier) chainCheck(name, clause string, cert *smx509.Certificate, extra []*smx509.Certificate, at time.Time, usage trust.Usage) report.Check {
 	c := report.Check{Name: name, Clause: clause, Result: report.OK}
+	if v.Trust == nil || !v.Trust.HasRoots() {
+		c.Result, c.SubIndication = report.Unknown, report.SubNoChain
+		c.Detail = fmt.Sprintf("no trusted root is configured (SEALPIPE_ROOTS, --roots): the chain of %s cannot be established", trust.Name(cert))
+		return c
+	}
 	chain, err := v.Trust.VerifyWith(cert, extra, at, usage)
 	if err == nil {
 		c.Detail = fmt.Sprintf("chains to %q", chain[len(chain)-1].Subject.CommonName)
@@ -256,6 +267,8 @@ func (v *Verifier) chainCheck(name, clause string, cert *smx509.Certificate, ext
 	switch {
 	case errors.As(err, &rev) && !rev.At.After(at):
 		c.Result, c.SubIndication = report.NotOK, report.SubRevoked
+	case errors.Is(err, trust.ErrRevocationUnknown):
+		c.Result, c.SubIndication = report.Unknown, report.SubTryLater
 	case errors.As(err, &rev):
 		c.Result, c.SubIndication = report.OK, ""
 		c.Detail = fmt.Sprintf("revoked at %s, after the signing time", rev.At.Format(time.RFC3339))
