@@ -1,0 +1,32 @@
+// Package ofdseal verifies the signatures of OFD documents (GB/T 33190-2016
+// §18, 数字签名) and, in its seal files, adds them.
+//
+// [Verify] checks every Signature listed in every document's Signatures.xml
+// (§18.2.1):
+//
+//   - Type="Seal" (签章): SignedValue holds a GB/T 38540-2020 SES_Signature
+//     (or a GM/T 0031-2014 one, or ofdrw's "v5"), decoded and checked by
+//     package ses over its original bytes; its dataHash must be the SM3 of
+//     the Signature.xml file's bytes (GB/T 38540 §7.3 b, g; STANDARDS.md).
+//     propertyInfo is reported, not enforced: producers write the
+//     Signature.xml path, a relative path or an identifier.
+//   - Type="Sign" (签名): SignedValue holds either a GB/T 35275 (GM/T 0010)
+//     SignedData, detached over Signature.xml or carrying it (or its SM3) as
+//     content, checked with gmsm's pkcs7; or a bare SM2 signature value
+//     (DER or raw r||s) over Signature.xml with the default signer ID, whose
+//     signer is unknown unless a candidate certificate is supplied with
+//     [WithCertificates].
+//
+// For both, each References/Reference CheckValue (§18.2.2, Table 69) must
+// be the digest of the referenced file's bytes under References/@CheckMethod
+// (SM3, spelled "SM3", "sm3" or as the OID 1.2.156.10197.1.401 or an arc
+// below it; SHA-256 only where stated; absent, SM3 is assumed, as every
+// producer seen uses it — the standard's MD5 default is refused as weak).
+// Then coverage is judged: a file of the package that a signature does not
+// protect, that is no part of a signature (Signatures.xml, a Signature.xml,
+// its SignedValue and seal file), and that no later signature protects
+// either, is a change after signing ([ErrModified]). When Signatures.xml
+// is itself among a signature's references (whole-protected mode), adding a
+// later signature changes it and fails the earlier one, as the standard
+// intends.
+package ofdseal
