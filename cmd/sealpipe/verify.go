@@ -11,28 +11,46 @@ import (
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var roots []string
-	var noRegistry, verbose bool
+	var roots, crls []string
+	var noRegistry, verbose, crlDP bool
 	cmd := &cobra.Command{
-		Use:   "verify FILE.pdf...",
-		Short: "Verify the seals and signatures of PDF documents (验章)",
-		Long: `Verify every signature in each PDF: the signature value and document hash, the
-embedded GB/T 38540 seal (format, maker signature, maker certificate, validity),
-that the signer's certificate is one the seal lists, the signer's certificate
-chain at the signing time, and the seal's registry status at the signing time.
+		Use:   "verify FILE...",
+		Short: "Verify the seals and signatures of documents (验章)",
+		Long: `Verify every signature in each document: the signature value and document hash,
+what changed after signing, the embedded GB/T 38540 seal (format, maker
+signature, maker certificate, validity), that the signer's certificate is one
+the seal lists, the signer's certificate chain at the signing time, and the
+seal's registry status at the signing time. The format is recognised from the
+content (a PDF starts with %PDF-, an OFD package is a ZIP), not the name.
+
+No setup is needed to check a document sealed elsewhere: without any trusted
+root the certificate chains are INDETERMINATE (NO_CERTIFICATE_CHAIN_FOUND) and
+everything else is checked, so a correct document exits 3 and a forged or
+altered one 1. Nothing is written: no data folder is created.
 
 Trusted roots come from --roots, else from SEALPIPE_ROOTS, else from
-<data>/pki/root.crt. The registry check uses the configured store (the S3
-bucket, or <data>/store when it exists); skip it with --no-registry.
+<data>/pki/root.crt if it exists. Revocation lists come from SEALPIPE_CRLS and
+--crl (files, or http(s) URLs, downloaded and cached until their nextUpdate);
+the CRL distribution points named in certificates are downloaded only with
+--crl-dp or SEALPIPE_CRL_DISTRIBUTION_POINTS=true, since a document would
+otherwise choose the addresses verify contacts. A CRL that cannot be
+downloaded makes the certificate's check INDETERMINATE (TRY_LATER). The
+registry check uses the configured store (the S3 bucket, or <data>/store when
+it exists); skip it with --no-registry.
+
+With --json, the full result of every check of every signature is printed.
 
 Exit codes: 0 every signature passed; 1 a signature failed; 2 usage or I/O
-error (including a file that is not a readable PDF); 3 indeterminate: nothing
-failed but something could not be established (unknown chain, no signature).`,
+error (including a file that is neither a readable PDF nor OFD);
+3 indeterminate: nothing failed but something could not be established
+(unknown chain, revocation status unknown, no signature).`,
 		Example: `  sealpipe verify sealed.pdf
-  sealpipe verify --json --roots root.crt *.pdf`,
+  sealpipe verify --json --roots root.crt --crl http://ca.example/root.crl *.pdf`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := g.engine().Verifier(cmd.Context(), engine.VerifierOptions{Roots: roots, NoRegistry: noRegistry})
+			v, err := g.engine().Verifier(cmd.Context(), engine.VerifierOptions{
+				Roots: roots, CRLs: crls, DistributionPoints: crlDP, NoRegistry: noRegistry,
+			})
 			if err != nil {
 				return err
 			}
@@ -43,7 +61,7 @@ failed but something could not be established (unknown chain, no signature).`,
 				data, err := os.ReadFile(name)
 				var doc *report.Document
 				if err == nil {
-					doc, err = v.PDF(cmd.Context(), name, data)
+					doc, err = v.Document(cmd.Context(), name, data)
 				}
 				if err != nil {
 					ioFailed = true
@@ -79,6 +97,8 @@ failed but something could not be established (unknown chain, no signature).`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&roots, "roots", nil, "PEM file of trusted root certificates (repeatable; default $SEALPIPE_ROOTS, else <data>/pki/root.crt)")
+	f.StringArrayVar(&crls, "crl", nil, "CRL file or http(s) URL, besides $SEALPIPE_CRLS (repeatable)")
+	f.BoolVar(&crlDP, "crl-dp", false, "also download the CRL distribution points certificates name ($SEALPIPE_CRL_DISTRIBUTION_POINTS)")
 	f.BoolVar(&noRegistry, "no-registry", false, "skip the registry status check")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print every check, not only those that did not pass")
 	return cmd

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ type Engine struct {
 	pipeline *pipeline.Pipeline
 	devPass  []byte   // the development passphrase, once read
 	closers  []func() // run by Close, last first
+
+	crls *trust.CRLFetcher // the CRLs downloaded, shared by every pool
 }
 
 // Option adjusts an Engine beyond its Settings.
@@ -74,6 +77,7 @@ func WithOperator(name string) Option { return func(e *Engine) { e.operator = na
 // nothing yet.
 func New(s Settings, opts ...Option) *Engine {
 	e := &Engine{settings: s.WithDefaults(), log: slog.Default(), metrics: prometheus.NewRegistry()}
+	e.crls = &trust.CRLFetcher{Timeout: e.settings.CRLTimeout, MaxSize: int64(e.settings.CRLMaxSize)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -204,7 +208,7 @@ func (e *Engine) Trust() (*trust.Pool, error) {
 	if e.trust != nil {
 		return e.trust, nil
 	}
-	p, err := e.rootsPool(e.settings.Roots)
+	p, err := e.rootsPool(e.settings.Roots, e.settings.CRLs, e.settings.CRLDistributionPoints)
 	if err != nil {
 		return nil, err
 	}
@@ -221,13 +225,19 @@ func (s Settings) roleOIDs() map[trust.Usage]struct{ key, value string } {
 	}
 }
 
+// errNoRoots is wrapped by rootsPool's error when no root is configured
+// and there is no development root either.
+var errNoRoots = errors.New("no trusted roots")
+
 // rootsPool loads files as trusted roots, or the development root when
-// files is empty.
-func (e *Engine) rootsPool(files []string) (*trust.Pool, error) {
+// files is empty, with the revocation lists crls (files read now, http(s)
+// URLs downloaded when needed) and, if distributionPoints, the CRL
+// distribution points certificates name.
+func (e *Engine) rootsPool(files, crls []string, distributionPoints bool) (*trust.Pool, error) {
 	if len(files) == 0 {
 		dev := filepath.Join(e.PKIDir(), "root.crt")
 		if _, err := os.Stat(dev); err != nil {
-			return nil, fmt.Errorf("%w: no trusted roots: set SEALPIPE_ROOTS (or pass --roots), or run `sealpipe ca init` for a development root (looked for %s)", ErrSettings, dev)
+			return nil, fmt.Errorf("%w: %w: set SEALPIPE_ROOTS (or pass --roots), or run `sealpipe ca init` for a development root (looked for %s)", ErrSettings, errNoRoots, dev)
 		}
 		files = []string{dev}
 	}
@@ -240,7 +250,12 @@ func (e *Engine) rootsPool(files []string) (*trust.Pool, error) {
 		roots = append(roots, certs...)
 	}
 	pool := trust.NewPool(roots)
-	for _, f := range e.settings.CRLs {
+	var urls []string
+	for _, f := range crls {
+		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
+			urls = append(urls, f)
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err == nil {
 			err = pool.AddCRL(b)
@@ -248,6 +263,9 @@ func (e *Engine) rootsPool(files []string) (*trust.Pool, error) {
 		if err != nil {
 			return nil, settingError("SEALPIPE_CRLS", f, "%v", err)
 		}
+	}
+	if len(urls) > 0 || distributionPoints {
+		pool.SetOnlineCRLs(trust.OnlineCRLs{URLs: urls, DistributionPoints: distributionPoints, Fetcher: e.crls})
 	}
 	for usage, role := range e.settings.roleOIDs() {
 		oid, err := parseOID(role.value)
@@ -358,22 +376,41 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 // VerifierOptions adjust Verifier.
 type VerifierOptions struct {
 	// Roots are PEM files of trusted roots. Empty means the engine's
-	// (SEALPIPE_ROOTS, else the development root).
+	// (SEALPIPE_ROOTS, else the development root, else none).
 	Roots []string
+	// CRLs are revocation lists consulted besides SEALPIPE_CRLS: files,
+	// or http(s) URLs downloaded and cached as the engine's are.
+	CRLs []string
+	// DistributionPoints downloads the CRL distribution points that
+	// certificates name, as SEALPIPE_CRL_DISTRIBUTION_POINTS does.
+	DistributionPoints bool
 	// NoRegistry skips the registry-status check. Without it the check
 	// uses the configured store, or is skipped when that is a local store
 	// that does not exist yet (a relying party with no registry).
 	NoRegistry bool
 }
 
-// Verifier returns a verifier for documents sealed here or elsewhere.
+// Verifier returns a verifier for documents sealed here or elsewhere. It
+// needs no setup: with no trusted root configured (none given, no
+// SEALPIPE_ROOTS, no development root) it still checks signatures,
+// digests, seals and coverage, and leaves the certificate chains
+// INDETERMINATE; a relying party with no root has no use for CRLs, which
+// are then not read. It creates no file or folder.
 func (e *Engine) Verifier(ctx context.Context, opts VerifierOptions) (*verify.Verifier, error) {
 	var pool *trust.Pool
 	var err error
-	if len(opts.Roots) > 0 {
-		pool, err = e.rootsPool(opts.Roots)
+	if len(opts.Roots) > 0 || len(opts.CRLs) > 0 || opts.DistributionPoints {
+		roots := opts.Roots
+		if len(roots) == 0 {
+			roots = e.settings.Roots
+		}
+		pool, err = e.rootsPool(roots, slices.Concat(e.settings.CRLs, opts.CRLs), opts.DistributionPoints || e.settings.CRLDistributionPoints)
 	} else {
 		pool, err = e.Trust()
+	}
+	if errors.Is(err, errNoRoots) {
+		e.log.Info("no trusted roots configured: certificate chains will be INDETERMINATE")
+		pool, err = trust.NewPool(nil), nil
 	}
 	if err != nil {
 		return nil, err

@@ -36,10 +36,27 @@ type Settings struct {
 	// Roots are PEM files of trusted root certificates. Empty means
 	// <data>/pki/root.crt, the development root.
 	Roots []string `env:"SEALPIPE_ROOTS" help:"PEM files of trusted root certificates, comma-separated (empty: <data>/pki/root.crt)"`
-	// CRLs are revocation lists of the trusted CAs, DER or PEM files,
-	// checked for every certificate: approvers, document signers, seal
-	// makers, administrators, the pipeline.
-	CRLs []string `env:"SEALPIPE_CRLS" help:"revocation lists of the trusted CAs (DER or PEM files, comma-separated), checked for every certificate"`
+	// CRLs are revocation lists of the trusted CAs, checked for every
+	// certificate: approvers, document signers, seal makers,
+	// administrators, the pipeline (GB/T 38540 §6.3 (3), §7.3 (e)). Each
+	// is a DER or PEM file, read once, or an http(s):// URL, downloaded
+	// when first needed and kept until its nextUpdate (package trust,
+	// CRLFetcher); a URL that cannot be downloaded leaves the status of
+	// its issuer's certificates unknown: INDETERMINATE (TRY_LATER), never
+	// passed. These URLs are the operator's: nothing read from a document
+	// or the bucket adds to them.
+	CRLs []string `env:"SEALPIPE_CRLS" help:"revocation lists of the trusted CAs, checked for every certificate, comma-separated: DER or PEM files, or http(s):// URLs downloaded and kept until their nextUpdate"`
+	// CRLDistributionPoints also downloads the http(s) CRL distribution
+	// points (RFC 5280 §4.2.1.13) named by the certificates being
+	// checked. Those URLs come from certificates, which arrive with
+	// documents and in the bucket, so off (the default) no URL that
+	// untrusted input names is ever requested, by `run` or by `verify`
+	// (whose --crl-dp turns it on for one run).
+	CRLDistributionPoints bool `env:"SEALPIPE_CRL_DISTRIBUTION_POINTS" default:"false" help:"also download the http(s) CRL distribution points that certificates name (they come with documents: leave off for run; verify --crl-dp turns it on once)"`
+	// CRLTimeout bounds the download of one CRL.
+	CRLTimeout time.Duration `env:"SEALPIPE_CRL_TIMEOUT" default:"10s" help:"longest download of one CRL"`
+	// CRLMaxSize bounds the size of one downloaded CRL.
+	CRLMaxSize ByteSize `env:"SEALPIPE_CRL_MAX_SIZE" default:"16MiB" help:"largest CRL downloaded, e.g. 64MiB"`
 	// Keys is the keyring: the file that maps the key aliases the
 	// registry names to keys this worker can open. Empty means
 	// <data>/keys.conf.
