@@ -12,14 +12,18 @@
 // date, this template leaves a clear area above them instead, so that the
 // sealing step has a blank place to draw on.
 //
-// Text is drawn as filled vector paths from the embedded font's outlines;
-// no font is embedded. The same Certificate always yields the same bytes
+// Layout validates a Certificate and places its lines (a Page of Runs);
+// Render writes that page as PDF, and internal/demo/certofd writes the same
+// page as OFD, so both formats share this package's fields, sample data and
+// layout. Text is drawn as filled vector paths from the embedded font's
+// outlines; no font is embedded. The same Certificate always yields the same bytes
 // (with the same Go release, whose compress/flate output may change).
 package certpdf
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +91,13 @@ func fieldError(field, value, reason string, err error) *FieldError {
 	return &FieldError{Field: field, Value: value, Reason: reason, Err: err}
 }
 
+// PageWidth and PageHeight are the certificate's page size in millimetres:
+// A4, portrait.
+const (
+	PageWidth  = pageWidth
+	PageHeight = pageHeight
+)
+
 // Page geometry, in millimetres from the lower-left corner.
 const (
 	pageWidth  = 210.0 // A4
@@ -133,8 +144,81 @@ func SealArea() (page int, x, y, w, h float64) {
 // note is printed under the type area of every certificate.
 const note = "本证明加盖电子印章后有效，可通过电子印章验证服务核验真伪。"
 
+// noteGray is the note's fill colour, lighter than the certificate's text.
+const noteGray = 0.45
+
+// Page is a laid-out certificate: what every output format draws, and the
+// document metadata that goes with it. Render writes it as PDF; other
+// formats (internal/demo/certofd) write the same runs at the same places so
+// that the certificate looks the same in each.
+type Page struct {
+	// Width and Height are the page size in millimetres (A4).
+	Width, Height float64
+	// Runs are the page's lines of text, in drawing order.
+	Runs []Run
+	// Title, Subject and Author are the document metadata: the title names
+	// the certificate, the subject holds its whole text, one field a line,
+	// and the author is the issuing department.
+	Title, Subject, Author string
+	// Date is the certificate's date of issue, the document's creation date.
+	Date time.Time
+}
+
+// Run is one line of text: glyphs set left to right from X, each advancing
+// by its own advance plus Tracking em.
+type Run struct {
+	// Glyphs are the line's characters, spaces included.
+	Glyphs []*fonts.Glyph
+	// X is the left end of the line and Y the bottom of its ideographic em
+	// box (fonts.IdeoBottom), in millimetres from the page's lower-left
+	// corner; the baseline is at Y - fonts.IdeoBottom*Size.
+	X, Y float64
+	// Size is the em in millimetres.
+	Size float64
+	// Tracking is the extra space after each glyph, in em.
+	Tracking float64
+	// Gray is the fill colour: 0 black, 1 white.
+	Gray float64
+}
+
+// Text returns the characters of the run.
+func (r Run) Text() string {
+	var b strings.Builder
+	for _, g := range r.Glyphs {
+		b.WriteRune(g.Rune)
+	}
+	return b.String()
+}
+
 // Render lays out c on one A4 page and returns the PDF.
 func Render(c Certificate) ([]byte, error) {
+	p, err := Layout(c)
+	if err != nil {
+		return nil, err
+	}
+	d := newDocument()
+	gray := math.NaN()
+	for _, r := range p.Runs {
+		if r.Gray != gray {
+			d.gray(r.Gray)
+			gray = r.Gray
+		}
+		d.text(r.Glyphs, r.X, r.Y, r.Size, r.Tracking)
+	}
+	return d.bytes(map[string]string{
+		"Title":        textString(p.Title),
+		"Subject":      textString(p.Subject),
+		"Author":       textString(p.Author),
+		"Creator":      "(sealpipe)",
+		"Producer":     "(sealpipe internal/demo/certpdf)",
+		"CreationDate": pdfDate(p.Date),
+		"ModDate":      pdfDate(p.Date),
+	})
+}
+
+// Layout validates c and places its text on one A4 page, as Render draws
+// it. Errors are the same *FieldError values Render returns.
+func Layout(c Certificate) (*Page, error) {
 	number, err := field("Number", c.Number, MaxNumberRunes, true)
 	if err != nil {
 		return nil, err
@@ -171,42 +255,40 @@ func Render(c Certificate) ([]byte, error) {
 		return nil, fieldError("Date", c.Date.String(), "cannot be drawn", err)
 	}
 
-	d := newDocument()
-	d.gray(0)
+	p := &Page{
+		Width:  pageWidth,
+		Height: pageHeight,
+		Title:  "证明（" + c.Number + "）",
+		Subject: strings.Join([]string{
+			"证明",
+			"编号：" + c.Number,
+			"姓名：" + c.Name,
+			"公民身份号码：" + c.IDNumber,
+			strings.TrimSpace(c.Body),
+			c.Department,
+			chineseDate(c.Date),
+		}, "\n"),
+		Author: c.Department,
+		Date:   c.Date,
+	}
+	text := func(gs []*fonts.Glyph, x, y, size, tracking, gray float64) {
+		p.Runs = append(p.Runs, Run{Glyphs: gs, X: x, Y: y, Size: size, Tracking: tracking, Gray: gray})
+	}
 	numLine := slices.Concat(fixed.numberLabel, number)
-	d.text(numLine, right-fonts.Advance(numLine)*smallSize, numberY, smallSize, 0)
+	text(numLine, right-fonts.Advance(numLine)*smallSize, numberY, smallSize, 0, 0)
 	titleW := (fonts.Advance(fixed.title) + titleTracking*float64(len(fixed.title)-1)) * titleSize
-	d.text(fixed.title, (pageWidth-titleW)/2, titleY, titleSize, titleTracking)
-	d.text(slices.Concat(fixed.nameLabel, name), left, nameY, bodySize, 0)
-	d.text(slices.Concat(fixed.idLabel, id), left, idY, bodySize, 0)
+	text(fixed.title, (pageWidth-titleW)/2, titleY, titleSize, titleTracking, 0)
+	text(slices.Concat(fixed.nameLabel, name), left, nameY, bodySize, 0, 0)
+	text(slices.Concat(fixed.idLabel, id), left, idY, bodySize, 0, 0)
 	for i, l := range body {
-		d.text(l.glyphs, left+l.indent*bodySize, bodyY-float64(i)*pitch, bodySize, 0)
+		text(l.glyphs, left+l.indent*bodySize, bodyY-float64(i)*pitch, bodySize, 0, 0)
 	}
 	dateW, deptW := fonts.Advance(date)*bodySize, fonts.Advance(dept)*bodySize
 	dateX := dateEdge - dateW
-	d.text(dept, min(dateX+(dateW-deptW)/2, right-deptW), deptY, bodySize, 0)
-	d.text(date, dateX, dateY, bodySize, 0)
-	d.gray(0.45)
-	d.text(fixed.note, (pageWidth-fonts.Advance(fixed.note)*noteSize)/2, noteY, noteSize, 0)
-
-	subject := strings.Join([]string{
-		"证明",
-		"编号：" + c.Number,
-		"姓名：" + c.Name,
-		"公民身份号码：" + c.IDNumber,
-		strings.TrimSpace(c.Body),
-		c.Department,
-		chineseDate(c.Date),
-	}, "\n")
-	return d.bytes(map[string]string{
-		"Title":        textString("证明（" + c.Number + "）"),
-		"Subject":      textString(subject),
-		"Author":       textString(c.Department),
-		"Creator":      "(sealpipe)",
-		"Producer":     "(sealpipe internal/demo/certpdf)",
-		"CreationDate": pdfDate(c.Date),
-		"ModDate":      pdfDate(c.Date),
-	})
+	text(dept, min(dateX+(dateW-deptW)/2, right-deptW), deptY, bodySize, 0, 0)
+	text(date, dateX, dateY, bodySize, 0, 0)
+	text(fixed.note, (pageWidth-fonts.Advance(fixed.note)*noteSize)/2, noteY, noteSize, 0, noteGray)
+	return p, nil
 }
 
 // field validates a one-line text field and loads its glyphs.
