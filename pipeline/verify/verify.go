@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
@@ -47,18 +46,7 @@ type Verifier struct {
 // wrapping the pdfseal sentinel, only when the file cannot be read as a PDF
 // at all; every per-signature problem is reported in the result.
 func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.Document, error) {
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	sum := sm3.Sum(data)
-	doc := &report.Document{
-		Document:   name,
-		SM3:        fmt.Sprintf("%x", sum),
-		Size:       int64(len(data)),
-		VerifiedAt: now().UTC(),
-		Signatures: []report.Signature{},
-	}
+	doc := v.newReport(name, data)
 	results, err := pdfseal.Verify(ctx, data)
 	if err != nil {
 		return nil, err
@@ -97,32 +85,35 @@ func (v *Verifier) signature(ctx context.Context, r *pdfseal.Result) report.Sign
 	add(modificationCheck(r))
 
 	// §7.3 (a) with §6.3 (1)-(4): the seal the signature applies, if any.
-	seal := v.sealChecks(ctx, r, at, &s, add)
-
-	// §7.3 (c): the signer's certificate is one the seal lists.
-	switch {
-	case seal == nil:
-		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.Skipped, Detail: "no seal embedded"})
-	case r.Signer == nil:
-		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.NotOK, SubIndication: report.SubFormatFailure, Detail: "no signer certificate"})
-	case seal.HasSigner(r.Signer.Raw):
-		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.OK})
-	default:
-		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.NotOK, SubIndication: report.SubSignerNotInSeal,
-			Detail: fmt.Sprintf("signer %q is not in the seal's certificate list", r.Signer.Subject.CommonName)})
-	}
-
-	// §7.3 (e), (f): the signer's certificate chain at the signing time.
-	if r.Signer == nil {
-		add(report.Check{Name: "signer-certificate", Clause: "GB/T 38540 §7.3 e-f", Result: report.Unknown, SubIndication: report.SubNoChain, Detail: "no signer certificate"})
-	} else {
-		add(v.chainCheck("signer-certificate", "GB/T 38540 §7.3 e-f", r.Signer, r.Certificates, at, trust.UsageDocumentSigner))
-	}
+	seal := v.sealChecks(ctx, r.SealData, at, &s, add)
+	v.signerChecks(seal, r.Signer, r.Certificates, at, add)
 
 	// §7.3 (h): timestamps are not produced yet; say so rather than pass silently.
 	add(report.Check{Name: "timestamp", Clause: "GB/T 38540 §7.3 h", Result: report.Skipped, Detail: "no timestamp token"})
 	s.Conclude()
 	return s
+}
+
+// signerChecks adds §7.3 (c), the signer's certificate is one the seal
+// lists, and §7.3 (e), (f), the signer's certificate chain at the signing
+// time.
+func (v *Verifier) signerChecks(seal *ses.Seal, signer *smx509.Certificate, certs []*smx509.Certificate, at time.Time, add func(report.Check)) {
+	switch {
+	case seal == nil:
+		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.Skipped, Detail: "no seal embedded"})
+	case signer == nil:
+		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.NotOK, SubIndication: report.SubFormatFailure, Detail: "no signer certificate"})
+	case seal.HasSigner(signer.Raw):
+		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.OK})
+	default:
+		add(report.Check{Name: "signer-in-seal", Clause: "GB/T 38540 §7.3 c", Result: report.NotOK, SubIndication: report.SubSignerNotInSeal,
+			Detail: fmt.Sprintf("signer %q is not in the seal's certificate list", signer.Subject.CommonName)})
+	}
+	if signer == nil {
+		add(report.Check{Name: "signer-certificate", Clause: "GB/T 38540 §7.3 e-f", Result: report.Unknown, SubIndication: report.SubNoChain, Detail: "no signer certificate"})
+	} else {
+		add(v.chainCheck("signer-certificate", "GB/T 38540 §7.3 e-f", signer, certs, at, trust.UsageDocumentSigner))
+	}
 }
 
 func integrityCheck(r *pdfseal.Result) report.Check {
@@ -187,14 +178,15 @@ func modificationCheck(r *pdfseal.Result) report.Check {
 	return c
 }
 
-// sealChecks runs the seal checks and returns the seal if one is embedded.
-func (v *Verifier) sealChecks(ctx context.Context, r *pdfseal.Result, at time.Time, s *report.Signature, add func(report.Check)) *ses.Seal {
+// sealChecks runs the seal checks on the SESeal sealData, if any, and
+// returns the seal.
+func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time, s *report.Signature, add func(report.Check)) *ses.Seal {
 	const fmtClause = "GB/T 38540 §6.3 (1)"
-	if len(r.SealData) == 0 {
+	if len(sealData) == 0 {
 		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.Skipped, Detail: "plain digital signature: no GB/T 38540 seal embedded"})
 		return nil
 	}
-	seal, err := ses.ParseSeal(r.SealData)
+	seal, err := ses.ParseSeal(sealData)
 	if err != nil {
 		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.NotOK, SubIndication: report.SubFormatFailure, Detail: err.Error()})
 		return nil
@@ -210,10 +202,19 @@ func (v *Verifier) sealChecks(ctx context.Context, r *pdfseal.Result, at time.Ti
 		add(v.chainCheck("seal-maker-certificate", "GB/T 38540 §6.3 (3)", maker, nil, at, trust.UsageSealMaker))
 	}
 
-	if seal.ValidAt(at) {
+	// A signing time outside the seal's window is a time problem, not a
+	// forgery: the time is the signer's claim, with no proof of existence
+	// (ETSI EN 319 102-1), so the verdict is INDETERMINATE, like an expired
+	// certificate's.
+	switch {
+	case seal.ValidAt(at):
 		add(report.Check{Name: "seal-validity", Clause: "GB/T 38540 §6.3 (4), §7.3 d", Result: report.OK})
-	} else {
-		add(report.Check{Name: "seal-validity", Clause: "GB/T 38540 §6.3 (4), §7.3 d", Result: report.NotOK, SubIndication: report.SubExpired,
+	default:
+		sub := report.SubExpired
+		if at.Before(seal.ValidStart) {
+			sub = report.SubNotYetValid
+		}
+		add(report.Check{Name: "seal-validity", Clause: "GB/T 38540 §6.3 (4), §7.3 d", Result: report.Unknown, SubIndication: sub,
 			Detail: fmt.Sprintf("signed at %s, outside the seal's validity %s – %s", at.Format(time.RFC3339), seal.ValidStart.Format(time.RFC3339), seal.ValidEnd.Format(time.RFC3339))})
 	}
 	add(v.registryCheck(ctx, seal, at))

@@ -1,0 +1,163 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/sealpipe/sealpipe/pipeline/ofd"
+	"github.com/sealpipe/sealpipe/pipeline/ofdseal"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+)
+
+// newReport starts the report on a document.
+func (v *Verifier) newReport(name string, data []byte) *report.Document {
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	sum := sm3.Sum(data)
+	return &report.Document{
+		Document:   name,
+		SM3:        fmt.Sprintf("%x", sum),
+		Size:       int64(len(data)),
+		VerifiedAt: now().UTC(),
+		Signatures: []report.Signature{},
+	}
+}
+
+// OFD verifies every signature of an OFD document (GB/T 33190 §18),
+// Type="Seal" and Type="Sign", with the checks and indications of the PDF
+// path. opts reach ofdseal.Verify, e.g. ofdseal.WithCertificates for bare
+// SM2 signatures that name no signer. It returns an error, wrapping package
+// ofd's sentinels, only when the package cannot be read.
+func (v *Verifier) OFD(ctx context.Context, name string, data []byte, opts ...ofdseal.Option) (*report.Document, error) {
+	doc := v.newReport(name, data)
+	results, err := ofdseal.Verify(ctx, data, opts...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		doc.Signatures = append(doc.Signatures, v.ofdSignature(ctx, &results[i]))
+	}
+	doc.Conclude()
+	return doc, nil
+}
+
+// ofdSignature checks one OFD signature.
+func (v *Verifier) ofdSignature(ctx context.Context, r *ofdseal.Result) report.Signature {
+	s := report.Signature{
+		Field:               fmt.Sprintf("%s (ID %s)", r.Part, r.ID),
+		Format:              "OFD " + r.Type,
+		SigningTime:         r.SigningTime,
+		CoversWholeDocument: r.Signature != nil && len(r.CoveredLater) == 0 && len(r.Modified) == 0,
+	}
+	if r.Format != "" {
+		s.Format += ": " + r.Format
+	}
+	if r.Signer != nil {
+		s.Signer = r.Signer.Subject.String()
+		s.SignerSerial = r.Signer.SerialNumber.Text(16)
+	}
+	at := r.SigningTime
+	if at.IsZero() {
+		at = time.Now()
+	}
+	add := func(c report.Check) { s.Checks = append(s.Checks, c) }
+
+	// GB/T 38540 §7.3 (b), (g); GB/T 33190 §18.2.2.
+	add(ofdCheck("signature-value", "GB/T 38540 §7.3 b, g; GB/T 33190 §18.2.2", r.ValueErr, "the signature value verifies over Signature.xml"))
+	add(ofdCheck("references", "GB/T 33190 §18.2.2 (References); GB/T 38540 §7.3 g", r.ReferencesErr,
+		fmt.Sprintf("%d file(s) match their CheckValue (%s)", len(r.References), checkMethodName(r))))
+	add(ofdCoverageCheck(r))
+	add(ofdModificationCheck(r))
+
+	// §7.3 (a) with §6.3 (1)-(4), then (c), (e), (f).
+	var seal *ses.Seal
+	switch {
+	case r.Seal != nil:
+		seal = v.sealChecks(ctx, r.Seal.Raw, at, &s, add)
+	case r.Type == ofd.TypeSeal:
+		add(report.Check{Name: "seal-format", Clause: "GB/T 38540 §6.3 (1)", Result: report.NotOK, SubIndication: report.SubFormatFailure,
+			Detail: "a Seal signature without a readable SES_Signature"})
+	default:
+		v.sealChecks(ctx, nil, at, &s, add) // not applicable
+	}
+	v.signerChecks(seal, r.Signer, r.Certificates, at, add)
+
+	// §7.3 (h): a timestamp token is not checked yet; say so.
+	if r.SES != nil && len(r.SES.TimeStamp) > 0 {
+		add(report.Check{Name: "timestamp", Clause: "GB/T 38540 §7.3 h", Result: report.Unknown, SubIndication: report.SubAlgorithmUnsupported, Detail: "timestamp token present but not checked"})
+	} else {
+		add(report.Check{Name: "timestamp", Clause: "GB/T 38540 §7.3 h", Result: report.Skipped, Detail: "no timestamp token"})
+	}
+	s.Conclude()
+	return s
+}
+
+// ofdCheck maps an ofdseal error onto a check.
+func ofdCheck(name, clause string, err error, passed string) report.Check {
+	c := report.Check{Name: name, Clause: clause, Result: report.OK, Detail: passed}
+	if err == nil {
+		return c
+	}
+	c.Detail = err.Error()
+	switch {
+	case errors.Is(err, ofdseal.ErrDigestMismatch):
+		c.Result, c.SubIndication = report.NotOK, report.SubHashFailure
+	case errors.Is(err, ofdseal.ErrFormat):
+		c.Result, c.SubIndication = report.NotOK, report.SubFormatFailure
+	case errors.Is(err, ofdseal.ErrBadSignature):
+		c.Result, c.SubIndication = report.NotOK, report.SubSigCryptoFailure
+	case errors.Is(err, ofdseal.ErrNoSignerCertificate):
+		c.Result, c.SubIndication = report.Unknown, report.SubNoChain
+	case errors.Is(err, ofdseal.ErrSigningTime):
+		c.Result, c.SubIndication = report.Unknown, report.SubExpired
+	default:
+		c.Result, c.SubIndication = report.Unknown, report.SubAlgorithmUnsupported
+	}
+	return c
+}
+
+func checkMethodName(r *ofdseal.Result) string {
+	if r.Signature == nil || r.Signature.CheckMethod == "" {
+		return "no CheckMethod: SM3 assumed"
+	}
+	return "CheckMethod " + r.Signature.CheckMethod
+}
+
+// ofdCoverageCheck describes what the signature protects.
+func ofdCoverageCheck(r *ofdseal.Result) report.Check {
+	c := report.Check{Name: "coverage", Clause: "GB/T 33190 §18.2.2", Result: report.OK}
+	switch {
+	case r.Signature == nil:
+		c.Result, c.Detail = report.Skipped, "Signature.xml unreadable"
+		return c
+	case r.WholeProtected:
+		c.Detail = "whole-protected: Signatures.xml is among the references, no later signature may be added"
+	default:
+		c.Detail = "every file but the signatures' own"
+	}
+	if len(r.CoveredLater) > 0 {
+		c.Detail += fmt.Sprintf("; not protected by this signature but by a later one: %s", strings.Join(r.CoveredLater, ", "))
+	}
+	return c
+}
+
+// ofdModificationCheck judges the files no signature from this one on
+// protects: they were added or changed after signing.
+func ofdModificationCheck(r *ofdseal.Result) report.Check {
+	c := report.Check{Name: "modifications", Clause: "GB/T 33190 §18.2.2; GB/T 38540 §7.3 g", Result: report.OK, Detail: "no file escapes protection"}
+	switch {
+	case r.Status == ofdseal.Invalid:
+		c.Result, c.Detail = report.Skipped, "the signature itself is invalid"
+	case r.ModifiedErr != nil:
+		c.Result, c.SubIndication, c.Detail = report.NotOK, SubModifiedAfterSigning, r.ModifiedErr.Error()
+	}
+	return c
+}
