@@ -99,7 +99,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if refs, err := p.Scan(ctx); err != nil {
+		if refs, err := p.Scan(ctx); err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "inbox scan failed", "err", err)
 		} else if len(refs) > 0 {
 			log.DebugContext(ctx, "inbox scan", "batches", len(refs))
