@@ -431,3 +431,86 @@ func TestDERRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestLenientSignature covers the producer quirks at the level of
+// SES_Signature (GB/T 38540 §7.1): each signature is made over the
+// deviating bytes and must decode and verify as found.
+func TestLenientSignature(t *testing.T) {
+	t.Parallel()
+	signer := testIdentity(t, "sm2", "signer")
+	esl := makeTestSeal(t, signer)
+	hash := make([]byte, 32)
+	oid, _ := derOID([]int{1, 2, 156, 10197, 6, 7, 2, 2, 1})
+	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	}
+	// rs splits a DER SEQUENCE{r, s} into the INTEGERs' contents.
+	rs := func(der []byte) (r, s []byte) {
+		rd := newReader("", der)
+		seq, _ := rd.expect("", tagSequence)
+		sr := rd.enter(seq, "")
+		re, _ := sr.expect("", tagInteger)
+		se, _ := sr.expect("", tagInteger)
+		return re.body, se.body
+	}
+	fixed := func(b []byte) []byte {
+		b = bytes.TrimLeft(b, "\x00")
+		return append(make([]byte, 32-len(b)), b...)
+	}
+	asDER := func(der []byte) []byte { return der }
+	asRaw := func(der []byte) []byte { r, s := rs(der); return append(fixed(r), fixed(s)...) }
+	// asUnsigned drops the 0x00 sign octets, so r or s decodes as
+	// negative; nil when neither has one (sign again).
+	asUnsigned := func(der []byte) []byte {
+		r, s := rs(der)
+		if r[0] != 0 && s[0] != 0 {
+			return nil
+		}
+		return tlv(tagSequence, tlv(tagInteger, bytes.TrimLeft(r, "\x00")), tlv(tagInteger, bytes.TrimLeft(s, "\x00")))
+	}
+	build := func(timeInfo, ext []byte, form func([]byte) []byte) []byte {
+		parts := [][]byte{derInt(4), esl, timeInfo, derBits(hash), derString(tagIA5String, "1")}
+		if ext != nil {
+			parts = append(parts, tlv(tagContext0, ext))
+		}
+		tbs := tlv(tagSequence, parts...)
+		for {
+			sig, alg, err := signMessage(rand.Reader, signer.key, tbs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := form(sig); v != nil {
+				algDER, _ := derOID(alg)
+				return tlv(tagSequence, tbs, derOctets(signer.cert), algDER, derBits(v))
+			}
+		}
+	}
+	gt := func(s string) []byte { return derString(tagGeneralizedTime, s) }
+	tests := []struct {
+		name string
+		der  []byte
+		want time.Time
+	}{
+		{"timeInfo without Z", build(gt("20220318213217"), nil, asDER), utc(2022, 3, 18, 21, 32, 17)},
+		{"timeInfo with a two-digit year", build(gt("220725214639Z"), nil, asDER), utc(2022, 7, 25, 21, 46, 39)},
+		{"signature as raw r||s", build(gt("20220318213217Z"), nil, asRaw), utc(2022, 3, 18, 21, 32, 17)},
+		{"signature INTEGERs without sign octets", build(gt("20220318213217Z"), nil, asUnsigned), utc(2022, 3, 18, 21, 32, 17)},
+		{"explicit critical FALSE in extDatas", build(gt("20220318213217Z"),
+			tlv(tagSequence, tlv(tagSequence, oid, []byte{tagBoolean, 1, 0}, derOctets([]byte("x")))), asDER), utc(2022, 3, 18, 21, 32, 17)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := ParseSignature(tt.der)
+			if err != nil {
+				t.Fatalf("ParseSignature: %v", err)
+			}
+			if !s.TimeInfo.Equal(tt.want) || s.PropertyInfo != "1" {
+				t.Errorf("TimeInfo %s, PropertyInfo %q; want %s, \"1\"", s.TimeInfo, s.PropertyInfo, tt.want)
+			}
+			if _, err := s.Verify(); err != nil {
+				t.Errorf("Verify: %v", err)
+			}
+		})
+	}
+}

@@ -4,24 +4,94 @@
 // (versions 1 to 3), plus the "version 5" layout of GM/T 0031-2025 drafts as
 // produced by ofdrw.
 //
+// # Encoding
+//
 // Encoding always produces GB/T 38540 version 4 with a certificate list
 // (certListType 1) and SM2-with-SM3 (1.2.156.10197.1.501) signatures made
-// through a [crypto.Signer], so keys held in an HSM work unchanged.
+// through a [crypto.Signer], so keys held in an HSM work unchanged. What
+// [MakeSeal] and [Sign] produce is strict DER (X.690 §10): minimal lengths
+// and INTEGERs, GeneralizedTime in UTC with whole seconds and a `Z`
+// (§11.7), `critical` omitted when FALSE (DEFAULT, §11.5), and signature
+// values as DER SEQUENCE{r, s}. TestStrictDER decodes every output with
+// encoding/asn1, a strict DER decoder, and requires it to re-encode byte
+// for byte; TestOpenSSLASN1Parse has OpenSSL read it; OpenSSL verifies
+// both signatures (TestOpenSSLInterop).
 //
-// Decoding is lenient where real producers deviate from DER and the standard
-// (explicit `critical FALSE`, NUL bytes in names, GeneralizedTime without
-// `Z` or with a two-digit year, unknown certListType and seal types, picture
-// type "ofd", stray certList entries, raw r||s signature values, INTEGERs
-// missing their sign octet), but every signature is checked over the original
-// bytes: nothing is ever re-encoded before verification.
+// # Lenient decoding
+//
+// Real producers deviate from DER and from the standard (the conformance
+// corpus, ../shared/conformance/MANIFEST.md). Decoding accepts each
+// deviation below, and nothing else, and every signature is checked over
+// the original bytes: nothing is ever re-encoded before verification, so
+// an accepted deviation cannot change what was signed. Each rule has a test
+// vector signed over the deviating bytes:
+//
+//   - `critical FALSE` encoded explicitly in an ExtData, which DER forbids
+//     for a DEFAULT value: read as not critical; any non-zero BOOLEAN octet
+//     is TRUE (BER). Vectors: TestLenientSeal "explicit critical FALSE",
+//     "critical TRUE written as 0x01"; TestLenientSignature "explicit
+//     critical FALSE in extDatas"; in the corpus, v4signed.ofd.
+//   - NUL bytes inside the seal's name (UTF8String): dropped from
+//     [Seal.Name], kept in Raw. TestLenientSeal "NUL bytes in the name".
+//   - GeneralizedTime without the trailing `Z` (`20220318213217`): read as
+//     UTC. A two-digit-year value (`220725214639Z`) inside a
+//     GeneralizedTime tag: read as UTCTime (RFC 5280 years 1950–2049).
+//     Fractions and ±hhmm offsets are read too, and UTCTime where version 4
+//     wants GeneralizedTime. TestLenientSeal "GeneralizedTime without Z",
+//     "two-digit year in a GeneralizedTime tag", "GeneralizedTime with
+//     fraction and offset", "UTCTime in a version 4 seal";
+//     TestLenientSignature "timeInfo without Z", "timeInfo with a two-digit
+//     year"; TestParseTime.
+//   - GM/T 0031-2014 timeInfo as free text in a BIT STRING (or any string
+//     type): read as an ASN.1 time or an RFC 3339-like text if it is one,
+//     else kept in [Signature.TimeInfoRaw] with a zero TimeInfo.
+//     TestLegacySignature.
+//   - SM2 signature values as raw 64-byte r||s instead of DER, and DER
+//     INTEGERs missing their leading 0x00 (which decode as negative): each
+//     form is tried against the key (signatureForms). TestSignatureValueForms
+//     (maker), TestLenientSignature "signature as raw r||s", "signature
+//     INTEGERs without sign octets" (signer).
+//   - The bare SM2 OID 1.2.156.10197.1.301.1 as the signature algorithm:
+//     verified as SM2-with-SM3. TestSignatureValueForms "DER under the bare
+//     SM2 OID".
+//   - certListType values other than 1 and 2: the list is read as
+//     certificates, as for 1. Seal types other than 1 and 2:
+//     kept in [Seal.Type]. Picture type "ofd": kept. TestLenientSeal
+//     "unknown certListType 3", "seal type 7", "picture type ofd";
+//     v4signed.ofd.
+//   - certList entries that are not OCTET STRINGs: an IA5String such as
+//     n.ofd's "1" is skipped, a certificate SEQUENCE without its OCTET
+//     STRING wrapper is taken as the certificate. certDigestList hash names
+//     as written ("sm3", "SM3", the dotted OID, "SHA-256", "sha1"); an
+//     unknown hash matches nothing. TestLenientSeal "certList entry that is
+//     IA5String", "certificate without its OCTET STRING wrapper",
+//     "certDigestList …"; n.ofd.
+//   - Non-minimal long-form lengths and non-minimal INTEGERs (BER habits):
+//     read by value. Indefinite lengths are refused. TestLenientSeal
+//     "non-minimal length", "non-minimal INTEGER"; TestParseRejects.
+//   - Unknown trailing elements inside a SEQUENCE: skipped if well formed,
+//     which is how the structures grow; ofdrw's "version 5" trailing
+//     `timeStamp [0]`, explicit or implicit, is kept in TimeStamp, not
+//     checked. TestLenientSeal "unknown trailing elements";
+//     TestSignatureTimeStamp; UserV5_ts.esl.
+//   - Embedded certificates that Go's X.509 parser refuses (n.ofd's
+//     mistagged subjectAltName): read as an RFC 5280 skeleton without
+//     extensions (ParseCertificate), so chain validation still refuses them.
+//     TestCertificateQuirks.
+//
+// Anything else malformed is a *ParseError wrapping [ErrMalformed] that
+// names the field and byte offset (TestParseRejects, TestTruncated; the
+// fuzz targets are seeded from the vectors).
 //
 // Verification follows GB/T 38540 §6.3 (seal) and §7.3 (signature). This
 // package covers the structural and cryptographic steps: format (§6.3 step 1,
 // §7.3 a), the maker's and the signer's signatures (§6.3 step 2, §7.3 b), the
 // signer's membership in the seal's certificate list (§7.3 c, [Seal.HasSigner])
 // and the seal's validity window (§6.3 step 4, §7.3 d, [Seal.ValidAt]).
-// Certificate chains, revocation, timestamps, document hashes and registry
-// status belong to the caller.
+// Certificate chains and revocation (package trust: CRLs from files or
+// downloaded, for the maker's §6.3 (3) and the signer's §7.3 (e) and (f)
+// certificates), timestamps, document hashes and registry status belong to
+// the caller (package verify).
 package ses
 
 import (
