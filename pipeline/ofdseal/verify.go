@@ -219,7 +219,7 @@ func (r *Result) conclude() {
 		check Check
 		err   error
 	}{{CheckSignatureValue, r.ValueErr}, {CheckReferences, r.ReferencesErr}} {
-		if s := statusOf(c.err); s == Invalid || (s == Indeterminate && r.Status == Valid) {
+		if s := statusOf(c.err); (s == Invalid && r.Status != Invalid) || (s == Indeterminate && r.Status == Valid) {
 			r.Status, r.Failed, r.Err = s, c.check, c.err
 		}
 	}
@@ -236,7 +236,7 @@ func (r *Result) conclude() {
 func verifyOne(ctx context.Context, p *ofd.Package, o *options, r *Result) error {
 	sig, xmlBytes, err := p.ReadSignature(r.Part)
 	if err != nil {
-		r.ValueErr = fmt.Errorf("%w: %v", ErrFormat, err)
+		r.ValueErr = fmt.Errorf("%w: %w", ErrFormat, err)
 		return nil
 	}
 	r.Signature, r.Stamps = sig, sig.StampAnnots
@@ -251,14 +251,14 @@ func verifyOne(ctx context.Context, p *ofd.Package, o *options, r *Result) error
 func (r *Result) verifyValue(p *ofd.Package, o *options, sig *ofd.Signature, xmlBytes []byte) error {
 	name, err := p.Locate(r.Part, sig.SignedValue)
 	if err != nil {
-		return fmt.Errorf("%w: SignedValue: %v", ErrFormat, err)
+		return fmt.Errorf("%w: SignedValue: %w", ErrFormat, err)
 	}
 	if f, _ := p.Entry(name); f.UncompressedSize64 > ses.MaxSize {
 		return fmt.Errorf("%w: SignedValue %q of %d bytes exceeds %d", ErrFormat, name, f.UncompressedSize64, ses.MaxSize)
 	}
 	value, err := p.Read(name)
 	if err != nil {
-		return fmt.Errorf("%w: SignedValue: %v", ErrFormat, err)
+		return fmt.Errorf("%w: SignedValue: %w", ErrFormat, err)
 	}
 	switch r.Type {
 	case ofd.TypeSeal:
@@ -278,7 +278,7 @@ func (r *Result) verifyValue(p *ofd.Package, o *options, sig *ofd.Signature, xml
 func (r *Result) verifySeal(value, xmlBytes []byte) error {
 	s, err := ses.ParseSignature(value)
 	if err != nil {
-		return fmt.Errorf("%w: SignedValue of %q: %v", ErrFormat, r.Part, err)
+		return fmt.Errorf("%w: SignedValue of %q: %w", ErrFormat, r.Part, err)
 	}
 	r.SES, r.Seal = s, s.Seal
 	r.Format = fmt.Sprintf("GB/T 38540 SES_Signature v%d", s.Version)
@@ -298,11 +298,11 @@ func (r *Result) verifySeal(value, xmlBytes []byte) error {
 	}
 	switch {
 	case errors.Is(err, ses.ErrSignature):
-		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	case errors.Is(err, ses.ErrUnsupportedAlgorithm):
-		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
 	case err != nil:
-		return fmt.Errorf("%w: %v", ErrFormat, err)
+		return fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	alg, sum := "SM3", sm3.Sum(xmlBytes)
 	want := sum[:]
@@ -351,11 +351,11 @@ func (r *Result) verifySignedData(p7 *pkcs7.PKCS7, xmlBytes []byte) error {
 	case errors.As(err, &mm):
 		return &DigestMismatchError{What: "messageDigest", Part: r.Part, Algorithm: "SignedData digest", Signed: mm.ExpectedDigest, Computed: mm.ActualDigest}
 	case errors.As(err, &st):
-		return fmt.Errorf("%w: %v", ErrSigningTime, err)
+		return fmt.Errorf("%w: %w", ErrSigningTime, err)
 	case strings.Contains(err.Error(), "unsupported"):
-		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
-	return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	return fmt.Errorf("%w: %w", ErrBadSignature, err)
 }
 
 // asWritten checks the signature value of a SignedData's only signer over
@@ -467,7 +467,7 @@ func (r *Result) verifyReferences(ctx context.Context, p *ofd.Package, sig *ofd.
 		case errors.Is(lerr, ofd.ErrNotFound):
 			rr.Err = &DigestMismatchError{What: "reference", FileRef: ref.FileRef}
 		case lerr != nil:
-			rr.Err = fmt.Errorf("%w: reference %q: %v", ErrFormat, ref.FileRef, lerr)
+			rr.Err = fmt.Errorf("%w: reference %q: %w", ErrFormat, ref.FileRef, lerr)
 		default:
 			rr.Part, r.covered[part] = part, true
 			if newHash != nil {
@@ -491,11 +491,11 @@ func (r *Result) verifyReferences(ctx context.Context, p *ofd.Package, sig *ofd.
 func digestPart(p *ofd.Package, part, alg string, h hash.Hash, ref ofd.Reference) error {
 	rc, err := p.OpenPart(part)
 	if err != nil {
-		return fmt.Errorf("%w: reference %q: %v", ErrFormat, ref.FileRef, err)
+		return fmt.Errorf("%w: reference %q: %w", ErrFormat, ref.FileRef, err)
 	}
 	defer rc.Close()
 	if _, err := io.Copy(h, rc); err != nil {
-		return fmt.Errorf("%w: reference %q: %v", ErrFormat, ref.FileRef, err)
+		return fmt.Errorf("%w: reference %q: %w", ErrFormat, ref.FileRef, err)
 	}
 	sum := h.Sum(nil)
 	if ref.CheckValue == nil || !bytes.Equal(sum, ref.CheckValue) {
