@@ -16,8 +16,8 @@ type Format int
 const (
 	// FormatUnknown is neither of the others.
 	FormatUnknown Format = iota
-	// FormatPDF: a file starting with the "%PDF-" header (ISO 32000-1
-	// §7.5.2).
+	// FormatPDF: a file with the "%PDF-" header (ISO 32000-1 §7.5.2)
+	// within its first KiB, where readers look for it (Annex H).
 	FormatPDF
 	// FormatOFD: an OFD package, a ZIP file (GB/T 33190 §7.1) starting with
 	// a local file header, "PK\x03\x04".
@@ -35,47 +35,34 @@ func (f Format) String() string {
 	return "unknown"
 }
 
-// Sentinel errors of Document.
-var (
-	// ErrUnknownFormat: the content is neither a PDF nor an OFD package.
-	ErrUnknownFormat = errors.New("verify: not a PDF (%PDF- header) or an OFD package (ZIP)")
-	// ErrOFDUnavailable: the content is an OFD package, which this build
-	// cannot verify yet.
-	ErrOFDUnavailable = errors.New("verify: OFD verification not available")
-)
+// ErrUnknownFormat reports, from Document, content that is neither a PDF
+// nor an OFD package.
+var ErrUnknownFormat = errors.New("verify: neither a PDF nor an OFD document")
 
 // DetectFormat recognises a document's format from its first bytes, never
 // from its name. It is the one place formats are told apart: a new format
 // is a new case here and in Document.
 func DetectFormat(data []byte) Format {
 	switch {
-	case bytes.HasPrefix(data, []byte("%PDF-")):
-		return FormatPDF
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
 		return FormatOFD
+	case bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")):
+		return FormatPDF
 	}
 	return FormatUnknown
 }
 
 // Document verifies every signature of a document of any format this
 // package reads, recognised by DetectFormat; name only labels the result.
-// Like PDF, it returns an error only when the document cannot be read at
-// all: ErrUnknownFormat, ErrOFDUnavailable, or the format's own (pdfseal's
-// sentinels for a PDF).
+// Like PDF and OFD, it returns an error only when the document cannot be
+// read at all: ErrUnknownFormat, or the format's own (the sentinels of
+// pdfseal for a PDF, of ofd for an OFD package).
 func (v *Verifier) Document(ctx context.Context, name string, data []byte) (*report.Document, error) {
-	switch f := DetectFormat(data); f {
+	switch DetectFormat(data) {
 	case FormatPDF:
 		return v.PDF(ctx, name, data)
 	case FormatOFD:
-		return nil, fmt.Errorf("%w: %s is an OFD package", ErrOFDUnavailable, name)
+		return v.OFD(ctx, name, data)
 	}
-	return nil, fmt.Errorf("%w: %s starts with %q", ErrUnknownFormat, name, head(data))
-}
-
-// head returns the first bytes of data, for messages.
-func head(data []byte) []byte {
-	if len(data) > 8 {
-		return data[:8]
-	}
-	return data
+	return nil, fmt.Errorf("%w: %q starts % x", ErrUnknownFormat, name, data[:min(len(data), 8)])
 }
