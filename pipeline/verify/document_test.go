@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/testpki"
@@ -63,9 +64,7 @@ func TestDocument(t *testing.T) {
 // document altered inside its signed range FAILED.
 func TestNoTrustAnchor(t *testing.T) {
 	t.Parallel()
-	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	pdf := sealed(t, signerKey, signer)
+	_, _, _, pdf := signedPDF(t)
 	altered := bytes.Clone(pdf)
 	altered[10] = 'X' // the binary comment after the header: inside the signed range, harmless to parsers
 
@@ -101,9 +100,7 @@ func TestNoTrustAnchor(t *testing.T) {
 // (TRY_LATER), never passed.
 func TestOnlineRevocation(t *testing.T) {
 	t.Parallel()
-	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	pdf := sealed(t, signerKey, signer)
+	rootKey, root, signer, pdf := signedPDF(t)
 	crl := revocationList(t, root, rootKey, signer, time.Now().Add(-time.Minute))
 	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -147,3 +144,12 @@ func TestOnlineRevocation(t *testing.T) {
 // fetcher is shared by the pools of TestOnlineRevocation, as an engine
 // shares one between its pools.
 var fetcher = &trust.CRLFetcher{Timeout: 5 * time.Second}
+
+// signedPDF returns a root CA, a signer it issued, valid for a day, and
+// the conformance hello.pdf signed by the signer.
+func signedPDF(t *testing.T) (*sm2.PrivateKey, *smx509.Certificate, *smx509.Certificate, []byte) {
+	t.Helper()
+	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	return rootKey, root, signer, sealed(t, signerKey, signer)
+}

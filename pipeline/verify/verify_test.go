@@ -91,9 +91,7 @@ func TestConformancePDFs(t *testing.T) {
 // indeterminate; revocation before the signing time fails it.
 func TestChainVerdicts(t *testing.T) {
 	t.Parallel()
-	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	signerKey, signer := certificate(t, &testpki.Identity{Cert: root, Key: rootKey}, "signer", false, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	pdf := sealed(t, signerKey, signer)
+	rootKey, root, signer, pdf := signedPDF(t)
 
 	run := func(v *verify.Verifier) report.Check {
 		t.Helper()
