@@ -42,11 +42,15 @@ func writeZip(parts []part, modified time.Time) ([]byte, error) {
 			return nil, fmt.Errorf("certofd: compress %s: %w", p.name, err)
 		}
 		w, err := zw.CreateRaw(&zip.FileHeader{
-			Name:               p.name,
-			Method:             zip.Deflate,
-			CreatorVersion:     20, // 2.0: deflate
-			ReaderVersion:      20,
-			ModifiedDate:       date,
+			Name:           p.name,
+			Method:         zip.Deflate,
+			CreatorVersion: 20, // 2.0: deflate
+			ReaderVersion:  20,
+			// Plain MS-DOS times: Modified would add an extended
+			// timestamp field (0x5455) that OFD readers do not need.
+			//lint:ignore SA1019 the MS-DOS fields are what is wanted here
+			ModifiedDate: date,
+			//lint:ignore SA1019 the MS-DOS fields are what is wanted here
 			ModifiedTime:       clock,
 			CRC32:              crc32.ChecksumIEEE(p.data),
 			CompressedSize64:   uint64(z.Len()),
