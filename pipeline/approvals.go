@@ -109,6 +109,11 @@ func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, e
 		return nil, reject(CodeApprovalSignature, err, "%v", err)
 	}
 	if _, err := p.trust.Verify(cert, m.ApprovedAt, trust.UsageApprover); err != nil {
+		if errors.Is(err, trust.ErrRevocationUnknown) {
+			// A CRL that cannot be had now may be had later: not a
+			// verdict on the approver, so no refusal.
+			return nil, fmt.Errorf("pipeline: approver certificate %q: %w", cert.Subject.CommonName, err)
+		}
 		return nil, reject(CodeApproverUntrusted, err, "approver certificate %q: %v", cert.Subject.CommonName, err)
 	}
 	return &approved{manifest: m, approver: cert, etag: info.ETag}, nil

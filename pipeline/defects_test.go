@@ -3,14 +3,21 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
 )
 
 // The correctness defects of issue 7, each at its root.
@@ -122,5 +129,34 @@ func TestUnstorableNames(t *testing.T) {
 				t.Fatalf("Intake = %+v, %v; want the batch refused APPROVAL_MALFORMED", plan, err)
 			}
 		})
+	}
+}
+
+// TestCRLOutage: when the approver's revocation status cannot be had (the
+// CA's CRL does not download), intake fails for now, to be retried, and
+// refuses nothing: no rejection record, no batch report.
+func TestCRLOutage(t *testing.T) {
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("crl-outage", 1, false)
+	e.upload(b)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	pool := trust.NewPool([]*smx509.Certificate{e.ca.Root})
+	pool.SetOnlineCRLs(trust.OnlineCRLs{URLs: []string{down.URL + "/root.crl"}})
+	signers := keys.NewCache(e.ca.OpenAlias)
+	defer signers.Close()
+	p := pipeline.New(e.store, e.reg, pool, signers, e.cfg)
+
+	plan, err := p.Intake(context.Background(), b.Ref)
+	var rj *pipeline.RejectError
+	if err == nil || errors.As(err, &rj) || !errors.Is(err, trust.ErrRevocationUnknown) {
+		t.Fatalf("Intake during the outage = %+v, %v; want a transient error wrapping trust.ErrRevocationUnknown", plan, err)
+	}
+	for _, prefix := range []string{storage.PrefixRejected, storage.PrefixReports} {
+		if n := e.count(prefix); n != 0 {
+			t.Fatalf("%d objects under %s after an outage", n, prefix)
+		}
 	}
 }
