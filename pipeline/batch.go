@@ -69,8 +69,8 @@ func (b BatchRef) BatchReportKey() string { return b.prefix(storage.PrefixReport
 // BatchRejectionKey returns the object key of the record refusing the whole batch.
 func (b BatchRef) BatchRejectionKey() string { return b.prefix(storage.PrefixRejected) + batchFile }
 
-// batchFile names batch-level records. Documents must end in ".pdf", so no
-// document's report (<name>.json) can collide with it.
+// batchFile names batch-level records. Documents must end in ".pdf" or
+// ".ofd", so no document's report (<name>.json) can collide with it.
 const batchFile = "batch.json"
 
 func (b BatchRef) prefix(p string) string { return p + b.Department + "/" + b.Batch + "/" }

@@ -17,11 +17,15 @@ func newApproveCmd(g *globals) *cobra.Command {
 	pl := approval.DefaultPlacement
 	cmd := &cobra.Command{
 		Use:   "approve DIR",
-		Short: "Write and sign the approval manifest for the PDF documents in DIR",
-		Long: `List every .pdf file in DIR with its SM3 digest, the seal to apply and where,
-and write DIR/approval.json plus its detached SM2 signature DIR/approval.json.p7s,
-signed with the approver's key. Upload DIR's documents to
-inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the batch.`,
+		Short: "Write and sign the approval manifest for the PDF and OFD documents in DIR",
+		Long: `List every .pdf and .ofd file in DIR with its SM3 digest, the seal to apply and
+where, and write DIR/approval.json plus its detached SM2 signature
+DIR/approval.json.p7s, signed with the approver's key. Upload DIR's documents
+to inbox/<dept>/<batch>/ and the two approval files last: their arrival closes
+the batch. --x and --y are read as each document's format measures (told from
+its content): for a PDF the picture's lower-left corner from the page's
+lower-left corner, for an OFD its top-left corner from the page's top-left
+corner, in mm.`,
 		Example: `  sealpipe approve ./batch-001 --dept civil-affairs --batch 2026-11-24-001 --approver approver-zhang --seal 33010200000001`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,6 +53,6 @@ inbox/<dept>/<batch>/ and the two approval files last: their arrival closes the 
 	f.StringVar(&seal, "seal", "", "seal ID to apply to every document")
 	f.IntVar(&pl.Page, "page", pl.Page, "page to place the seal on (1-based)")
 	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge")
-	f.Float64Var(&pl.Y, "y", pl.Y, "seal picture's bottom edge, mm from the page's bottom edge")
+	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge; OFD: its top edge, mm from the page's top edge")
 	return cmd
 }

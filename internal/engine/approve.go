@@ -27,12 +27,12 @@ type ApprovalSpec struct {
 	At time.Time
 }
 
-// ApproveDir lists every .pdf file in dir with its SM3 digest in an
-// approval manifest, signs it with the approver's key from the development
-// trust chain and writes dir/approval.json and its detached signature
-// dir/approval.json.p7s. A folder without PDFs, or an approver or batch
-// the chain or the rules do not know, is an error wrapping
-// approval.ErrMalformed.
+// ApproveDir lists every .pdf and .ofd file in dir (approval.IsDocumentName)
+// with its SM3 digest in an approval manifest, signs it with the
+// approver's key from the development trust chain and writes
+// dir/approval.json and its detached signature dir/approval.json.p7s. A
+// folder without documents, or an approver or batch the chain or the
+// rules do not know, is an error wrapping approval.ErrMalformed.
 func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) (*approval.Manifest, error) {
 	ca, err := e.DevCA()
 	if err != nil {
@@ -53,7 +53,7 @@ func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) 
 	m := &approval.Manifest{Version: approval.Version, Batch: spec.Batch, Department: spec.Department,
 		Approver: id.Cert.Subject.CommonName, ApprovedAt: at.UTC().Truncate(time.Second)}
 	for _, d := range entries {
-		if !d.Type().IsRegular() || !strings.EqualFold(filepath.Ext(d.Name()), ".pdf") {
+		if !d.Type().IsRegular() || !approval.IsDocumentName(d.Name()) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, d.Name()))
@@ -63,7 +63,7 @@ func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) 
 		m.Documents = append(m.Documents, approval.NewDocument(d.Name(), b, spec.Seal, spec.Placement))
 	}
 	if len(m.Documents) == 0 {
-		return nil, fmt.Errorf("%w: no .pdf documents in %s", approval.ErrMalformed, dir)
+		return nil, fmt.Errorf("%w: no .pdf or .ofd documents in %s", approval.ErrMalformed, dir)
 	}
 	slices.SortFunc(m.Documents, func(a, b approval.Document) int { return strings.Compare(a.Name, b.Name) })
 	key, err := ca.Signer(ctx, id)

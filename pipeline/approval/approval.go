@@ -91,12 +91,21 @@ type Document struct {
 }
 
 // Placement locates a seal picture on a page. The picture's size is the
-// seal's own (GB/T 38540 SES_ESPictrueInfo width and height).
+// seal's own (GB/T 38540 SES_ESPictrueInfo width and height). X and Y are
+// read as the document's format measures (the format is told from the
+// document's content, not its name):
+//
+//   - PDF: the picture's lower-left corner, in millimetres from the page's
+//     lower-left corner (ISO 32000-1 default user space, y up);
+//   - OFD: the picture's top-left corner, in millimetres from the top-left
+//     corner of the page's physical box (GB/T 33190 §7.3, y down), as the
+//     stamp annotation's Boundary states it.
 type Placement struct {
 	// Page is the 1-based page number.
 	Page int `json:"page"`
-	// X and Y are the picture's lower-left corner in millimetres from the
-	// page's lower-left corner.
+	// X is the picture's left edge in millimetres from the page's left
+	// edge; Y its bottom edge from the page's bottom edge (PDF) or its top
+	// edge from the page's top edge (OFD).
 	X float64 `json:"x"`
 	Y float64 `json:"y"`
 }
@@ -205,17 +214,35 @@ func CheckSegment(what, s string) error {
 // CheckDocumentName validates a document's file name: a name every store
 // keeps as given and every person reads as shown (storage.CheckName: no
 // control, bidi or zero-width characters, short enough for the records
-// derived from it), ending in ".pdf", and not one of the approval's own
-// file names. A manifest listing another name is malformed: the document
-// could never get a record.
+// derived from it), ending in ".pdf" or ".ofd" (IsDocumentName), and
+// not one of the approval's own file names. A manifest listing another
+// name is malformed: the document could never get a record. The extension
+// only keeps names recognisable: a document's format is told from its
+// content.
 func CheckDocumentName(name string) error {
 	if err := storage.CheckName(name); err != nil {
 		return fmt.Errorf("%w: document %w", ErrMalformed, err)
 	}
-	if !strings.EqualFold(path.Ext(name), ".pdf") {
-		return fmt.Errorf("%w: document name %q: only .pdf documents are supported", ErrMalformed, name)
+	if !IsDocumentName(name) {
+		return fmt.Errorf("%w: document name %q: only .pdf and .ofd documents are supported", ErrMalformed, name)
 	}
 	return nil
+}
+
+// documentExtensions are the file name extensions of documents: PDF and
+// OFD (GB/T 33190).
+var documentExtensions = []string{".pdf", ".ofd"}
+
+// IsDocumentName reports whether name ends in ".pdf" or ".ofd", in any
+// case: the names a batch's documents may have.
+func IsDocumentName(name string) bool {
+	ext := path.Ext(name)
+	for _, e := range documentExtensions {
+		if strings.EqualFold(ext, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func printableASCII(s string) bool {

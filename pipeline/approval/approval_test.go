@@ -43,6 +43,23 @@ func TestParseRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDocumentNames: a batch's documents are PDF or OFD, told apart by
+// content; their names end in .pdf or .ofd, in any case.
+func TestDocumentNames(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"cert-1.pdf": true, "cert-1.ofd": true, "证照.OFD": true, "A.Pdf": true,
+		"cert-1.ofd.json": false, "cert-1": false, "cert.xml": false, ManifestName: false, SignatureName: false,
+	} {
+		if err := CheckDocumentName(name); (err == nil) != ok {
+			t.Errorf("CheckDocumentName(%q) = %v, want ok %v", name, err, ok)
+		}
+		if got := IsDocumentName(name); got != ok {
+			t.Errorf("IsDocumentName(%q) = %v, want %v", name, got, ok)
+		}
+	}
+}
+
 func TestParseRejects(t *testing.T) {
 	t.Parallel()
 	good, err := Marshal(validManifest())
@@ -63,6 +80,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "hidden name", mutate: func(m *Manifest) { m.Documents[0].Name = ".x.pdf" }},
 		{name: "control char", mutate: func(m *Manifest) { m.Documents[0].Name = "a\nb.pdf" }},
 		{name: "not pdf", mutate: func(m *Manifest) { m.Documents[0].Name = "approval.json" }},
+		{name: "neither pdf nor ofd", mutate: func(m *Manifest) { m.Documents[0].Name = "cert-1.docx" }},
 		{name: "duplicate", mutate: func(m *Manifest) { m.Documents = append(m.Documents, m.Documents[0]) }},
 		{name: "short digest", mutate: func(m *Manifest) { m.Documents[0].SM3 = "abcd" }},
 		{name: "upper-case digest", mutate: func(m *Manifest) { m.Documents[0].SM3 = strings.ToUpper(m.Documents[0].SM3) }},
