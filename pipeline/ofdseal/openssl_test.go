@@ -1,0 +1,112 @@
+package ofdseal
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+)
+
+// readCorpusFile reads a file of the conformance corpus in place.
+func readCorpusFile(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// opensslVerify checks a signature over msg with OpenSSL 3, the independent
+// verifier STANDARDS.md names: an SM2 one with SM3 and the default signer
+// ID, an ECDSA P-256 one with SHA-256. It reports OpenSSL's verdict.
+func opensslVerify(t *testing.T, certDER, msg, sig []byte) bool {
+	t.Helper()
+	openssl := testenv.Tool(t, "openssl")
+	cert, err := ses.ParseCertificate(certDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, err := smx509.MarshalPKIXPublicKey(cert.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{
+		"pub.pem": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki}),
+		"msg":     msg,
+		"sig":     sig,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "msg"}
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); ok && sm2.IsSM2PublicKey(pub) {
+		args = []string{"pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig",
+			"-digest", "sm3", "-pkeyopt", "distid:1234567812345678"}
+	}
+	cmd := exec.Command(openssl, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	ok := err == nil && (bytes.Contains(out, []byte("Signature Verified Successfully")) || bytes.Contains(out, []byte("Verified OK")))
+	if !ok && !bytes.Contains(bytes.ToLower(out), []byte("verification failure")) {
+		t.Fatalf("openssl %v did not reach a verdict (%v):\n%s", args, err, out)
+	}
+	return ok
+}
+
+// opensslSM3 returns `openssl dgst -sm3` of data.
+func opensslSM3(t *testing.T, data []byte) []byte {
+	t.Helper()
+	cmd := exec.Command(testenv.Tool(t, "openssl"), "dgst", "-sm3", "-binary")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil || len(out) != 32 {
+		t.Fatalf("openssl dgst -sm3: %v, %d bytes", err, len(out))
+	}
+	return out
+}
+
+// checkOpenSSL has OpenSSL check a sealed package independently: the
+// signer's signature over DER(TBS_Sign), the maker's over the seal (and a
+// changed TBS_Sign failing), and the SM3 of every referenced file against
+// its CheckValue.
+func checkOpenSSL(t *testing.T, pkg []byte, r Result) {
+	t.Helper()
+	parts, _ := unzip(t, pkg)
+	s := r.SES // parsed from SignedValue.dat by Verify, over its bytes
+	checks := []struct {
+		name           string
+		cert, msg, sig []byte
+		want           bool
+	}{
+		{"signature over TBS_Sign", s.Cert, s.SignedData(), s.SignatureValue, true},
+		{"signature over a changed TBS_Sign", s.Cert, flip(s.SignedData(), 40), s.SignatureValue, false},
+		{"maker's signature over the seal", s.Seal.MakerCert, s.Seal.SignedData(), s.Seal.SignatureValue, true},
+	}
+	for _, c := range checks {
+		if got := opensslVerify(t, c.cert, c.msg, c.sig); got != c.want {
+			t.Errorf("openssl: %s: verdict %v, want %v", c.name, got, c.want)
+		}
+	}
+	for i, ref := range r.References {
+		data, ok := parts[ref.Part]
+		if !ok {
+			t.Errorf("reference %q: no such part", ref.FileRef)
+			continue
+		}
+		if sum := opensslSM3(t, data); !bytes.Equal(sum, r.Signature.References[i].CheckValue) {
+			t.Errorf("reference %q: openssl dgst -sm3 %x, CheckValue %x", ref.FileRef, sum, r.Signature.References[i].CheckValue)
+		}
+	}
+}
