@@ -3,6 +3,7 @@ package ofdseal
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -116,10 +118,19 @@ func (s *sealer) digest(p *ofd.Package, name string, data []byte) ([]byte, error
 	}
 	defer rc.Close()
 	h := sm3.New()
-	if _, err := io.Copy(h, rc); err != nil {
+	if _, err := io.CopyBuffer(h, rc, s.buffer()); err != nil {
 		return nil, fmt.Errorf("%w: %q: %w", ErrMalformed, name, err)
 	}
 	return h.Sum(nil), nil
+}
+
+// buffer returns the copy buffer of this Seal call: hashing and copying
+// the parts one after the other, they need one between them.
+func (s *sealer) buffer() []byte {
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, 32<<10)
+	}
+	return s.copyBuf
 }
 
 // propertyInfo is TBS_Sign.propertyInfo, an IA5String: the Signature.xml
@@ -173,6 +184,7 @@ func (s *sealer) writePackage(in []byte, p *ofd.Package, replaced map[string][]b
 	}
 	out := bytes.NewBuffer(make([]byte, 0, len(in)+len(s.opts.SealData)*2+64<<10))
 	zw := zip.NewWriter(out)
+	zw.RegisterCompressor(zip.Deflate, fastDeflate)
 	fail := func(name string, err error) ([]byte, error) {
 		return nil, fmt.Errorf("ofdseal: writing %q: %w", name, err)
 	}
@@ -192,7 +204,7 @@ func (s *sealer) writePackage(in []byte, p *ofd.Package, replaced map[string][]b
 		if err != nil {
 			return fail(f.Name, err)
 		}
-		if _, err := io.Copy(w, r); err != nil {
+		if _, err := io.CopyBuffer(w, r, s.buffer()); err != nil {
 			return fail(f.Name, err)
 		}
 	}
@@ -208,6 +220,34 @@ func (s *sealer) writePackage(in []byte, p *ofd.Package, replaced map[string][]b
 		return fail("central directory", err)
 	}
 	return out.Bytes(), nil
+}
+
+// deflaters reuses flate writers at BestSpeed: the new parts are small XML
+// and the seal, whose picture is compressed already, so a higher level
+// buys nothing.
+var deflaters = sync.Pool{New: func() any {
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed) // a valid level cannot fail
+	return fw
+}}
+
+// fastDeflate is a zip.Compressor handing out pooled BestSpeed writers.
+func fastDeflate(w io.Writer) (io.WriteCloser, error) {
+	fw := deflaters.Get().(*flate.Writer)
+	fw.Reset(w)
+	return &pooledDeflater{fw}, nil
+}
+
+// pooledDeflater returns its writer to the pool when closed.
+type pooledDeflater struct{ *flate.Writer }
+
+func (d *pooledDeflater) Close() error {
+	if d.Writer == nil {
+		return nil
+	}
+	err := d.Writer.Close()
+	deflaters.Put(d.Writer)
+	d.Writer = nil
+	return err
 }
 
 // deflate adds a part, deflated, dated with the signing time.

@@ -45,6 +45,7 @@ type sealer struct {
 	sigID     string // the new Signatures.xml entry's ID
 	maxSignID string // MaxSignId after sealing
 	stamps    []stamp
+	copyBuf   []byte // see buffer
 
 	// ignoreProtection lets tests seal over a whole-protected signature,
 	// as h.ofd's producer did, to show the earlier signature then fails.
