@@ -29,4 +29,17 @@
 // is itself among a signature's references (whole-protected mode), adding a
 // later signature changes it and fails the earlier one, as the standard
 // intends.
+//
+// [Seal] adds a Type="Seal" signature (GB/T 33190 §18, GB/T 38540 §7.2) to
+// the first document of a package and writes a new package in which every
+// input entry is copied raw. What it writes follows ofdrw, the producer
+// most verifiers are tested against (../shared/conformance/ofd): absolute
+// locations, Signs/Sign_N/ folders holding Signature.xml, SignedValue.dat
+// and Seal.esl, Seal.esl among the references, Signature and StampAnnot IDs
+// drawn from one counter that MaxSignId records (SESV4SignDoc.ofd), and for
+// a riding seal one StampAnnot per page whose Boundary is the whole picture
+// and whose Clip is the page's slice (V4RideRight.ofd). Only Signatures.xml
+// is left out of the references unless Options.ProtectAll; a document whose
+// existing signature protects a part sealing must change is refused
+// ([ErrNoChangesPermitted]).
 package ofdseal
