@@ -270,7 +270,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 			return err
 		}
 		created, err := storage.PutOnce(ctx, p.store, sealedKey, output, storage.PutOptions{
-			ContentType: "application/pdf",
+			ContentType: contentType(output),
 			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
 		})
 		switch {

@@ -17,6 +17,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -74,14 +75,30 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 	return data, nil
 }
 
-// seal applies the seal to input in memory.
+// seal applies the seal to input in memory, in the input's format as its
+// content tells (verify.DetectFormat): a PDF gets one incremental update
+// (sealPDF), an OFD package a new package with one more Seal signature
+// (sealOFD). Content of neither format is DOCUMENT_MALFORMED.
 func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry, pl approval.Placement) ([]byte, error) {
+	format := verify.DetectFormat(input)
+	if format == verify.FormatUnknown {
+		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, input[:min(len(input), 8)])
+	}
 	signer, cert, err := p.signer(ctx, seal)
 	if err != nil {
 		return nil, err
 	}
+	if format == verify.FormatOFD {
+		return p.sealOFD(ctx, input, seal, signer, cert, pl)
+	}
+	return p.sealPDF(ctx, input, seal, signer, cert, pl)
+}
+
+// sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
+// lower-left corner, mapping pdfseal's refusals to rejection codes.
+func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) ([]byte, error) {
 	var out bytes.Buffer
-	err = pdfseal.Seal(ctx, &out, input, pdfseal.Options{
+	err := pdfseal.Seal(ctx, &out, input, pdfseal.Options{
 		Signer:   signer,
 		Chain:    []*smx509.Certificate{cert},
 		Image:    seal.Seal.Picture.Data,
@@ -133,17 +150,25 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	return ok && k.Equal(b)
 }
 
-// check verifies a sealed output and adds the pipeline's own check: the
-// output is an incremental update of exactly the approved input.
+// check verifies a sealed output, whatever its format
+// (verify.Verifier.Document), and adds the pipeline's own check that the
+// approved input is intact in it: a PDF output is an incremental update of
+// exactly the approved input (it begins with it); an OFD output carries
+// every part of the approved package over unchanged (ofdCarriedOver).
 func (p *Pipeline) check(ctx context.Context, name string, input, output []byte) (*report.Document, error) {
-	rep, err := p.verifier.PDF(ctx, name, output)
+	rep, err := p.verifier.Document(ctx, name, output)
 	if err != nil {
 		return nil, reject(CodeSelfCheckFailed, err, "the sealed output cannot be read back: %v", err)
 	}
-	c := report.Check{Name: "approved-content", Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
-		Detail: fmt.Sprintf("the first %d bytes are the approved document", len(input))}
-	if len(output) < len(input) || !bytes.Equal(output[:len(input)], input) {
-		c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
+	var c report.Check
+	if verify.DetectFormat(input) == verify.FormatOFD {
+		c = ofdCarriedOver(input, output)
+	} else {
+		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
+			Detail: fmt.Sprintf("the first %d bytes are the approved document", len(input))}
+		if len(output) < len(input) || !bytes.Equal(output[:len(input)], input) {
+			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
+		}
 	}
 	for i := range rep.Signatures {
 		rep.Signatures[i].Checks = append(rep.Signatures[i].Checks, c)
@@ -152,6 +177,9 @@ func (p *Pipeline) check(ctx context.Context, name string, input, output []byte)
 	rep.Conclude()
 	return rep, nil
 }
+
+// checkApprovedContent names the pipeline's own check of a sealed output.
+const checkApprovedContent = "approved-content"
 
 // sealedBy accepts the report of a sealed output only if it passed its
 // verification and its last signature is seal's: an output that does not
