@@ -11,29 +11,38 @@ import (
 
 func newDemoCmd(g *globals) *cobra.Command {
 	opts := demo.Options{}
+	var format string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Seal a sample batch end to end on embedded defaults (what `make demo` runs)",
 		Long: `Run the whole pipeline on embedded defaults, with nothing to install:
 
   1. make the development SM2 trust chain and two unit seals, if absent
-  2. render N sample service-hall certificates, plus two bad documents: one
+  2. render N sample service-hall certificates as PDF, OFD or both
+     alternating (--format pdf|ofd|mixed), plus two bad documents: one
      changed after approval (digest mismatch) and one naming a seal the
      approver may not use
   3. upload them with a signed approval into the local object store
-     (<data>/store/<bucket>/inbox/civil-affairs/demo-N/)
+     (<data>/store/<bucket>/inbox/civil-affairs/demo-N/, or demo-ofd-N/ and
+     demo-mixed-N/ for the other formats)
   4. run intake → approval → sealing → verification → reports through Asynq
      workers on an in-process Redis (miniredis)
 
 and print a summary. Running it again seals nothing twice: the batch is
 already complete and its outputs stand. S3, Redis and HSM settings are
 ignored: the demo always runs on the local store.`,
-		Example: `  sealpipe demo --data ./demo-data --docs 50`,
-		Args:    exactArgs(0),
+		Example: `  sealpipe demo --data ./demo-data --docs 50
+  sealpipe demo --data ./demo-data --docs 50 --format ofd`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Docs < 1 || opts.Docs > 100000 {
 				return usageErr("--docs %d: want 1 to 100000", opts.Docs)
 			}
+			f, err := demo.ParseFormat(format)
+			if err != nil {
+				return usageErr("--format: %v", err)
+			}
+			opts.Format = f
 			opts.Logger = g.log
 			sum, err := demo.Run(cmd.Context(), g.settings, opts)
 			if err != nil {
@@ -48,6 +57,7 @@ ignored: the demo always runs on the local store.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Docs, "docs", 20, "number of good sample documents (two bad ones are added)")
+	f.StringVar(&format, "format", string(demo.FormatPDF), "document format: pdf, ofd or mixed (alternating)")
 	f.IntVar(&opts.Concurrency, "concurrency", 0, "worker concurrency (default 4 × CPUs)")
 	f.DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "give up waiting for the batch after this long")
 	return cmd
@@ -67,7 +77,14 @@ func printSummary(g *globals, s *demo.Summary) {
 	if s.DocsPerSecond > 0 {
 		fmt.Fprintf(w, " (%.1f docs/s)", s.DocsPerSecond)
 	}
-	fmt.Fprintf(w, "\n  outputs:\n    sealed PDFs:  %s\n    reports:      %s\n    rejections:   %s\n    batch report: %s\n",
-		s.SealedDir, s.ReportsDir, s.RejectedDir, s.BatchReport)
-	fmt.Fprintf(w, "  check one:     sealpipe verify --data %s %s%s\n", g.settings.Data, s.SealedDir, demo.DocumentName(1))
+	sealed := "sealed PDFs: "
+	switch s.Format {
+	case demo.FormatOFD:
+		sealed = "sealed OFDs: "
+	case demo.FormatMixed:
+		sealed = "sealed:      "
+	}
+	fmt.Fprintf(w, "\n  outputs:\n    %s %s\n    reports:      %s\n    rejections:   %s\n    batch report: %s\n",
+		sealed, s.SealedDir, s.ReportsDir, s.RejectedDir, s.BatchReport)
+	fmt.Fprintf(w, "  check one:     sealpipe verify --data %s %s%s\n", g.settings.Data, s.SealedDir, s.Format.DocumentName(1))
 }

@@ -18,14 +18,28 @@ func newSealCmd(g *globals) *cobra.Command {
 	var force bool
 	pl := approval.DefaultPlacement
 	cmd := &cobra.Command{
-		Use:   "seal IN.pdf -o OUT.pdf --seal ID",
-		Short: "Apply a registered seal to one local PDF",
-		Long: `Apply a registered seal to a single PDF: the seal picture on the page and an
-SM2/SM3 CMS signature in one incremental update, so IN.pdf's bytes are an exact
-prefix of OUT.pdf. The output is verified before it is written, and the use is
-recorded in the seal's usage log (audit/<seal>/local/...).`,
-		Example: `  sealpipe seal cert.pdf -o cert.sealed.pdf --seal 33010200000001`,
-		Args:    exactArgs(1),
+		Use:   "seal IN -o OUT --seal ID",
+		Short: "Apply a registered seal to one local PDF or OFD document",
+		Long: `Apply a registered seal to a single PDF or OFD document; the format is told
+from the content, not the name.
+
+  PDF: the seal picture on the page and an SM2/SM3 CMS signature in one
+       incremental update, so IN's bytes are an exact prefix of OUT.
+  OFD: a new package with one more Seal signature (GB/T 33190 §18): a stamp
+       annotation with the seal picture, Signature.xml and its SES_Signature;
+       every part of IN is carried over unchanged.
+
+--page, --x and --y place the seal picture as the format measures, in mm:
+  PDF: --x/--y are the picture's lower-left corner from the page's lower-left
+       corner (y up);
+  OFD: --x/--y are the picture's top-left corner from the page's top-left
+       corner (y down).
+
+The output is verified before it is written, and the use is recorded in the
+seal's usage log (audit/<seal>/local/...).`,
+		Example: `  sealpipe seal cert.pdf -o cert.sealed.pdf --seal 33010200000001
+  sealpipe seal cert.ofd -o cert.sealed.ofd --seal 33010200000001 --page 1 --x 120 --y 200`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sealID == "" || out == "" {
 				return usageErr("--seal and -o are required")
@@ -67,7 +81,7 @@ recorded in the seal's usage log (audit/<seal>/local/...).`,
 	f.BoolVar(&force, "force", false, "replace the output file if it exists")
 	f.IntVar(&pl.Page, "page", pl.Page, "page to place the seal on (1-based)")
 	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge")
-	f.Float64Var(&pl.Y, "y", pl.Y, "seal picture's bottom edge, mm from the page's bottom edge")
+	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge; OFD: its top edge, mm from the page's top edge")
 	return cmd
 }
 

@@ -7,11 +7,13 @@
 package demo
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/internal/demo/certofd"
 	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
@@ -28,6 +31,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
 
 // The demo's identities.
@@ -41,11 +45,89 @@ const (
 	// Approver and OtherApprover are approver slugs in the trust chain.
 	Approver      = "approver-zhang"
 	OtherApprover = "approver-li"
-	// Tampered is the bad document changed after its approval was signed.
+	// Tampered is the bad document changed after its approval was signed,
+	// in a PDF batch (see Format.Tampered).
 	Tampered = "zz-tampered.pdf"
-	// WrongSeal is the bad document naming a seal its approver may not use.
+	// WrongSeal is the bad document naming a seal its approver may not
+	// use, in a PDF batch (see Format.WrongSeal).
 	WrongSeal = "zz-wrong-seal.pdf"
 )
+
+// Format is the file format of a sample batch's documents.
+type Format string
+
+// The formats a sample batch may have.
+const (
+	// FormatPDF: every document a PDF (internal/demo/certpdf), the default.
+	FormatPDF Format = "pdf"
+	// FormatOFD: every document an OFD package (internal/demo/certofd).
+	FormatOFD Format = "ofd"
+	// FormatMixed: PDF and OFD alternating, the first good document a PDF;
+	// the tampered document an OFD, the one with the wrong seal a PDF.
+	FormatMixed Format = "mixed"
+)
+
+// ErrUnknownFormat reports a format name that is none of "pdf", "ofd" and
+// "mixed".
+var ErrUnknownFormat = errors.New("demo: unknown document format")
+
+// ParseFormat reads a format name: "pdf", "ofd" or "mixed"; empty means
+// "pdf". Other names are an error wrapping ErrUnknownFormat.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case "":
+		return FormatPDF, nil
+	case FormatPDF, FormatOFD, FormatMixed:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w %q: want pdf, ofd or mixed", ErrUnknownFormat, s)
+}
+
+// Of returns the format of the i-th good sample document (from 1): f
+// itself, or for FormatMixed PDF for odd i and OFD for even i.
+func (f Format) Of(i int) Format {
+	switch f {
+	case FormatOFD:
+		return FormatOFD
+	case FormatMixed:
+		if i%2 == 0 {
+			return FormatOFD
+		}
+	}
+	return FormatPDF
+}
+
+// ext is the file name extension of a document of format f (PDF or OFD).
+func (f Format) ext() string {
+	if f == FormatOFD {
+		return ".ofd"
+	}
+	return ".pdf"
+}
+
+// DocumentName is the file name of the i-th good sample document of a
+// batch of format f: DocumentName(i) with the extension of f.Of(i).
+func (f Format) DocumentName(i int) string {
+	return strings.TrimSuffix(DocumentName(i), ".pdf") + f.Of(i).ext()
+}
+
+// Tampered is the name of the bad document changed after approval: an OFD
+// in OFD and mixed batches (zz-tampered.ofd), else Tampered.
+func (f Format) Tampered() string {
+	if f == FormatPDF || f == "" {
+		return Tampered
+	}
+	return strings.TrimSuffix(Tampered, ".pdf") + ".ofd"
+}
+
+// WrongSeal is the name of the bad document naming a seal its approver may
+// not use: an OFD in OFD batches (zz-wrong-seal.ofd), else WrongSeal.
+func (f Format) WrongSeal() string {
+	if f == FormatOFD {
+		return strings.TrimSuffix(WrongSeal, ".pdf") + ".ofd"
+	}
+	return WrongSeal
+}
 
 // Units and Approvers are the identities of the development trust chain.
 var (
@@ -133,6 +215,8 @@ type BatchOptions struct {
 	Issuer string
 	// Date is the certificates' issue date and the approval time. Zero means now.
 	Date time.Time
+	// Format is the documents' format. Empty means FormatPDF.
+	Format Format
 	// Approver signs the approval.
 	ApproverKey  crypto.Signer
 	ApproverCert *smx509.Certificate
@@ -160,10 +244,21 @@ func (b *Batch) Names() []string {
 // DocumentName is the file name of the i-th good sample document.
 func DocumentName(i int) string { return fmt.Sprintf("cert-%05d.pdf", i) }
 
-// MakeBatch renders and approves a sample batch.
+// MakeBatch renders and approves a sample batch. Each document is a
+// certificate rendered in its format (see Format): PDFs by certpdf with the
+// seal's placement from the page's lower-left corner, OFDs by certofd with
+// the placement as OFD measures it, from the page's top-left corner, so
+// that the seal lands on the same spot of the same certificate either way.
+// The tampered document is changed after approval: a PDF gets bytes
+// appended after %%EOF; an OFD gets one digit of its certificate number
+// changed inside its page content and is zipped again, so it still opens.
 func MakeBatch(opts BatchOptions) (*Batch, error) {
 	if opts.Docs < 0 || (opts.Docs == 0 && !opts.Bad) {
 		return nil, fmt.Errorf("demo: a batch needs documents, got %d", opts.Docs)
+	}
+	format, err := ParseFormat(string(opts.Format))
+	if err != nil {
+		return nil, err
 	}
 	if opts.Seal == "" {
 		opts.Seal = SealCivil
@@ -175,32 +270,32 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 		opts.Issuer = Units[0].Name
 	}
 	b := &Batch{Ref: opts.Ref, Files: map[string][]byte{}}
-	page, x, y, _, _ := certpdf.SealArea()
 	m := &approval.Manifest{
 		Version: approval.Version, Batch: opts.Ref.Batch, Department: opts.Ref.Department,
 		Approver: opts.ApproverCert.Subject.CommonName, ApprovedAt: opts.Date.UTC().Truncate(time.Second),
 	}
-	add := func(name string, i int, seal string) error {
+	add := func(name string, i int, seal string, f Format) error {
 		c := certpdf.Sample(i, opts.Date)
 		c.Department = opts.Issuer
-		pdf, err := certpdf.Render(c)
+		doc, pl, err := render(c, f)
 		if err != nil {
 			return fmt.Errorf("demo: render %s: %w", name, err)
 		}
-		b.Files[name] = pdf
-		m.Documents = append(m.Documents, approval.NewDocument(name, pdf, seal, approval.Placement{Page: page, X: x, Y: y}))
+		b.Files[name] = doc
+		m.Documents = append(m.Documents, approval.NewDocument(name, doc, seal, pl))
 		return nil
 	}
 	for i := 1; i <= opts.Docs; i++ {
-		if err := add(DocumentName(i), i, opts.Seal); err != nil {
+		if err := add(format.DocumentName(i), i, opts.Seal, format.Of(i)); err != nil {
 			return nil, err
 		}
 	}
+	tampered := format.Tampered()
 	if opts.Bad {
-		if err := add(Tampered, opts.Docs+1, opts.Seal); err != nil {
+		if err := add(tampered, opts.Docs+1, opts.Seal, formatOfName(tampered)); err != nil {
 			return nil, err
 		}
-		if err := add(WrongSeal, opts.Docs+2, SealCounty); err != nil {
+		if err := add(format.WrongSeal(), opts.Docs+2, SealCounty, formatOfName(format.WrongSeal())); err != nil {
 			return nil, err
 		}
 	}
@@ -210,10 +305,102 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 	}
 	b.Files[approval.ManifestName], b.Files[approval.SignatureName] = body, sig
 	if opts.Bad {
-		// Changed after approval: trailing bytes after %%EOF keep it a PDF.
-		b.Files[Tampered] = append(b.Files[Tampered], "% changed after approval\n"...)
+		if formatOfName(tampered) == FormatOFD {
+			if b.Files[tampered], err = tamperOFD(b.Files[tampered]); err != nil {
+				return nil, err
+			}
+		} else {
+			// Changed after approval: trailing bytes after %%EOF keep it a PDF.
+			b.Files[tampered] = append(b.Files[tampered], "% changed after approval\n"...)
+		}
 	}
 	return b, nil
+}
+
+// formatOfName is the format a sample document's name says: OFD for
+// ".ofd", else PDF.
+func formatOfName(name string) Format {
+	if strings.HasSuffix(name, ".ofd") {
+		return FormatOFD
+	}
+	return FormatPDF
+}
+
+// render writes certificate c as a PDF or, for FormatOFD, an OFD package,
+// and returns it with the seal's placement as that format measures it.
+func render(c certpdf.Certificate, f Format) ([]byte, approval.Placement, error) {
+	if f == FormatOFD {
+		// The picture's bottom edge on the seal area's, as in the PDF.
+		page, x, y, _, h := certofd.SealBoundary()
+		doc, err := certofd.Render(c)
+		return doc, approval.Placement{Page: page, X: x, Y: y + h - sealpic.DefaultDiameterMM}, err
+	}
+	page, x, y, _, _ := certpdf.SealArea()
+	doc, err := certpdf.Render(c)
+	return doc, approval.Placement{Page: page, X: x, Y: y}, err
+}
+
+// tamperOFD changes one byte inside a part of an OFD package — the last
+// digit of the first text on the page (the certificate's number) — and
+// zips the package again, every other entry copied as stored, so that it
+// still opens and reads as a certificate but its digest is no longer the
+// approved one.
+func tamperOFD(pkg []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		return nil, fmt.Errorf("demo: tamper: %w", err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	changed := false
+	for _, f := range zr.File {
+		if changed || !strings.HasSuffix(f.Name, "/Content.xml") {
+			if err := zw.Copy(f); err != nil {
+				return nil, fmt.Errorf("demo: tamper: %w", err)
+			}
+			continue
+		}
+		data, err := readEntry(f)
+		if err != nil {
+			return nil, err
+		}
+		end := bytes.Index(data, []byte("</ofd:TextCode>"))
+		at := bytes.LastIndexAny(data[:max(end, 0)], "0123456789")
+		if at < 0 {
+			return nil, fmt.Errorf("demo: tamper: no digit in the first text of %s", f.Name)
+		}
+		data[at] = '0' + (data[at]-'0'+1)%10
+		fh := f.FileHeader
+		w, err := zw.CreateHeader(&fh)
+		if err != nil {
+			return nil, fmt.Errorf("demo: tamper: %w", err)
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, fmt.Errorf("demo: tamper: %w", err)
+		}
+		changed = true
+	}
+	if !changed {
+		return nil, errors.New("demo: tamper: the package has no page content")
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("demo: tamper: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// readEntry reads a zip entry of the demo's own making.
+func readEntry(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("demo: tamper: %w", err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("demo: tamper: %w", err)
+	}
+	return data, nil
 }
 
 // WriteDir writes the batch's files into dir, creating it.
@@ -253,6 +440,8 @@ func ContentType(name string) string {
 		return "application/pkcs7-signature"
 	case strings.HasSuffix(strings.ToLower(name), ".pdf"):
 		return "application/pdf"
+	case strings.HasSuffix(strings.ToLower(name), ".ofd"):
+		return "application/ofd"
 	}
 	return "application/octet-stream"
 }

@@ -17,6 +17,8 @@ import (
 type Options struct {
 	// Docs is the number of good sample documents. Zero means 20.
 	Docs int
+	// Format is the documents' format (see Format). Empty means FormatPDF.
+	Format Format
 	// Concurrency is the worker concurrency. Zero means 4 × CPUs.
 	Concurrency int
 	// Timeout bounds the wait for the batch. Zero means 10 minutes.
@@ -28,6 +30,7 @@ type Options struct {
 // Summary is what a demo run did.
 type Summary struct {
 	Batch          string   `json:"batch"`
+	Format         Format   `json:"format"`
 	Documents      int      `json:"documents"`
 	Sealed         int      `json:"sealed"`
 	Rejected       int      `json:"rejected"`
@@ -53,8 +56,9 @@ func Embedded(s engine.Settings) engine.Settings {
 // Embedded): it makes the development trust chain and the demo seals if
 // they are missing, uploads Docs sample certificates and the two bad
 // documents with a signed approval, runs them through the pipeline's
-// workers and waits for the batch report. Running it again seals nothing
-// twice: the batch is complete and its outputs stand.
+// workers and waits for the batch report. The batch is demo-<Docs> for
+// PDF documents, demo-<format>-<Docs> for the other formats. Running it
+// again seals nothing twice: the batch is complete and its outputs stand.
 func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error) {
 	if opts.Docs == 0 {
 		opts.Docs = 20
@@ -64,6 +68,10 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	format, err := ParseFormat(string(opts.Format))
+	if err != nil {
+		return nil, err
 	}
 	e := engine.New(Embedded(s), engine.WithLogger(opts.Logger))
 	defer e.Close()
@@ -88,7 +96,10 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 		return nil, err
 	}
 	ref := pipeline.BatchRef{Department: Department, Batch: fmt.Sprintf("demo-%d", opts.Docs)}
-	batch, err := MakeBatch(BatchOptions{Ref: ref, Docs: opts.Docs, Bad: true, ApproverKey: key, ApproverCert: approver.Cert})
+	if format != FormatPDF {
+		ref.Batch = fmt.Sprintf("demo-%s-%d", format, opts.Docs)
+	}
+	batch, err := MakeBatch(BatchOptions{Ref: ref, Docs: opts.Docs, Bad: true, Format: format, ApproverKey: key, ApproverCert: approver.Cert})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +125,7 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 
 	bucketDir := e.StoreLocation()
 	sum := &Summary{
-		Batch: ref.String(), Documents: len(b.Documents), Sealed: b.Sealed, Rejected: b.Rejected,
+		Batch: ref.String(), Format: format, Documents: len(b.Documents), Sealed: b.Sealed, Rejected: b.Rejected,
 		AlreadyDone: doneBefore == nil, ElapsedSeconds: elapsed.Seconds(),
 		SealedDir:   filepath.Join(bucketDir, storage.PrefixSealed, ref.String()) + "/",
 		ReportsDir:  filepath.Join(bucketDir, storage.PrefixReports, ref.String()) + "/",
