@@ -125,22 +125,7 @@ func BenchmarkVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var floor time.Duration
-	measure := func(name string, f func()) {
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(doc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				f()
-			}
-			perOp := b.Elapsed() / time.Duration(max(b.N, 1))
-			if floor == 0 {
-				floor = perOp
-			} else {
-				b.ReportMetric(float64(perOp)/float64(floor), "x-floor")
-			}
-		})
-	}
+	measure := floorBench(b, len(doc))
 	pub := &key.PublicKey
 	measure("floor-SM3+SM2verify", func() {
 		sum := sm3.Sum(doc)

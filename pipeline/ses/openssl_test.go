@@ -3,9 +3,7 @@ package ses
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -17,7 +15,6 @@ import (
 // verifier STANDARDS.md names, and reports whether OpenSSL accepted it.
 func opensslVerify(t *testing.T, certDER, msg, sig []byte) bool {
 	t.Helper()
-	openssl := testenv.Tool(t, "openssl")
 	cert, err := ParseCertificate(certDER)
 	if err != nil {
 		t.Fatal(err)
@@ -26,26 +23,7 @@ func opensslVerify(t *testing.T, certDER, msg, sig []byte) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	files := map[string][]byte{
-		"pub.pem": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki}),
-		"msg":     msg,
-		"sig":     sig,
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin",
-		"-in", "msg", "-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	ok := err == nil && bytes.Contains(out, []byte("Signature Verified Successfully"))
-	if !ok && !bytes.Contains(out, []byte("Signature Verification Failure")) {
-		t.Fatalf("openssl did not reach a verdict (%v):\n%s", err, out)
-	}
-	return ok
+	return testenv.OpenSSLVerify(t, spki, msg, sig, true)
 }
 
 func TestOpenSSLInterop(t *testing.T) {
