@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -174,7 +173,7 @@ func TestOFDRejections(t *testing.T) {
 			return "truncated.ofd"
 		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
 		{"no OFD.xml", func(t *testing.T, e *env, b *demo.Batch) string {
-			e.setDocument(b, "no-entry.ofd", rezip(t, b.Files[first], func(name string, data []byte) (string, []byte) {
+			e.setDocument(b, "no-entry.ofd", pipeline.RepackOFD(t, b.Files[first], false, func(name string, data []byte) (string, []byte) {
 				if name == "OFD.xml" {
 					return "", nil
 				}
@@ -183,7 +182,7 @@ func TestOFDRejections(t *testing.T) {
 			return "no-entry.ofd"
 		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
 		{"OFD.xml not XML", func(t *testing.T, e *env, b *demo.Batch) string {
-			e.setDocument(b, "bad-xml.ofd", rezip(t, b.Files[first], func(name string, data []byte) (string, []byte) {
+			e.setDocument(b, "bad-xml.ofd", pipeline.RepackOFD(t, b.Files[first], false, func(name string, data []byte) (string, []byte) {
 				if name == "OFD.xml" {
 					return name, data[:len(data)/2]
 				}
@@ -192,7 +191,7 @@ func TestOFDRejections(t *testing.T) {
 			return "bad-xml.ofd"
 		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
 		{"entry climbing out of the package", func(t *testing.T, e *env, b *demo.Batch) string {
-			e.setDocument(b, "traversal.ofd", rezip(t, b.Files[first], func(name string, data []byte) (string, []byte) {
+			e.setDocument(b, "traversal.ofd", pipeline.RepackOFD(t, b.Files[first], false, func(name string, data []byte) (string, []byte) {
 				if strings.HasSuffix(name, ".ttf") {
 					return "../../" + name, data
 				}
@@ -241,20 +240,26 @@ func TestOFDRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.cfg)
 			b := e.formatBatch("ofd-bad", 2, true, demo.FormatOFD)
-			name := tt.mutate(t, e, b)
-			e.upload(b)
-			rep := e.runBatch(b.Ref)
-			i := slices.IndexFunc(rep.Documents, func(d report.BatchEntry) bool { return d.Document == name })
-			if i < 0 {
-				t.Fatalf("%s missing from the batch report", name)
-			}
-			if d := rep.Documents[i]; d.Outcome != report.OutcomeRejected || d.Code != tt.code {
-				t.Fatalf("%s: %s %s (%s), want rejected %s", name, d.Outcome, d.Code, d.Reason, tt.code)
-			}
-			if e.exists(b.Ref.SealedKey(name)) {
-				t.Fatal("a rejected document was sealed")
-			}
+			e.wantRejected(b, tt.mutate(t, e, b), tt.code)
 		})
+	}
+}
+
+// wantRejected uploads and runs batch b and checks that document name was
+// rejected with code and not sealed.
+func (e *env) wantRejected(b *demo.Batch, name string, code report.Code) {
+	e.t.Helper()
+	e.upload(b)
+	rep := e.runBatch(b.Ref)
+	i := slices.IndexFunc(rep.Documents, func(d report.BatchEntry) bool { return d.Document == name })
+	if i < 0 {
+		e.t.Fatalf("%s missing from the batch report", name)
+	}
+	if d := rep.Documents[i]; d.Outcome != report.OutcomeRejected || d.Code != code {
+		e.t.Fatalf("%s: %s %s (%s), want rejected %s", name, d.Outcome, d.Code, d.Reason, code)
+	}
+	if e.exists(b.Ref.SealedKey(name)) {
+		e.t.Fatal("a rejected document was sealed")
 	}
 }
 
@@ -278,43 +283,4 @@ func TestOFDLocalSeal(t *testing.T) {
 	if _, _, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 9, X: 20, Y: 20}, "o.ofd"); !errors.As(err, &rj) || rj.Code != pipeline.CodePlacementInvalid {
 		t.Fatalf("sealing on page 9 of a one-page OFD = %v, want %s", err, pipeline.CodePlacementInvalid)
 	}
-}
-
-// rezip writes an OFD package again with each entry's name and content as
-// edit returns them; an empty name drops the entry.
-func rezip(t *testing.T, pkg []byte, edit func(name string, data []byte) (string, []byte)) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data bytes.Buffer
-		_, err = data.ReadFrom(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		name, content := edit(f.Name, data.Bytes())
-		if name == "" {
-			continue
-		}
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
 }

@@ -104,6 +104,9 @@ func TestOFDRejectionCodes(t *testing.T) {
 
 func keep(name string, data []byte) (string, []byte) { return name, data }
 
+// RepackOFD is repack, for the tests of package pipeline_test.
+var RepackOFD = repack
+
 // repack writes pkg again, each entry as edit returns it (an empty name
 // drops it), stored rather than deflated when store is set, followed by
 // added entries.

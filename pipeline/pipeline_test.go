@@ -319,24 +319,7 @@ func TestDocumentRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.cfg)
 			b := e.sampleBatch("doc", 2, false)
-			name := tt.mutate(t, e, b)
-			e.upload(b)
-			rep := e.runBatch(b.Ref)
-			var found bool
-			for _, d := range rep.Documents {
-				if d.Document == name {
-					found = true
-					if d.Outcome != report.OutcomeRejected || d.Code != tt.code {
-						t.Fatalf("%s: %s %s (%s), want rejected %s", name, d.Outcome, d.Code, d.Reason, tt.code)
-					}
-				}
-			}
-			if !found {
-				t.Fatalf("%s missing from the batch report", name)
-			}
-			if e.exists(b.Ref.SealedKey(name)) {
-				t.Fatal("a rejected document was sealed")
-			}
+			e.wantRejected(b, tt.mutate(t, e, b), tt.code)
 		})
 	}
 }

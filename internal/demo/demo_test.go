@@ -103,16 +103,7 @@ func TestSetupAndMakeBatch(t *testing.T) {
 // tampered OFD still opens as an OFD package but no longer has its
 // approved digest.
 func TestBatchFormats(t *testing.T) {
-	ctx := context.Background()
-	ca, err := devca.Init(devca.Config{Dir: t.TempDir(), Passphrase: []byte("pass"), Units: demo.Units, Approvers: demo.Approvers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	approver := ca.Approvers[demo.Approver]
-	key, err := ca.Signer(ctx, approver)
-	if err != nil {
-		t.Fatal(err)
-	}
+	approved := approvedBy(t)
 	tests := []struct {
 		format                     demo.Format
 		want                       []string // documents, in name order
@@ -127,8 +118,9 @@ func TestBatchFormats(t *testing.T) {
 			if tt.format.Tampered() != tt.tampered || tt.format.WrongSeal() != tt.wrongSeal || tt.format.DocumentName(1) != tt.first {
 				t.Fatalf("names: %s %s %s", tt.format.Tampered(), tt.format.WrongSeal(), tt.format.DocumentName(1))
 			}
-			b, err := demo.MakeBatch(demo.BatchOptions{Ref: pipeline.BatchRef{Department: demo.Department, Batch: "f"}, Docs: 3, Bad: true,
-				Format: tt.format, ApproverKey: key, ApproverCert: approver.Cert})
+			opts := approved
+			opts.Docs, opts.Bad, opts.Format = 3, true, tt.format
+			b, err := demo.MakeBatch(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,8 +158,8 @@ func TestBatchFormats(t *testing.T) {
 			}
 		})
 	}
-	if _, err := demo.MakeBatch(demo.BatchOptions{Ref: pipeline.BatchRef{Department: demo.Department, Batch: "f"}, Docs: 1,
-		Format: "docx", ApproverKey: key, ApproverCert: approver.Cert}); !errors.Is(err, demo.ErrUnknownFormat) {
+	approved.Docs, approved.Format = 1, "docx"
+	if _, err := demo.MakeBatch(approved); !errors.Is(err, demo.ErrUnknownFormat) {
 		t.Fatalf("format docx: %v, want ErrUnknownFormat", err)
 	}
 }
@@ -175,19 +167,9 @@ func TestBatchFormats(t *testing.T) {
 // TestTamperedOFD: the tampered OFD differs from the approved one in one
 // byte of one part; every other part is the same.
 func TestTamperedOFD(t *testing.T) {
-	ctx := context.Background()
-	ca, err := devca.Init(devca.Config{Dir: t.TempDir(), Passphrase: []byte("pass"), Units: demo.Units, Approvers: demo.Approvers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	approver := ca.Approvers[demo.Approver]
-	key, err := ca.Signer(ctx, approver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	date := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	opts := demo.BatchOptions{Ref: pipeline.BatchRef{Department: demo.Department, Batch: "f"}, Docs: 1, Bad: true,
-		Format: demo.FormatOFD, Date: date, ApproverKey: key, ApproverCert: approver.Cert}
+	opts := approvedBy(t)
+	opts.Docs, opts.Bad, opts.Format = 1, true, demo.FormatOFD
+	opts.Date = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	bad, err := demo.MakeBatch(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +199,22 @@ func TestTamperedOFD(t *testing.T) {
 	if diffs != 1 {
 		t.Fatalf("%d bytes differ, want 1", diffs)
 	}
+}
+
+// approvedBy returns the options of a batch "f" approved by demo.Approver
+// of a new development trust chain.
+func approvedBy(t *testing.T) demo.BatchOptions {
+	t.Helper()
+	ca, err := devca.Init(devca.Config{Dir: t.TempDir(), Passphrase: []byte("pass"), Units: demo.Units, Approvers: demo.Approvers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approver := ca.Approvers[demo.Approver]
+	key, err := ca.Signer(context.Background(), approver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return demo.BatchOptions{Ref: pipeline.BatchRef{Department: demo.Department, Batch: "f"}, ApproverKey: key, ApproverCert: approver.Cert}
 }
 
 // parts reads every part of an OFD package.
