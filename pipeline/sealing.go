@@ -49,7 +49,7 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.C
 		return nil, reject(CodeSealExpired, nil, "seal %s (%s) is valid %s – %s, not now", e.ID, e.Name,
 			e.Seal.ValidStart.Format(time.DateOnly), e.Seal.ValidEnd.Format(time.DateOnly))
 	case !strings.EqualFold(e.Seal.Picture.Type, "png"):
-		return nil, reject(CodeSealUnusable, nil, "seal %s has a %q picture; PDF sealing needs PNG", e.ID, e.Seal.Picture.Type)
+		return nil, reject(CodeSealUnusable, nil, "seal %s has a %q picture; sealing needs PNG", e.ID, e.Seal.Picture.Type)
 	}
 	return e, nil
 }
