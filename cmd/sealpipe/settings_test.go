@@ -167,18 +167,24 @@ func TestHSMPoolFromSettings(t *testing.T) {
 	mustSealpipe(t, "--config", conf, "seals", "make", "--unit", "hsm-settings", "--unit-name", "某某县民政局", "--signer-key", uri, "--dept", demo.Department,
 		"--code", seal, "--purpose", "业务专用章", "--approver", demo.Approver)
 	dir := filepath.Join(t.TempDir(), batch)
-	mustSealpipe(t, "--config", conf, "batch", "make", "--docs", "3", "--out", dir, "--batch", batch, "--seal", seal)
+	// PDF and OFD alike: the HSM-held ECDSA key signs the CMS of the one
+	// and the SES_Signature of the other.
+	mustSealpipe(t, "--config", conf, "batch", "make", "--docs", "4", "--format", "mixed", "--out", dir, "--batch", batch, "--seal", seal)
 	placeBatch(t, data, dir, batch)
 	res := runOnce(t, "--config", conf)
-	if len(res) != 1 || res[0].Sealed != 3 {
-		t.Fatalf("run --once: %+v, want 3 sealed", res)
+	if len(res) != 1 || res[0].Sealed != 4 {
+		t.Fatalf("run --once: %+v, want 4 sealed", res)
 	}
-	sealed, _ := filepath.Glob(filepath.Join(data, "store", "sealpipe", "sealed", demo.Department, batch, "*.pdf"))
-	if len(sealed) != 3 {
-		t.Fatalf("sealed: %v", sealed)
-	}
-	if out := mustSealpipe(t, "--config", conf, "verify", sealed[0]); !strings.Contains(out, "TOTAL_PASSED") {
-		t.Fatalf("verify: %s", out)
+	for _, ext := range []string{"*.pdf", "*.ofd"} {
+		sealed, _ := filepath.Glob(filepath.Join(data, "store", "sealpipe", "sealed", demo.Department, batch, ext))
+		if len(sealed) != 2 {
+			t.Fatalf("sealed %s: %v", ext, sealed)
+		}
+		for _, f := range sealed {
+			if out := mustSealpipe(t, "--config", conf, "verify", f); !strings.Contains(out, "TOTAL_PASSED") {
+				t.Fatalf("verify %s: %s", f, out)
+			}
+		}
 	}
 
 	// Without the PIN setting the token refuses: the PIN came from there.
