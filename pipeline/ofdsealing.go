@@ -43,7 +43,7 @@ func (p *Pipeline) sealOFD(ctx context.Context, input []byte, seal *registry.Ent
 		Cert:     cert,
 		SealData: seal.Seal.Raw,
 		Placement: ofdseal.Placement{
-			Page: pl.Page, X: pl.X, Y: pl.Y,
+			Page: pl.Page, X: pl.X, Y: pl.Y, Riding: pl.Riding,
 			Width: float64(seal.Seal.Picture.WidthMM), Height: float64(seal.Seal.Picture.HeightMM),
 		},
 		Time:         p.cfg.Now(),

@@ -91,6 +91,9 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 	if format == verify.FormatOFD {
 		return p.sealOFD(ctx, input, seal, signer, cert, pl)
 	}
+	if pl.Riding {
+		return nil, reject(CodePlacementInvalid, nil, "a riding seal (骑缝章) is made on OFD documents only; this one is a PDF")
+	}
 	return p.sealPDF(ctx, input, seal, signer, cert, pl)
 }
 

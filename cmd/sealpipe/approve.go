@@ -54,5 +54,6 @@ corner, in mm.`,
 	f.IntVar(&pl.Page, "page", pl.Page, "page to place the seal on (1-based)")
 	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge")
 	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge; OFD: its top edge, mm from the page's top edge")
+	f.BoolVar(&pl.Riding, "riding", false, "OFD only: a riding seal (骑缝章) across the right edge of every page, --y from the top; --page and --x are not used")
 	return cmd
 }

@@ -108,6 +108,11 @@ type Placement struct {
 	// edge from the page's top edge (OFD).
 	X float64 `json:"x"`
 	Y float64 `json:"y"`
+	// Riding asks for a riding seal (骑缝章, OFD only): the picture split
+	// across the right edge of every page, Y from the top as for a stamp,
+	// as one signature; Page and X are then not used. A PDF with Riding is
+	// refused (PLACEMENT_INVALID).
+	Riding bool `json:"riding,omitempty"`
 }
 
 // DefaultPlacement is where a seal goes when nobody says otherwise: page 1,
