@@ -3,6 +3,8 @@ package ofd
 import (
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -137,20 +139,25 @@ func physicalBox(part string, area *node) (Box, error) {
 // PageBox returns the physical box of page i (0-based) of doc in
 // millimetres: the page's own Area/PhysicalBox (§7.7, Table 12) if it
 // states one, else the document's CommonData/PageArea. Only the start of
-// the page's content part is read.
+// the page's content part is read and decompressed: a page's content can
+// be megabytes of drawing operators, and Area comes first.
 func (p *Package) PageBox(doc *Document, i int) (Box, error) {
 	if i < 0 || i >= len(doc.Pages) {
 		return Box{}, partErr(doc.Name, ErrNotFound, "no page %d (%d pages)", i+1, len(doc.Pages))
 	}
 	name := doc.Pages[i].Content
-	data, err := p.read(name, p.lim.MaxXMLSize)
+	if f, ok := p.Entry(name); ok && f.UncompressedSize64 > uint64(p.lim.MaxXMLSize) {
+		return Box{}, partErr(name, ErrTooLarge, "XML part of %d bytes, the limit is %d", f.UncompressedSize64, p.lim.MaxXMLSize)
+	}
+	rc, err := p.OpenPart(name)
 	if err != nil {
 		return Box{}, err
 	}
+	defer rc.Close()
 	var box string
 	var inBox bool
 	var path []string
-	err = scan(name, data, p.lim, func(tok xml.Token, depth int) error {
+	err = scanReader(name, readErrs{name, io.LimitReader(rc, p.lim.MaxXMLSize)}, p.lim, func(tok xml.Token, depth int) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			path = append(path, t.Name.Local)
@@ -180,6 +187,21 @@ func (p *Package) PageBox(doc *Document, i int) (Box, error) {
 		return doc.PhysicalBox, nil
 	}
 	return parseBox(name, "PhysicalBox", box)
+}
+
+// readErrs reports a failure to read (decompress) a part as ErrMalformed
+// with the part's name, rather than as an XML syntax error.
+type readErrs struct {
+	part string
+	r    io.Reader
+}
+
+func (r readErrs) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = partErr(r.part, ErrMalformed, "%v", err)
+	}
+	return n, err
 }
 
 // Signature types (GB/T 33190 §18.2.1, Table 66).

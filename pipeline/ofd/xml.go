@@ -31,7 +31,14 @@ func scan(part string, data []byte, lim Limits, visit func(xml.Token, int) error
 	if int64(len(data)) > lim.MaxXMLSize {
 		return partErr(part, ErrTooLarge, "XML part of %d bytes, the limit is %d", len(data), lim.MaxXMLSize)
 	}
-	d := xml.NewDecoder(bytes.NewReader(data))
+	return scanReader(part, bytes.NewReader(data), lim, visit)
+}
+
+// scanReader is scan over a reader, which it reads only as far as the
+// tokens visit asks for: a scan that visit stops early does not read (nor
+// decompress) the rest of the part. The caller bounds the reader's length.
+func scanReader(part string, r io.Reader, lim Limits, visit func(xml.Token, int) error) error {
+	d := xml.NewDecoder(r)
 	d.Strict = true
 	d.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
 		switch strings.ToLower(label) {
