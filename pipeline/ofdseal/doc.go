@@ -22,10 +22,20 @@
 // (SM3, spelled "SM3", "sm3" or as the OID 1.2.156.10197.1.401 or an arc
 // below it; SHA-256 only where stated; absent, SM3 is assumed, as every
 // producer seen uses it — the standard's MD5 default is refused as weak).
-// Then coverage is judged: a file of the package that a signature does not
-// protect, that is no part of a signature (Signatures.xml, a Signature.xml,
-// its SignedValue and seal file), and that no later signature protects
-// either, is a change after signing ([ErrModified]). When Signatures.xml
+// A Type="Seal" signature's Seal/BaseLoc file, when named, must be byte for
+// byte the SESeal its SES_Signature signs ([ErrSealMismatch]: the seal shown
+// is not the seal signed; Invalid). Its SES_Signature timeStamp, if
+// present, must be an RFC 3161 token over the signature value that
+// verifies with the TSA certificate it carries and is not earlier than the
+// claimed signing time (GB/T 38540 §7.3 h; Result.TimeStampErr, apart from
+// Status; the TSA's trust is the caller's to judge).
+//
+// Then coverage is judged, per document (DocBody): a file of the document —
+// under its DocRoot's folder, or under no document's folder — that a
+// signature does not protect, that is no part of a signature
+// (Signatures.xml, a Signature.xml, its SignedValue and seal file), and
+// that no later signature of the document protects either, is a change
+// after signing ([ErrModified]). When Signatures.xml
 // is itself among a signature's references (whole-protected mode), adding a
 // later signature changes it and fails the earlier one, as the standard
 // intends.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors of verification. The Err fields of a [Result] wrap one of
@@ -38,7 +39,57 @@ var (
 	// nor any later one protects: they were changed or added after
 	// signing. The error is a [*ModificationError].
 	ErrModified = errors.New("ofdseal: document changed after signing")
+	// ErrSealMismatch reports a Type="Seal" signature whose seal file
+	// (Signature.xml Seal/BaseLoc, GB/T 33190 §18.2.2) is missing or is not
+	// byte for byte the SESeal its SES_Signature embeds and signs
+	// (GB/T 38540 §7.1 TBS_Sign.eseal): the seal the package shows is not
+	// the seal signed. The error is a [*SealFileError]; the signature is
+	// Invalid.
+	ErrSealMismatch = errors.New("ofdseal: seal file is not the seal signed")
+	// ErrTimeStampTime reports a timestamp token whose genTime is earlier
+	// than the signing time the signature claims, beyond
+	// [TimeStampTolerance] (GB/T 38540 §7.3 h): the signature value existed
+	// before the time it claims. The error is a [*TimeStampTimeError].
+	ErrTimeStampTime = errors.New("ofdseal: timestamp earlier than the claimed signing time")
 )
+
+// SealFileError details an [ErrSealMismatch].
+type SealFileError struct {
+	// Part is the seal file's part name (as resolved when missing).
+	Part string
+	// Missing is true when the package holds no such part.
+	Missing bool
+	// File and Signed are the seal file's SESeal ID and name, and the
+	// embedded seal's ("" when the file does not parse).
+	FileID, SignedID string
+}
+
+func (e *SealFileError) Error() string {
+	if e.Missing {
+		return fmt.Sprintf("%v: Seal/BaseLoc names %q, which the package does not hold", ErrSealMismatch, e.Part)
+	}
+	file := "does not parse as a SESeal"
+	if e.FileID != "" {
+		file = fmt.Sprintf("holds seal %s", e.FileID)
+	}
+	return fmt.Sprintf("%v: %q %s, but the SES_Signature signs seal %s (different bytes)", ErrSealMismatch, e.Part, file, e.SignedID)
+}
+
+// Unwrap makes errors.Is(err, ErrSealMismatch) hold.
+func (e *SealFileError) Unwrap() error { return ErrSealMismatch }
+
+// TimeStampTimeError details an [ErrTimeStampTime].
+type TimeStampTimeError struct {
+	GenTime, SigningTime time.Time
+}
+
+func (e *TimeStampTimeError) Error() string {
+	return fmt.Sprintf("%v: the token's genTime %s is %s before the claimed signing time %s", ErrTimeStampTime,
+		e.GenTime.Format(time.RFC3339), e.SigningTime.Sub(e.GenTime).Round(time.Second), e.SigningTime.Format(time.RFC3339))
+}
+
+// Unwrap makes errors.Is(err, ErrTimeStampTime) hold.
+func (e *TimeStampTimeError) Unwrap() error { return ErrTimeStampTime }
 
 // DigestMismatchError details an [ErrDigestMismatch].
 type DigestMismatchError struct {

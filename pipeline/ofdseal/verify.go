@@ -69,9 +69,19 @@ const (
 	// CheckReferences: each Reference's CheckValue against its file
 	// (GB/T 33190 §18.2.2, Table 69).
 	CheckReferences Check = "references"
-	// CheckModifications: no file is left unprotected by this signature
-	// and every later one.
+	// CheckSealFile: a seal's Seal/BaseLoc file, if named, is the SESeal
+	// its SES_Signature signs (GB/T 33190 §18.2.2 Seal; GB/T 38540 §7.3 a,
+	// §7.1 TBS_Sign.eseal). See [ErrSealMismatch]. It comes after the
+	// references: a seal file changed after signing fails those first.
+	CheckSealFile Check = "seal-file"
+	// CheckModifications: no file of the signature's document is left
+	// unprotected by this signature and every later one of that document.
 	CheckModifications Check = "modifications"
+	// CheckTimeStamp: a seal's timestamp token, if present, stamps the
+	// signature value, verifies with the TSA certificate it carries and is
+	// not earlier than the claimed signing time (GB/T 38540 §7.3 h). Trust
+	// in the TSA is the caller's to judge.
+	CheckTimeStamp Check = "timestamp"
 )
 
 // Result is the outcome of checking one Signature of an OFD document.
@@ -87,18 +97,29 @@ type Result struct {
 	// SES_Signature v4", "GB/T 35275 SignedData", "SM2 signature value".
 	Format string
 
-	// Status is the verdict on the format, the signature value and the
-	// references; the coverage verdict is ModifiedErr. Failed names the
-	// first check that did not pass, Err says why (ModifiedErr when only
-	// coverage failed); both are empty when everything passed.
+	// Status is the verdict on the format, the signature value, the seal
+	// file and the references; the coverage verdict is ModifiedErr, the
+	// timestamp's TimeStampErr. Failed names the first check that did not
+	// pass, Err says why (ModifiedErr, then TimeStampErr, when only they
+	// failed); both are empty when everything passed.
 	Status Status
 	Failed Check
 	Err    error
 	// ValueErr is nil when the signature value (and a seal's dataHash)
-	// verify; ReferencesErr is nil when every reference matches;
-	// ModifiedErr is nil when no file escapes protection (see
-	// [ErrModified]).
-	ValueErr, ReferencesErr, ModifiedErr error
+	// verify; SealFileErr is nil unless a seal's Seal/BaseLoc file is not
+	// the seal signed ([ErrSealMismatch]); ReferencesErr is nil when every
+	// reference matches; ModifiedErr is nil when no file of the document
+	// escapes protection (see [ErrModified]).
+	ValueErr, SealFileErr, ReferencesErr, ModifiedErr error
+
+	// TimeStamp is the seal's timestamp token (SES_Signature timeStamp),
+	// nil when absent or not a token. TimeStampErr is nil when there is
+	// none or it checks out; otherwise it wraps ses.ErrTimeStamp (not a
+	// token), ses.ErrTimeStampMismatch, ses.ErrSignature,
+	// ses.ErrTimeStampSigner, ses.ErrUnsupportedAlgorithm or
+	// [ErrTimeStampTime].
+	TimeStamp    *ses.TimeStampToken
+	TimeStampErr error
 
 	// References lists each reference's outcome.
 	References []ReferenceResult
@@ -191,7 +212,7 @@ func Verify(ctx context.Context, in []byte, opts ...Option) ([]Result, error) {
 			}
 			r.WholeProtected = r.covered[list.Name]
 		}
-		judgeCoverage(p, list, results)
+		judgeCoverage(p, docFiles(p, bi), list, results)
 		for i := range results {
 			results[i].conclude()
 		}
@@ -218,7 +239,7 @@ func (r *Result) conclude() {
 	for _, c := range []struct {
 		check Check
 		err   error
-	}{{CheckSignatureValue, r.ValueErr}, {CheckReferences, r.ReferencesErr}} {
+	}{{CheckSignatureValue, r.ValueErr}, {CheckReferences, r.ReferencesErr}, {CheckSealFile, r.SealFileErr}} {
 		if s := statusOf(c.err); (s == Invalid && r.Status != Invalid) || (s == Indeterminate && r.Status == Valid) {
 			r.Status, r.Failed, r.Err = s, c.check, c.err
 		}
@@ -228,6 +249,9 @@ func (r *Result) conclude() {
 	}
 	if r.Failed == "" && r.ModifiedErr != nil {
 		r.Failed, r.Err = CheckModifications, r.ModifiedErr
+	}
+	if r.Failed == "" && r.TimeStampErr != nil {
+		r.Failed, r.Err = CheckTimeStamp, r.TimeStampErr
 	}
 }
 
@@ -244,7 +268,81 @@ func verifyOne(ctx context.Context, p *ofd.Package, o *options, r *Result) error
 	if err := r.verifyValue(p, o, sig, xmlBytes); err != nil {
 		r.ValueErr = err
 	}
+	if r.SES != nil {
+		r.SealFileErr = r.checkSealFile(p, sig)
+		r.checkTimeStamp()
+	}
 	return r.verifyReferences(ctx, p, sig)
+}
+
+// checkSealFile compares a seal's Seal/BaseLoc file, if the Signature.xml
+// names one, with the SESeal its SES_Signature embeds. GB/T 33190 §18.2.2
+// has Seal/BaseLoc point at the electronic seal the signature uses, and
+// viewers show the seal (its name, its picture) from that file; GB/T 38540
+// §7.1 has the signer sign TBS_Sign.eseal. A file that differs, even one
+// the references protect, presents a seal nobody signed: the signature is
+// Invalid, as for any other inconsistency the signer's own data proves
+// (GB/T 38540 §7.3 a, the format check with the seal), not Indeterminate,
+// for nothing is missing to decide it. Bytes are compared as found: the
+// seal is signed over its original encoding.
+func (r *Result) checkSealFile(p *ofd.Package, sig *ofd.Signature) error {
+	if sig.Seal == "" || r.Seal == nil {
+		return nil
+	}
+	name, err := p.Locate(r.Part, sig.Seal)
+	switch {
+	case errors.Is(err, ofd.ErrNotFound):
+		resolved, _ := ofd.Resolve(r.Part, sig.Seal)
+		return &SealFileError{Part: resolved, Missing: true, SignedID: r.Seal.ID}
+	case err != nil:
+		return fmt.Errorf("%w: Seal/BaseLoc: %w", ErrFormat, err)
+	}
+	if f, _ := p.Entry(name); f.UncompressedSize64 > ses.MaxSize {
+		return &SealFileError{Part: name, SignedID: r.Seal.ID}
+	}
+	data, err := p.Read(name)
+	if err != nil {
+		return fmt.Errorf("%w: Seal/BaseLoc: %w", ErrFormat, err)
+	}
+	if bytes.Equal(data, r.Seal.Raw) {
+		return nil
+	}
+	e := &SealFileError{Part: name, SignedID: r.Seal.ID}
+	if s, err := ses.ParseSeal(data); err == nil {
+		e.FileID = s.ID
+	}
+	return e
+}
+
+// TimeStampTolerance is how much earlier than the claimed signing time a
+// timestamp's genTime may be (GB/T 38540 §7.3 h): the signer's and the
+// TSA's clocks differ, and RFC 3161 §2.4.2 accuracy is often a second or
+// more.
+const TimeStampTolerance = 5 * time.Minute
+
+// checkTimeStamp checks a seal's SES_Signature timeStamp, if any (GB/T
+// 38540 §7.1: an RFC 3161 token over the signature value; §7.3 h): that it
+// is a token, that its messageImprint is the hash of the signature BIT
+// STRING's value, that it verifies with the TSA certificate it carries,
+// and that genTime is not earlier than the claimed signing time less
+// TimeStampTolerance. Whether the TSA is trusted is left to the caller.
+func (r *Result) checkTimeStamp() {
+	if len(r.SES.TimeStamp) == 0 {
+		return
+	}
+	tok, err := ses.ParseTimeStampToken(r.SES.TimeStamp)
+	if err != nil {
+		r.TimeStampErr = err
+		return
+	}
+	r.TimeStamp = tok
+	if err := tok.Verify(r.SES.SignatureValue); err != nil {
+		r.TimeStampErr = err
+		return
+	}
+	if !r.SigningTime.IsZero() && tok.GenTime.Before(r.SigningTime.Add(-TimeStampTolerance)) {
+		r.TimeStampErr = &TimeStampTimeError{GenTime: tok.GenTime, SigningTime: r.SigningTime}
+	}
 }
 
 // verifyValue checks the signature value in SignedValue over xmlBytes.
@@ -504,10 +602,44 @@ func digestPart(p *ofd.Package, part, alg string, h hash.Hash, ref ofd.Reference
 	return nil
 }
 
+// docFiles returns the files of the package that belong to document bi of
+// a package with several (GB/T 33190 §7.4: one DocBody per document, each
+// with its own Signatures): those under the folder of its DocRoot, and
+// those under no other document's folder (OFD.xml, shared resources). A
+// file under another document's folder is that document's to protect: its
+// signatures, not this one's, judge it. A file lies under the document
+// whose folder is the longest prefix of its name; a DocRoot at the package
+// root claims no folder.
+func docFiles(p *ofd.Package, bi int) []ofd.Entry {
+	if len(p.Bodies) < 2 {
+		return p.Entries()
+	}
+	folders := make([]string, len(p.Bodies))
+	for i, b := range p.Bodies {
+		if j := strings.LastIndex(b.DocRoot, "/"); j >= 0 {
+			folders[i] = b.DocRoot[:j+1]
+		}
+	}
+	var out []ofd.Entry
+	for _, e := range p.Entries() {
+		owner := ""
+		for _, f := range folders {
+			if f != "" && len(f) > len(owner) && strings.HasPrefix(e.Name, f) {
+				owner = f
+			}
+		}
+		if owner == "" || owner == folders[bi] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // judgeCoverage sets CoveredLater, Modified and ModifiedErr of each result
-// of one document: a file protected neither by a signature nor by any
-// later one, and no part of any signature, was changed or added after it.
-func judgeCoverage(p *ofd.Package, list *ofd.SignatureList, results []Result) {
+// of one document, given the document's files (docFiles): a file protected
+// neither by a signature nor by any later one, and no part of any
+// signature, was changed or added after it.
+func judgeCoverage(p *ofd.Package, files []ofd.Entry, list *ofd.SignatureList, results []Result) {
 	machinery := map[string]bool{list.Name: true}
 	for _, r := range results {
 		machinery[r.Part] = true
@@ -528,7 +660,7 @@ func judgeCoverage(p *ofd.Package, list *ofd.SignatureList, results []Result) {
 		if r.Signature == nil {
 			continue
 		}
-		for _, e := range p.Entries() {
+		for _, e := range files {
 			if r.covered[e.Name] || machinery[e.Name] {
 				continue
 			}

@@ -261,7 +261,8 @@ type Signature struct {
 	// SignatureValue is the signature as found: DER SEQUENCE{r, s} or raw r||s.
 	SignatureValue []byte
 	// TimeStamp is the contents of the optional [0] timeStamp (an RFC 3161
-	// token over the signature value), if present; it is not checked here.
+	// token over the signature value), if present; it is not checked here
+	// (see [ParseTimeStampToken]).
 	TimeStamp []byte
 	// Raw is the whole SES_Signature as given.
 	Raw []byte

@@ -74,6 +74,7 @@ func (v *Verifier) ofdSignature(ctx context.Context, r *ofdseal.Result) report.S
 	add(ofdCheck("signature-value", "GB/T 38540 §7.3 b, g; GB/T 33190 §18.2.2", r.ValueErr, "the signature value verifies over Signature.xml"))
 	add(ofdCheck("references", "GB/T 33190 §18.2.2 (References); GB/T 38540 §7.3 g", r.ReferencesErr,
 		fmt.Sprintf("%d file(s) match their CheckValue (%s)", len(r.References), checkMethodName(r))))
+	add(ofdSealFileCheck(r))
 	add(ofdCoverageCheck(r))
 	add(ofdModificationCheck(r))
 
@@ -90,12 +91,9 @@ func (v *Verifier) ofdSignature(ctx context.Context, r *ofdseal.Result) report.S
 	}
 	v.signerChecks(seal, r.Signer, r.Certificates, at, add)
 
-	// §7.3 (h): a timestamp token is not checked yet; say so.
-	if r.SES != nil && len(r.SES.TimeStamp) > 0 {
-		add(report.Check{Name: "timestamp", Clause: "GB/T 38540 §7.3 h", Result: report.Unknown, SubIndication: report.SubAlgorithmUnsupported, Detail: "timestamp token present but not checked"})
-	} else {
-		add(report.Check{Name: "timestamp", Clause: "GB/T 38540 §7.3 h", Result: report.Skipped, Detail: "no timestamp token"})
-	}
+	// §7.3 (h): the SES_Signature's timeStamp, checked by ofdseal, its TSA
+	// judged here.
+	add(v.timestampCheck(r.SES != nil && len(r.SES.TimeStamp) > 0, r.TimeStamp, r.TimeStampErr))
 	s.Conclude()
 	return s
 }
@@ -110,7 +108,7 @@ func ofdCheck(name, clause string, err error, passed string) report.Check {
 	switch {
 	case errors.Is(err, ofdseal.ErrDigestMismatch):
 		c.Result, c.SubIndication = report.NotOK, report.SubHashFailure
-	case errors.Is(err, ofdseal.ErrFormat):
+	case errors.Is(err, ofdseal.ErrFormat), errors.Is(err, ofdseal.ErrSealMismatch):
 		c.Result, c.SubIndication = report.NotOK, report.SubFormatFailure
 	case errors.Is(err, ofdseal.ErrBadSignature):
 		c.Result, c.SubIndication = report.NotOK, report.SubSigCryptoFailure
@@ -122,6 +120,21 @@ func ofdCheck(name, clause string, err error, passed string) report.Check {
 		c.Result, c.SubIndication = report.Unknown, report.SubAlgorithmUnsupported
 	}
 	return c
+}
+
+// ofdSealFileCheck reports whether a seal's Seal/BaseLoc file is the seal
+// its SES_Signature signs. A different file fails the signature (FAILED,
+// FORMAT_FAILURE): the package shows a seal nobody signed (see
+// ofdseal.ErrSealMismatch for the clauses).
+func ofdSealFileCheck(r *ofdseal.Result) report.Check {
+	const clause = "GB/T 33190 §18.2.2 (Seal); GB/T 38540 §7.1, §7.3 a"
+	switch {
+	case r.SES == nil:
+		return report.Check{Name: "seal-file", Clause: clause, Result: report.Skipped, Detail: "no SES_Signature"}
+	case r.SealFileErr == nil && (r.Signature == nil || r.Signature.Seal == ""):
+		return report.Check{Name: "seal-file", Clause: clause, Result: report.Skipped, Detail: "Signature.xml names no seal file"}
+	}
+	return ofdCheck("seal-file", clause, r.SealFileErr, "the seal file is the seal signed")
 }
 
 func checkMethodName(r *ofdseal.Result) string {
