@@ -187,6 +187,7 @@ failed, something could not be established).
 		newVerifyCmd(g),
 		newDemoCmd(g),
 		newRunCmd(g),
+		newBatchStatusCmd(g),
 		newAccessCmd(g),
 		newConfigCmd(g),
 		newRegistryCmd(g),

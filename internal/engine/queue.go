@@ -115,29 +115,141 @@ func (w *Workers) WaitBatch(ctx context.Context, ref pipeline.BatchRef, timeout 
 
 // BatchResult is what became of one batch in RunOnce.
 type BatchResult struct {
-	Batch    string `json:"batch"`
-	Sealed   int    `json:"sealed"`
-	Rejected int    `json:"rejected"`
-	Report   string `json:"report"`
+	// Batch is <dept>/<batch>.
+	Batch string `json:"batch"`
+	// Documents counts the batch's documents: those its approval lists
+	// and any others uploaded with them.
+	Documents int `json:"documents"`
+	Sealed    int `json:"sealed"`
+	Rejected  int `json:"rejected"`
+	// Codes counts the rejections by code.
+	Codes map[report.Code]int `json:"rejected_by_code"`
+	// Rejections lists each rejected document with its code and reason.
+	Rejections []Rejection `json:"rejections"`
+	// BatchRejection is the refusal of the whole batch, if so.
+	BatchRejection *report.Rejection `json:"batch_rejection,omitempty"`
+	// ElapsedSeconds is the time from the start of RunOnce until the
+	// batch's report was found; DocsPerSecond is Documents over it.
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	DocsPerSecond  float64 `json:"docs_per_second"`
+	// Report is the batch report's key.
+	Report string `json:"report"`
+}
+
+// Rejection is one rejected document of a BatchResult.
+type Rejection struct {
+	Document string      `json:"document"`
+	Code     report.Code `json:"code"`
+	Reason   string      `json:"reason"`
+}
+
+// SealedNothing reports whether the batch had documents and none was
+// sealed: every one rejected, or the whole batch refused.
+func (r BatchResult) SealedNothing() bool { return r.Documents > 0 && r.Sealed == 0 }
+
+// NewBatchResult summarises batch report b, which took elapsed.
+func NewBatchResult(ref pipeline.BatchRef, b *report.Batch, elapsed time.Duration) BatchResult {
+	r := BatchResult{
+		Batch: ref.String(), Documents: len(b.Documents), Sealed: b.Sealed, Rejected: b.Rejected,
+		Codes: map[report.Code]int{}, Rejections: []Rejection{}, BatchRejection: b.Rejection,
+		ElapsedSeconds: elapsed.Seconds(), Report: ref.BatchReportKey(),
+	}
+	if elapsed > 0 {
+		r.DocsPerSecond = float64(r.Documents) / elapsed.Seconds()
+	}
+	for _, d := range b.Documents {
+		if d.Outcome == report.OutcomeRejected {
+			r.Codes[d.Code]++
+			r.Rejections = append(r.Rejections, Rejection{d.Document, d.Code, d.Reason})
+		}
+	}
+	return r
+}
+
+// Progress is how far the batches of a RunOnce have come, for progress
+// displays.
+type Progress struct {
+	// Batches counts the batches being waited for; Done those complete.
+	Batches, Done int
+	// Documents counts the documents of the batches not yet complete
+	// whose approval has been read; Finished those with an outcome.
+	Documents, Finished int
+	// Elapsed is the time since RunOnce started.
+	Elapsed time.Duration
+}
+
+// RunOnceOptions adjust RunOnce.
+type RunOnceOptions struct {
+	// Timeout bounds the wait for each batch. Zero means an hour.
+	Timeout time.Duration
+	// Progress, if set, is called every ProgressInterval while batches
+	// are outstanding.
+	Progress func(Progress)
+	// ProgressInterval is the period of Progress calls. Zero means 2s.
+	ProgressInterval time.Duration
 }
 
 // RunOnce seals every approved batch waiting in the inbox, waiting at most
-// timeout for each, and returns what became of them: the form for
-// scheduled nightly jobs.
-func (w *Workers) RunOnce(ctx context.Context, timeout time.Duration) ([]BatchResult, error) {
+// opts.Timeout for each, and returns what became of them: the form for
+// scheduled nightly jobs. The results come in the order the batches were
+// found, also when it fails (those complete by then).
+func (w *Workers) RunOnce(ctx context.Context, opts RunOnceOptions) ([]BatchResult, error) {
+	opts.Timeout = cmp.Or(opts.Timeout, time.Hour)
+	start := time.Now()
 	refs, err := w.Scan(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Progress != nil && len(refs) > 0 {
+		stop := w.reportProgress(ctx, refs, start, opts)
+		defer stop()
+	}
 	out := []BatchResult{}
 	for _, ref := range refs {
-		b, err := w.WaitBatch(ctx, ref, timeout)
+		b, err := w.WaitBatch(ctx, ref, opts.Timeout)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, BatchResult{ref.String(), b.Sealed, b.Rejected, ref.BatchReportKey()})
+		out = append(out, NewBatchResult(ref, b, time.Since(start)))
 	}
 	return out, nil
+}
+
+// reportProgress calls opts.Progress every opts.ProgressInterval with the
+// progress of refs, counted from the store's listings, until stop is
+// called.
+func (w *Workers) reportProgress(ctx context.Context, refs []pipeline.BatchRef, start time.Time, opts RunOnceOptions) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(cmp.Or(opts.ProgressInterval, 2*time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			p := Progress{Batches: len(refs), Elapsed: time.Since(start)}
+			for _, ref := range refs {
+				s, err := w.e.batchStatus(ctx, w.st, ref, 0)
+				if err != nil {
+					continue
+				}
+				if s.Report != "" {
+					p.Done++
+					continue
+				}
+				p.Documents += s.Approved
+				p.Finished += min(s.Sealed+s.Rejected, s.Approved)
+			}
+			if ctx.Err() == nil {
+				opts.Progress(p)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Serve feeds the workers until ctx is done: it subscribes the bucket's

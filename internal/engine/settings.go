@@ -126,6 +126,12 @@ type S3Settings struct {
 	// bridges them into tasks. Empty means no bridge; the poller alone
 	// finds batches.
 	EventsKey string `env:"SEALPIPE_S3_EVENTS_KEY" help:"Redis list MinIO pushes bucket events to; run bridges them into tasks"`
+	// DeptAccessKey and DeptSecretKey are a department's credentials
+	// (`sealpipe access grant`): `batch upload` signs with them, when both
+	// are set, instead of AccessKey and SecretKey, as a department
+	// uploads. Nothing else uses them.
+	DeptAccessKey string `env:"SEALPIPE_DEPT_ACCESS_KEY" help:"a department's S3 access key (sealpipe access grant): batch upload uses it and SEALPIPE_DEPT_SECRET_KEY, when both are set, instead of the service's"`
+	DeptSecretKey Secret `env:"SEALPIPE_DEPT_SECRET_KEY" help:"that department's S3 secret key"`
 }
 
 // RedisSettings locate the Redis server behind the Asynq queues. With no

@@ -163,6 +163,11 @@ type Config struct {
 	// CreateBucket makes New create the bucket if it does not exist.
 	// Otherwise a missing bucket is an error wrapping ErrNoBucket.
 	CreateBucket bool
+	// SkipBucketCheck makes New neither check nor create the bucket: for
+	// credentials that may not look at the bucket itself, such as a
+	// department's (package iam), whose first request says whether the
+	// bucket is there. CreateBucket is then ignored.
+	SkipBucketCheck bool
 
 	// PartSize is the size of the parts of a multipart upload, from
 	// MinPartSize to MaxPartSize; content of known size up to PartSize
@@ -216,8 +221,9 @@ var _ storage.Store = (*Store)(nil)
 
 // New returns the Store for cfg.Bucket. It checks that the bucket exists,
 // creating it if cfg.CreateBucket is set, so that a wrong endpoint,
-// credentials or bucket show up here rather than at the first write. Its
-// errors are classified like those of the Store's methods.
+// credentials or bucket show up here rather than at the first write
+// (unless cfg.SkipBucketCheck). Its errors are classified like those of
+// the Store's methods.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	cfg, endpoint, err := cfg.resolve()
 	if err != nil {
@@ -257,6 +263,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s.buffers.New = func() any {
 		b := make([]byte, s.partSize)
 		return &b
+	}
+	if cfg.SkipBucketCheck {
+		return s, nil
 	}
 	if err := s.checkBucket(ctx, cfg.CreateBucket); err != nil {
 		return nil, err
