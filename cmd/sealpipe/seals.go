@@ -21,7 +21,7 @@ func newSealsCmd(g *globals) *cobra.Command {
 	var years int
 	makeCmd := &cobra.Command{
 		Use:   "make",
-		Short: "Make a GB/T 38540 seal for a unit and register it",
+		Short: "Make a GB/T 38540 seal for a unit (or a person's name seal) and register it",
 		Long: `Draw the unit's round seal picture (red ring, star, unit name along the arc,
 purpose text, seal code), build a GB/T 38540 version 4 SESeal holding the unit's
 signer certificate, sign it with the seal maker's key and register it as active:
@@ -29,12 +29,37 @@ the registration is signed by the seal administrator (SEALPIPE_ADMIN_KEY, by
 default the development registrar). The approvers' certificates are pinned by
 their keys, each for the departments given with --dept. The seal's signing key
 is named in the registry by the unit's slug; the keyring (SEALPIPE_KEYS) maps
-that alias to the key.`,
-		Example: `  sealpipe seals make --unit civil-affairs --code 33010200000001 --purpose 业务专用章 --approver approver-zhang`,
-		Args:    exactArgs(0),
+that alias to the key.
+
+With --kind personal the seal is a personal name seal (电子名章, GB/T 38540 seal
+type 2) for the person --holder names: a 20 mm red square with the name in two
+columns, 之印 added to a two-character name and 印 to a three-character one
+(张三 → 张三之印). The unit's key signs with it, like a legal representative's
+name seal kept by the unit; --purpose does not apply.`,
+		Example: `  # a unit's business seal (业务专用章)
+  sealpipe seals make --unit civil-affairs --code 33010200000001 --purpose 业务专用章 --approver approver-zhang
+
+  # the name seal of the unit's legal representative, 张三 (engraved 张三之印)
+  sealpipe seals make --kind personal --holder 张三 --unit civil-affairs --code 33010200000101 --approver approver-zhang`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if spec.Unit == "" || spec.Code == "" || len(spec.Approvers) == 0 {
 				return usageErr("--unit, --code and at least one --approver are required")
+			}
+			switch spec.Kind {
+			case engine.SealKindUnit:
+				if spec.Holder != "" {
+					return usageErr("--holder is for --kind %s seals", engine.SealKindPersonal)
+				}
+			case engine.SealKindPersonal:
+				if spec.Holder == "" {
+					return usageErr("--kind %s needs --holder NAME", engine.SealKindPersonal)
+				}
+				if spec.Purpose != "" {
+					return usageErr("--purpose does not apply to a %s seal", engine.SealKindPersonal)
+				}
+			default:
+				return usageErr("--kind %q: want %s or %s", spec.Kind, engine.SealKindUnit, engine.SealKindPersonal)
 			}
 			if years < 1 || years > 10 {
 				return usageErr("--valid-years %d: want 1 to 10", years)
@@ -51,6 +76,8 @@ that alias to the key.`,
 		},
 	}
 	f := makeCmd.Flags()
+	f.StringVar(&spec.Kind, "kind", engine.SealKindUnit, "kind of seal: unit (round unit seal) or personal (square name seal, needs --holder)")
+	f.StringVar(&spec.Holder, "holder", "", "the person's name on a --kind personal seal, 2 to 8 characters, e.g. 张三")
 	f.StringVar(&spec.Unit, "unit", "", "unit (signer slug in the trust chain) the seal belongs to")
 	f.StringVar(&spec.Code, "code", "", "14-digit seal code, used as the seal's esID")
 	f.StringVar(&spec.Purpose, "purpose", "", "purpose text under the star, e.g. 业务专用章")

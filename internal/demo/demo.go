@@ -31,7 +31,6 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/storage"
-	"github.com/sealpipe/sealpipe/templates/sealpic"
 )
 
 // The demo's identities.
@@ -327,13 +326,14 @@ func formatOfName(name string) Format {
 }
 
 // render writes certificate c as a PDF or, for FormatOFD, an OFD package,
-// and returns it with the seal's placement as that format measures it.
+// and returns it with the seal's placement as that format measures it: the
+// seal picture on the seal area's square, over the department and the date
+// (骑年盖月), the same place on the page in both formats.
 func render(c certpdf.Certificate, f Format) ([]byte, approval.Placement, error) {
 	if f == FormatOFD {
-		// The picture's bottom edge on the seal area's, as in the PDF.
-		page, x, y, _, h := certofd.SealBoundary()
+		page, x, y, _, _ := certofd.SealBoundary()
 		doc, err := certofd.Render(c)
-		return doc, approval.Placement{Page: page, X: x, Y: y + h - sealpic.DefaultDiameterMM}, err
+		return doc, approval.Placement{Page: page, X: x, Y: y}, err
 	}
 	page, x, y, _, _ := certpdf.SealArea()
 	doc, err := certpdf.Render(c)

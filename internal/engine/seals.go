@@ -23,8 +23,36 @@ func SealPicture(unit, purpose, code string) (ses.Picture, error) {
 	return ses.Picture{Type: "PNG", Data: png, WidthMM: sealpic.DefaultDiameterMM, HeightMM: sealpic.DefaultDiameterMM}, nil
 }
 
+// NameSealPicture draws a personal name seal's picture
+// (templates/sealpic.RenderName): a red square, DefaultNameSideMM a side,
+// holding sealpic.NameText(holder), as a PNG.
+func NameSealPicture(holder string) (ses.Picture, error) {
+	png, err := sealpic.RenderName(sealpic.NameSpec{Holder: holder, SideMM: sealpic.DefaultNameSideMM})
+	if err != nil {
+		return ses.Picture{}, fmt.Errorf("%w: seal picture: %w", registry.ErrInvalid, err)
+	}
+	return ses.Picture{Type: "PNG", Data: png, WidthMM: sealpic.DefaultNameSideMM, HeightMM: sealpic.DefaultNameSideMM}, nil
+}
+
+// The kinds of seal a SealSpec makes.
+const (
+	// SealKindUnit is a unit seal (单位印章, GB/T 38540 type 1): a round
+	// picture with the unit's name, the star, the purpose and the code.
+	SealKindUnit = "unit"
+	// SealKindPersonal is a personal name seal (个人印章/电子名章, GB/T
+	// 38540 type 2): a square picture with the holder's name.
+	SealKindPersonal = "personal"
+)
+
 // SealSpec describes a seal to make with the development CA.
 type SealSpec struct {
+	// Kind is SealKindUnit or SealKindPersonal; empty means SealKindUnit.
+	Kind string
+	// Holder is the person a personal seal belongs to: their name, 2 to 8
+	// characters, engraved as sealpic.NameText(Holder). Required for a
+	// personal seal, which the unit's key signs with (a legal
+	// representative's or a clerk's name seal); unused for a unit seal.
+	Holder string
 	// Unit is the unit's signer slug in the development trust chain; it is
 	// also the alias of the seal's key in the keyring.
 	Unit string
@@ -50,12 +78,28 @@ type SealSpec struct {
 	SignerKey string
 }
 
-// MakeSeal makes a seal for a unit of the development trust chain, draws
+// MakeSeal makes a seal for a unit of the development trust chain — a
+// unit seal, or a personal name seal the unit's key signs with — draws
 // its picture, signs it with the development seal maker's key and
 // registers it, the change signed by the seal administrator (Admin).
 // Requests naming unknown units or approvers fail with an error wrapping
 // registry.ErrInvalid.
 func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, error) {
+	switch spec.Kind {
+	case "", SealKindUnit:
+		if spec.Holder != "" {
+			return nil, fmt.Errorf("%w: a unit seal has no holder (%q); make a %s seal for a person", registry.ErrInvalid, spec.Holder, SealKindPersonal)
+		}
+	case SealKindPersonal:
+		if spec.Holder == "" {
+			return nil, fmt.Errorf("%w: a personal seal needs the holder's name", registry.ErrInvalid)
+		}
+		if spec.Purpose != "" {
+			return nil, fmt.Errorf("%w: a personal seal has no purpose text (%q)", registry.ErrInvalid, spec.Purpose)
+		}
+	default:
+		return nil, fmt.Errorf("%w: seal kind %q, want %q or %q", registry.ErrInvalid, spec.Kind, SealKindUnit, SealKindPersonal)
+	}
 	ca, err := e.DevCA()
 	if err != nil {
 		return nil, err
@@ -89,7 +133,13 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 		grants[i] = registry.ApproverGrant{Cert: a.Cert, Departments: depts}
 	}
 	unit := signer.Cert.Subject.Organization[0]
-	pic, err := SealPicture(unit, spec.Purpose, spec.Code)
+	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit}
+	if spec.Kind == SealKindPersonal {
+		req.Type, req.Name = ses.TypePersonal, sealpic.NameText(spec.Holder)
+		req.Picture, err = NameSealPicture(spec.Holder)
+	} else {
+		req.Picture, err = SealPicture(unit, spec.Purpose, spec.Code)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +151,9 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	if err != nil {
 		return nil, err
 	}
-	return reg.Make(ctx, registry.MakeRequest{
-		ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Picture: pic,
-		SignerCert: signer.Cert, Key: spec.Unit, Approvers: grants,
-		Validity: spec.Validity, Maker: signed.Signer{Key: maker, Cert: ca.SealMaker.Cert},
-	}, admin)
+	req.SignerCert, req.Key, req.Approvers = signer.Cert, spec.Unit, grants
+	req.Validity, req.Maker = spec.Validity, signed.Signer{Key: maker, Cert: ca.SealMaker.Cert}
+	return reg.Make(ctx, req, admin)
 }
 
 // SetSealStatus suspends, reactivates or revokes a seal, the change signed

@@ -541,12 +541,18 @@ type MakeRequest struct {
 	Validity time.Duration
 	// Maker is the seal maker's key and certificate.
 	Maker signed.Signer
+	// Type is the GB/T 38540 seal type: ses.TypeUnit (单位印章) or
+	// ses.TypePersonal (个人印章, a name seal). Zero means ses.TypeUnit.
+	Type int
+	// Name is the seal's name (SES_ESPropertyInfo name), such as the text
+	// a personal seal engraves. Empty means Unit followed by Purpose.
+	Name string
 }
 
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
 const VendorID = "SEALPIPE"
 
-// Make builds a unit seal's GB/T 38540 version 4 SESeal holding the
+// Make builds a unit or personal seal's GB/T 38540 version 4 SESeal holding the
 // signer's certificate and the given picture, signs it with the seal
 // maker's key and registers it, signed by admin, as active.
 func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signer) (*Entry, error) {
@@ -558,6 +564,16 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signe
 	}
 	if err := checkID(req.ID); err != nil {
 		return nil, err
+	}
+	switch req.Type {
+	case 0:
+		req.Type = ses.TypeUnit
+	case ses.TypeUnit, ses.TypePersonal:
+	default:
+		return nil, fmt.Errorf("%w: seal type %d, want %d (unit) or %d (personal)", ErrInvalid, req.Type, ses.TypeUnit, ses.TypePersonal)
+	}
+	if req.Name == "" {
+		req.Name = req.Unit + req.Purpose
 	}
 	if err := CheckKeyAlias(req.Key); err != nil {
 		return nil, err
@@ -576,7 +592,7 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signe
 		end = req.SignerCert.NotAfter // a seal cannot outlive its signing certificate
 	}
 	esl, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
-		VendorID: VendorID, ID: req.ID, Type: 1, Name: req.Unit + req.Purpose,
+		VendorID: VendorID, ID: req.ID, Type: req.Type, Name: req.Name,
 		SignerCerts: [][]byte{req.SignerCert.Raw},
 		CreateDate:  now, ValidStart: now, ValidEnd: end,
 		Picture: req.Picture,

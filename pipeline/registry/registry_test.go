@@ -16,6 +16,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
@@ -357,5 +358,42 @@ func put(t *testing.T, st storage.Store, key string, body []byte) {
 	t.Helper()
 	if _, err := st.Put(context.Background(), key, bytes.NewReader(body), int64(len(body)), storage.PutOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMakeSealTypes: Make writes the seal type and name asked for, unit by
+// default, and refuses types GB/T 38540 does not define for sealpipe.
+func TestMakeSealTypes(t *testing.T) {
+	t.Parallel()
+	reg, _, p, _ := newRegistry(t)
+	ctx := context.Background()
+	tests := []struct {
+		id, name    string
+		typ         int
+		wantType    int
+		wantName    string
+		wantInvalid bool
+	}{
+		{"33010200000071", "", 0, ses.TypeUnit, "某某县民政局业务专用章", false},
+		{"33010200000072", "", ses.TypeUnit, ses.TypeUnit, "某某县民政局业务专用章", false},
+		{"33010200000073", "张三之印", ses.TypePersonal, ses.TypePersonal, "张三之印", false},
+		{"33010200000074", "", 7, 0, "", true},
+	}
+	for _, tt := range tests {
+		req := p.request(tt.id)
+		req.Type, req.Name = tt.typ, tt.name
+		e, err := reg.Make(ctx, req, p.admin)
+		if tt.wantInvalid {
+			if !errors.Is(err, registry.ErrInvalid) {
+				t.Errorf("%s: Make = %v, want ErrInvalid", tt.id, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.id, err)
+		}
+		if e.Seal.Type != tt.wantType || e.Seal.Name != tt.wantName || e.Name != tt.wantName {
+			t.Errorf("%s: seal type %d name %q (record %q), want %d %q", tt.id, e.Seal.Type, e.Seal.Name, e.Name, tt.wantType, tt.wantName)
+		}
 	}
 }

@@ -1,14 +1,27 @@
-// Package fonts embeds sealpipe's only font, Droid Sans Fallback, and turns
-// its glyphs into vector outlines that other templates transform and fill:
-// sealpic rasterises them into seal pictures, certpdf writes them as PDF
-// paths. The font is compiled into the binary, so nothing outside it is read
-// at run time; see NOTICE for its origin and licence.
+// Package fonts embeds sealpipe's two fonts and turns their glyphs into
+// vector outlines that other templates transform and fill: sealpic
+// rasterises them into seal pictures, certpdf writes them as PDF paths.
+//
+//   - Sans is Droid Sans Fallback, whole: the demo certificates' text and
+//     the digits of a seal's code.
+//   - Serif is Noto Serif CJK SC Bold, subset to GB 2312 and ASCII: the
+//     Song (宋体) style that official seals engrave unit names, purpose
+//     text and personal names in.
+//
+// The fonts are compiled into the binary, so nothing outside it is read at
+// run time; see NOTICE for their origin and licences, and
+// internal/fontgen/subset-serif.sh (go generate) for how the serif subset
+// is made.
 //
 // Outlines are given in em units with the Y axis pointing up: the glyph's
-// origin is the left end of its baseline and one em is 1.0. Droid Sans
-// Fallback has no Latin glyphs, so LoadGlyph draws printable ASCII with the
-// font's fullwidth forms (U+FF01–U+FF5E) re-spaced to Latin widths.
+// origin is the left end of its baseline and one em is 1.0. Every face is
+// shifted so that its ideographs sit in the same em box, [IdeoBottom,
+// IdeoTop]. Droid Sans Fallback has no Latin glyphs, so Sans draws
+// printable ASCII with the font's fullwidth forms (U+FF01–U+FF5E) re-spaced
+// to Latin widths.
 package fonts
+
+//go:generate sh ../../internal/fontgen/subset-serif.sh
 
 import (
 	_ "embed"
@@ -18,7 +31,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/image/font"
+	xfont "golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 )
@@ -26,48 +39,100 @@ import (
 //go:embed DroidSansFallbackFull.ttf
 var droidSansFallback []byte
 
-// Name is the family name of the embedded font.
+//go:embed NotoSerifSC-Bold-GB2312.otf
+var notoSerif []byte
+
+// Name is the family name of the embedded sans-serif font, Sans.
 const Name = "Droid Sans Fallback"
+
+// SerifName is the family name of the embedded serif font, Serif.
+const SerifName = "Noto Serif CJK SC"
 
 // The ideographic em box: the band, in em units relative to the baseline,
 // that Droid Sans Fallback designs its ideographs in. Measured on the font,
 // whose ideographs' ink spans about -0.09 to 0.80 em; the box adds the same
 // margin above and below. Lay CJK text out by this box, not by each glyph's
-// ink, so that 一 and 国 sit on the same line at the same size.
+// ink, so that 一 and 国 sit on the same line at the same size. Serif's
+// outlines are moved to share it (Noto CJK's own box is -0.12 to 0.88 em).
 const (
 	IdeoBottom = -0.145
 	IdeoTop    = 0.855
 )
 
-// ErrMissingGlyph is returned, wrapped in a *MissingGlyphError, for a
-// character the embedded font cannot draw.
-var ErrMissingGlyph = errors.New("fonts: no glyph in " + Name)
+// notoIdeoBottom is the bottom of Noto CJK's ideographic em box (its BASE
+// table's ideo baseline, and OS/2 sTypoDescender, -120 of 1000 units).
+const notoIdeoBottom = -0.12
 
-// MissingGlyphError reports the character the embedded font cannot draw.
+// ErrMissingGlyph is returned, wrapped in a *MissingGlyphError, for a
+// character an embedded font cannot draw.
+var ErrMissingGlyph = errors.New("fonts: no glyph")
+
+// MissingGlyphError reports the character a font cannot draw.
 type MissingGlyphError struct {
 	Rune rune
+	// Font is the family name of the font without the glyph; empty means
+	// Name (Sans).
+	Font string
 }
 
-// Error names the character.
+// Error names the character and the font.
 func (e *MissingGlyphError) Error() string {
-	return fmt.Sprintf("fonts: no glyph for %q (%U) in %s", e.Rune, e.Rune, Name)
+	f := e.Font
+	if f == "" {
+		f = Name
+	}
+	return fmt.Sprintf("fonts: no glyph for %q (%U) in %s", e.Rune, e.Rune, f)
 }
 
 // Unwrap returns ErrMissingGlyph.
 func (e *MissingGlyphError) Unwrap() error { return ErrMissingGlyph }
 
-var parsed = sync.OnceValues(func() (*sfnt.Font, error) {
-	f, err := sfnt.Parse(droidSansFallback)
-	if err != nil {
-		return nil, fmt.Errorf("fonts: parse embedded %s: %w", Name, err)
-	}
-	return f, nil
-})
+// Face is one embedded font. Its methods are safe for concurrent use.
+type Face struct {
+	name string
+	dy   float64 // added to every Y, to put the ideographs in [IdeoBottom, IdeoTop]
+	// fullwidthLatin draws printable ASCII with the fullwidth forms,
+	// re-spaced, for a font without Latin glyphs.
+	fullwidthLatin bool
+	parsed         func() (*sfnt.Font, error)
+}
 
-// CJK returns the embedded Droid Sans Fallback font, parsed once. The font is
-// shared: its methods are safe for concurrent use as long as each call has
-// its own *sfnt.Buffer (or nil).
-func CJK() (*sfnt.Font, error) { return parsed() }
+func newFace(name string, data []byte, dy float64, fullwidthLatin bool) *Face {
+	return &Face{name: name, dy: dy, fullwidthLatin: fullwidthLatin, parsed: sync.OnceValues(func() (*sfnt.Font, error) {
+		f, err := sfnt.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("fonts: parse embedded %s: %w", name, err)
+		}
+		return f, nil
+	})}
+}
+
+// The embedded faces.
+var (
+	// Sans is Droid Sans Fallback (Apache 2.0): about 31,000 CJK
+	// characters, no Latin glyphs of its own.
+	Sans = newFace(Name, droidSansFallback, 0, true)
+	// Serif is Noto Serif CJK SC Bold (SIL OFL 1.1), subset to GB 2312
+	// (6,763 hanzi and 682 symbols), printable ASCII, U+00B7 and U+3007.
+	Serif = newFace(SerifName, notoSerif, IdeoBottom-notoIdeoBottom, false)
+)
+
+// Name returns the face's family name.
+func (f *Face) Name() string { return f.name }
+
+// Font returns the face's font, parsed once. The font is shared: its
+// methods are safe for concurrent use as long as each call has its own
+// *sfnt.Buffer (or nil).
+func (f *Face) Font() (*sfnt.Font, error) { return f.parsed() }
+
+// Has reports whether the face can draw r.
+func (f *Face) Has(r rune) bool {
+	_, err := f.Glyph(r)
+	return err == nil
+}
+
+// CJK returns the embedded Droid Sans Fallback font, parsed once: Sans.Font.
+func CJK() (*sfnt.Font, error) { return Sans.Font() }
 
 var buffers = sync.Pool{New: func() any { return new(sfnt.Buffer) }}
 
@@ -163,19 +228,24 @@ var substitutes = map[rune]rune{
 	'\u00b7': '\u30fb', // MIDDLE DOT, as in minority names, → KATAKANA MIDDLE DOT
 }
 
-// LoadGlyph returns the outline of r. It returns a *MissingGlyphError for a
-// character the font cannot draw, including control characters.
-func LoadGlyph(r rune) (*Glyph, error) {
-	f, err := CJK()
+// LoadGlyph returns the outline of r in Sans: Sans.Glyph.
+func LoadGlyph(r rune) (*Glyph, error) { return Sans.Glyph(r) }
+
+// Glyph returns the outline of r. It returns a *MissingGlyphError for a
+// character the face cannot draw, including control characters.
+func (f *Face) Glyph(r rune) (*Glyph, error) {
+	font, err := f.Font()
 	if err != nil {
 		return nil, err
 	}
+	missing := &MissingGlyphError{Rune: r, Font: f.name}
 	src, latin := r, false
 	switch {
 	case unicode.IsControl(r) || r == utf8.RuneError:
 		// U+FFFD is what invalid UTF-8 decodes to: refuse it rather than
 		// draw a replacement character in an official document.
-		return nil, &MissingGlyphError{Rune: r}
+		return nil, missing
+	case !f.fullwidthLatin:
 	case r > ' ' && r <= '~':
 		src, latin = r+0xFF01-'!', true
 	case substitutes[r] != 0:
@@ -183,30 +253,30 @@ func LoadGlyph(r rune) (*Glyph, error) {
 	}
 	b := buffers.Get().(*sfnt.Buffer)
 	defer buffers.Put(b)
-	x, err := f.GlyphIndex(b, src)
+	x, err := font.GlyphIndex(b, src)
 	if err != nil || x == 0 {
-		return nil, &MissingGlyphError{Rune: r}
+		return nil, missing
 	}
 	// At ppem = units per em, sfnt's 26.6 values are font units.
-	upm := fixed.Int26_6(f.UnitsPerEm())
+	upm := fixed.Int26_6(font.UnitsPerEm())
 	scale := 1 / float64(upm)
-	adv, err := f.GlyphAdvance(b, x, upm, font.HintingNone)
+	adv, err := font.GlyphAdvance(b, x, upm, xfont.HintingNone)
 	if err != nil {
-		return nil, fmt.Errorf("fonts: advance of %q (%U): %w", r, r, err)
+		return nil, fmt.Errorf("fonts: advance of %q (%U) in %s: %w", r, r, f.name, err)
 	}
-	raw, err := f.LoadGlyph(b, x, upm, nil)
+	raw, err := font.LoadGlyph(b, x, upm, nil)
 	if err != nil {
 		if errors.Is(err, sfnt.ErrColoredGlyph) {
-			return nil, &MissingGlyphError{Rune: r}
+			return nil, missing
 		}
-		return nil, fmt.Errorf("fonts: outline of %q (%U): %w", r, r, err)
+		return nil, fmt.Errorf("fonts: outline of %q (%U) in %s: %w", r, r, f.name, err)
 	}
 	g := &Glyph{Rune: r, Advance: float64(adv) * scale, segs: make([]segment, len(raw))}
 	for i, s := range raw {
 		g.segs[i].op = s.Op
 		for j, a := range s.Args {
 			// sfnt's Y axis points down; flip it.
-			g.segs[i].args[j] = Point{float64(a.X) * scale, -float64(a.Y) * scale}
+			g.segs[i].args[j] = Point{float64(a.X) * scale, -float64(a.Y)*scale + f.dy}
 		}
 	}
 	g.Ink = g.bounds()
@@ -251,12 +321,15 @@ func (g *Glyph) respace() {
 	g.Advance = adv
 }
 
+// Text loads the Sans glyph of every character of s: Sans.Text.
+func Text(s string) ([]*Glyph, error) { return Sans.Text(s) }
+
 // Text loads the glyph of every character of s, in order. The error names
-// the first character the font cannot draw.
-func Text(s string) ([]*Glyph, error) {
+// the first character the face cannot draw.
+func (f *Face) Text(s string) ([]*Glyph, error) {
 	gs := make([]*Glyph, 0, len(s))
 	for _, r := range s {
-		g, err := LoadGlyph(r)
+		g, err := f.Glyph(r)
 		if err != nil {
 			return nil, err
 		}

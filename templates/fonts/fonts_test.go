@@ -7,9 +7,12 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/image/font/sfnt"
 )
 
 func TestCJKParsedOnce(t *testing.T) {
@@ -41,16 +44,20 @@ func TestNoticeMatchesFont(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`SHA-256: ([0-9a-f]{64})`).FindSubmatch(notice)
-	if m == nil {
-		t.Fatal("NOTICE states no SHA-256")
+	sums := regexp.MustCompile(`SHA-256: ([0-9a-f]{64})`).FindAllSubmatch(notice, -1)
+	if len(sums) != 2 {
+		t.Fatalf("NOTICE states %d SHA-256 sums, want one per font", len(sums))
 	}
-	sum := sha256.Sum256(droidSansFallback)
-	if got := hex.EncodeToString(sum[:]); got != string(m[1]) {
-		t.Errorf("embedded font SHA-256 = %s, NOTICE says %s", got, m[1])
+	for i, data := range [][]byte{droidSansFallback, notoSerif} {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != string(sums[i][1]) {
+			t.Errorf("embedded font %d SHA-256 = %s, NOTICE says %s", i, got, sums[i][1])
+		}
 	}
-	if _, err := os.Stat("LICENSE"); err != nil {
-		t.Errorf("LICENSE missing beside the font: %v", err)
+	for _, f := range []string{"LICENSE", "OFL.txt"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s missing beside the fonts: %v", f, err)
+		}
 	}
 }
 
@@ -296,4 +303,61 @@ func FuzzText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSerif: the serif face parses, is the font NOTICE describes, covers
+// all of GB 2312 and ASCII, and shares Sans's ideographic em box.
+func TestSerif(t *testing.T) {
+	t.Parallel()
+	f, err := Serif.Font()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[sfnt.NameID]string{sfnt.NameIDFamily: SerifName, sfnt.NameIDSubfamily: "Bold"} {
+		if got, err := f.Name(nil, id); err != nil || got != want {
+			t.Errorf("name %d = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	if lic, err := f.Name(nil, 13); err != nil || !strings.Contains(lic, "SIL Open Font License, Version 1.1") {
+		t.Errorf("licence description %q, %v", lic, err)
+	}
+	// Every character the subset was made for (testdata/serif-chars.txt,
+	// written by internal/fontgen/subset-serif.sh), GB 2312's 6,763 hanzi
+	// among them.
+	want, err := os.ReadFile("testdata/serif-chars.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hanzi int
+	for _, r := range string(want) {
+		if r >= 0x4E00 && r <= 0x9FFF { // CJK Unified Ideographs
+			hanzi++
+		}
+		if !Serif.Has(r) && r != ' ' {
+			t.Errorf("%q (%U) missing from %s", r, r, SerifName)
+		}
+	}
+	if hanzi != 6763 {
+		t.Errorf("testdata/serif-chars.txt has %d hanzi, want GB 2312's 6763", hanzi)
+	}
+	for r := rune(' ' + 1); r <= '~'; r++ {
+		if !Serif.Has(r) {
+			t.Errorf("ASCII %q missing from %s", r, SerifName)
+		}
+	}
+	if _, err := Serif.Glyph('\u4dae'); !errors.Is(err, ErrMissingGlyph) || !strings.Contains(err.Error(), SerifName) {
+		t.Errorf("Glyph(U+4DAE) outside the subset: %v, want ErrMissingGlyph naming %s", err, SerifName)
+	}
+	// The ideographs of both faces sit in the same band: their ink's
+	// vertical centres agree within 0.02 em.
+	for _, r := range "国章印" {
+		s, err1 := Sans.Glyph(r)
+		g, err2 := Serif.Glyph(r)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if d := (g.Ink.Min.Y + g.Ink.Max.Y - s.Ink.Min.Y - s.Ink.Max.Y) / 2; math.Abs(d) > 0.02 {
+			t.Errorf("%c: serif ink centred %.3f em off Sans's", r, d)
+		}
+	}
 }

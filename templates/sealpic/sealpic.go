@@ -13,7 +13,13 @@
 // emblem is out of scope.) The 14-digit code in the lower arc is the seal's
 // registry number.
 //
-// Every mark is a vector outline — glyphs from the embedded font, the ring
+// The name and purpose are set in the embedded serif face, fonts.Serif (Noto
+// Serif CJK SC Bold, a Song/宋体 style, as seals are engraved), falling back
+// to fonts.Sans for a character outside its GB 2312 subset; the code's
+// digits are Sans's tabular ones. RenderName draws a personal name seal
+// (电子名章): a square with the holder's name in a grid of characters.
+//
+// Every mark is a vector outline — glyphs from the embedded fonts, the ring
 // and the star — filled in one pass with golang.org/x/image/vector, so the
 // same Spec always yields the same bytes (with the same Go release: a new
 // release may compress the PNG differently, never with different pixels).
@@ -101,12 +107,16 @@ func Render(s Spec) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := l.draw()
+	return encode(l.draw(), l.dotsPerMM)
+}
+
+// encode writes img as a PNG whose pHYs chunk records dotsPerMM.
+func encode(img image.Image, dotsPerMM float64) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("sealpic: encode PNG: %w", err)
 	}
-	return withPhysicalSize(buf.Bytes(), l.dotsPerMM)
+	return withPhysicalSize(buf.Bytes(), dotsPerMM)
 }
 
 // layout is a validated Spec with its glyphs loaded.
@@ -134,25 +144,25 @@ func newLayout(s Spec) (*layout, error) {
 	}
 	l.size = int(math.Round(l.diameter * l.dotsPerMM)) // at most 2880
 	var err error
-	if l.name, err = glyphs("UnitName", s.UnitName, 1, MaxNameRunes); err != nil {
+	if l.name, err = glyphs("UnitName", s.UnitName, 1, MaxNameRunes, serifText); err != nil {
 		return nil, err
 	}
 	if s.Purpose != "" {
-		if l.purpose, err = glyphs("Purpose", s.Purpose, 1, MaxPurposeRunes); err != nil {
+		if l.purpose, err = glyphs("Purpose", s.Purpose, 1, MaxPurposeRunes, serifText); err != nil {
 			return nil, err
 		}
 	}
 	if len(s.Code) != CodeDigits || strings.Trim(s.Code, "0123456789") != "" {
 		return nil, &SpecError{Field: "Code", Value: s.Code, Reason: fmt.Sprintf("must be %d ASCII digits", CodeDigits)}
 	}
-	if l.code, err = glyphs("Code", s.Code, CodeDigits, CodeDigits); err != nil {
+	if l.code, err = glyphs("Code", s.Code, CodeDigits, CodeDigits, fonts.Text); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// glyphs validates one text field and loads its glyphs.
-func glyphs(field, text string, minRunes, maxRunes int) ([]*fonts.Glyph, error) {
+// glyphs validates one text field and loads its glyphs with load.
+func glyphs(field, text string, minRunes, maxRunes int, load func(string) ([]*fonts.Glyph, error)) ([]*fonts.Glyph, error) {
 	n := utf8.RuneCountInString(text)
 	switch {
 	case !utf8.ValidString(text):
@@ -164,9 +174,27 @@ func glyphs(field, text string, minRunes, maxRunes int) ([]*fonts.Glyph, error) 
 	case n < minRunes || n > maxRunes:
 		return nil, &SpecError{Field: field, Value: text, Reason: fmt.Sprintf("has %d characters, want %d to %d", n, minRunes, maxRunes)}
 	}
-	gs, err := fonts.Text(text)
+	gs, err := load(text)
 	if err != nil {
 		return nil, &SpecError{Field: field, Value: text, Reason: "cannot be drawn: " + err.Error(), Err: err}
+	}
+	return gs, nil
+}
+
+// serifText loads s's glyphs from fonts.Serif, each character the subset
+// lacks from fonts.Sans. The error names the first character neither face
+// can draw.
+func serifText(s string) ([]*fonts.Glyph, error) {
+	gs := make([]*fonts.Glyph, 0, len(s))
+	for _, r := range s {
+		g, err := fonts.Serif.Glyph(r)
+		if errors.Is(err, fonts.ErrMissingGlyph) {
+			g, err = fonts.Sans.Glyph(r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		gs = append(gs, g)
 	}
 	return gs, nil
 }
@@ -177,7 +205,7 @@ const (
 	starOuter = 7.0                  // the star is 14 mm across its points
 	starInner = starOuter * 0.381966 // regular pentagram: cos 72° / cos 36°
 
-	nameGap    = 0.8  // between ring and name
+	nameGap    = 1.0  // between ring and name
 	nameHeight = 6.2  // em box of a name character
 	nameAspect = 0.85 // widest name character, relative to its height
 	nameSpan   = 240  // degrees the name covers when it has ≥ 5 characters
@@ -193,10 +221,11 @@ const (
 	purposeAspect = 0.85
 	purposeWidth  = 17.0 // widest purpose line; keeps its corners clear of the code
 
-	// Seal engravings have heavier strokes than Droid Sans: every glyph is
-	// thickened by this much on each side.
-	nameBold    = 0.10
-	purposeBold = 0.09
+	// Seal engravings have heavier strokes than Droid Sans: its digits are
+	// thickened by this much on each side. Noto Serif CJK Bold, the name's
+	// and purpose's face, is heavy enough as it is.
+	nameBold    = 0
+	purposeBold = 0
 	codeBold    = 0.04
 )
 
@@ -246,9 +275,14 @@ func (l *layout) draw() *image.Paletted {
 		}
 	}
 
-	// The coverage mask becomes the palette index: entry i is Red with
-	// alpha i, so the PNG stores one byte per pixel (plus a tRNS chunk)
-	// instead of four, and every visible pixel is exactly Red.
+	return redImage(z)
+}
+
+// redImage fills what z holds. The coverage mask becomes the palette
+// index: entry i is Red with alpha i, so the PNG stores one byte per pixel
+// (plus a tRNS chunk) instead of four, and every visible pixel is exactly
+// Red.
+func redImage(z *vector.Rasterizer) *image.Paletted {
 	mask := image.NewAlpha(z.Bounds())
 	z.Draw(mask, mask.Rect, image.Opaque, image.Point{})
 	return &image.Paletted{Pix: mask.Pix, Stride: mask.Stride, Rect: mask.Rect, Palette: redPalette}
@@ -293,6 +327,9 @@ func arc(pen fonts.Pen, toPx fonts.Matrix, gs []*fonts.Glyph, start, perEm, mid,
 // one orientation still count as covered once.
 func bold(pen fonts.Pen, g *fonts.Glyph, m, toPx fonts.Matrix, weight float64) {
 	g.Draw(pen, m.Then(toPx))
+	if weight == 0 {
+		return
+	}
 	for i := range 8 {
 		s, c := math.Sincos(float64(i) * math.Pi / 4)
 		g.Draw(pen, m.Then(fonts.Translate(weight*c, weight*s)).Then(toPx))

@@ -221,9 +221,9 @@ func TestRenderInvalid(t *testing.T) {
 		{"name too long", Spec{UnitName: strings.Repeat("县", MaxNameRunes+1), Code: hall.Code}, "UnitName", false},
 		{"name not UTF-8", Spec{UnitName: "某县\xff民政局", Code: hall.Code}, "UnitName", false},
 		{"name with a control character", Spec{UnitName: "某县\x07民政局", Code: hall.Code}, "UnitName", true},
-		{"name glyph missing", Spec{UnitName: "★某县民政局", Code: hall.Code}, "UnitName", true},
+		{"name glyph missing", Spec{UnitName: "\U0001F600某县民政局", Code: hall.Code}, "UnitName", true},
 		{"purpose too long", Spec{UnitName: "某县民政局", Purpose: strings.Repeat("章", MaxPurposeRunes+1), Code: hall.Code}, "Purpose", false},
-		{"purpose glyph missing", Spec{UnitName: "某县民政局", Purpose: "“专用”章", Code: hall.Code}, "Purpose", true},
+		{"purpose glyph missing", Spec{UnitName: "某县民政局", Purpose: "专用章\U0001F600", Code: hall.Code}, "Purpose", true},
 		{"no code", Spec{UnitName: "某县民政局"}, "Code", false},
 		{"13-digit code", Spec{UnitName: "某县民政局", Code: "3401230001234"}, "Code", false},
 		{"15-digit code", Spec{UnitName: "某县民政局", Code: "340123000123456"}, "Code", false},
@@ -300,7 +300,13 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "seal.png")
+	compareGolden(t, b, hall, filepath.Join("testdata", "seal.png"))
+}
+
+// compareGolden compares picture b, of the size s gives, with the golden
+// file at path, which -update rewrites.
+func compareGolden(t *testing.T, b []byte, s Spec, path string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
@@ -310,7 +316,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	got, want := decode(t, b, hall), decode(t, golden, hall)
+	got, want := decode(t, b, s), decode(t, golden, s)
 	const tolerance = 2
 	var off int
 	for i := range got.img.Pix {
@@ -349,4 +355,184 @@ func FuzzRender(f *testing.F) {
 		}
 		decode(t, b, s)
 	})
+}
+
+// nameCell returns the share of inked pixels (alpha ≥ 128) in the grid cell
+// at column col (0 = right) and row of a name seal picture with rows rows.
+func nameCell(p *picture, side float64, rows, col, row int) float64 {
+	k := side / DefaultNameSideMM
+	origin := (nameBorder + nameMargin) * k
+	area := side - 2*origin
+	gap := nameCellGap * k
+	w, h := (area-gap)/2, (area-gap*float64(rows-1))/float64(rows)
+	x0 := origin + float64(1-col)*(w+gap)
+	y0 := origin + float64(row)*(h+gap)
+	var ink, all int
+	for y := y0; y < y0+h; y += 0.5 / p.dotsPerMM {
+		for x := x0; x < x0+w; x += 0.5 / p.dotsPerMM {
+			all++
+			if p.img.NRGBAAt(int(x*p.dotsPerMM), int(y*p.dotsPerMM)).A >= 128 {
+				ink++
+			}
+		}
+	}
+	return float64(ink) / float64(all)
+}
+
+func TestNameText(t *testing.T) {
+	t.Parallel()
+	for holder, want := range map[string]string{
+		"张三":       "张三之印",
+		"李小明":      "李小明印",
+		"欧阳春华":     "欧阳春华",
+		"司马相如之":    "司马相如之印",
+		"阿依古丽·买买提": "阿依古丽·买买提",
+	} {
+		if got := NameText(holder); got != want {
+			t.Errorf("NameText(%q) = %q, want %q", holder, got, want)
+		}
+	}
+}
+
+// TestRenderName checks a personal name seal's picture: every visible pixel
+// seal red, a solid red border on all four sides, a clear margin inside it,
+// and ink in every cell of the two-column grid.
+func TestRenderName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		spec NameSpec
+		rows int
+	}{
+		{"two characters and 之印", NameSpec{Holder: "张三"}, 2},
+		{"three characters and 印", NameSpec{Holder: "李小明"}, 2},
+		{"four characters", NameSpec{Holder: "欧阳春华", SideMM: 16, DotsPerMM: 8}, 2},
+		{"five characters, three rows", NameSpec{Holder: "爱新觉罗恒", SideMM: 24}, 3},
+		{"minority name, four rows", NameSpec{Holder: "阿依古丽·买买提", SideMM: 30, DotsPerMM: 16}, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := RenderName(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side, dpm := tt.spec.SideMM, tt.spec.DotsPerMM
+			if side == 0 {
+				side = DefaultNameSideMM
+			}
+			p := decode(t, b, Spec{DiameterMM: side, DotsPerMM: dpm})
+			k := side / DefaultNameSideMM
+			for i := 0; i < len(p.img.Pix); i += 4 {
+				px := p.img.Pix[i : i+4]
+				if px[3] != 0 && (px[0] != Red.R || px[1] != Red.G || px[2] != Red.B) {
+					t.Fatalf("pixel %d has colour %v, want seal red %v", i/4, px, Red)
+				}
+			}
+			n := p.img.Rect.Dx()
+			at := func(x, y float64) uint8 { // mm from the top-left corner
+				return p.img.NRGBAAt(int(x*p.dotsPerMM), int(y*p.dotsPerMM)).A
+			}
+			for _, in := range []float64{0.25, 0.5, 0.75} {
+				d := in * nameBorder * k
+				for s := d; s < side-d; s += 0.25 {
+					for _, a := range [][2]float64{{s, d}, {s, side - d}, {d, s}, {side - d, s}} {
+						if v := at(a[0], a[1]); v < 250 {
+							t.Fatalf("border at (%.2f, %.2f) mm: alpha %d, want opaque", a[0], a[1], v)
+						}
+					}
+				}
+			}
+			// The margin inside the border is clear.
+			m := (nameBorder + nameMargin/2) * k
+			for s := m; s < side-m; s += 0.25 {
+				for _, a := range [][2]float64{{s, m}, {s, side - m}, {m, s}, {side - m, s}} {
+					if v := at(a[0], a[1]); v != 0 {
+						t.Errorf("margin at (%.2f, %.2f) mm: alpha %d, want transparent", a[0], a[1], v)
+					}
+				}
+			}
+			if n != int(math.Round(side*p.dotsPerMM)) {
+				t.Fatalf("picture is %d pixels wide", n)
+			}
+			cells := 0
+			for col := range 2 {
+				for row := range tt.rows {
+					share := nameCell(p, side, tt.rows, col, row)
+					if share > 0.06 && share < 0.75 {
+						cells++
+					} else if NameText(tt.spec.Holder) != "阿依古丽·买买提" || col != 1 || row != 0 {
+						t.Errorf("cell column %d row %d is %.0f%% ink, want a character", col, row, 100*share)
+					}
+				}
+			}
+			if cells < 2*tt.rows-1 {
+				t.Errorf("%d of %d cells inked", cells, 2*tt.rows)
+			}
+		})
+	}
+}
+
+func TestRenderNameInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		spec    NameSpec
+		field   string
+		missing bool
+	}{
+		{"empty", NameSpec{}, "Holder", false},
+		{"one character", NameSpec{Holder: "张"}, "Holder", false},
+		{"too long", NameSpec{Holder: strings.Repeat("张", MaxHolderRunes+1)}, "Holder", false},
+		{"space", NameSpec{Holder: "张 三"}, "Holder", false},
+		{"ideographic space", NameSpec{Holder: "张\u3000三"}, "Holder", false},
+		{"not UTF-8", NameSpec{Holder: "张\xff"}, "Holder", false},
+		{"glyph missing", NameSpec{Holder: "张\U0001F600"}, "Holder", true},
+		{"side too small", NameSpec{Holder: "张三", SideMM: 5}, "SideMM", false},
+		{"NaN side", NameSpec{Holder: "张三", SideMM: math.NaN()}, "SideMM", false},
+		{"resolution too fine", NameSpec{Holder: "张三", DotsPerMM: 100}, "DotsPerMM", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := RenderName(tt.spec)
+			var se *SpecError
+			if !errors.Is(err, ErrInvalidSpec) || !errors.As(err, &se) || se.Field != tt.field {
+				t.Fatalf("RenderName error %v, want a *SpecError for %s", err, tt.field)
+			}
+			if got := errors.Is(err, fonts.ErrMissingGlyph); got != tt.missing {
+				t.Errorf("errors.Is(err, fonts.ErrMissingGlyph) = %v, want %v", got, tt.missing)
+			}
+		})
+	}
+}
+
+// TestGoldenName compares the default personal seal with testdata/name.png,
+// pixel by pixel as TestGolden does.
+func TestGoldenName(t *testing.T) {
+	t.Parallel()
+	spec := NameSpec{Holder: "张三"}
+	b, err := RenderName(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareGolden(t, b, Spec{DiameterMM: DefaultNameSideMM}, filepath.Join("testdata", "name.png"))
+}
+
+// TestSerifCovers: the unit names and purposes sealpipe's demo and tests
+// seal with, and the characters name seals add, are all in the embedded
+// serif face itself, not drawn by the sans-serif fallback.
+func TestSerifCovers(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		hall.UnitName, hall.Purpose,
+		"某某县民政局", "某某县人民政府办公室", "业务专用章", "合同专用章", "户籍专用章", "财务专用章", "公章",
+		"之印", "张三", "王芳", "李娜", "阿依古丽·买买提",
+	} {
+		for _, r := range s {
+			if !fonts.Serif.Has(r) {
+				t.Errorf("%q: %q (%U) is not in %s", s, r, r, fonts.Serif.Name())
+			}
+		}
+	}
 }

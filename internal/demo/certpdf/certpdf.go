@@ -1,16 +1,17 @@
 // Package certpdf renders the demo certificate a county government service
 // hall issues to a citizen (证明): an A4, one-page PDF in Chinese with a
 // title, the citizen's name and ID number, the body text, the issuing
-// department, the date, a certificate number, and an empty area at the lower
-// right where the electronic seal goes (SealArea).
+// department, the date and a certificate number; the electronic seal goes
+// over the department and the date (SealArea).
 //
 // The page follows the layout of GB/T 9704-2012 (党政机关公文格式): a
 // 156 mm × 225 mm type area 37 mm from the top and 28 mm from the left
 // edge (§5.2.1), 28 characters to a body line (§5.2.4), the date four
 // characters in from the right with the department centred above it
-// (§7.3.5.1). Where that standard has the seal overlap the department and
-// date, this template leaves a clear area above them instead, so that the
-// sealing step has a blank place to draw on.
+// (§7.3.5.1). As that standard has it, the seal goes over the department and
+// the date (骑年盖月: it straddles the year and covers the month), both of
+// them under the seal's centre: SealArea is that place, and the sealing
+// step draws the seal picture there, over the text.
 //
 // Layout validates a Certificate and places its lines (a Page of Runs);
 // Render writes that page as PDF, and internal/demo/certofd writes the same
@@ -125,18 +126,24 @@ const (
 	deptY   = dateY + pitch
 	noteY   = 28.0
 
-	// The seal area: 46 mm square for a 42 mm seal, centred over a date of
-	// typical width ("2024年12月31日"), just above the department's name.
-	sealSide = 46.0
+	// The seal area: the 42 mm seal picture's square, centred over a date
+	// of typical width ("2024年12月31日"). Its centre is sealLift above the
+	// top of the department's line, so that department and date lie in the
+	// seal's lower half (§7.3.5.1: 居印章中心偏下), the date line crossing
+	// it 11 to 17 mm below the centre: the seal covers the month and day and
+	// straddles the year (骑年盖月).
+	sealSide = 42.0
+	sealLift = 1.0
 	dateEdge = right - 4*bodySize // §7.3.5.1: the date ends four characters in
 	dateEms  = 8*0.55 + 3         // eight tabular digits (fonts: 0.55 em each) and 年月日
 	sealX    = dateEdge - dateEms*bodySize/2 - sealSide/2
-	sealY    = deptY + bodySize + 2.4
+	sealY    = deptY + bodySize + sealLift - sealSide/2
 )
 
 // SealArea returns where the seal belongs: page 1, and the lower-left corner,
-// width and height of a square in millimetres from the page's lower-left
-// corner. Render leaves it blank.
+// width and height of the seal picture's square in millimetres from the
+// page's lower-left corner. The square lies over the department's name and
+// the date (骑年盖月), clear of the body text and the note under it.
 func SealArea() (page int, x, y, w, h float64) {
 	return 1, sealX, sealY, sealSide, sealSide
 }

@@ -201,8 +201,9 @@ func TestRenderedPage(t *testing.T) {
 			if pg != 1 {
 				t.Fatalf("SealArea page = %d, want 1", pg)
 			}
-			if _, darkest := p.dark(x, y, w, h); darkest < 250 {
-				t.Errorf("seal area is not blank: darkest pixel %d", darkest)
+			// 骑年盖月: the seal goes over the department and the date.
+			if n, _ := p.dark(x, y, w, h); n < 10 {
+				t.Errorf("seal area has %d dark pixels, want the department and the date under it", n)
 			}
 		})
 	}
@@ -211,11 +212,21 @@ func TestRenderedPage(t *testing.T) {
 func TestSealAreaGeometry(t *testing.T) {
 	t.Parallel()
 	_, x, y, w, h := SealArea()
-	if w < 42 || h < 42 {
-		t.Errorf("seal area %v×%v mm cannot hold a 42 mm seal", w, h)
+	if w != 42 || h != 42 {
+		t.Errorf("seal area %v×%v mm, want the 42 mm seal's square", w, h)
 	}
-	if x < left || x+w > right || y < deptY+bodySize || y+h > bodyY-float64(MaxBodyLines-1)*pitch {
-		t.Errorf("seal area (%v, %v, %v, %v) is not between the last body line and the department, inside the type area", x, y, w, h)
+	if x < left || x+w > right || y < noteY+noteSize || y+h > bodyY-float64(MaxBodyLines-1)*pitch {
+		t.Errorf("seal area (%v, %v, %v, %v) is not between the last body line and the note, inside the type area", x, y, w, h)
+	}
+	// §7.3.5.1, 骑年盖月: the department and the date lie under the seal,
+	// below its centre, and within its circle (a chord of at least 20 mm
+	// at the date line's top).
+	cy := y + h/2
+	if !(deptY+bodySize < cy && cy-dateY < h/2) {
+		t.Errorf("seal centre at y = %v mm; want it above the department (top %v) and the date (bottom %v) inside the seal", cy, deptY+bodySize, dateY)
+	}
+	if d := cy - (dateY + bodySize); 2*math.Sqrt(h*h/4-d*d) < 20 {
+		t.Errorf("the seal crosses the date line's top %v mm below its centre: too little of the date is covered", d)
 	}
 	// §7.3.5.1: the seal is centred over the date.
 	date, err := fonts.Text(chineseDate(time.Date(2024, 12, 31, 0, 0, 0, 0, cst)))
