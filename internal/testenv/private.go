@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -311,6 +312,40 @@ func (s *server) signal(sig syscall.Signal) {
 	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		s.t.Fatalf("testenv: signal %v to %s: %v", sig, s.name, err)
 	}
+	// A signal is delivered when the process next runs in the kernel: on a
+	// busy machine a server may answer a request after SIGSTOP returned.
+	// Wait until every thread is stopped (or none is).
+	switch sig {
+	case syscall.SIGSTOP, syscall.SIGCONT:
+		want := sig == syscall.SIGSTOP
+		deadline := time.Now().Add(10 * time.Second)
+		for stopped(cmd.Process.Pid) != want {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("testenv: %s did not %s within 10 s", s.name, map[bool]string{true: "stop", false: "resume"}[want])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// stopped reports whether every thread of process pid is stopped (state
+// T in /proc/<pid>/task/<tid>/stat, proc(5)).
+func stopped(pid int) bool {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if len(stats) == 0 {
+		return false
+	}
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
 
 // logTail returns the end of the server's output, for failure messages.
