@@ -17,16 +17,20 @@
 #
 #   up      install what is missing, start what is not running (reusing what
 #           is), wait until each answers, then write the connection settings to
-#           .services.env at the repo root as shell `export` lines
+#           .services.env at the repo root as shell `export` lines, and ready
+#           configuration for rclone, s3cmd, the AWS CLI and mc (the last two
+#           when installed) as the department user to .services/
 #   down    stop exactly the processes `up` started, by PID, and remove
-#           .services.env; data and the token stay for the next `up`
+#           .services.env and .services/; data and the token stay for the next `up`
 #   status  show what runs
 #   clean   down, then delete the state folder (data, token, logs)
 #
 # Settings (environment):
 #   SEALPIPE_SERVICES_DIR  state folder (PID files, logs, data, token)
 #                          default /tmp/sealpipe-services-$UID
-#   SEALPIPE_SERVICES_ENV  file to write, default <repo>/.services.env
+#   SEALPIPE_SERVICES_ENV  file to write, default <repo>/.services.env; the S3
+#                          tools' configuration goes to the folder beside it
+#                          named after it without .env (default <repo>/.services/)
 #   XDG_CACHE_HOME         MinIO binary cache root, default $HOME/.cache
 #   GO                     Go command used to build MinIO and to run
 #                          `sealpipe access grant`, default go
@@ -57,6 +61,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly ROOT
 readonly STATE="${SEALPIPE_SERVICES_DIR:-/tmp/sealpipe-services-$UID}"
 readonly ENV_FILE="${SEALPIPE_SERVICES_ENV:-$ROOT/.services.env}"
+# The S3 tools' configuration, beside the env file: <repo>/.services/.
+readonly TOOLS_DIR="${ENV_FILE%.env}"
+# The name of the department's remote (rclone), alias (mc) and profile (AWS CLI).
+readonly REMOTE="sealpipe-$DEPT"
 readonly TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/sealpipe-tools"
 readonly MINIO_BIN="$TOOLS/minio-$MINIO_VERSION/minio"
 readonly GO="${GO:-go}"
@@ -525,6 +533,98 @@ ensure_token() {
 	log "softhsm: token '$TOKEN_LABEL' initialised ($tokens)"
 }
 
+# ---------------------------------------------------------------- S3 tools
+
+# write_tools PORT writes, to $TOOLS_DIR, configuration for the S3 tools a
+# department uploads batches with, as the department user (its access key
+# and secret, nothing of root's), each naming the department's remote
+# $REMOTE: rclone.conf and s3cfg always (install-deps.sh installs rclone and
+# s3cmd), aws-config and aws-credentials when the AWS CLI is installed, and
+# mc/config.json when mc is. The department's policy allows neither
+# creating the bucket nor GetBucketLocation: rclone is told not to check the
+# bucket, and every tool is given the region. README.md shows how to use
+# each. Mode 0600 in a 0700 folder: they hold the secret key.
+write_tools() {
+	local port="$1" access secret endpoint="http://127.0.0.1:$1" tmp
+	access="$(cat "$STATE/minio/dept-$DEPT.access")"
+	secret="$(cat "$STATE/minio/dept-$DEPT.secret")"
+	tmp="$(mktemp -d "$TOOLS_DIR.XXXXXX")"
+	chmod 700 "$tmp"
+	(
+		umask 077
+		cat >"$tmp/rclone.conf" <<-EOF
+			# Written by deploy/local/services.sh up: department $DEPT on the local MinIO.
+			# rclone --config $TOOLS_DIR/rclone.conf copy DIR $REMOTE:$DEPT_BUCKET/inbox/$DEPT/BATCH/
+			[$REMOTE]
+			type = s3
+			provider = Minio
+			env_auth = false
+			access_key_id = $access
+			secret_access_key = $secret
+			endpoint = $endpoint
+			region = $S3_REGION
+			no_check_bucket = true
+		EOF
+		cat >"$tmp/s3cfg" <<-EOF
+			# Written by deploy/local/services.sh up: department $DEPT on the local MinIO.
+			# s3cmd -c $TOOLS_DIR/s3cfg put FILE s3://$DEPT_BUCKET/inbox/$DEPT/BATCH/
+			[default]
+			access_key = $access
+			secret_key = $secret
+			host_base = 127.0.0.1:$port
+			host_bucket = 127.0.0.1:$port
+			use_https = False
+			bucket_location = $S3_REGION
+			signature_v2 = False
+		EOF
+		if have aws; then
+			cat >"$tmp/aws-config" <<-EOF
+				# Written by deploy/local/services.sh up: department $DEPT on the local MinIO.
+				[profile $REMOTE]
+				region = $S3_REGION
+				endpoint_url = $endpoint
+				s3 =
+				    addressing_style = path
+			EOF
+			cat >"$tmp/aws-credentials" <<-EOF
+				[$REMOTE]
+				aws_access_key_id = $access
+				aws_secret_access_key = $secret
+			EOF
+		fi
+		if have mc; then
+			mkdir -p "$tmp/mc"
+			cat >"$tmp/mc/config.json" <<-EOF
+				{
+				  "version": "10",
+				  "aliases": {
+				    "$REMOTE": {
+				      "url": "$endpoint",
+				      "accessKey": "$access",
+				      "secretKey": "$secret",
+				      "api": "s3v4",
+				      "path": "on"
+				    }
+				  }
+				}
+			EOF
+		fi
+		echo "$ENV_MARKER up; removed by its 'down'." >"$tmp/WRITTEN-BY-SERVICES-SH"
+	)
+	rm -rf "$TOOLS_DIR"
+	mv "$tmp" "$TOOLS_DIR"
+	log "wrote S3 tool configuration for $DEPT to $TOOLS_DIR/: $(cd "$TOOLS_DIR" && find . -type f ! -name WRITTEN-BY-SERVICES-SH | sed 's|^\./||' | sort | tr '\n' ' ')"
+}
+
+# remove_tools deletes $TOOLS_DIR if this script wrote it.
+remove_tools() {
+	[ -d "$TOOLS_DIR" ] || return 0
+	if [ -f "$TOOLS_DIR/WRITTEN-BY-SERVICES-SH" ]; then
+		rm -rf "$TOOLS_DIR"
+		log "removed $TOOLS_DIR"
+	fi
+}
+
 # ---------------------------------------------------------------- env file
 
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
@@ -549,6 +649,8 @@ write_env() {
 		echo "export SEALPIPE_DEPT_BUCKET=$(q "$DEPT_BUCKET")"
 		echo "export SEALPIPE_DEPT_ACCESS_KEY=$(q "$(cat "$STATE/minio/dept-$DEPT.access")")"
 		echo "export SEALPIPE_DEPT_SECRET_KEY=$(q "$(cat "$STATE/minio/dept-$DEPT.secret")")"
+		echo "export SEALPIPE_TOOLS_DIR=$(q "$TOOLS_DIR")"
+		echo "export SEALPIPE_DEPT_REMOTE=$(q "$REMOTE")"
 		echo "export SEALPIPE_PKCS11_MODULE=$(q "$module")"
 		echo "export SOFTHSM2_CONF=$(q "$(softhsm_conf)")"
 		echo "export SEALPIPE_PKCS11_TOKEN=$(q "$TOKEN_LABEL")"
@@ -592,6 +694,7 @@ cmd_up() {
 	check_minio_events "$s3_port"
 	ensure_dept "$s3_port"
 	ensure_token
+	write_tools "$s3_port"
 	write_env "$redis_port" "$s3_port" "$(cat "$STATE/minio.console-port")" "$module"
 	log "up: state in $STATE; 'make services-down' stops it"
 }
@@ -604,6 +707,7 @@ cmd_down() {
 		stop redis "$exe"
 	fi
 	remove_env
+	remove_tools
 	log "down"
 }
 

@@ -39,6 +39,8 @@ const (
 	envPKCS11Token = "SEALPIPE_PKCS11_TOKEN"
 	envPKCS11PIN   = "SEALPIPE_PKCS11_PIN"
 	envPKCS11SOPIN = "SEALPIPE_PKCS11_SO_PIN"
+	envToolsDir    = "SEALPIPE_TOOLS_DIR"
+	envDeptRemote  = "SEALPIPE_DEPT_REMOTE"
 )
 
 // servicesEnvFile is the name, at the module root, of the file
@@ -147,6 +149,32 @@ func MinIO(t testing.TB) S3 {
 func MinIODept(t testing.TB) S3 {
 	t.Helper()
 	return minioDeptFrom(t, loadSettings(t))
+}
+
+// S3Tools is the configuration of S3 tools that `make services-up` writes
+// for the department user (S3.Dept).
+type S3Tools struct {
+	// Dir holds rclone.conf and s3cfg, and aws-config, aws-credentials
+	// and mc/config.json when the AWS CLI and mc were installed.
+	Dir string
+	// Remote names the department's rclone remote, AWS CLI profile and
+	// mc alias.
+	Remote string
+}
+
+// MinIOTools returns the department's MinIO settings (as MinIODept) and
+// the S3 tools' configuration: the test is skipped, or fails under CI,
+// when .services.env predates it or its folder is gone.
+func MinIOTools(t testing.TB) (S3, S3Tools) {
+	t.Helper()
+	s := loadSettings(t)
+	s3 := minioDeptFrom(t, s)
+	v := s.require(t, "the S3 tools' configuration", envToolsDir, envDeptRemote)
+	tools := S3Tools{Dir: v[envToolsDir], Remote: v[envDeptRemote]}
+	if !isDir(tools.Dir) {
+		s.unreachable(t, envToolsDir, "the S3 tools' configuration folder %s does not exist", tools.Dir)
+	}
+	return s3, tools
 }
 
 // SoftHSM returns the settings of the SoftHSM2 token prepared by
