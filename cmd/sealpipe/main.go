@@ -106,7 +106,10 @@ type globals struct {
 	stderr   io.Writer
 	log      *slog.Logger
 	settings engine.Settings // loaded before every command runs
-	eng      *engine.Engine  // made by the first call of engine
+	// settingsErr is the error loading the settings, for the commands
+	// annotated settingsReported, which run despite it.
+	settingsErr error
+	eng         *engine.Engine // made by the first call of engine
 }
 
 // engine returns the engine for the command's settings, made on first use
@@ -124,6 +127,13 @@ func (g *globals) close() {
 		g.eng.Close()
 	}
 }
+
+// A command annotated annotationSettings: settingsReported runs even when
+// the settings do not load, and reports globals.settingsErr itself.
+const (
+	annotationSettings = "settings"
+	settingsReported   = "reported"
+)
 
 // settingsHelp lists the settings for help texts.
 const settingsHelp = `Settings (environment variables, or KEY=value lines in --config FILE; the
@@ -154,6 +164,11 @@ failed, something could not be established).
 			g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(g.log)
 			s, err := engine.Load(g.config, os.LookupEnv, g.log)
+			if err != nil && cmd.Annotations[annotationSettings] == settingsReported {
+				// The command reports the error itself (config check).
+				g.settingsErr = err
+				return nil
+			}
 			if err != nil {
 				return err
 			}
