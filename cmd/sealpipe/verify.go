@@ -40,10 +40,20 @@ it exists); skip it with --no-registry.
 
 With --json, the full result of every check of every signature is printed.
 
+A seal the configured registry does not hold is INDETERMINATE
+(SEAL_NOT_REGISTERED), never FAILED: the registry speaks only for the seals
+it registered. A seal it holds that was suspended or revoked at the signing
+time is FAILED (SEAL_NOT_ACTIVE). With no registry configured the check is
+NOT_APPLICABLE; a registry that cannot be read makes it INDETERMINATE
+(TRY_LATER). A file that cannot be read, or is neither a PDF nor an OFD
+document, has no verdict: it is printed as "FILE: error: REASON".
+
 Exit codes: 0 every signature passed; 1 a signature failed; 2 usage or I/O
 error (including a file that is neither a readable PDF nor OFD);
 3 indeterminate: nothing failed but something could not be established
-(unknown chain, revocation status unknown, no signature).`,
+(unknown chain, revocation status unknown, seal not registered, no
+signature). With several files the worst wins: 2 (error) over 1 (failed)
+over 3 (indeterminate) over 0.`,
 		Example: `  sealpipe verify sealed.pdf
   sealpipe verify --json --roots root.crt --crl http://ca.example/root.crl *.pdf`,
 		Args: minArgs(1),
@@ -56,7 +66,6 @@ error (including a file that is neither a readable PDF nor OFD);
 			}
 			var docs []*report.Document
 			var verdicts []report.Indication
-			ioFailed := false
 			for _, name := range args {
 				data, err := os.ReadFile(name)
 				var doc *report.Document
@@ -64,9 +73,12 @@ error (including a file that is neither a readable PDF nor OFD);
 					doc, err = v.Document(cmd.Context(), name, data)
 				}
 				if err != nil {
-					ioFailed = true
+					// No verdict: the file could not be judged at all. As
+					// sha256sum -c does, the result goes to stdout in its
+					// place among the others and the diagnostic to stderr.
 					fmt.Fprintf(g.stderr, "sealpipe: %s: %v\n", name, err)
-					docs = append(docs, &report.Document{Document: name, Indication: report.Indeterminate, Error: err.Error(), Signatures: []report.Signature{}})
+					docs = append(docs, &report.Document{Document: name, Error: err.Error(), Signatures: []report.Signature{}})
+					verdicts = append(verdicts, "")
 					continue
 				}
 				docs = append(docs, doc)
@@ -81,16 +93,8 @@ error (including a file that is neither a readable PDF nor OFD);
 					printDocument(g, d, verbose)
 				}
 			}
-			switch report.Combine(verdicts...) {
-			case report.Failed:
-				return &exitError{exitFailed, errSilent}
-			case report.Indeterminate:
-				if !ioFailed {
-					return &exitError{exitIndeterminate, errSilent}
-				}
-			}
-			if ioFailed {
-				return &exitError{exitUsage, errSilent}
+			if code := verifyExit(verdicts); code != 0 {
+				return &exitError{code, errSilent}
 			}
 			return nil
 		},
@@ -105,11 +109,12 @@ error (including a file that is neither a readable PDF nor OFD);
 }
 
 func printDocument(g *globals, d *report.Document, verbose bool) {
-	fmt.Fprintf(g.stdout, "%s: %s\n", d.Document, d.Indication)
 	if d.Error != "" {
-		fmt.Fprintf(g.stdout, "  error: %s\n", d.Error)
+		fmt.Fprintf(g.stdout, "%s: error: %s\n", d.Document, d.Error)
+		return
 	}
-	if len(d.Signatures) == 0 && d.Error == "" {
+	fmt.Fprintf(g.stdout, "%s: %s\n", d.Document, d.Indication)
+	if len(d.Signatures) == 0 {
 		fmt.Fprintln(g.stdout, "  no signatures")
 	}
 	for _, s := range d.Signatures {
@@ -132,4 +137,29 @@ func printDocument(g *globals, d *report.Document, verbose bool) {
 			fmt.Fprintln(g.stdout, line)
 		}
 	}
+}
+
+// verifyExit is the exit code of `sealpipe verify` over the verdicts of
+// its files, "" standing for a file that could not be read or is not a
+// document. The worst outcome wins: exitUsage (2, an error) over
+// exitFailed (1, a signature failed) over exitIndeterminate (3) over 0
+// (every signature of every file passed).
+func verifyExit(verdicts []report.Indication) int {
+	code := 0
+	rank := map[int]int{0: 0, exitIndeterminate: 1, exitFailed: 2, exitUsage: 3}
+	for _, in := range verdicts {
+		c := 0
+		switch in {
+		case "":
+			c = exitUsage
+		case report.Failed:
+			c = exitFailed
+		case report.Indeterminate:
+			c = exitIndeterminate
+		}
+		if rank[c] > rank[code] {
+			code = c
+		}
+	}
+	return code
 }

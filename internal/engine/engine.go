@@ -385,8 +385,10 @@ type VerifierOptions struct {
 	// certificates name, as SEALPIPE_CRL_DISTRIBUTION_POINTS does.
 	DistributionPoints bool
 	// NoRegistry skips the registry-status check. Without it the check
-	// uses the configured store, or is skipped when that is a local store
-	// that does not exist yet (a relying party with no registry).
+	// uses the configured store, or is NOT_APPLICABLE when that is a local
+	// store that does not exist yet (a relying party with no registry). A
+	// registry that cannot be read makes the check INDETERMINATE, not the
+	// verifier fail.
 	NoRegistry bool
 }
 
@@ -419,11 +421,23 @@ func (e *Engine) Verifier(ctx context.Context, opts VerifierOptions) (*verify.Ve
 	if !opts.NoRegistry && (e.settings.S3.Endpoint != "" || e.LocalStoreExists()) {
 		reg, err := e.Registry(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("the seal registry (--no-registry skips it): %w", err)
+			// A registry that cannot be opened leaves each registry-status
+			// check INDETERMINATE with the reason; every other check runs.
+			e.log.Warn("the seal registry cannot be read: registry-status checks will be INDETERMINATE (--no-registry skips them)", "err", err)
+			v.Seals = unreadableRegistry{err}
+		} else {
+			v.Seals = reg
 		}
-		v.Seals = reg
 	}
 	return v, nil
+}
+
+// unreadableRegistry is a verify.SealLookup for a registry that could not
+// be opened: every lookup returns the reason.
+type unreadableRegistry struct{ err error }
+
+func (u unreadableRegistry) Get(context.Context, string) (*registry.Entry, error) {
+	return nil, u.err
 }
 
 // Metrics returns the registry the engine's parts report metrics to:

@@ -40,17 +40,23 @@ const (
 
 // Sub-indications explaining a check that did not pass (ETSI EN 319 102-1 §5.1.3 names where one fits).
 const (
-	SubFormatFailure        = "FORMAT_FAILURE"
-	SubHashFailure          = "HASH_FAILURE"
-	SubSigCryptoFailure     = "SIG_CRYPTO_FAILURE"
-	SubRevoked              = "REVOKED"
-	SubExpired              = "EXPIRED"
-	SubNotYetValid          = "NOT_YET_VALID"
-	SubNoChain              = "NO_CERTIFICATE_CHAIN_FOUND"
-	SubChainConstraints     = "CHAIN_CONSTRAINTS_FAILURE"
-	SubSignerNotInSeal      = "SIGNER_NOT_IN_SEAL"
-	SubSealNotActive        = "SEAL_NOT_ACTIVE"
-	SubSealUnknown          = "SEAL_UNKNOWN"
+	SubFormatFailure    = "FORMAT_FAILURE"
+	SubHashFailure      = "HASH_FAILURE"
+	SubSigCryptoFailure = "SIG_CRYPTO_FAILURE"
+	SubRevoked          = "REVOKED"
+	SubExpired          = "EXPIRED"
+	SubNotYetValid      = "NOT_YET_VALID"
+	SubNoChain          = "NO_CERTIFICATE_CHAIN_FOUND"
+	SubChainConstraints = "CHAIN_CONSTRAINTS_FAILURE"
+	SubSignerNotInSeal  = "SIGNER_NOT_IN_SEAL"
+	SubSealNotActive    = "SEAL_NOT_ACTIVE"
+	// SubSealNotRegistered: the configured seal registry does not hold
+	// this seal (no entry for its code, or a different seal under that
+	// code). ETSI EN 319 102-1 has no sub-indication for it; the check is
+	// INDETERMINATE, never FAILED, since a registry only speaks for the
+	// seals it registered — the seal's authenticity is the seal-maker
+	// checks' to establish.
+	SubSealNotRegistered    = "SEAL_NOT_REGISTERED"
 	SubUnsignedChanges      = "UNSIGNED_CHANGES"
 	SubAlgorithmUnsupported = "CRYPTO_CONSTRAINTS_FAILURE"
 	// SubTryLater: the revocation status of a certificate could not be
@@ -141,8 +147,10 @@ type Document struct {
 	// VerifiedAt is when the verification ran.
 	VerifiedAt time.Time `json:"verified_at"`
 	// Indication is the verdict over all signatures. A document with no
-	// signature is INDETERMINATE.
-	Indication Indication `json:"indication"`
+	// signature is INDETERMINATE. `sealpipe verify` leaves it empty (and
+	// omitted) for a file it could not read, which has no verdict but an
+	// Error.
+	Indication Indication `json:"indication,omitempty"`
 	// Signatures lists each signature, in file order.
 	Signatures []Signature `json:"signatures"`
 	// Error explains why the document could not be read, if so.

@@ -35,8 +35,10 @@ type Verifier struct {
 	// other check still runs, and the certificate checks are INDETERMINATE
 	// with NO_CERTIFICATE_CHAIN_FOUND.
 	Trust *trust.Pool
-	// Seals, if set, adds the registry-status check. Nil skips it (a relying
-	// party outside the issuing authority has no registry).
+	// Seals, if set, is the registry the registry-status check consults
+	// (see registryCheck: a seal it does not hold or cannot read is
+	// INDETERMINATE, never FAILED). Nil makes the check NOT_APPLICABLE (a
+	// relying party outside the issuing authority has no registry).
 	Seals SealLookup
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -221,6 +223,19 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 	return seal
 }
 
+// registryCheck reports the seal's status in the configured registry at
+// the signing time. The registry judges only the seals it registered:
+//
+//   - no registry configured (Seals nil): NOT_APPLICABLE;
+//   - the registry cannot be read (I/O error, a log that does not verify):
+//     INDETERMINATE (TRY_LATER) with the reason;
+//   - a seal it does not hold — no entry for the code, or another seal
+//     registered under the same code, as two data folders easily have —
+//     INDETERMINATE (SEAL_NOT_REGISTERED): the seal may come from another
+//     registry, and whether it is genuine is the seal-maker checks' to say;
+//   - a seal it holds that was not active at the signing time (suspended,
+//     revoked, or not yet registered): FAILED (SEAL_NOT_ACTIVE);
+//   - else PASSED.
 func (v *Verifier) registryCheck(ctx context.Context, seal *ses.Seal, at time.Time) report.Check {
 	c := report.Check{Name: "registry-status", Clause: "GB/T 33481 (seal status)", Result: report.OK}
 	if v.Seals == nil {
@@ -230,11 +245,14 @@ func (v *Verifier) registryCheck(ctx context.Context, seal *ses.Seal, at time.Ti
 	e, err := v.Seals.Get(ctx, seal.ID)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
-		c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubSealUnknown, fmt.Sprintf("seal %s is not registered", seal.ID)
+		c.Result, c.SubIndication = report.Unknown, report.SubSealNotRegistered
+		c.Detail = fmt.Sprintf("seal %s is not in the configured registry (it may be registered elsewhere)", seal.ID)
 	case err != nil:
-		c.Result, c.SubIndication, c.Detail = report.Unknown, report.SubSealUnknown, err.Error()
-	case string(e.Seal.Raw) != string(seal.Raw):
-		c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubSealUnknown, fmt.Sprintf("embedded seal differs from registered seal %s", seal.ID)
+		c.Result, c.SubIndication = report.Unknown, report.SubTryLater
+		c.Detail = fmt.Sprintf("the seal registry cannot be read: %v", err)
+	case e == nil || e.Seal == nil || string(e.Seal.Raw) != string(seal.Raw):
+		c.Result, c.SubIndication = report.Unknown, report.SubSealNotRegistered
+		c.Detail = fmt.Sprintf("the configured registry holds a different seal under code %s (this one may be registered elsewhere)", seal.ID)
 	default:
 		st := e.StatusAt(at)
 		c.Detail = fmt.Sprintf("%s at signing time; %s now", st, e.Status)
