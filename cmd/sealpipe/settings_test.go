@@ -53,7 +53,17 @@ func placeBatch(t *testing.T, data, dir, batch string) {
 // returns what became of each batch.
 func runOnce(t *testing.T, args ...string) []engine.BatchResult {
 	t.Helper()
-	out := mustSealpipe(t, append(args, "--json", "run", "--once", "--timeout", "2m")...)
+	return runOnceExit(t, exitOK, args...)
+}
+
+// runOnceExit is runOnce for a run that must exit with code want: exitFailed
+// when some batch with documents got none sealed.
+func runOnceExit(t *testing.T, want int, args ...string) []engine.BatchResult {
+	t.Helper()
+	code, out, errs := sealpipe(t, append(args, "--json", "run", "--once", "--timeout", "2m")...)
+	if code != want {
+		t.Fatalf("sealpipe run --once: exit %d, want %d\n%s%s", code, want, out, errs)
+	}
 	var res []engine.BatchResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("run --once output: %v\n%s", err, out)
