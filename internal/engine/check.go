@@ -228,14 +228,7 @@ func (e *Engine) checkStore(ctx context.Context) CheckResult {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	_, err := s3.New(ctx, s3.Config{
-		Endpoint:  s.S3.Endpoint,
-		AccessKey: s.S3.AccessKey,
-		SecretKey: string(s.S3.SecretKey),
-		Region:    s.S3.Region,
-		Bucket:    s.Bucket,
-		Secure:    s.S3.Secure,
-	})
+	_, err := s3.New(ctx, s.s3Config())
 	if err != nil {
 		return CheckResult{"object store", CheckFailed, fmt.Sprintf("s3://%s at %s: %v", s.Bucket, s.S3.Endpoint, err)}
 	}

@@ -143,22 +143,29 @@ func (e *Engine) storeLocked(ctx context.Context) (storage.Store, error) {
 		e.store = st
 		return st, nil
 	}
-	st, err := s3.New(ctx, s3.Config{
+	cfg := s.s3Config()
+	// A missing bucket is created: the first command run against a fresh
+	// MinIO (seals make, run) sets it up.
+	cfg.CreateBucket = true
+	st, err := s3.New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open S3 bucket %q at %s: %w", s.Bucket, s.S3.Endpoint, err)
+	}
+	e.store = st
+	return st, nil
+}
+
+// s3Config is the S3 bucket of the settings, reached with the service's
+// credentials: what the store, config check and uploads start from.
+func (s Settings) s3Config() s3.Config {
+	return s3.Config{
 		Endpoint:  s.S3.Endpoint,
 		AccessKey: s.S3.AccessKey,
 		SecretKey: string(s.S3.SecretKey),
 		Region:    s.S3.Region,
 		Bucket:    s.Bucket,
 		Secure:    s.S3.Secure,
-		// A missing bucket is created: the first command run against a
-		// fresh MinIO (seals make, run) sets it up.
-		CreateBucket: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open S3 bucket %q at %s: %w", s.Bucket, s.S3.Endpoint, err)
 	}
-	e.store = st
-	return st, nil
 }
 
 // StoreLocation describes where objects live, for messages: a folder for

@@ -138,10 +138,9 @@ func (e *Engine) uploadStore(ctx context.Context) (storage.Store, *UploadResult,
 	}
 	// A department may neither look at nor create the bucket (package
 	// iam): the first upload says whether it is there.
-	st, err := s3.New(ctx, s3.Config{
-		Endpoint: s.S3.Endpoint, AccessKey: s.S3.DeptAccessKey, SecretKey: string(s.S3.DeptSecretKey),
-		Region: s.S3.Region, Bucket: s.Bucket, Secure: s.S3.Secure, SkipBucketCheck: true,
-	})
+	cfg := s.s3Config()
+	cfg.AccessKey, cfg.SecretKey, cfg.SkipBucketCheck = s.S3.DeptAccessKey, string(s.S3.DeptSecretKey), true
+	st, err := s3.New(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open S3 bucket %q at %s: %w", s.Bucket, s.S3.Endpoint, err)
 	}
