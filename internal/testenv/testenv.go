@@ -40,6 +40,18 @@ func Conformance(t testing.TB) string {
 	return dir
 }
 
+// ConformanceFile reads a file of the conformance corpus in place, by its
+// path inside the corpus (e.g. "ofd", "h.ofd"); a missing corpus is
+// Missing, an unreadable file fails the test.
+func ConformanceFile(t testing.TB, elem ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{Conformance(t)}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // ConformanceDir locates the conformance corpus without a test, for
 // benchmarks and fuzz seeding. ok is false if it is absent.
 func ConformanceDir() (dir string, ok bool) {

@@ -2,8 +2,6 @@ package ofd
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
@@ -12,11 +10,7 @@ import (
 // corpus reads an OFD of the conformance corpus in place.
 func corpus(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "ofd", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.ConformanceFile(t, "ofd", name)
 }
 
 func TestResolve(t *testing.T) {

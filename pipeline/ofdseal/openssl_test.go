@@ -3,9 +3,7 @@ package ofdseal
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -14,16 +12,6 @@ import (
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
-
-// readCorpusFile reads a file of the conformance corpus in place.
-func readCorpusFile(t testing.TB, dir, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // opensslVerify checks a signature over msg with OpenSSL 3: an SM2 one
 // with SM3 and the default signer ID, an ECDSA P-256 one with SHA-256. It

@@ -15,6 +15,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/sealpipe/sealpipe/internal/demo/certofd"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/ofd"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
@@ -385,7 +386,7 @@ func nanOf() float64 {
 // corpusSES reads a structure of the corpus's ses folder.
 func corpusSES(t *testing.T, name string) []byte {
 	t.Helper()
-	return readCorpusFile(t, "ses", name)
+	return testenv.ConformanceFile(t, "ses", name)
 }
 
 // hostileSigned is allprotected.ofd with a billion-laughs Signature.xml.

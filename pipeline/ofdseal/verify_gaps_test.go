@@ -15,6 +15,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
@@ -286,7 +287,7 @@ func TestVerifyTimeStamp(t *testing.T) {
 	t.Parallel()
 	sm2K, _ := testKeys(t)
 	tsa := testpki.TSA(t, "sealpipe test TSA", nil)
-	seal5, err := ses.ParseSeal(readCorpusFile(t, "ses", "UserV5_ts.esl"))
+	seal5, err := ses.ParseSeal(testenv.ConformanceFile(t, "ses", "UserV5_ts.esl"))
 	if err != nil {
 		t.Fatal(err)
 	}

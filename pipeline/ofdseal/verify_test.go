@@ -7,8 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,13 +17,10 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/ofd"
 )
 
+// corpus reads an OFD of the conformance corpus in place.
 func corpus(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "ofd", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.ConformanceFile(t, "ofd", name)
 }
 
 // TestVerifyStatuses checks ofdseal's own verdicts on the corpus (the report

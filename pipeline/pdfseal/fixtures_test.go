@@ -121,11 +121,7 @@ func solidPNG(t testing.TB, c color.NRGBA) []byte {
 // conformance reads a file of the shared corpus in place.
 func conformance(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.ConformanceFile(t, rel)
 }
 
 // run runs an external tool and returns its combined output; it fails the

@@ -2,8 +2,6 @@ package ses
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,10 +22,7 @@ func TestTimeStampToken(t *testing.T) {
 	sum := sm3.Sum(data)
 	at := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
 	good := testpki.TimeStampToken(t, tsa, sum[:], at, testpki.TokenOptions{})
-	v5, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "ses", "UserV5_ts.esl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v5 := testenv.ConformanceFile(t, "ses", "UserV5_ts.esl")
 	seal, err := ParseSeal(v5)
 	if err != nil || len(seal.TimeStamp) == 0 {
 		t.Fatalf("UserV5_ts.esl: %v, timeStamp %x", err, seal.TimeStamp)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -22,11 +21,7 @@ import (
 // conformanceOFD reads an OFD of the conformance corpus in place.
 func conformanceOFD(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "ofd", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.ConformanceFile(t, "ofd", name)
 }
 
 // userCert is the certificate of ofdrw's USER.p12, which made

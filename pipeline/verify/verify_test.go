@@ -166,11 +166,7 @@ func sealed(t *testing.T, key *sm2.PrivateKey, cert *smx509.Certificate) []byte 
 // conformancePDF reads a PDF of the conformance corpus.
 func conformancePDF(t *testing.T, name string) []byte {
 	t.Helper()
-	in, err := os.ReadFile(filepath.Join(testenv.Conformance(t), "pdf", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
+	return testenv.ConformanceFile(t, "pdf", name)
 }
 
 // sealAt signs in with key, the seal picture at (at, at) mm on page 1.
