@@ -342,7 +342,11 @@ func TestPackageStructure(t *testing.T) {
 		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(info.DocID) {
 			t.Errorf("DocID %q is not 32 characters of hex", info.DocID)
 		}
-		if info.Title != "证明（"+c.Number+"）" || info.Author != c.Department || !strings.Contains(info.Subject, c.IDNumber) {
+		page, err := certpdf.Layout(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Title != "证明（"+c.Number+"）" || info.Author != c.Department || info.Subject != page.Subject || !strings.HasPrefix(info.Subject, c.Department) {
 			t.Errorf("DocInfo %+v does not describe the certificate", info)
 		}
 		if want := c.Date.Format("2006-01-02"); info.CreationDate != want || info.ModDate != want {

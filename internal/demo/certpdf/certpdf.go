@@ -164,8 +164,10 @@ type Page struct {
 	// Runs are the page's lines of text, in drawing order.
 	Runs []Run
 	// Title, Subject and Author are the document metadata: the title names
-	// the certificate, the subject holds its whole text, one field a line,
-	// and the author is the issuing department.
+	// the certificate by its number, the subject says what it is and who
+	// issued it, and the author is the issuing department (see metadata).
+	// They hold no personal data: the citizen's name and identity number,
+	// and the body that repeats them, are on the page only.
 	Title, Subject, Author string
 	// Date is the certificate's date of issue, the document's creation date.
 	Date time.Time
@@ -265,19 +267,9 @@ func Layout(c Certificate) (*Page, error) {
 	p := &Page{
 		Width:  pageWidth,
 		Height: pageHeight,
-		Title:  "证明（" + c.Number + "）",
-		Subject: strings.Join([]string{
-			"证明",
-			"编号：" + c.Number,
-			"姓名：" + c.Name,
-			"公民身份号码：" + c.IDNumber,
-			strings.TrimSpace(c.Body),
-			c.Department,
-			chineseDate(c.Date),
-		}, "\n"),
-		Author: c.Department,
 		Date:   c.Date,
 	}
+	p.Title, p.Subject, p.Author = metadata(c)
 	text := func(gs []*fonts.Glyph, x, y, size, tracking, gray float64) {
 		p.Runs = append(p.Runs, Run{Glyphs: gs, X: x, Y: y, Size: size, Tracking: tracking, Gray: gray})
 	}
@@ -296,6 +288,19 @@ func Layout(c Certificate) (*Page, error) {
 	text(date, dateX, dateY, bodySize, 0, 0)
 	text(fixed.note, (pageWidth-fonts.Advance(fixed.note)*noteSize)/2, noteY, noteSize, 0, noteGray)
 	return p, nil
+}
+
+// metadata returns the document metadata of c: its title, subject and
+// author, as PDF's Info dictionary and OFD's DocInfo carry them. Metadata
+// travels where the page does not — search indexes, file managers, the
+// logs and properties panes of every system the document passes through —
+// so it names the certificate only by its number, its issuer and its date:
+// never the citizen's name or identity number, nor the body, which
+// repeats them.
+func metadata(c Certificate) (title, subject, author string) {
+	return "证明（" + c.Number + "）",
+		c.Department + chineseDate(c.Date) + "出具的证明",
+		c.Department
 }
 
 // field validates a one-line text field and loads its glyphs.

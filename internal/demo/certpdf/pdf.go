@@ -19,8 +19,10 @@ import (
 // table, text drawn as filled paths. Each distinct character becomes one Form
 // XObject (§8.10) holding its outline in thousandths of an em; the page's
 // content stream places them with `cm` and `Do`. No font is embedded, which
-// keeps a certificate to a few tens of kilobytes, and the plain text goes into
-// the document information dictionary (§14.3.3).
+// keeps a certificate to a few tens of kilobytes. The document information
+// dictionary (§14.3.3) names the certificate by number, issuer and date, and
+// holds none of the citizen's personal data (certpdf.go, metadata); there is
+// no XMP metadata stream.
 
 // Object numbers of the fixed objects; glyph XObjects follow from firstGlyph.
 const (
