@@ -25,6 +25,9 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Date is the certificates' issue date and the approval time. Zero
+	// means now.
+	Date time.Time
 }
 
 // Summary is what a demo run did.
@@ -99,7 +102,7 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 	if format != FormatPDF {
 		ref.Batch = fmt.Sprintf("demo-%s-%d", format, opts.Docs)
 	}
-	batch, err := MakeBatch(BatchOptions{Ref: ref, Docs: opts.Docs, Bad: true, Format: format, ApproverKey: key, ApproverCert: approver.Cert})
+	batch, err := MakeBatch(BatchOptions{Ref: ref, Docs: opts.Docs, Bad: true, Format: format, Date: opts.Date, ApproverKey: key, ApproverCert: approver.Cert})
 	if err != nil {
 		return nil, err
 	}
