@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,5 +90,49 @@ func printSummary(g *globals, s *demo.Summary) {
 	}
 	fmt.Fprintf(w, "\n  outputs:\n    %s %s\n    reports:      %s\n    rejections:   %s\n    batch report: %s\n",
 		sealed, s.SealedDir, s.ReportsDir, s.RejectedDir, s.BatchReport)
-	fmt.Fprintf(w, "  check one:     sealpipe verify --data %s %s%s\n", g.settings.Data, s.SealedDir, s.Format.DocumentName(1))
+	fmt.Fprintf(w, "  check one:     %s verify --data %s %s\n",
+		shellQuote(selfCommand(os.Args[0], exec.LookPath, os.Executable)), shellQuote(g.settings.Data), shellQuote(s.SealedDir+s.Format.DocumentName(1)))
+}
+
+// selfCommand returns the command that runs this very program again from
+// the same working directory, for the hints a command prints: the name it
+// was invoked by (arg0) when that holds a path separator (./bin/sealpipe),
+// else "sealpipe" when that name on PATH is this executable, else the
+// executable's absolute path — `make demo` runs ./bin/sealpipe, which need
+// not be on PATH, and another sealpipe may be.
+func selfCommand(arg0 string, lookPath func(string) (string, error), executable func() (string, error)) string {
+	if strings.ContainsRune(arg0, '/') || strings.ContainsRune(arg0, filepath.Separator) {
+		return arg0
+	}
+	const name = "sealpipe"
+	exe, err := executable()
+	if err != nil {
+		return name
+	}
+	if onPath, err := lookPath(name); err == nil && sameFile(onPath, exe) {
+		return name
+	}
+	if abs, err := filepath.Abs(exe); err == nil {
+		return abs
+	}
+	return exe
+}
+
+// sameFile reports whether the paths a and b name the same file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and the punctuation of ordinary paths.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
