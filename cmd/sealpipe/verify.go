@@ -73,10 +73,10 @@ over 3 (indeterminate) over 0.`,
 					doc, err = v.Document(cmd.Context(), name, data)
 				}
 				if err != nil {
-					// No verdict: the file could not be judged at all. As
-					// sha256sum -c does, the result goes to stdout in its
-					// place among the others and the diagnostic to stderr.
-					fmt.Fprintf(g.stderr, "sealpipe: %s: %v\n", name, err)
+					// No verdict: the file could not be judged at all. Its
+					// result, "FILE: error: REASON", goes to stdout in its
+					// place among the others (or into the JSON), once: not
+					// to stderr as well.
 					docs = append(docs, &report.Document{Document: name, Error: err.Error(), Signatures: []report.Signature{}})
 					verdicts = append(verdicts, "")
 					continue
