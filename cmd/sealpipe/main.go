@@ -60,11 +60,15 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g := &globals{stdout: stdout, stderr: stderr}
+	return execute(ctx, &globals{stdout: stdout, stderr: stderr, stdin: os.Stdin, interactive: isTTY(os.Stdin)}, args)
+}
+
+// execute runs the command line with g's streams and returns the exit code.
+func execute(ctx context.Context, g *globals, args []string) int {
 	defer g.close()
 	root := newRootCmd(g)
 	root.SetArgs(args)
-	return exitCode(root.ExecuteContext(ctx), stderr)
+	return exitCode(root.ExecuteContext(ctx), g.stderr)
 }
 
 // exitCode prints err and returns the exit code it stands for: an
@@ -104,8 +108,12 @@ type globals struct {
 	logLevel string
 	stdout   io.Writer
 	stderr   io.Writer
-	log      *slog.Logger
-	settings engine.Settings // loaded before every command runs
+	stdin    io.Reader
+	// interactive is set when stdin is a terminal: a command may then ask
+	// for what it needs (prompter) instead of taking defaults or failing.
+	interactive bool
+	log         *slog.Logger
+	settings    engine.Settings // loaded before every command runs
 	// settingsErr is the error loading the settings, for the commands
 	// annotated settingsReported, which run despite it.
 	settingsErr error
@@ -208,6 +216,7 @@ failed, something could not be established).
 		newRegistryCmd(g),
 		newAuditCmd(g),
 		newMigrateCmd(g),
+		newBackupCmd(g), newRestoreCmd(g),
 		newVersionCmd(g),
 	)
 	return root

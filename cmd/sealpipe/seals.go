@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
@@ -31,30 +35,46 @@ their keys, each for the departments given with --dept. The seal's signing key
 is named in the registry by the unit's slug; the keyring (SEALPIPE_KEYS) maps
 that alias to the key.
 
+What the picture shows: the unit's name is the one in the unit's signer
+certificate (--unit-name may repeat it, not change it; it is needed only when
+--signer-key makes a new unit). The purpose text goes under the star: without
+it the seal is the unit's official seal (公章); with it, a special-purpose seal
+such as 合同专用章 or 业务专用章 (at most 10 characters). Pass --purpose ""
+for an official seal without being asked.
+
+What a seal needs and the command line leaves out is asked for when standard
+input is a terminal, the default in brackets (Enter takes it). Otherwise
+nothing is asked: the unit's name comes from its certificate and a missing
+--purpose makes an official seal, each default said on stderr, and a missing
+--unit, --code, --approver (or --holder, or --unit-name for a new unit) is a
+usage error (exit 2) naming each.
+
 With --kind personal the seal is a personal name seal (电子名章, GB/T 38540 seal
 type 2) for the person --holder names: a 20 mm red square with the name in two
 columns, 之印 added to a two-character name and 印 to a three-character one
 (张三 → 张三之印). The unit's key signs with it, like a legal representative's
 name seal kept by the unit; --purpose does not apply.`,
-		Example: `  # a unit's business seal (业务专用章)
-  sealpipe seals make --unit civil-affairs --code 33010200000001 --purpose 业务专用章 --approver approver-zhang
+		Example: `  # a unit's official seal (公章): the unit's name, the star and the code
+  sealpipe seals make --unit county-office --code 33010200000002 --purpose "" --approver approver-li
+
+  # a special-purpose seal (合同专用章, a contract seal) of the same unit
+  sealpipe seals make --unit county-office --code 33010200000003 --purpose 合同专用章 --approver approver-li
 
   # the name seal of the unit's legal representative, 张三 (engraved 张三之印)
-  sealpipe seals make --kind personal --holder 张三 --unit civil-affairs --code 33010200000101 --approver approver-zhang`,
+  sealpipe seals make --kind personal --holder 张三 --unit civil-affairs --code 33010200000101 --approver approver-zhang
+
+  # a seal whose key stays in an HSM: a new unit, its certificate issued for the HSM key
+  sealpipe seals make --unit civil-hsm --unit-name 某某县民政局 --code 33010200000011 --purpose 业务专用章 \
+      --approver approver-zhang --dept civil-affairs \
+      --signer-key "pkcs11:token=sealpipe;object=civil-hsm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/sealpipe/hsm-pin"`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if spec.Unit == "" || spec.Code == "" || len(spec.Approvers) == 0 {
-				return usageErr("--unit, --code and at least one --approver are required")
-			}
 			switch spec.Kind {
 			case engine.SealKindUnit:
 				if spec.Holder != "" {
 					return usageErr("--holder is for --kind %s seals", engine.SealKindPersonal)
 				}
 			case engine.SealKindPersonal:
-				if spec.Holder == "" {
-					return usageErr("--kind %s needs --holder NAME", engine.SealKindPersonal)
-				}
 				if spec.Purpose != "" {
 					return usageErr("--purpose does not apply to a %s seal", engine.SealKindPersonal)
 				}
@@ -65,6 +85,9 @@ name seal kept by the unit; --purpose does not apply.`,
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
+			if err := completeSeal(g, &spec, cmd.Flags().Changed("purpose")); err != nil {
+				return err
+			}
 			e, err := g.engine().MakeSeal(cmd.Context(), spec)
 			if errors.Is(err, registry.ErrInvalid) {
 				return &exitError{exitUsage, err}
@@ -80,12 +103,12 @@ name seal kept by the unit; --purpose does not apply.`,
 	f.StringVar(&spec.Holder, "holder", "", "the person's name on a --kind personal seal, 2 to 8 characters, e.g. 张三")
 	f.StringVar(&spec.Unit, "unit", "", "unit (signer slug in the trust chain) the seal belongs to")
 	f.StringVar(&spec.Code, "code", "", "14-digit seal code, used as the seal's esID")
-	f.StringVar(&spec.Purpose, "purpose", "", "purpose text under the star, e.g. 业务专用章")
+	f.StringVar(&spec.Purpose, "purpose", "", "purpose text under the star, e.g. 合同专用章 (a special-purpose seal); empty: the unit's official seal (公章)")
 	f.StringArrayVar(&spec.Approvers, "approver", nil, "approver slug allowed to approve uses (repeatable)")
 	f.StringArrayVar(&spec.Departments, "dept", nil, "department whose batches the approvers may approve (repeatable; default: the unit's slug)")
 	f.IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
 	f.StringVar(&spec.SignerKey, "signer-key", "", "key URI of an HSM key (pkcs11:...) to sign with; issues the unit a signer certificate for it")
-	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit")
+	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit (default: the name in the unit's certificate)")
 
 	listCmd := &cobra.Command{
 		Use:   "list",
@@ -181,4 +204,95 @@ func printRecords(g *globals, recs []registry.Record) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.ValidEnd.Format(time.DateOnly), r.Name, strings.Join(approvers, "; "))
 	}
 	return tw.Flush()
+}
+
+// completeSeal fills in what a seal needs and the command line left out.
+// On a terminal (g.interactive) it asks, the default in brackets; else it
+// takes the defaults there are — the unit's name from its certificate, no
+// purpose (an official seal, 公章) unless purposeGiven — saying so on
+// stderr, and fails with a usage error naming every missing flag that has
+// none.
+func completeSeal(g *globals, spec *engine.SealSpec, purposeGiven bool) error {
+	var ask *prompter
+	if g.interactive {
+		ask = newPrompter(g.stdin, g.stderr)
+	}
+	ca, caErr := g.engine().DevCA()
+	if ask != nil && caErr != nil {
+		return caErr
+	}
+	choices := func(ids map[string]devca.Identity) string {
+		if caErr != nil {
+			return ""
+		}
+		return " (" + strings.Join(slices.Sorted(maps.Keys(ids)), ", ") + ")"
+	}
+	var missing []string
+	need := func(flag, question string, set func(string)) error {
+		if ask == nil {
+			missing = append(missing, flag)
+			return nil
+		}
+		v, err := ask.ask(question, nil, nil)
+		if err != nil {
+			return usageErr("missing %s: %v", flag, err)
+		}
+		set(v)
+		return nil
+	}
+	personal := spec.Kind == engine.SealKindPersonal
+	for _, n := range []struct {
+		flag, question string
+		missing        bool
+		set            func(string)
+	}{
+		{"--unit", "Unit, its slug in the trust chain" + choices(ca.Signers), spec.Unit == "", func(v string) { spec.Unit = v }},
+		{"--holder", "Holder's name, 2 to 8 characters, e.g. 张三", personal && spec.Holder == "", func(v string) { spec.Holder = v }},
+		{"--code", "Seal code, 14 digits", spec.Code == "", func(v string) { spec.Code = v }},
+		{"--approver", "Approvers who may approve its uses, comma-separated" + choices(ca.Approvers), len(spec.Approvers) == 0,
+			func(v string) {
+				spec.Approvers = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+			}},
+	} {
+		if !n.missing {
+			continue
+		}
+		if err := need(n.flag, n.question, n.set); err != nil {
+			return err
+		}
+	}
+	if spec.Unit != "" && spec.UnitName == "" && caErr == nil {
+		if id, ok := ca.Signers[spec.Unit]; ok && len(id.Cert.Subject.Organization) > 0 {
+			spec.UnitName = id.Cert.Subject.Organization[0]
+			fmt.Fprintf(g.stderr, "sealpipe: seals make: --unit-name not given: using %s, the name in unit %s's certificate\n", spec.UnitName, spec.Unit)
+		} else if !ok && spec.SignerKey != "" {
+			if err := need("--unit-name", "Name of the new unit "+spec.Unit+", as its signer certificate is to carry it", func(v string) { spec.UnitName = v }); err != nil {
+				return err
+			}
+		}
+	}
+	if len(missing) > 0 {
+		msg := "missing " + strings.Join(missing, ", ") + ": a seal needs each, and none has a default"
+		if slices.Contains(missing, "--holder") {
+			msg += "; --kind " + engine.SealKindPersonal + " needs --holder NAME, the person's name"
+		}
+		return usageErr("%s (see sealpipe seals make --help)", msg)
+	}
+	if caErr != nil {
+		return caErr
+	}
+	if personal || purposeGiven {
+		return nil
+	}
+	if ask == nil {
+		fmt.Fprintf(g.stderr, "sealpipe: seals make: --purpose not given: making unit %s's official seal (公章), with no purpose text; --purpose 合同专用章 (say) makes a special-purpose seal\n", spec.Unit)
+		return nil
+	}
+	official := ""
+	v, err := ask.ask("Purpose text under the star, e.g. 合同专用章", &official, func(string) string { return "none: the unit's official seal, 公章" })
+	if err != nil {
+		return usageErr("missing --purpose: %v", err)
+	}
+	spec.Purpose = v
+	return nil
 }

@@ -57,9 +57,12 @@ type SealSpec struct {
 	// also the alias of the seal's key in the keyring.
 	Unit string
 	// UnitName is the unit's name, needed when SignerKey makes a new unit.
-	// Empty means the name in the unit's certificate.
+	// Empty means the name in the unit's certificate (see UnitName); a
+	// unit that has a certificate already must not be given another name.
 	UnitName string
-	// Purpose is the purpose text under the star, such as 业务专用章.
+	// Purpose is the purpose text under the star of a unit seal, such as
+	// 业务专用章 or 合同专用章 (a special-purpose seal). Empty makes the
+	// unit's official seal (公章): the unit's name, the star and the code.
 	Purpose string
 	// Code is the 14-digit seal code, the seal's esID.
 	Code string
@@ -133,6 +136,9 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 		grants[i] = registry.ApproverGrant{Cert: a.Cert, Departments: depts}
 	}
 	unit := signer.Cert.Subject.Organization[0]
+	if spec.UnitName != "" && spec.UnitName != unit {
+		return nil, fmt.Errorf("%w: unit name %q: unit %q's certificate names it %q, and its seals show that name", registry.ErrInvalid, spec.UnitName, spec.Unit, unit)
+	}
 	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit}
 	if spec.Kind == SealKindPersonal {
 		req.Type, req.Name = ses.TypePersonal, sealpic.NameText(spec.Holder)
