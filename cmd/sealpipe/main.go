@@ -216,7 +216,6 @@ failed, something could not be established).
 		newRegistryCmd(g),
 		newAuditCmd(g),
 		newMigrateCmd(g),
-		newBackupCmd(g), newRestoreCmd(g),
 		newVersionCmd(g),
 	)
 	return root
