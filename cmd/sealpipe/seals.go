@@ -55,10 +55,10 @@ columns, 之印 added to a two-character name and 印 to a three-character one
 (张三 → 张三之印). The unit's key signs with it, like a legal representative's
 name seal kept by the unit; --purpose does not apply.`,
 		Example: `  # a unit's official seal (公章): the unit's name, the star and the code
-  sealpipe seals make --unit county-office --code 33010200000002 --purpose "" --approver approver-li
+  sealpipe seals make --unit county-office --code 33010200000004 --purpose "" --approver approver-li
 
   # a special-purpose seal (合同专用章, a contract seal) of the same unit
-  sealpipe seals make --unit county-office --code 33010200000003 --purpose 合同专用章 --approver approver-li
+  sealpipe seals make --unit county-office --code 33010200000005 --purpose 合同专用章 --approver approver-li
 
   # the name seal of the unit's legal representative, 张三 (engraved 张三之印)
   sealpipe seals make --kind personal --holder 张三 --unit civil-affairs --code 33010200000101 --approver approver-zhang

@@ -57,8 +57,8 @@ type SealSpec struct {
 	// also the alias of the seal's key in the keyring.
 	Unit string
 	// UnitName is the unit's name, needed when SignerKey makes a new unit.
-	// Empty means the name in the unit's certificate (see UnitName); a
-	// unit that has a certificate already must not be given another name.
+	// Empty means the name in the unit's certificate; a unit that has a
+	// certificate already must not be given another name.
 	UnitName string
 	// Purpose is the purpose text under the star of a unit seal, such as
 	// 业务专用章 or 合同专用章 (a special-purpose seal). Empty makes the
