@@ -68,13 +68,17 @@ services-down:
 	./deploy/local/services.sh down
 
 # The services are stopped whatever happens; the recipe keeps the status of
-# the first step that failed.
+# the first step that failed. internal/testenv/cmd/leftovers lists what the
+# shared services hold before the tests and fails after them naming what
+# they left behind (buckets, MinIO users and policies, token objects).
 test: deps check
 	@trap './deploy/local/services.sh down' EXIT; trap 'exit 130' INT TERM; \
 	GO=$(GO) ./deploy/local/services.sh up && \
 	. "$${SEALPIPE_SERVICES_ENV:-./.services.env}" && \
+	echo '$(GOT) run ./internal/testenv/cmd/leftovers save "$$SEALPIPE_SERVICES_DIR/before-tests.json"' && $(GOT) run ./internal/testenv/cmd/leftovers save "$$SEALPIPE_SERVICES_DIR/before-tests.json" && \
 	echo '$(GOT) test -count=1 -timeout 20m ./...' && $(GOT) test -count=1 -timeout 20m ./... && \
 	echo '$(GOT) test -race -count=1 -timeout 20m $(RACE_PKGS)' && $(GOT) test -race -count=1 -timeout 20m $(RACE_PKGS) && \
+	echo '$(GOT) run ./internal/testenv/cmd/leftovers check "$$SEALPIPE_SERVICES_DIR/before-tests.json"' && $(GOT) run ./internal/testenv/cmd/leftovers check "$$SEALPIPE_SERVICES_DIR/before-tests.json" && \
 	echo '$(GOT) run ./internal/mutants' && $(GOT) run ./internal/mutants
 
 # The static gates. Each prints what it checks and fails on any finding.

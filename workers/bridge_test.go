@@ -26,7 +26,7 @@ func TestEventBridgeWithMinIO(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	bucket := fmt.Sprintf("bridge-%d", time.Now().UnixNano())
+	bucket := testenv.BucketName(t, cfg)
 	st, err := s3.New(ctx, s3.Config{Endpoint: cfg.Endpoint, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region, Bucket: bucket, CreateBucket: true})
 	if err != nil {
 		t.Fatal(err)

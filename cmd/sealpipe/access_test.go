@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -69,13 +67,14 @@ func TestAccessUsage(t *testing.T) {
 }
 
 // accessEnv points the CLI at the MinIO of `make services-up`, with a
-// fresh bucket and data folder and an in-process Redis, and returns the
-// bucket, the service's client and the MinIO settings.
+// fresh bucket (made by the CLI, removed when t ends) and data folder and
+// an in-process Redis, and returns the bucket, the service's client and
+// the MinIO settings.
 func accessEnv(t *testing.T) (string, *minio.Client, testenv.S3) {
 	t.Helper()
 	s3 := testenv.MinIO(t)
 	embeddedDefaults(t)
-	bucket := fmt.Sprintf("access-%d", time.Now().UnixNano())
+	bucket := testenv.BucketName(t, s3)
 	for k, v := range map[string]string{
 		"SEALPIPE_DATA":           t.TempDir(),
 		"SEALPIPE_BUCKET":         bucket,

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -18,8 +17,9 @@ import (
 )
 
 // servicesEnv points the CLI at the services `make services-up` started:
-// MinIO (a fresh bucket), Redis and the SoftHSM2 token. It returns the
-// bucket, a minio-go client, the MinIO settings and the PKCS#11 settings.
+// MinIO (a fresh bucket, removed when t ends), Redis and the SoftHSM2
+// token. It returns the bucket, a minio-go client, the MinIO settings and
+// the PKCS#11 settings.
 //
 // Every other setting is cleared first, so the CLI sees the same under
 // `make test`, which exports .services.env, as under a plain `go test`. In
@@ -32,7 +32,7 @@ func servicesEnv(t *testing.T) (string, *minio.Client, testenv.S3, testenv.PKCS1
 	redisAddr := testenv.Redis(t)
 	hsm := testenv.SoftHSM(t)
 	embeddedDefaults(t)
-	bucket := fmt.Sprintf("it-%d", time.Now().UnixNano())
+	bucket := testenv.Bucket(t, s3)
 	for k, v := range map[string]string{
 		"SEALPIPE_DATA":           t.TempDir(),
 		"SEALPIPE_BUCKET":         bucket,
@@ -51,23 +51,14 @@ func servicesEnv(t *testing.T) (string, *minio.Client, testenv.S3, testenv.PKCS1
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mc.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{Region: s3.Region}); err != nil {
-		t.Fatal(err)
-	}
 	return bucket, mc, s3, hsm
 }
 
-// hsmKey generates an ECDSA P-256 key pair in the SoftHSM2 token and
-// returns its pkcs11: URI.
-func hsmKey(t *testing.T, hsm testenv.PKCS11, label string) string {
+// hsmKey generates an ECDSA P-256 key pair in the SoftHSM2 token, deleted
+// when t ends, and returns its pkcs11: URI.
+func hsmKey(t *testing.T, hsm testenv.PKCS11) string {
 	t.Helper()
-	tool := testenv.Tool(t, "pkcs11-tool")
-	cmd := exec.Command(tool, "--module", hsm.Module, "--token-label", hsm.Token, "--login", "--pin", hsm.PIN,
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", label, "--id", fmt.Sprintf("%x", time.Now().UnixNano()))
-	cmd.Env = hsm.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pkcs11-tool --keypairgen: %v\n%s", err, out)
-	}
+	label := testenv.KeyPair(t, hsm, "EC:prime256v1")
 	// The PIN goes in a file: the registry, kept in the bucket, refuses
 	// key URIs that carry one.
 	pinFile := filepath.Join(t.TempDir(), "pin")
@@ -85,8 +76,7 @@ func hsmKey(t *testing.T, hsm testenv.PKCS11, label string) string {
 func TestRunWithServices(t *testing.T) {
 	bucket, mc, s3, hsm := servicesEnv(t)
 	ctx := context.Background()
-	label := fmt.Sprintf("unit-%d", time.Now().UnixNano())
-	uri := hsmKey(t, hsm, label)
+	uri := hsmKey(t, hsm)
 
 	mustRun(t, "ca", "init")
 	mustRun(t, "seals", "make", "--unit", "hsm-unit", "--unit-name", "某某县民政局", "--signer-key", uri, "--dept", demo.Department,

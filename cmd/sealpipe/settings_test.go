@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/engine"
@@ -151,17 +149,10 @@ func TestRunWithConfigFileOnly(t *testing.T) {
 // verifies.
 func TestHSMPoolFromSettings(t *testing.T) {
 	hsm := testenv.SoftHSM(t)
-	tool := testenv.Tool(t, "pkcs11-tool")
 	embeddedDefaults(t)
 	data := t.TempDir()
 	const seal, batch = "33010200000032", "hsm-settings"
-	label := fmt.Sprintf("settings-%d", time.Now().UnixNano())
-	cmd := exec.Command(tool, "--module", hsm.Module, "--token-label", hsm.Token, "--login", "--pin", hsm.PIN,
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", label, "--id", fmt.Sprintf("%x", time.Now().UnixNano()))
-	cmd.Env = hsm.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pkcs11-tool --keypairgen: %v\n%s", err, out)
-	}
+	label := testenv.KeyPair(t, hsm, "EC:prime256v1")
 	uri := fmt.Sprintf("pkcs11:token=%s;object=%s", hsm.Token, label)
 	pin := filepath.Join(t.TempDir(), "pin")
 	if err := os.WriteFile(pin, []byte(hsm.PIN+"\n"), 0o600); err != nil {

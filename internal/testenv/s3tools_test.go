@@ -79,7 +79,7 @@ func TestS3ToolConfigs(t *testing.T) {
 			}[tool])); err != nil {
 				t.Fatalf("services.sh up wrote no configuration for %s, which is installed: %v (run `make services-up` again)", tool, err)
 			}
-			batch := fmt.Sprintf("s3tools-%s-%s", tool, randomHex(t, 6))
+			batch := fmt.Sprintf("s3tools-%s-%s", tool, randomID(6))
 			prefix := "inbox/" + s3.Dept.Name + "/" + batch + "/"
 			t.Cleanup(func() { removePrefix(t, root, s3.Dept.Bucket, prefix) })
 
@@ -89,7 +89,7 @@ func TestS3ToolConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, n := range []string{"cert-00001.pdf", "cert-00002.pdf", "cert-00003.ofd", "approval.json", "approval.json.p7s"} {
-				files[n] = []byte(n + " " + randomHex(t, 16))
+				files[n] = []byte(n + " " + randomID(16))
 				if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,26 +209,36 @@ func redisFrom(t testing.TB, s settings) string {
 	return addr
 }
 
+// Shared returns the settings of the shared MinIO server and SoftHSM2
+// token for a program that is not a test, such as the leftover check of
+// `make test` (internal/testenv/cmd/leftovers): read as MinIO and SoftHSM
+// read them, from the environment first, then .services.env, but without
+// probing the services. Any setting unset is an error.
+func Shared() (S3, PKCS11, error) {
+	s, err := readSettings()
+	if err != nil {
+		return S3{}, PKCS11{}, err
+	}
+	v, unset := s.lookup(append(slices.Clone(minioNames), softHSMNames...)...)
+	if len(unset) > 0 {
+		return S3{}, PKCS11{}, fmt.Errorf("%s unset and not in %s (run `make services-up`)", strings.Join(unset, ", "), s.filePath)
+	}
+	s3, err := s.s3(v)
+	return s3, pkcs11Of(v), err
+}
+
+// The settings of MinIO and of SoftHSM2, all required.
+var (
+	minioNames   = []string{envS3Endpoint, envS3AccessKey, envS3SecretKey, envS3Region, envS3EventsARN, envS3EventsKey}
+	softHSMNames = []string{envPKCS11Mod, envSoftHSMConf, envPKCS11Token, envPKCS11PIN, envPKCS11SOPIN}
+)
+
 func minioFrom(t testing.TB, s settings) S3 {
 	t.Helper()
-	v := s.require(t, "MinIO", envS3Endpoint, envS3AccessKey, envS3SecretKey, envS3Region, envS3EventsARN, envS3EventsKey)
-	endpoint, err := normalizeEndpoint(v[envS3Endpoint])
+	s3, err := s.s3(s.require(t, "MinIO", minioNames...))
 	if err != nil {
 		s.unreachable(t, envS3Endpoint, "MinIO: %v", err)
 	}
-	s3 := S3{
-		Endpoint:  endpoint,
-		AccessKey: v[envS3AccessKey],
-		SecretKey: v[envS3SecretKey],
-		Region:    v[envS3Region],
-		EventsARN: v[envS3EventsARN],
-		EventsKey: v[envS3EventsKey],
-	}
-	name, _, _ := s.get(envDept)
-	bucket, _, _ := s.get(envDeptBucket)
-	access, _, _ := s.get(envDeptAccess)
-	secret, _, _ := s.get(envDeptSecret)
-	s3.Dept = Dept{Name: name, Bucket: bucket, AccessKey: access, SecretKey: secret}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	if err := checkMinIOLive(ctx, s3.Endpoint); err != nil {
@@ -242,16 +253,43 @@ func minioDeptFrom(t testing.TB, s settings) S3 {
 	return minioFrom(t, s)
 }
 
-func softHSMFrom(t testing.TB, s settings) PKCS11 {
-	t.Helper()
-	v := s.require(t, "SoftHSM2", envPKCS11Mod, envSoftHSMConf, envPKCS11Token, envPKCS11PIN, envPKCS11SOPIN)
-	p := PKCS11{
+// s3 returns the MinIO settings of v, the values of minioNames, with the
+// department's when they are set.
+func (s settings) s3(v map[string]string) (S3, error) {
+	endpoint, err := normalizeEndpoint(v[envS3Endpoint])
+	if err != nil {
+		return S3{}, err
+	}
+	s3 := S3{
+		Endpoint:  endpoint,
+		AccessKey: v[envS3AccessKey],
+		SecretKey: v[envS3SecretKey],
+		Region:    v[envS3Region],
+		EventsARN: v[envS3EventsARN],
+		EventsKey: v[envS3EventsKey],
+	}
+	name, _, _ := s.get(envDept)
+	bucket, _, _ := s.get(envDeptBucket)
+	access, _, _ := s.get(envDeptAccess)
+	secret, _, _ := s.get(envDeptSecret)
+	s3.Dept = Dept{Name: name, Bucket: bucket, AccessKey: access, SecretKey: secret}
+	return s3, nil
+}
+
+// pkcs11Of returns the SoftHSM2 settings of v, the values of softHSMNames.
+func pkcs11Of(v map[string]string) PKCS11 {
+	return PKCS11{
 		Module: v[envPKCS11Mod],
 		Conf:   v[envSoftHSMConf],
 		Token:  v[envPKCS11Token],
 		PIN:    v[envPKCS11PIN],
 		SOPIN:  v[envPKCS11SOPIN],
 	}
+}
+
+func softHSMFrom(t testing.TB, s settings) PKCS11 {
+	t.Helper()
+	p := pkcs11Of(s.require(t, "SoftHSM2", softHSMNames...))
 	for _, f := range []struct{ name, path string }{{envPKCS11Mod, p.Module}, {envSoftHSMConf, p.Conf}} {
 		if fi, err := os.Stat(f.path); err != nil || !fi.Mode().IsRegular() {
 			s.unreachable(t, f.name, "SoftHSM2: %s=%q is not a file", f.name, f.path)
@@ -350,8 +388,17 @@ func (s settings) get(name string) (value, source string, ok bool) {
 // listing every unset name.
 func (s settings) require(t testing.TB, service string, names ...string) map[string]string {
 	t.Helper()
-	v := make(map[string]string, len(names))
-	var unset []string
+	v, unset := s.lookup(names...)
+	if len(unset) > 0 {
+		Missing(t, "%s is not configured: %s unset and not in %s (run `make services-up`)",
+			service, strings.Join(unset, ", "), s.filePath)
+	}
+	return v
+}
+
+// lookup returns the values of names, and those of names that are unset.
+func (s settings) lookup(names ...string) (v map[string]string, unset []string) {
+	v = make(map[string]string, len(names))
 	for _, n := range names {
 		if x, _, ok := s.get(n); ok {
 			v[n] = x
@@ -359,11 +406,7 @@ func (s settings) require(t testing.TB, service string, names ...string) map[str
 			unset = append(unset, n)
 		}
 	}
-	if len(unset) > 0 {
-		Missing(t, "%s is not configured: %s unset and not in %s (run `make services-up`)",
-			service, strings.Join(unset, ", "), s.filePath)
-	}
-	return v
+	return v, unset
 }
 
 // unreachable reports a configured service that does not answer. Settings
@@ -391,12 +434,21 @@ var servicesFile = sync.OnceValues(func() (map[string]string, error) {
 
 func loadSettings(t testing.TB) settings {
 	t.Helper()
+	s, err := readSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// readSettings returns the settings of the environment and .services.env.
+func readSettings() (settings, error) {
 	file, err := servicesFile()
 	if err != nil {
-		t.Fatalf("%v (delete it and run `make services-up`)", err)
+		return settings{}, fmt.Errorf("%v (delete it and run `make services-up`)", err)
 	}
 	path, _ := servicesEnvPath()
-	return settings{lookupEnv: os.LookupEnv, file: file, filePath: path}
+	return settings{lookupEnv: os.LookupEnv, file: file, filePath: path}, nil
 }
 
 // readEnvFile parses the file at path; a missing file is empty, not an error.

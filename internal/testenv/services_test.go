@@ -3,8 +3,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +38,7 @@ func TestRedis(t *testing.T) {
 	if got, err := rdb.Ping(ctx).Result(); err != nil || got != "PONG" {
 		t.Fatalf("PING = %q, %v; want PONG", got, err)
 	}
-	key, want := "sealpipe:testenv:"+randomHex(t, 8), randomHex(t, 16)
+	key, want := "sealpipe:testenv:"+randomID(8), randomID(16)
 	t.Cleanup(func() { rdb.Del(context.Background(), key) })
 	if err := rdb.Set(ctx, key, want, time.Minute).Err(); err != nil {
 		t.Fatalf("SET %s: %v", key, err)
@@ -67,14 +65,10 @@ func TestMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatalf("minio.New(%q): %v", s3.Endpoint, err)
 	}
-	bucket := "testenv-" + randomHex(t, 6)
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: s3.Region}); err != nil {
-		t.Fatalf("MakeBucket %s: %v", bucket, err)
-	}
-	t.Cleanup(func() { removeBucket(t, mc, bucket) })
+	bucket := Bucket(t, s3)
 
 	// Plain object round trip.
-	body := []byte("sealpipe testenv " + randomHex(t, 16))
+	body := []byte("sealpipe testenv " + randomID(16))
 	if _, err := mc.PutObject(ctx, bucket, "plain.txt", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
@@ -142,7 +136,7 @@ func TestMinIODept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := "testenv-" + randomHex(t, 6)
+	batch := "testenv-" + randomID(6)
 	tests := []struct {
 		key     string
 		allowed bool
@@ -249,34 +243,6 @@ func takeEvent(ctx context.Context, rdb *redis.Client, key, bucket string) (s3Ev
 		case <-tick.C:
 		}
 	}
-}
-
-func removeBucket(t *testing.T, mc *minio.Client, bucket string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := mc.RemoveAllBucketNotification(ctx, bucket); err != nil {
-		t.Errorf("cleanup: removing notifications of %s: %v", bucket, err)
-	}
-	for obj := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if obj.Err != nil {
-			t.Errorf("cleanup: listing %s: %v", bucket, obj.Err)
-			break
-		}
-		if err := mc.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil {
-			t.Errorf("cleanup: removing %s/%s: %v", bucket, obj.Key, err)
-		}
-	}
-	if err := mc.RemoveBucket(ctx, bucket); err != nil {
-		t.Errorf("cleanup: removing bucket %s: %v", bucket, err)
-	}
-}
-
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // ---------------------------------------------------------------- settings and probes

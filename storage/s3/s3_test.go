@@ -32,11 +32,13 @@ import (
 )
 
 // server returns the configuration of the MinIO server the tests run
-// against, without a bucket.
+// against, for a bucket of t's own that New creates and that is removed
+// with everything in it when t ends (testenv.BucketName).
 func server(t testing.TB) s3.Config {
 	t.Helper()
 	m := testenv.MinIO(t)
-	return s3.Config{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: m.Region}
+	return s3.Config{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Region: m.Region,
+		Bucket: testenv.BucketName(t, m), CreateBucket: true}
 }
 
 // admin returns a plain minio-go client of the server in cfg, for looking
@@ -55,17 +57,14 @@ func admin(t testing.TB, cfg s3.Config) minio.Core {
 	return *c
 }
 
-// newBucket returns a configuration for a bucket of its own for t, which
-// New creates and which is removed with everything in it when t ends.
-// Before removing it, the cleanup checks that no multipart upload was left
-// behind in it.
+// newBucket returns a configuration for a bucket of its own for t, as
+// server does; before the bucket is removed, the cleanup checks that no
+// multipart upload was left behind in it.
 func newBucket(t testing.TB) s3.Config {
 	t.Helper()
 	cfg := server(t)
-	cfg.Bucket = fmt.Sprintf("sealpipe-test-%016x", rand.Uint64())
-	cfg.CreateBucket = true
 	c := admin(t, cfg)
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before testenv's removal of the bucket
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if ok, err := c.BucketExists(ctx, cfg.Bucket); err != nil || !ok {
@@ -73,9 +72,6 @@ func newBucket(t testing.TB) s3.Config {
 		}
 		for _, u := range uploads(t, c, cfg.Bucket) {
 			t.Errorf("multipart upload of %q (%s) left behind", u.Key, u.UploadID)
-		}
-		if err := c.RemoveBucketWithOptions(ctx, cfg.Bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
-			t.Errorf("removing bucket %s: %v", cfg.Bucket, err)
 		}
 	})
 	return cfg
@@ -463,11 +459,8 @@ func TestUploadsCheck(t *testing.T) {
 	// The cleanup of newBucket checks that no upload is left behind; make
 	// sure that it would see one.
 	cfg := server(t)
-	cfg.Bucket = fmt.Sprintf("sealpipe-test-%016x", rand.Uint64())
-	cfg.CreateBucket = true
 	open(t, cfg)
 	c := admin(t, cfg)
-	defer c.RemoveBucketWithOptions(context.Background(), cfg.Bucket, minio.RemoveBucketOptions{ForceDelete: true})
 	id, err := c.NewMultipartUpload(t.Context(), cfg.Bucket, "left/behind", minio.PutObjectOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -40,14 +40,9 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	l := &lab{s3: s3, admin: admin, root: client(t, s3, s3.AccessKey, s3.SecretKey)}
-	id := randomHex(t, 4)
-	l.bucket, l.dept = "iam-"+id, "dept-"+id
-	l.other = l.dept + "-other" // inbox/<dept> is a prefix of inbox/<other>
-	ctx := t.Context()
-	if err := l.root.MakeBucket(ctx, l.bucket, minio.MakeBucketOptions{Region: s3.Region}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.cleanup(t) })
+	l.bucket, l.dept = testenv.Bucket(t, s3), "dept-"+randomHex(t, 4)
+	l.other = l.dept + "-other"       // inbox/<dept> is a prefix of inbox/<other>
+	t.Cleanup(func() { l.revoke(t) }) // before the bucket's removal
 	for _, d := range []string{l.dept, l.other} {
 		for _, key := range []string{
 			"inbox/" + d + "/b1/seed.pdf",
@@ -71,8 +66,8 @@ func (l *lab) put(t *testing.T, c *minio.Client, key string) {
 	}
 }
 
-// cleanup removes the bucket and whatever users the test left.
-func (l *lab) cleanup(t *testing.T) {
+// revoke removes whatever users and policies the test left.
+func (l *lab) revoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, d := range []string{l.dept, l.other} {
@@ -80,12 +75,6 @@ func (l *lab) cleanup(t *testing.T) {
 			t.Errorf("cleanup: revoke %s: %v", d, err)
 		}
 	}
-	for obj := range l.root.ListObjects(ctx, l.bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if obj.Err == nil {
-			l.root.RemoveObject(ctx, l.bucket, obj.Key, minio.RemoveObjectOptions{})
-		}
-	}
-	l.root.RemoveBucket(ctx, l.bucket)
 }
 
 func client(t *testing.T, s3 testenv.S3, accessKey, secretKey string) *minio.Client {
