@@ -64,50 +64,53 @@ func writePDF(t *testing.T, c Certificate) (string, []byte) {
 	return path, b
 }
 
-func TestQPDFCheck(t *testing.T) {
+// eachPDF renders each certificate to a file and checks it, in parallel
+// subtests.
+func eachPDF(t *testing.T, certs map[string]Certificate, check func(t *testing.T, c Certificate, path string, b []byte)) {
 	t.Parallel()
-	for name, c := range testCertificates() {
+	for name, c := range certs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			path, _ := writePDF(t, c)
-			out := run(t, "qpdf", "--check", path)
-			if !strings.Contains(out, "No syntax or stream encoding errors") {
-				t.Errorf("qpdf --check:\n%s", out)
-			}
-			if strings.Contains(strings.ToLower(out), "warning") {
-				t.Errorf("qpdf --check warns:\n%s", out)
-			}
+			path, b := writePDF(t, c)
+			check(t, c, path, b)
 		})
 	}
 }
 
+func TestQPDFCheck(t *testing.T) {
+	eachPDF(t, testCertificates(), func(t *testing.T, _ Certificate, path string, _ []byte) {
+		out := run(t, "qpdf", "--check", path)
+		if !strings.Contains(out, "No syntax or stream encoding errors") {
+			t.Errorf("qpdf --check:\n%s", out)
+		}
+		if strings.Contains(strings.ToLower(out), "warning") {
+			t.Errorf("qpdf --check warns:\n%s", out)
+		}
+	})
+}
+
 func TestPDFInfo(t *testing.T) {
-	t.Parallel()
-	for name, c := range testCertificates() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			path, _ := writePDF(t, c)
-			out := run(t, "pdfinfo", "-enc", "UTF-8", "-isodates", path)
-			// poppler prints the zone in varying forms (Z, +08, +08:00).
-			if want := "CreationDate:    " + c.Date.Format("2006-01-02T15:04:05"); !strings.Contains(out, want) {
+	eachPDF(t, testCertificates(), func(t *testing.T, c Certificate, path string, _ []byte) {
+		out := run(t, "pdfinfo", "-enc", "UTF-8", "-isodates", path)
+		// poppler prints the zone in varying forms (Z, +08, +08:00).
+		if want := "CreationDate:    " + c.Date.Format("2006-01-02T15:04:05"); !strings.Contains(out, want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
+		}
+		for _, want := range []string{
+			"Title:           证明（" + c.Number + "）",
+			"Author:          " + c.Department,
+			"Pages:           1",
+			"Page size:       595.276 x 841.89 pts (A4)",
+			"PDF version:     1.7",
+		} {
+			if !strings.Contains(out, want+"\n") {
 				t.Errorf("pdfinfo lacks %q:\n%s", want, out)
 			}
-			for _, want := range []string{
-				"Title:           证明（" + c.Number + "）",
-				"Author:          " + c.Department,
-				"Pages:           1",
-				"Page size:       595.276 x 841.89 pts (A4)",
-				"PDF version:     1.7",
-			} {
-				if !strings.Contains(out, want+"\n") {
-					t.Errorf("pdfinfo lacks %q:\n%s", want, out)
-				}
-			}
-			if want := "Subject:         " + c.Department + chineseDate(c.Date) + "出具的证明\n"; !strings.Contains(out, want) {
-				t.Errorf("pdfinfo lacks %q:\n%s", want, out)
-			}
-		})
-	}
+		}
+		if want := "Subject:         " + c.Department + chineseDate(c.Date) + "出具的证明\n"; !strings.Contains(out, want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
+		}
+	})
 }
 
 // page is a certificate rendered to pixels by poppler.

@@ -55,38 +55,33 @@ func encodings(s string) map[string][]byte {
 // dictionary and, with -meta, the XMP metadata as poppler reads them). None
 // may hold the citizen's name or identity number; the page shows them.
 func TestMetadataHasNoPersonalData(t *testing.T) {
-	t.Parallel()
-	for name, c := range privacyCertificates() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			path, b := writePDF(t, c)
-			meta := pdfMetadata(t, b)
-			if len(meta) == 0 {
-				t.Fatal("found no metadata to check")
-			}
-			if !strings.Contains(meta["Info /Title"], c.Number) {
-				t.Errorf("Info /Title %q does not name certificate %s", meta["Info /Title"], c.Number)
-			}
-			infoRaw := rawObject(t, b, "/Info")
-			for what, v := range personalData(c) {
-				for where, text := range meta {
-					if strings.Contains(text, v) {
-						t.Errorf("%s holds the %s %q: %q", where, what, v, text)
-					}
-				}
-				for enc, needle := range encodings(v) {
-					if bytes.Contains(infoRaw, needle) {
-						t.Errorf("the Info object's bytes hold the %s %q (%s):\n%s", what, v, enc, infoRaw)
-					}
-				}
-				for _, args := range [][]string{{"-enc", "UTF-8"}, {"-enc", "UTF-8", "-meta"}} {
-					if out := run(t, "pdfinfo", append(args, path)...); strings.Contains(out, v) {
-						t.Errorf("pdfinfo %s shows the %s %q:\n%s", strings.Join(args, " "), what, v, out)
-					}
+	eachPDF(t, privacyCertificates(), func(t *testing.T, c Certificate, path string, b []byte) {
+		meta := pdfMetadata(t, b)
+		if len(meta) == 0 {
+			t.Fatal("found no metadata to check")
+		}
+		if !strings.Contains(meta["Info /Title"], c.Number) {
+			t.Errorf("Info /Title %q does not name certificate %s", meta["Info /Title"], c.Number)
+		}
+		infoRaw := rawObject(t, b, "/Info")
+		for what, v := range personalData(c) {
+			for where, text := range meta {
+				if strings.Contains(text, v) {
+					t.Errorf("%s holds the %s %q: %q", where, what, v, text)
 				}
 			}
-		})
-	}
+			for enc, needle := range encodings(v) {
+				if bytes.Contains(infoRaw, needle) {
+					t.Errorf("the Info object's bytes hold the %s %q (%s):\n%s", what, v, enc, infoRaw)
+				}
+			}
+			for _, args := range [][]string{{"-enc", "UTF-8"}, {"-enc", "UTF-8", "-meta"}} {
+				if out := run(t, "pdfinfo", append(args, path)...); strings.Contains(out, v) {
+					t.Errorf("pdfinfo %s shows the %s %q:\n%s", strings.Join(args, " "), what, v, out)
+				}
+			}
+		}
+	})
 }
 
 // pdfMetadata parses the PDF and returns its metadata as text by where it
