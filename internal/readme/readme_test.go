@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,17 +246,21 @@ func sessionScript(blocks []block) (string, error) {
 	return s.String(), nil
 }
 
-// optionalTool returns the optional tool a block is for, or "".
-func optionalTool(b block) string {
+// commentTool returns the first word of a block's first line when that
+// line is a comment ("# rclone …" → "rclone"), or "".
+func commentTool(b block) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(b.body), "\n")
 	f := strings.Fields(strings.TrimPrefix(first, "#"))
 	if !strings.HasPrefix(first, "#") || len(f) == 0 {
 		return ""
 	}
-	for _, tool := range optional {
-		if f[0] == tool {
-			return tool
-		}
+	return f[0]
+}
+
+// optionalTool returns the optional tool a block is for, or "".
+func optionalTool(b block) string {
+	if tool := commentTool(b); slices.Contains(optional, tool) {
+		return tool
 	}
 	return ""
 }

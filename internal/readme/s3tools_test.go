@@ -1,52 +1,24 @@
-package testenv
+package readme
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-)
 
-// uploadBlocks returns README.md's upload commands, one shell block per
-// tool between the upload-tools markers, by the tool each block's first
-// comment names ("# rclone …" → "rclone").
-func uploadBlocks(t *testing.T) map[string]string {
-	t.Helper()
-	root, ok := ModuleRoot()
-	if !ok {
-		t.Fatal("module root not found")
-	}
-	b, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok1 := strings.Cut(string(b), "<!-- upload-tools")
-	section, _, ok2 := strings.Cut(rest, "<!-- /upload-tools -->")
-	if !ok1 || !ok2 {
-		t.Fatal("README.md: no <!-- upload-tools --> … <!-- /upload-tools --> section")
-	}
-	blocks := map[string]string{}
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
-		body := m[1]
-		first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-		f := strings.Fields(strings.TrimPrefix(first, "#"))
-		if !strings.HasPrefix(first, "#") || len(f) == 0 {
-			t.Fatalf("README.md: an upload block does not start with a comment naming its tool:\n%s", body)
-		}
-		blocks[f[0]] = body
-	}
-	return blocks
-}
+	"github.com/sealpipe/sealpipe/internal/testenv"
+)
 
 // TestS3ToolConfigs runs README.md's upload command blocks, each with the
 // tool's configuration `make services-up` wrote, as the department user,
@@ -55,7 +27,7 @@ func uploadBlocks(t *testing.T) map[string]string {
 // installs them: missing, the test is skipped, or fails under CI); the AWS
 // CLI and mc are tried when installed.
 func TestS3ToolConfigs(t *testing.T) {
-	s3, tools := MinIOTools(t)
+	s3, tools := testenv.MinIOTools(t)
 	blocks := uploadBlocks(t)
 	for _, want := range []string{"rclone", "s3cmd", "aws", "mc"} {
 		if blocks[want] == "" {
@@ -70,7 +42,7 @@ func TestS3ToolConfigs(t *testing.T) {
 		t.Run(tool, func(t *testing.T) {
 			if _, err := exec.LookPath(tool); err != nil {
 				if tool == "rclone" || tool == "s3cmd" {
-					Missing(t, "%s is not installed (make deps installs it)", tool)
+					testenv.Missing(t, "%s is not installed (make deps installs it)", tool)
 				}
 				t.Skipf("%s is not installed", tool)
 			}
@@ -79,7 +51,7 @@ func TestS3ToolConfigs(t *testing.T) {
 			}[tool])); err != nil {
 				t.Fatalf("services.sh up wrote no configuration for %s, which is installed: %v (run `make services-up` again)", tool, err)
 			}
-			batch := fmt.Sprintf("s3tools-%s-%s", tool, randomID(6))
+			batch := fmt.Sprintf("s3tools-%s-%s", tool, randomHex(t, 6))
 			prefix := "inbox/" + s3.Dept.Name + "/" + batch + "/"
 			t.Cleanup(func() { removePrefix(t, root, s3.Dept.Bucket, prefix) })
 
@@ -89,7 +61,7 @@ func TestS3ToolConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, n := range []string{"cert-00001.pdf", "cert-00002.pdf", "cert-00003.ofd", "approval.json", "approval.json.p7s"} {
-				files[n] = []byte(n + " " + randomID(16))
+				files[n] = []byte(n + " " + randomHex(t, 16))
 				if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -97,7 +69,7 @@ func TestS3ToolConfigs(t *testing.T) {
 			script := strings.NewReplacer("./batch-001", dir, "2026-11-24-001", batch).Replace(block)
 			cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 			cmd.Dir = t.TempDir()
-			cmd.Env = append(os.Environ(), envToolsDir+"="+tools.Dir, envDeptRemote+"="+tools.Remote,
+			cmd.Env = append(os.Environ(), "SEALPIPE_TOOLS_DIR="+tools.Dir, "SEALPIPE_DEPT_REMOTE="+tools.Remote,
 				"HOME="+t.TempDir()) // no configuration of the user's own
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("README.md's %s block: %v\n%s\n%s", tool, err, script, out)
@@ -154,4 +126,42 @@ func removePrefix(t *testing.T, mc *minio.Client, bucket, inbox string) {
 			}
 		}
 	}
+}
+
+// uploadBlocks returns README.md's upload commands, one shell block per
+// tool between the upload-tools markers, by the tool each block's first
+// comment names ("# rclone …" → "rclone").
+func uploadBlocks(t *testing.T) map[string]string {
+	t.Helper()
+	root, ok := testenv.ModuleRoot()
+	if !ok {
+		t.Fatal("module root not found")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(b), "<!-- upload-tools")
+	section, _, ok2 := strings.Cut(rest, "<!-- /upload-tools -->")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md: no <!-- upload-tools --> … <!-- /upload-tools --> section")
+	}
+	blocks := map[string]string{}
+	for _, b := range shellBlocks("README.md", section) {
+		tool := commentTool(b)
+		if tool == "" {
+			t.Fatalf("README.md: an upload block does not start with a comment naming its tool:\n%s", b.body)
+		}
+		blocks[tool] = b.body
+	}
+	return blocks
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }
