@@ -13,6 +13,7 @@
 //	sealed/<dept>/<batch>/    sealed documents
 //	reports/<dept>/<batch>/   one verification report per document plus batch.json
 //	rejected/<dept>/<batch>/  one rejection record per refused document (or the batch)
+//	archive/<dept>/<batch>/   a finished batch's inbox, moved there by the retention rule
 //	registry/                 seal registry entries
 //	audit/                    seal usage records
 package storage
@@ -33,6 +34,10 @@ const (
 	PrefixRejected = "rejected/"
 	PrefixRegistry = "registry/"
 	PrefixAudit    = "audit/"
+	// PrefixArchive holds the inboxes of finished batches that the inbox
+	// retention rule archived (package pipeline/retention): the objects
+	// of inbox/<dept>/<batch>/ under archive/<dept>/<batch>/, unchanged.
+	PrefixArchive = "archive/"
 )
 
 // Errors a backend wraps (with %w) so callers can test them with errors.Is.

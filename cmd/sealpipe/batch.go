@@ -77,7 +77,7 @@ approval, one naming a seal its approver may not use).`,
 	f.StringVar(&opts.Seal, "seal", demo.SealCivil, "seal ID every document names")
 	f.BoolVar(&opts.Bad, "bad", false, "add two documents that must be refused")
 	f.StringVar(&format, "format", string(demo.FormatPDF), "document format: pdf, ofd or mixed (alternating)")
-	cmd.AddCommand(makeCmd, newBatchUploadCmd(g))
+	cmd.AddCommand(makeCmd, newBatchUploadCmd(g), newBatchPruneCmd(g))
 	return cmd
 }
 

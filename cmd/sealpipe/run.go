@@ -28,7 +28,10 @@ settings configure).
 Batches are found by the inbox poller and, when SEALPIPE_S3_EVENTS_KEY is set,
 by MinIO bucket events pushed into Redis (notify_redis). With --once it seals
 every approved batch waiting in the inbox and exits: the form for scheduled
-nightly jobs. Otherwise it runs until interrupted.
+nightly jobs. Otherwise it runs until interrupted. Either applies the inbox
+retention rule (SEALPIPE_INBOX_RETENTION; see sealpipe batch prune): run at
+start and every hour, --once at its end, logging the inboxes it kept after an
+error.
 
 With --once it prints, per batch, what became of it: documents sealed and
 rejected (with the count per rejection code and each rejected document's

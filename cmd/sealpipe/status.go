@@ -11,6 +11,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/retention"
 )
 
 func newBatchStatusCmd(g *globals) *cobra.Command {
@@ -112,6 +113,12 @@ func printBatchStatus(g *globals, s *engine.BatchStatus) {
 	}
 	if s.Report != "" {
 		fmt.Fprintf(w, "  completed at: %s\n  report:       %s\n", s.CompletedAt.UTC().Format(time.RFC3339), s.Report)
+	}
+	switch s.InboxPruned {
+	case retention.Archived:
+		fmt.Fprintf(w, "  inbox:        archived to %s (inbox retention)\n", s.Archive)
+	case retention.Deleted:
+		fmt.Fprintln(w, "  inbox:        deleted (inbox retention)")
 	}
 	if s.Unverified {
 		fmt.Fprintln(w, "  (records read without checking their signatures: no trusted root configured)")

@@ -26,11 +26,7 @@ func (e *Engine) VerifyRegistry(ctx context.Context) ([]registry.Problem, error)
 // records when empty) and returns the first problem of each that has one.
 // It reads only: no key is opened.
 func (e *Engine) VerifyUsage(ctx context.Context, seals []string) ([]audit.Problem, error) {
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := e.Trust()
+	st, pool, err := e.storeAndTrust(ctx)
 	if err != nil {
 		return nil, err
 	}

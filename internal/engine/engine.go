@@ -1,9 +1,10 @@
 // Package engine is sealpipe's composition root: it turns Settings into the
 // running parts — the object store, the seal registry, the trust pool, the
-// signing keys (key files and the HSM pool), the pipeline, and the Asynq
-// queue with the inbox poller and the bucket-event bridge — so that
-// cmd/sealpipe only parses flags. Nothing else in sealpipe reads the
-// environment or chooses an implementation.
+// signing keys (key files and the HSM pool), the pipeline, the Asynq
+// queue with the inbox poller and the bucket-event bridge, and the inbox
+// retention rule (Pruner) — so that cmd/sealpipe only parses flags.
+// Nothing else in sealpipe reads the environment or chooses an
+// implementation.
 //
 // An Engine builds each part on first use and keeps it, so a command pays
 // only for what it uses: `seals list` opens the store, never a key. The
@@ -33,6 +34,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/retention"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage"
@@ -56,6 +58,7 @@ type Engine struct {
 	hsm      hsmBackend
 	signers  *keys.Cache
 	pipeline *pipeline.Pipeline
+	pruner   *retention.Pruner
 	devPass  []byte   // the development passphrase, once read
 	closers  []func() // run by Close, last first
 
@@ -221,6 +224,20 @@ func (e *Engine) Trust() (*trust.Pool, error) {
 	}
 	e.trust = p
 	return p, nil
+}
+
+// storeAndTrust returns the store and the trusted roots: what a reader of
+// the pipeline's signed records needs, and no key.
+func (e *Engine) storeAndTrust(ctx context.Context) (storage.Store, *trust.Pool, error) {
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := e.Trust()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, pool, nil
 }
 
 // roleOIDs are the role settings, by the trust usage each marks.

@@ -15,14 +15,15 @@ import (
 
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/retention"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/s3"
 	"github.com/sealpipe/sealpipe/workers"
 )
 
 // Workers is the pipeline running on its queue in this process, with what
-// feeds it: the inbox poller and, when configured, the bucket-event bridge.
-// Close stops it.
+// feeds it: the inbox poller and, when configured, the bucket-event bridge;
+// and the inbox retention rule, which clears up after it. Close stops it.
 type Workers struct {
 	e      *Engine
 	p      *pipeline.Pipeline
@@ -30,7 +31,11 @@ type Workers struct {
 	rt     *workers.Runtime
 	redis  workers.Redis
 	poller *workers.Poller
-	stop   []func() // run by Close, last first
+	pruner *retention.Pruner
+	// pruneEvery is the period of the retention rule in Serve. Zero
+	// means retention.DefaultInterval.
+	pruneEvery time.Duration
+	stop       []func() // run by Close, last first
 }
 
 // WorkerOptions adjust StartWorkers.
@@ -52,8 +57,12 @@ func (e *Engine) StartWorkers(ctx context.Context, opts WorkerOptions) (*Workers
 	if err != nil {
 		return nil, err
 	}
+	pruner, err := e.Pruner(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s := e.settings
-	w := &Workers{e: e, p: p, st: st, redis: workers.Redis{Addr: s.Redis.Addr, Password: string(s.Redis.Password), DB: s.Redis.DB}}
+	w := &Workers{e: e, p: p, st: st, pruner: pruner, redis: workers.Redis{Addr: s.Redis.Addr, Password: string(s.Redis.Password), DB: s.Redis.DB}}
 	sc := workers.ServerConfig{Concurrency: cmp.Or(opts.Concurrency, s.Concurrency), Logger: e.log}
 	if w.redis.Addr == "" {
 		addr, stop, err := startMiniredis()
@@ -192,8 +201,11 @@ type RunOnceOptions struct {
 // RunOnce seals every approved batch waiting in the inbox, waiting at most
 // opts.Timeout for each, and returns what became of them: the form for
 // scheduled nightly jobs. The results come in the order the batches were
-// found, also when it fails (those complete by then).
+// found, also when it fails (those complete by then). At its end, unless
+// ctx is done, it applies the inbox retention rule once, whose failures
+// it logs (`sealpipe batch prune` reports them).
 func (w *Workers) RunOnce(ctx context.Context, opts RunOnceOptions) ([]BatchResult, error) {
+	defer w.pruneOnce(ctx)
 	opts.Timeout = cmp.Or(opts.Timeout, time.Hour)
 	start := time.Now()
 	refs, err := w.Scan(ctx)
@@ -213,6 +225,18 @@ func (w *Workers) RunOnce(ctx context.Context, opts RunOnceOptions) ([]BatchResu
 		out = append(out, NewBatchResult(ref, b, time.Since(start)))
 	}
 	return out, nil
+}
+
+// pruneOnce applies the inbox retention rule once, unless ctx is done,
+// and logs its failures: sealing is done by then, and the next run tries
+// again what failed.
+func (w *Workers) pruneOnce(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	if _, err := w.pruner.Prune(ctx, retention.Options{}); err != nil {
+		w.e.log.ErrorContext(ctx, "inbox retention: some inboxes kept", "err", err)
+	}
 }
 
 // reportProgress calls opts.Progress every opts.ProgressInterval with the
@@ -255,7 +279,8 @@ func (w *Workers) reportProgress(ctx context.Context, refs []pipeline.BatchRef, 
 // Serve feeds the workers until ctx is done: it subscribes the bucket's
 // inbox to SEALPIPE_S3_EVENTS_ARN, bridges the events pushed to
 // SEALPIPE_S3_EVENTS_KEY into tasks, scans the inbox every
-// SEALPIPE_POLL_INTERVAL and serves metrics on SEALPIPE_METRICS_ADDR. It
+// SEALPIPE_POLL_INTERVAL, applies the inbox retention rule at once and
+// then every hour, and serves metrics on SEALPIPE_METRICS_ADDR. It
 // returns nil when ctx is cancelled.
 func (w *Workers) Serve(ctx context.Context) error {
 	s := w.e.settings
@@ -275,8 +300,9 @@ func (w *Workers) Serve(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- w.poller.Run(ctx) }()
+	go func() { errc <- w.pruner.Run(ctx, w.pruneEvery) }()
 	if s.S3.EventsKey != "" {
 		rdb := redis.NewClient(&redis.Options{Addr: w.redis.Addr, Password: w.redis.Password, DB: w.redis.DB})
 		defer rdb.Close()

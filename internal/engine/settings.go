@@ -93,6 +93,23 @@ type Settings struct {
 	// PollInterval is how often `run` scans the inbox for approved batches,
 	// the safety net behind bucket events.
 	PollInterval time.Duration `env:"SEALPIPE_POLL_INTERVAL" default:"30s" help:"how often run scans the inbox for approved batches (the safety net behind events)"`
+	// InboxRetention is how long the inbox of a finished batch
+	// (inbox/<dept>/<batch>/) is kept, counted from the completion time
+	// its signed batch report gives (package pipeline/retention); Off
+	// keeps every inbox. `run` prunes every hour and `run --once` at its
+	// end; `sealpipe batch prune` on demand.
+	InboxRetention Retention `env:"SEALPIPE_INBOX_RETENTION" default:"720h" help:"how long the inbox of a finished batch is kept, counted from the completion time in its signed batch report, e.g. 720h or 30d; then it is archived or deleted (SEALPIPE_INBOX_RETENTION_ACTION); off (or never): kept forever"`
+	// InboxRetentionAction is what becomes of an inbox whose retention
+	// ended: "archive" moves it to archive/<dept>/<batch>/ in the same
+	// bucket (copied create-only, verified, then deleted); "delete"
+	// deletes it. Archive is the default: the signed approval and the
+	// documents as approved are the record of what a department
+	// submitted, and only the inbox holds them (the batch report names
+	// the approver but holds no signature of theirs; a sealed OFD is a new
+	// package), while inbox/, which the poller lists every
+	// SEALPIPE_POLL_INTERVAL, is left with the batches in flight. Delete
+	// suits a deployment that keeps that record elsewhere.
+	InboxRetentionAction string `env:"SEALPIPE_INBOX_RETENTION_ACTION" default:"archive" help:"what becomes of an inbox whose retention ended: archive (moved to archive/<dept>/<batch>/ in the same bucket, copied create-only and verified before inbox/ loses it; the signed approval stays on record) or delete"`
 	// MetricsAddr is the address `run` serves Prometheus /metrics on.
 	// Empty means none.
 	MetricsAddr string `env:"SEALPIPE_METRICS_ADDR" help:"address for Prometheus /metrics, e.g. 127.0.0.1:9464 (empty: off)"`
@@ -237,10 +254,11 @@ func (e *SettingError) Error() string {
 func (e *SettingError) Unwrap() []error { return []error{ErrSettings, e.Err} }
 
 var (
-	secretType   = reflect.TypeFor[Secret]()
-	durationType = reflect.TypeFor[time.Duration]()
-	byteSizeType = reflect.TypeFor[ByteSize]()
-	table        = settingsTable()
+	secretType    = reflect.TypeFor[Secret]()
+	durationType  = reflect.TypeFor[time.Duration]()
+	byteSizeType  = reflect.TypeFor[ByteSize]()
+	retentionType = reflect.TypeFor[Retention]()
+	table         = settingsTable()
 )
 
 // Table lists every setting, in the order of the Settings fields.
@@ -319,6 +337,9 @@ func Load(path string, lookup func(string) (string, bool), log *slog.Logger) (Se
 	if err := s.PKCS11.check(); err != nil {
 		return Settings{}, err
 	}
+	if _, err := s.retentionAction(); err != nil {
+		return Settings{}, err
+	}
 	return s, nil
 }
 
@@ -367,6 +388,12 @@ func setField(v reflect.Value, val string) error {
 			return errors.New("want a duration such as 30s or 5m")
 		}
 		v.SetInt(int64(d))
+	case v.Type() == retentionType:
+		r, err := ParseRetention(val)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(r))
 	case v.Type() == byteSizeType:
 		n, err := ParseByteSize(val)
 		if err != nil {

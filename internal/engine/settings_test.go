@@ -46,7 +46,8 @@ func TestLoad(t *testing.T) {
 			name: "defaults",
 			check: func(t *testing.T, s Settings) {
 				if s.Data != "sealpipe-data" || s.Bucket != "sealpipe" || s.PollInterval != 30*time.Second ||
-					s.PKCS11.SM2Input != "digest" || s.PKCS11.SM2Output != "raw" || s.KeyPassphrase != "" || s.Concurrency != 0 {
+					s.PKCS11.SM2Input != "digest" || s.PKCS11.SM2Output != "raw" || s.KeyPassphrase != "" || s.Concurrency != 0 ||
+					s.InboxRetention != Retention(30*24*time.Hour) || s.InboxRetentionAction != "archive" {
 					t.Errorf("defaults: %+v", s)
 				}
 			},
@@ -152,6 +153,29 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "inbox retention in days, deleted",
+			env:  map[string]string{"SEALPIPE_INBOX_RETENTION": "90d", "SEALPIPE_INBOX_RETENTION_ACTION": "delete"},
+			check: func(t *testing.T, s Settings) {
+				if s.InboxRetention != Retention(90*24*time.Hour) || s.InboxRetentionAction != "delete" {
+					t.Errorf("retention %v, action %q", s.InboxRetention, s.InboxRetentionAction)
+				}
+			},
+		},
+		{
+			name: "inbox retention off",
+			file: "SEALPIPE_INBOX_RETENTION=never\n",
+			check: func(t *testing.T, s Settings) {
+				if s.InboxRetention != RetentionOff || s.InboxRetention.String() != "off" {
+					t.Errorf("retention %v", s.InboxRetention)
+				}
+			},
+		},
+		{name: "inbox retention zero", env: map[string]string{"SEALPIPE_INBOX_RETENTION": "0"}, err: `SEALPIPE_INBOX_RETENTION="0": want a duration above zero`},
+		{name: "inbox retention negative", env: map[string]string{"SEALPIPE_INBOX_RETENTION": "-1h"}, err: "SEALPIPE_INBOX_RETENTION"},
+		{name: "inbox retention bad", env: map[string]string{"SEALPIPE_INBOX_RETENTION": "a month"}, err: "SEALPIPE_INBOX_RETENTION"},
+		{name: "inbox retention too many days", env: map[string]string{"SEALPIPE_INBOX_RETENTION": "1000000d"}, err: "SEALPIPE_INBOX_RETENTION"},
+		{name: "inbox retention action bad", env: map[string]string{"SEALPIPE_INBOX_RETENTION_ACTION": "move"}, err: `SEALPIPE_INBOX_RETENTION_ACTION="move": want archive or delete`},
 		{name: "secret twice", env: map[string]string{"SEALPIPE_KEY_PASSPHRASE": "x", "SEALPIPE_KEY_PASSPHRASE_FILE": secret}, err: "set only one"},
 		{name: "secret file empty", env: map[string]string{"SEALPIPE_KEY_PASSPHRASE_FILE": empty}, err: "SEALPIPE_KEY_PASSPHRASE_FILE"},
 		{name: "secret file missing", env: map[string]string{"SEALPIPE_PKCS11_PIN_FILE": "/nonexistent/pin"}, err: "SEALPIPE_PKCS11_PIN_FILE"},
@@ -250,6 +274,25 @@ func TestTable(t *testing.T) {
 	for key := range seen {
 		if !strings.Contains(help, key) || !strings.Contains(Markdown(), key) {
 			t.Errorf("%s missing from Help or Markdown", key)
+		}
+	}
+}
+
+// TestRetentionString writes each retention as ParseRetention reads it
+// back, without trailing zero units.
+func TestRetentionString(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"720h": "720h", "30d": "720h", "1h30m": "1h30m", "90m": "1h30m", "45s": "45s", "2m": "2m",
+		"off": "off", "never": "off", "OFF": "off",
+	} {
+		r, err := ParseRetention(in)
+		if err != nil || r.String() != want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %s", in, r, err, want)
+			continue
+		}
+		if back, err := ParseRetention(r.String()); err != nil || back != r {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", r.String(), back, err, r)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/retention"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/workers"
@@ -62,6 +63,12 @@ type BatchStatus struct {
 	CompletedAt time.Time `json:"completed_at,omitzero"`
 	// Report is the batch report's key, once it exists.
 	Report string `json:"report,omitempty"`
+	// InboxPruned says what the inbox retention rule did with the inbox
+	// of a complete batch that has none left: "archived" (to Archive) or
+	// "deleted" (package pipeline/retention). Uploaded and Approved then
+	// count nothing.
+	InboxPruned retention.Outcome `json:"inbox_pruned,omitempty"`
+	Archive     string            `json:"archive,omitempty"`
 	// Queue counts the batch's tasks in the queue; nil when no Redis is
 	// configured (SEALPIPE_REDIS_ADDR) or it could not be reached
 	// (QueueError says why).
@@ -161,8 +168,9 @@ func (e *Engine) batchStatus(ctx context.Context, st storage.Store, ref pipeline
 	}
 
 	docs := map[string]bool{}
-	signedApproval := false
+	signedApproval, inboxEmpty := false, true
 	err = st.List(ctx, ref.Inbox(), func(o storage.ObjectInfo) error {
+		inboxEmpty = false
 		name := strings.TrimPrefix(o.Key, ref.Inbox())
 		switch {
 		case name == approval.SignatureName:
@@ -195,6 +203,11 @@ func (e *Engine) batchStatus(ctx context.Context, st storage.Store, ref pipeline
 	switch err := read(ref.BatchReportKey(), &b); {
 	case err == nil:
 		s.Report, s.CompletedAt, s.Rejection = ref.BatchReportKey(), b.CompletedAt, b.Rejection
+		if inboxEmpty {
+			if err := inboxPruned(ctx, st, ref, s); err != nil {
+				return nil, err
+			}
+		}
 		for _, d := range b.Documents {
 			switch d.Outcome {
 			case report.OutcomeSealed:
@@ -239,6 +252,24 @@ func (e *Engine) batchStatus(ctx context.Context, st storage.Store, ref pipeline
 	}
 	return s, nil
 }
+
+// inboxPruned fills in what became of the inbox of a complete batch that
+// has none left: archived if its archive holds anything, else deleted.
+func inboxPruned(ctx context.Context, st storage.Store, ref pipeline.BatchRef, s *BatchStatus) error {
+	archive := retention.ArchivePrefix(ref)
+	s.InboxPruned = retention.Deleted
+	err := st.List(ctx, archive, func(storage.ObjectInfo) error {
+		s.InboxPruned, s.Archive = retention.Archived, archive
+		return errStopListing
+	})
+	if err != nil && !errors.Is(err, errStopListing) {
+		return fmt.Errorf("list %s: %w", archive, err)
+	}
+	return nil
+}
+
+// errStopListing ends a listing early.
+var errStopListing = errors.New("stop listing")
 
 // progress fills in the outcomes so far of a batch without a report: the
 // documents with a report or a rejection record, and the batch's
