@@ -56,6 +56,11 @@ type Change struct {
 	Key     string `json:"key,omitempty"`
 	// Set by OpRegister and OpApprovers.
 	Approvers []Approver `json:"approvers,omitempty"`
+
+	// Requester is who asked for the change through the admin API, if
+	// anyone did; changes from before it was recorded have none, and so
+	// verify as they always did.
+	Requester *Principal `json:"requester,omitempty"`
 }
 
 // head is the signed pointer to a seal's latest change.
@@ -201,7 +206,10 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 
 // apply applies change c, signed by actor, to the state e.
 func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) error {
-	ev := Event{At: c.At, Actor: actor, Reason: c.Reason, Seq: c.Seq}
+	if err := c.Requester.check(); err != nil {
+		return err
+	}
+	ev := Event{At: c.At, Actor: actor, Reason: c.Reason, Seq: c.Seq, Requester: c.Requester}
 	if c.Seq == 1 {
 		if c.Op != OpRegister {
 			return fmt.Errorf("the first change is %q, want %q", c.Op, OpRegister)

@@ -153,6 +153,32 @@ type Event struct {
 	Reason string `json:"reason,omitempty"`
 	// Seq is the change that made it.
 	Seq int `json:"seq"`
+	// Requester is who asked for the change through the admin API, as
+	// the change records it; nil for a change made on the command line
+	// (Actor's own) and in logs from before it was recorded.
+	Requester *Principal `json:"requester,omitempty"`
+}
+
+// Principal is whoever asked the seal administrator's service for a
+// change (package adminapi): the identity their client certificate
+// proved. It is recorded inside the signed change, so the administrator's
+// signature vouches for who asked as well as for what changed.
+type Principal struct {
+	// Name is the client certificate's common name.
+	Name string `json:"name"`
+	// Role is the role the certificate carried, such as "keeper".
+	Role string `json:"role"`
+	// Fingerprint is the hex SM3 of the certificate's SubjectPublicKeyInfo
+	// (see Fingerprint).
+	Fingerprint string `json:"fingerprint"`
+}
+
+// check refuses a principal that names nobody.
+func (p *Principal) check() error {
+	if p != nil && (strings.TrimSpace(p.Name) == "" || p.Role == "" || len(p.Fingerprint) != 64) {
+		return fmt.Errorf("%w: a requester needs a name, a role and an SM3 key fingerprint", ErrInvalid)
+	}
+	return nil
 }
 
 // Entry is a record together with its decoded seal.
@@ -393,6 +419,9 @@ type RegisterRequest struct {
 	Key string
 	// Reason is recorded with the registration. Empty means "registered".
 	Reason string
+	// Requester, if set, is recorded in the registration as who asked
+	// for it (see Principal).
+	Requester *Principal
 }
 
 // Register adds a seal whose SESeal DER is esl, signed by admin. The seal
@@ -412,6 +441,9 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 	if err != nil {
 		return nil, err
 	}
+	if err := req.Requester.check(); err != nil {
+		return nil, err
+	}
 	if err := g.checkAdmin(admin); err != nil {
 		return nil, err
 	}
@@ -422,6 +454,7 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 	c := Change{
 		Seal: seal.ID, Seq: 1, Op: OpRegister, Reason: reason,
 		Name: seal.Name, Unit: req.Unit, Purpose: req.Purpose, Key: req.Key, Approvers: approvers, SealSM3: sm3hex(esl),
+		Requester: req.Requester,
 	}
 	// The seal first, create-only, tolerating an identical leftover of a
 	// crashed registration; then the first change, which takes the
@@ -452,28 +485,62 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 // Revocation is final; suspended and active seals may move between each
 // other. A lost race with a concurrent change fails with ErrConflict.
 func (g *Registry) SetStatus(ctx context.Context, id string, to Status, reason string, admin signed.Signer) (*Record, error) {
+	return g.ChangeStatus(ctx, id, StatusChange{To: to, Reason: reason}, admin)
+}
+
+// StatusChange is a status change of a seal and who asked for it.
+type StatusChange struct {
+	// To is the new status, Reason why (required).
+	To     Status
+	Reason string
+	// Requester, if set, is recorded in the change as who asked for it.
+	Requester *Principal
+}
+
+// ChangeStatus is SetStatus recording who asked for the change.
+func (g *Registry) ChangeStatus(ctx context.Context, id string, req StatusChange, admin signed.Signer) (*Record, error) {
+	if err := req.Requester.check(); err != nil {
+		return nil, err
+	}
 	e, err := g.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	op, ok := map[Status]Op{StatusActive: OpActivate, StatusSuspended: OpSuspend, StatusRevoked: OpRevoke}[to]
+	op, ok := map[Status]Op{StatusActive: OpActivate, StatusSuspended: OpSuspend, StatusRevoked: OpRevoke}[req.To]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: unknown status %q", ErrTransition, to)
+		return nil, fmt.Errorf("%w: unknown status %q", ErrTransition, req.To)
 	case e.Status == StatusRevoked:
 		return nil, fmt.Errorf("%w: seal %q is revoked", ErrTransition, id)
-	case e.Status == to:
-		return nil, fmt.Errorf("%w: seal %q is already %s", ErrTransition, id, to)
-	case strings.TrimSpace(reason) == "":
+	case e.Status == req.To:
+		return nil, fmt.Errorf("%w: seal %q is already %s", ErrTransition, id, req.To)
+	case strings.TrimSpace(req.Reason) == "":
 		return nil, fmt.Errorf("%w: a status change needs a reason", ErrTransition)
 	}
-	return g.change(ctx, e, Change{Op: op, Reason: reason}, admin)
+	return g.change(ctx, e, Change{Op: op, Reason: req.Reason, Requester: req.Requester}, admin)
 }
 
 // SetApprovers replaces the approvers of a seal, signed by admin.
 func (g *Registry) SetApprovers(ctx context.Context, id string, grants []ApproverGrant, reason string, admin signed.Signer) (*Record, error) {
-	approvers, err := pin(grants)
+	return g.ChangeApprovers(ctx, id, ApproversChange{Grants: grants, Reason: reason}, admin)
+}
+
+// ApproversChange replaces the approvers of a seal: who asked for it and
+// why.
+type ApproversChange struct {
+	Grants []ApproverGrant
+	Reason string
+	// Requester, if set, is recorded in the change as who asked for it.
+	Requester *Principal
+}
+
+// ChangeApprovers is SetApprovers recording who asked for the change.
+func (g *Registry) ChangeApprovers(ctx context.Context, id string, req ApproversChange, admin signed.Signer) (*Record, error) {
+	approvers, err := pin(req.Grants)
 	if err != nil {
+		return nil, err
+	}
+	if err := req.Requester.check(); err != nil {
 		return nil, err
 	}
 	e, err := g.Get(ctx, id)
@@ -483,7 +550,7 @@ func (g *Registry) SetApprovers(ctx context.Context, id string, grants []Approve
 	if e.Status == StatusRevoked {
 		return nil, fmt.Errorf("%w: seal %q is revoked", ErrTransition, id)
 	}
-	return g.change(ctx, e, Change{Op: OpApprovers, Approvers: approvers, Reason: reason}, admin)
+	return g.change(ctx, e, Change{Op: OpApprovers, Approvers: approvers, Reason: req.Reason, Requester: req.Requester}, admin)
 }
 
 // change appends c after e's latest change and returns the new state.
@@ -547,6 +614,9 @@ type MakeRequest struct {
 	// Name is the seal's name (SES_ESPropertyInfo name), such as the text
 	// a personal seal engraves. Empty means Unit followed by Purpose.
 	Name string
+	// Requester, if set, is recorded in the registration as who asked
+	// for it (see Principal).
+	Requester *Principal
 }
 
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
@@ -600,7 +670,7 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signe
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)
 	}
-	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key}, admin)
+	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key, Requester: req.Requester}, admin)
 }
 
 // pin turns grants into approver entries, refusing empty or duplicate ones.
