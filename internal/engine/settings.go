@@ -485,15 +485,15 @@ func unquote(v string) string {
 func Help() string {
 	var b strings.Builder
 	for _, st := range table {
-		def := st.Default
-		if def == "" {
-			def = "-"
-		}
 		key := st.Key
 		if st.Secret {
 			key += "[_FILE]"
 		}
-		fmt.Fprintf(&b, "  %-36s %s (default %s)\n", key, st.Help, def)
+		def := ""
+		if st.Default != "" {
+			def = " (default " + st.Default + ")"
+		}
+		fmt.Fprintf(&b, "  %-36s %s%s\n", key, st.Help, def)
 	}
 	return b.String()
 }
