@@ -216,6 +216,7 @@ failed, something could not be established).
 		newRegistryCmd(g),
 		newAuditCmd(g),
 		newMigrateCmd(g),
+		newServeCmd(g),
 		newVersionCmd(g),
 	)
 	return root

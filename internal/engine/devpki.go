@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -80,6 +81,10 @@ func (e *Engine) InitDevCA(units []devca.Unit, approvers []devca.Approver) (*dev
 	}
 	ca, err := devca.Init(devca.Config{Dir: e.PKIDir(), Passphrase: pass, Units: units, Approvers: approvers})
 	if err != nil {
+		return nil, err
+	}
+	// The admin listener's development TLS certificate (sealpipe serve).
+	if _, _, err := ca.EnsureTLSServer(context.Background()); err != nil {
 		return nil, err
 	}
 	// The keyring names the development keys the pipeline and the

@@ -79,6 +79,9 @@ type SealSpec struct {
 	// for it, and the keyring gets the unit's alias for it. Empty means
 	// the unit's key file.
 	SignerKey string
+	// Requester, if set, is recorded in the registration as who asked
+	// for the seal (the admin API's client, registry.Principal).
+	Requester *registry.Principal
 }
 
 // MakeSeal makes a seal for a unit of the development trust chain — a
@@ -158,7 +161,7 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 		return nil, err
 	}
 	req.SignerCert, req.Key, req.Approvers = signer.Cert, spec.Unit, grants
-	req.Validity, req.Maker = spec.Validity, signed.Signer{Key: maker, Cert: ca.SealMaker.Cert}
+	req.Validity, req.Maker, req.Requester = spec.Validity, signed.Signer{Key: maker, Cert: ca.SealMaker.Cert}, spec.Requester
 	return reg.Make(ctx, req, admin)
 }
 

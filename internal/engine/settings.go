@@ -113,6 +113,10 @@ type Settings struct {
 	// MetricsAddr is the address `run` serves Prometheus /metrics on.
 	// Empty means none.
 	MetricsAddr string `env:"SEALPIPE_METRICS_ADDR" help:"address for Prometheus /metrics, e.g. 127.0.0.1:9464 (empty: off)"`
+
+	// AdminAPI configures the seal administration API: the listener
+	// `sealpipe serve` runs and the server the seals commands call.
+	AdminAPI AdminAPISettings
 }
 
 // RoleSettings are the OIDs that mark sealpipe's roles in certificates,

@@ -1,0 +1,140 @@
+package adminapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+)
+
+// Client calls the API as the holder of a client certificate: what
+// `sealpipe seals …` do when SEALPIPE_ADMIN_URL is set. Its methods
+// return an *Error for an error response.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// NewClient returns a client of the API at baseURL (https://host:port),
+// presenting cert and accepting the server only if its certificate
+// chains to pool's roots and names the URL's host (ClientTLS).
+func NewClient(baseURL string, cert tls.Certificate, pool *trust.Pool) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, fmt.Errorf("adminapi: admin API URL %q: want https://host:port", baseURL)
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     ClientTLS(cert, pool, u.Hostname()),
+		TLSHandshakeTimeout: ReadHeaderTimeout,
+		ForceAttemptHTTP2:   true,
+	}
+	return &Client{base: "https://" + u.Host, http: &http.Client{Transport: tr, Timeout: WriteTimeout + ReadTimeout}}, nil
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// do sends in (if not nil) as JSON and decodes the response into out.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("admin API: %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{}
+		if json.Unmarshal(b, e) != nil || e.Code == "" {
+			e = &Error{Message: fmt.Sprintf("admin API: %s %s: %s", method, path, resp.Status)}
+		}
+		e.Status = resp.StatusCode
+		return e
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("admin API: %s %s: the response: %w", method, path, err)
+	}
+	return nil
+}
+
+func sealPath(id string, rest ...string) string {
+	return strings.Join(append([]string{Prefix + "/seals/" + url.PathEscape(id)}, rest...), "/")
+}
+
+// Whoami returns who the server takes the client for.
+func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
+	var w Whoami
+	return &w, c.do(ctx, http.MethodGet, Prefix+"/whoami", nil, &w)
+}
+
+// List returns the seals the client may read.
+func (c *Client) List(ctx context.Context) ([]registry.Record, error) {
+	var l SealList
+	return l.Seals, c.do(ctx, http.MethodGet, Prefix+"/seals", nil, &l)
+}
+
+// Show returns seal id.
+func (c *Client) Show(ctx context.Context, id string) (*Seal, error) {
+	var s Seal
+	return &s, c.do(ctx, http.MethodGet, sealPath(id), nil, &s)
+}
+
+// History returns seal id's history.
+func (c *Client) History(ctx context.Context, id string) (*History, error) {
+	var h History
+	return &h, c.do(ctx, http.MethodGet, sealPath(id, "history"), nil, &h)
+}
+
+// Approvers returns seal id's approvers.
+func (c *Client) Approvers(ctx context.Context, id string) (*Approvers, error) {
+	var a Approvers
+	return &a, c.do(ctx, http.MethodGet, sealPath(id, "approvers"), nil, &a)
+}
+
+// Make makes and registers a seal.
+func (c *Client) Make(ctx context.Context, req MakeRequest) (*Seal, error) {
+	var s Seal
+	return &s, c.do(ctx, http.MethodPost, Prefix+"/seals", req, &s)
+}
+
+// SetStatus suspends, reactivates or revokes seal id.
+func (c *Client) SetStatus(ctx context.Context, id string, to registry.Status, reason string) (*registry.Record, error) {
+	verb, ok := map[registry.Status]string{registry.StatusSuspended: "suspend", registry.StatusActive: "activate", registry.StatusRevoked: "revoke"}[to]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown status %q", registry.ErrTransition, to)
+	}
+	var r registry.Record
+	return &r, c.do(ctx, http.MethodPost, sealPath(id, verb), StatusRequest{Reason: reason}, &r)
+}
+
+// SetApprovers replaces seal id's approvers.
+func (c *Client) SetApprovers(ctx context.Context, id string, req ApproversRequest) (*registry.Record, error) {
+	var r registry.Record
+	return &r, c.do(ctx, http.MethodPut, sealPath(id, "approvers"), req, &r)
+}

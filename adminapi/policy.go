@@ -1,0 +1,99 @@
+package adminapi
+
+import (
+	"slices"
+
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+)
+
+// Action is what a route does, as the authorisation table names it.
+type Action string
+
+// The actions of the API. Each route does one (see Routes).
+const (
+	ActionWhoami       Action = "whoami"
+	ActionOpenAPI      Action = "openapi"
+	ActionList         Action = "seals.list"
+	ActionShow         Action = "seals.show"
+	ActionHistory      Action = "seals.history"
+	ActionApprovers    Action = "seals.approvers"
+	ActionMake         Action = "seals.make"
+	ActionSuspend      Action = "seals.suspend"
+	ActionActivate     Action = "seals.activate"
+	ActionRevoke       Action = "seals.revoke"
+	ActionSetApprovers Action = "seals.set-approvers"
+)
+
+// Access is how far a role may take an action.
+type Access string
+
+// Accesses, from none to every seal.
+const (
+	// Denied: the role may not take the action at all (403 FORBIDDEN).
+	Denied Access = ""
+	// Own: only on the seals of the principal's own units, departments
+	// or approvals (see InScope); another seal is 403 OTHER_UNIT, and a
+	// list holds only its own.
+	Own Access = "own"
+	// All: on every seal.
+	All Access = "all"
+)
+
+// policy is the authorisation table, the one place that says who may do
+// what: action → role → access. A role not listed for an action is
+// Denied. TestPolicy goes through every route × role × own/other seal.
+var policy = map[Action]map[Role]Access{
+	ActionWhoami:  everyone(All),
+	ActionOpenAPI: everyone(All),
+	// Reading: the city, the county and auditors see every seal; a unit
+	// keeper its unit's, an approver those it approves, a department's
+	// uploader those its batches may be sealed with.
+	ActionList:      everyone(Own, RoleAdmin, RoleRegistrar, RoleAuditor),
+	ActionShow:      everyone(Own, RoleAdmin, RoleRegistrar, RoleAuditor),
+	ActionHistory:   everyone(Own, RoleAdmin, RoleRegistrar, RoleAuditor),
+	ActionApprovers: everyone(Own, RoleAdmin, RoleRegistrar, RoleAuditor),
+	// Changing: the city makes, reactivates and revokes (第七条, 第十四条);
+	// a lost or stolen seal is suspended at once by its unit's keeper or
+	// by the county that hears of it, and only the city brings it back.
+	ActionMake:         {RoleAdmin: All},
+	ActionSuspend:      {RoleAdmin: All, RoleRegistrar: All, RoleKeeper: Own},
+	ActionActivate:     {RoleAdmin: All},
+	ActionRevoke:       {RoleAdmin: All},
+	ActionSetApprovers: {RoleAdmin: All},
+}
+
+// everyone gives every role access a, except the roles in all, which get
+// All.
+func everyone(a Access, all ...Role) map[Role]Access {
+	m := make(map[Role]Access, len(Roles()))
+	for _, r := range Roles() {
+		m[r] = a
+		if slices.Contains(all, r) {
+			m[r] = All
+		}
+	}
+	return m
+}
+
+// Allowed returns how far role r may take action a.
+func Allowed(a Action, r Role) Access { return policy[a][r] }
+
+// InScope reports whether rec is one of p's own seals: for a keeper, a
+// seal of one of its units (the record's unit is one of the certificate's
+// O values); for an uploader, a seal that may be approved for one of its
+// departments (the certificate's OU values); for an approver, a seal that
+// names it (its certificate's CN) as an approver. Other roles are bound to
+// no unit, and own no seal.
+func InScope(p *Principal, rec *registry.Record) bool {
+	switch p.Role {
+	case RoleKeeper:
+		return slices.Contains(p.Units, rec.Unit)
+	case RoleUploader:
+		return slices.ContainsFunc(rec.Approvers, func(a registry.Approver) bool {
+			return slices.ContainsFunc(a.Departments, func(d string) bool { return slices.Contains(p.Departments, d) })
+		})
+	case RoleApprover:
+		return slices.ContainsFunc(rec.Approvers, func(a registry.Approver) bool { return a.Name == p.Name })
+	}
+	return false
+}

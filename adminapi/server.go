@@ -1,0 +1,400 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+)
+
+// Limits of the admin listener (Serve).
+const (
+	// MaxBodySize bounds a request body: the largest, a seal to make or a
+	// list of approvers with their certificates, is a few kilobytes.
+	MaxBodySize = 1 << 20
+	// MaxHeaderBytes bounds the request line and headers.
+	MaxHeaderBytes = 64 << 10
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// a connection's phases; WriteTimeout leaves time to make a seal with
+	// an S3 registry.
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 2 * time.Minute
+	IdleTimeout       = 2 * time.Minute
+	// ShutdownTimeout is how long Serve waits, once its context is done,
+	// for the requests in flight to finish.
+	ShutdownTimeout = 30 * time.Second
+)
+
+// Registry is what the API reads of the seal registry: a
+// *registry.Registry.
+type Registry interface {
+	List(ctx context.Context) ([]registry.Record, error)
+	Get(ctx context.Context, id string) (*registry.Entry, error)
+}
+
+// Administrator makes the registry changes the API is asked for, each
+// signed with the seal administrator's key and recording the principal
+// who asked (registry.Principal). The engine provides it.
+type Administrator interface {
+	MakeSeal(ctx context.Context, req MakeRequest, by *registry.Principal) (*registry.Entry, error)
+	SetStatus(ctx context.Context, id string, change registry.StatusChange) (*registry.Record, error)
+	SetApprovers(ctx context.Context, id string, req ApproversRequest, by *registry.Principal) (*registry.Record, error)
+}
+
+// Config is what a Server needs.
+type Config struct {
+	// Trust verifies client certificates: chain, validity and CRLs, as
+	// for every certificate sealpipe relies on. Required.
+	Trust *trust.Pool
+	// RoleOIDs are the OIDs that mark each role in client certificates.
+	// Nil means DefaultRoleOIDs.
+	RoleOIDs map[Role]asn1.ObjectIdentifier
+	// Registry and Admin read and change the registry. Required.
+	Registry Registry
+	Admin    Administrator
+	// Logger gets the access log, one line a request. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Metrics, if set, gets the API's Prometheus collectors.
+	Metrics prometheus.Registerer
+	// Now is the clock certificates are checked at. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the seal administration API.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+	metrics *metrics
+}
+
+// New returns the API over cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Trust == nil || cfg.Registry == nil || cfg.Admin == nil {
+		return nil, errors.New("adminapi: Config needs Trust, Registry and Admin")
+	}
+	if cfg.RoleOIDs == nil {
+		cfg.RoleOIDs = DefaultRoleOIDs()
+	}
+	if err := checkRoleOIDs(cfg.RoleOIDs); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Metrics)}
+	mux := http.NewServeMux()
+	paths := map[string]bool{}
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.pattern, s.route(rt))
+		paths[rt.pattern] = true
+	}
+	// A known path with another method is 405, any other path 404, both
+	// in JSON like every other error.
+	for p := range paths {
+		mux.Handle(p, s.fallback(http.StatusMethodNotAllowed, CodeMethodNotAllowed))
+	}
+	mux.Handle("/", s.fallback(http.StatusNotFound, CodeNotFound))
+	s.handler = s.observe(s.authenticate(mux))
+	return s, nil
+}
+
+// Handler returns the API's HTTP handler. It expects requests that came
+// over the TLS configuration TLSConfig returns: any other is refused
+// (401).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// TLSConfig returns the listener's TLS configuration: cert as the server's
+// certificate, and a client certificate required and verified during the
+// handshake — a connection without one that chains to the trusted roots
+// (valid now, not revoked) never reaches the API.
+func (s *Server) TLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		// crypto/tls cannot check SM2 signatures in the chain: it asks for
+		// a certificate and VerifyPeerCertificate checks it with the
+		// trust pool.
+		ClientAuth: tls.RequireAnyClientCert,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			_, err := verifyPeer(s.cfg.Trust, raw, s.cfg.Now(), smx509.ExtKeyUsageClientAuth)
+			return err
+		},
+	}
+}
+
+// Serve serves the API on ln with TLS (TLSConfig with cert) until ctx is
+// done, then shuts down gracefully: it stops accepting, lets the requests
+// in flight finish for up to ShutdownTimeout, and returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificate) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         s.TLSConfig(cert),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		// TLS handshake failures — a client without a certificate, or
+		// with one the roots do not vouch for — are logged here.
+		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelInfo),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("adminapi: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-done; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	if err != nil {
+		return fmt.Errorf("adminapi: shut down: %w", err)
+	}
+	return nil
+}
+
+// exchange is what the access log learns of a request as it is served.
+type exchange struct {
+	pattern   string
+	principal *Principal
+	code      string // the error code of an error response
+	err       error  // the cause of a 500
+}
+
+type ctxKey int
+
+const (
+	exchangeKey ctxKey = iota
+	principalKey
+)
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// observe writes the access log and the metrics of every request.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ex := &exchange{}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
+		elapsed := time.Since(start)
+		attrs := []any{
+			"method", r.Method, "path", r.URL.Path, "route", ex.pattern, "status", sw.status, "bytes", sw.bytes,
+			"duration", elapsed.Round(time.Microsecond), "remote", r.RemoteAddr,
+		}
+		if p := ex.principal; p != nil {
+			attrs = append(attrs, "name", p.Name, "role", p.Role, "fingerprint", p.Fingerprint)
+		}
+		if ex.code != "" {
+			attrs = append(attrs, "code", ex.code)
+		}
+		level := slog.LevelInfo
+		if ex.err != nil {
+			attrs, level = append(attrs, "err", ex.err), slog.LevelError
+		}
+		s.cfg.Logger.Log(r.Context(), level, "admin api", attrs...)
+		s.metrics.observe(ex.pattern, sw.status, elapsed)
+	})
+}
+
+// authenticate identifies the principal of a request by its client
+// certificate, checked again (the handshake checked it when the
+// connection opened, which may have been a while ago).
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			s.writeError(w, r, apiError(http.StatusUnauthorized, CodeUnauthenticated, "%v: connect with TLS and a client certificate", ErrUnauthenticated))
+			return
+		}
+		raw := make([][]byte, len(r.TLS.PeerCertificates))
+		for i, c := range r.TLS.PeerCertificates {
+			raw[i] = c.Raw
+		}
+		leaf, err := verifyPeer(s.cfg.Trust, raw, s.cfg.Now(), smx509.ExtKeyUsageClientAuth)
+		if err != nil {
+			s.writeError(w, r, apiError(http.StatusUnauthorized, CodeUnauthenticated, "%v: %v", ErrUnauthenticated, err))
+			return
+		}
+		p, err := identify(leaf, s.cfg.RoleOIDs)
+		if err != nil {
+			s.writeError(w, r, apiError(http.StatusForbidden, CodeNoRole, "%v", err))
+			return
+		}
+		if ex, ok := r.Context().Value(exchangeKey).(*exchange); ok {
+			ex.principal = p
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+	})
+}
+
+// principal returns the principal authenticate found.
+func principal(r *http.Request) *Principal {
+	p, _ := r.Context().Value(principalKey).(*Principal)
+	return p
+}
+
+// fallback answers requests no route takes.
+func (s *Server) fallback(status int, code string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.setPattern(r, "")
+		s.writeError(w, r, apiError(status, code, "%s %s: %s", r.Method, r.URL.Path, http.StatusText(status)))
+	})
+}
+
+func (s *Server) setPattern(r *http.Request, pattern string) {
+	if ex, ok := r.Context().Value(exchangeKey).(*exchange); ok {
+		ex.pattern = pattern
+	}
+}
+
+// request is one request to a route, authorised.
+type request struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	p      *Principal
+	access Access
+	entry  *registry.Entry // the {id} seal, once read
+}
+
+// route serves rt: the authorisation table first (the role, then for Own
+// access the seal's unit), then the handler.
+func (s *Server) route(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.setPattern(r, rt.method+" "+rt.pattern)
+		p := principal(r)
+		rq := &request{w: w, r: r, p: p, access: Allowed(rt.action, p.Role)}
+		if rq.access == Denied {
+			s.writeError(w, r, apiError(http.StatusForbidden, CodeForbidden, "%v: the %s role may not %s", ErrForbidden, p.Role, rt.action))
+			return
+		}
+		if r.PathValue("id") != "" && rq.access == Own {
+			e, err := rq.seal(s)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !InScope(p, &e.Record) {
+				s.writeError(w, r, apiError(http.StatusForbidden, CodeOtherUnit, "%v: seal %s is not one of %s %q's own (unit %s)", ErrForbidden, e.ID, p.Role, p.Name, e.Unit))
+				return
+			}
+		}
+		status, body, err := rt.handle(s, rq)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// seal reads the {id} seal of the request.
+func (rq *request) seal(s *Server) (*registry.Entry, error) {
+	if rq.entry == nil {
+		e, err := s.cfg.Registry.Get(rq.r.Context(), rq.r.PathValue("id"))
+		if err != nil {
+			return nil, err
+		}
+		rq.entry = e
+	}
+	return rq.entry, nil
+}
+
+// decode reads the JSON body into v: application/json, at most
+// MaxBodySize, one object with no field v lacks.
+func (rq *request) decode(v any) error {
+	mt, _, _ := mime.ParseMediaType(rq.r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return apiError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the body must be application/json, not %q", rq.r.Header.Get("Content-Type"))
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(rq.w, rq.r.Body, MaxBodySize))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return apiError(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body exceeds %d bytes", MaxBodySize)
+	case err != nil:
+		return apiError(http.StatusBadRequest, CodeBadRequest, "the body: %v", err)
+	case dec.More():
+		return apiError(http.StatusBadRequest, CodeBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// writeError writes err as a JSON error response.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := errorFor(err)
+	if ex, ok := r.Context().Value(exchangeKey).(*exchange); ok {
+		ex.code = e.Code
+		if e.Status >= 500 {
+			ex.err = err
+		}
+	}
+	writeJSON(w, e.Status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.MarshalIndent(body, "", "  ")
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"code":"INTERNAL","message":"internal error: the response could not be encoded"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// sesealOf summarises e's SESeal.
+func sesealOf(e *registry.Entry) *SESeal {
+	if e.Seal == nil {
+		return nil
+	}
+	pic := e.Seal.Picture
+	return &SESeal{Version: e.Seal.Version, Vendor: e.Seal.VendorID, PictureType: pic.Type, PictureWidthMM: pic.WidthMM, PictureHeightMM: pic.HeightMM, Certificates: len(e.Seal.Certs)}
+}
