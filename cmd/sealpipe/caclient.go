@@ -128,4 +128,3 @@ func printIssued(g *globals, role, name, crt, key string) error {
 	fmt.Fprintf(g.stdout, "%s %s\n  certificate: %s\n  key:         %s (unencrypted, mode 0600)\n", role, name, crt, key)
 	return nil
 }
-

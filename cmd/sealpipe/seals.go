@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -85,8 +86,25 @@ name seal kept by the unit; --purpose does not apply.`,
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
-			if err := completeSeal(g, &spec, cmd.Flags().Changed("purpose")); err != nil {
+			client, err := g.engine().AdminClient()
+			if err != nil {
 				return err
+			}
+			if err := completeSeal(g, &spec, cmd.Flags().Changed("purpose"), client != nil); err != nil {
+				return err
+			}
+			if client != nil {
+				s, err := client.Make(cmd.Context(), adminapi.MakeRequest{
+					Kind: spec.Kind, Holder: spec.Holder, Unit: spec.Unit, UnitName: spec.UnitName, Purpose: spec.Purpose, Code: spec.Code,
+					Approvers: spec.Approvers, Departments: spec.Departments, ValidityDays: years * 365, SignerKey: spec.SignerKey,
+				})
+				if errors.Is(err, registry.ErrInvalid) {
+					return &exitError{exitUsage, err}
+				}
+				if err != nil {
+					return err
+				}
+				return printRecords(g, []registry.Record{s.Record})
 			}
 			e, err := g.engine().MakeSeal(cmd.Context(), spec)
 			if errors.Is(err, registry.ErrInvalid) {
@@ -116,7 +134,13 @@ name seal kept by the unit; --purpose does not apply.`,
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var recs []registry.Record
-			if e := g.engine(); e.Settings().S3.Endpoint != "" || e.LocalStoreExists() {
+			if client, err := g.engine().AdminClient(); err != nil {
+				return err
+			} else if client != nil {
+				if recs, err = client.List(cmd.Context()); err != nil {
+					return err
+				}
+			} else if e := g.engine(); e.Settings().S3.Endpoint != "" || e.LocalStoreExists() {
 				reg, err := e.Registry(cmd.Context())
 				if err != nil {
 					return err
@@ -133,6 +157,17 @@ name seal kept by the unit; --purpose does not apply.`,
 		Short: "Show one seal's record and history",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if client, err := g.engine().AdminClient(); err != nil {
+				return err
+			} else if client != nil {
+				s, err := client.Show(cmd.Context(), args[0])
+				if errors.Is(err, registry.ErrNotFound) {
+					return &exitError{exitFailed, err}
+				} else if err != nil {
+					return err
+				}
+				return printSeal(g, s.Record, s.SESeal)
+			}
 			if e := g.engine(); e.Settings().S3.Endpoint == "" && !e.LocalStoreExists() {
 				return &exitError{exitFailed, fmt.Errorf("seal %q: %w (no store at %s)", args[0], registry.ErrNotFound, e.StoreLocation())}
 			}
@@ -146,13 +181,11 @@ name seal kept by the unit; --purpose does not apply.`,
 			} else if err != nil {
 				return err
 			}
-			if g.jsonOut {
-				return printJSON(g, e.Record)
-			}
-			b, _ := json.MarshalIndent(e.Record, "", "  ")
-			fmt.Fprintf(g.stdout, "%s\nSESeal: version %d, vendor %s, picture %s %dx%d mm, %d signer certificate(s)\n",
-				b, e.Seal.Version, e.Seal.VendorID, e.Seal.Picture.Type, e.Seal.Picture.WidthMM, e.Seal.Picture.HeightMM, len(e.Seal.Certs))
-			return nil
+			pic := e.Seal.Picture
+			return printSeal(g, e.Record, &adminapi.SESeal{
+				Version: e.Seal.Version, Vendor: e.Seal.VendorID, PictureType: pic.Type,
+				PictureWidthMM: pic.WidthMM, PictureHeightMM: pic.HeightMM, Certificates: len(e.Seal.Certs),
+			})
 		},
 	}
 	cmd.AddCommand(makeCmd, listCmd, showCmd)
@@ -173,7 +206,16 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 			if reason == "" {
 				return usageErr("--reason is required: the registry records why")
 			}
-			rec, err := g.engine().SetSealStatus(cmd.Context(), args[0], to, reason)
+			var rec *registry.Record
+			client, err := g.engine().AdminClient()
+			switch {
+			case err != nil:
+				return err
+			case client != nil:
+				rec, err = client.SetStatus(cmd.Context(), args[0], to, reason)
+			default:
+				rec, err = g.engine().SetSealStatus(cmd.Context(), args[0], to, reason)
+			}
 			switch {
 			case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrTransition), errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrTampered):
 				return &exitError{exitFailed, err}
@@ -185,6 +227,18 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 	}
 	c.Flags().StringVar(&reason, "reason", "", "why the status changes (recorded in the seal's history)")
 	return c
+}
+
+// printSeal prints one seal as seals show does: its record as JSON, then
+// a line summarising its SESeal (not with --json).
+func printSeal(g *globals, rec registry.Record, s *adminapi.SESeal) error {
+	if g.jsonOut {
+		return printJSON(g, rec)
+	}
+	b, _ := json.MarshalIndent(rec, "", "  ")
+	fmt.Fprintf(g.stdout, "%s\nSESeal: version %d, vendor %s, picture %s %dx%d mm, %d signer certificate(s)\n",
+		b, s.Version, s.Vendor, s.PictureType, s.PictureWidthMM, s.PictureHeightMM, s.Certificates)
+	return nil
 }
 
 func printRecords(g *globals, recs []registry.Record) error {
@@ -211,14 +265,19 @@ func printRecords(g *globals, recs []registry.Record) error {
 // takes the defaults there are — the unit's name from its certificate, no
 // purpose (an official seal, 公章) unless purposeGiven — saying so on
 // stderr, and fails with a usage error naming every missing flag that has
-// none.
-func completeSeal(g *globals, spec *engine.SealSpec, purposeGiven bool) error {
+// none. For a seal made through the admin API (remote) the development CA
+// is the server's: a local one only lists the choices, and the server
+// takes the unit's name from the unit's certificate.
+func completeSeal(g *globals, spec *engine.SealSpec, purposeGiven, remote bool) error {
 	var ask *prompter
 	if g.interactive {
 		ask = newPrompter(g.stdin, g.stderr)
 	}
 	ca, caErr := g.engine().DevCA()
-	if ask != nil && caErr != nil {
+	if caErr != nil && remote {
+		ca = &devca.CA{}
+	}
+	if ask != nil && caErr != nil && !remote {
 		return caErr
 	}
 	choices := func(ids map[string]devca.Identity) string {
@@ -278,7 +337,7 @@ func completeSeal(g *globals, spec *engine.SealSpec, purposeGiven bool) error {
 		}
 		return usageErr("%s (see sealpipe seals make --help)", msg)
 	}
-	if caErr != nil {
+	if caErr != nil && !remote {
 		return caErr
 	}
 	if personal || purposeGiven {
