@@ -22,6 +22,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"math/big"
 	"testing"
 	"time"
@@ -95,4 +96,27 @@ func Issue(tb testing.TB, tmpl *smx509.Certificate, key crypto.Signer, parent *I
 		tb.Fatalf("parsing the certificate issued for %q: %v", c.Subject.CommonName, err)
 	}
 	return cert
+}
+
+// CA returns a new SM2 root certificate authority named cn, valid from an
+// hour ago for five years.
+func CA(tb testing.TB, cn string) *Identity {
+	tb.Helper()
+	key := NewKey(tb)
+	return &Identity{Key: key, Cert: Issue(tb, &smx509.Certificate{
+		Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+	}, key, nil)}
+}
+
+// Leaf returns a new SM2 signer named cn that parent issues, valid from an
+// hour ago for a year, with the key usage digitalSignature and oids as
+// extended key usages (such as the role OIDs of package trust).
+func Leaf(tb testing.TB, parent *Identity, cn string, oids ...asn1.ObjectIdentifier) *Identity {
+	tb.Helper()
+	key := NewKey(tb)
+	return &Identity{Key: key, Cert: Issue(tb, &smx509.Certificate{
+		Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: smx509.KeyUsageDigitalSignature, UnknownExtKeyUsage: oids,
+	}, key, parent)}
 }

@@ -508,6 +508,14 @@ func checkpointKey(seal string, seq int) string {
 	return fmt.Sprintf("%s%06d.json", checkpointPrefix(seal), seq)
 }
 
+// SegmentKey and CheckpointKey return the object keys of segment seq of
+// seal's usage log and of its checkpoint, for tools that copy the log as
+// stored (package backup).
+func SegmentKey(seal string, seq int) string { return segmentKey(seal, seq) }
+
+// CheckpointKey: see SegmentKey.
+func CheckpointKey(seal string, seq int) string { return checkpointKey(seal, seq) }
+
 func sm3hex(b []byte) string {
 	sum := sm3.Sum(b)
 	return hex.EncodeToString(sum[:])

@@ -79,12 +79,30 @@ const (
 	legacyName  = "record.json" // the unsigned layout's record (see ErrUnmigrated)
 )
 
-func sealKey(id string) string   { return sealsPrefix + id + "/seal.esl" }
+func sealKey(id string) string   { return sealsPrefix + id + "/" + SealName }
 func headKey(id string) string   { return sealsPrefix + id + "/" + headName }
 func logPrefix(id string) string { return sealsPrefix + id + "/" + logDir }
 func changeKey(id string, seq int) string {
 	return fmt.Sprintf("%s%06d.json", logPrefix(id), seq)
 }
+
+// The registry's layout, for tools that copy it as stored (package
+// backup): what they copy still has to verify as a whole.
+const (
+	// SealsPrefix holds one folder per seal, registry/seals/<id>/.
+	SealsPrefix = sealsPrefix
+	// HeadName, SealName, LegacyName and LogDir are what a seal's folder
+	// holds: its head, its SESeal, the record of the unsigned layout
+	// (ErrUnmigrated) and the folder of its changes.
+	HeadName   = headName
+	SealName   = "seal.esl"
+	LegacyName = legacyName
+	LogDir     = logDir
+)
+
+// ChangeKey returns the object key of change seq of seal id:
+// registry/seals/<id>/log/<seq, six digits>.json.
+func ChangeKey(id string, seq int) string { return changeKey(id, seq) }
 
 // append writes change c, signed by admin, after the change its Seq-1
 // names, then moves the head to it; headETag is the head's ETag when the

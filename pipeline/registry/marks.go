@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/sealpipe/sealpipe/storage"
 )
@@ -76,24 +77,58 @@ func (s storedMarks) load(ctx context.Context) (map[string]int, string, error) {
 }
 
 func (s storedMarks) Raise(ctx context.Context, id string, seq int) error {
-	for {
-		m, etag, err := s.load(ctx)
-		if err != nil || m[id] >= seq {
-			return err
+	_, err := s.swap(ctx, func(m map[string]int) map[string]int {
+		if m[id] >= seq {
+			return nil
 		}
 		m[id] = seq
+		return m
+	})
+	return err
+}
+
+// swap replaces the marks with what next makes of a copy of them, by
+// compare-and-swap on the object's ETag: when another process changed
+// them meanwhile (a raise), next sees theirs and is asked again. next
+// returns nil to leave the marks as they are. swap returns the marks it
+// replaced.
+func (s storedMarks) swap(ctx context.Context, next func(map[string]int) map[string]int) (map[string]int, error) {
+	for {
+		old, etag, err := s.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m := next(maps.Clone(old))
+		if m == nil {
+			return old, nil
+		}
 		b, err := json.MarshalIndent(m, "", "  ")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts := storage.PutOptions{ContentType: "application/json", IfMatch: etag, IfNoneMatch: etag == ""}
 		_, err = s.store.Put(ctx, s.key, bytes.NewReader(b), int64(len(b)), opts)
 		if !errors.Is(err, storage.ErrPreconditionFailed) {
-			return err
+			return old, err
 		}
-		// Another process raised a mark meanwhile: merge with its.
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 	}
+}
+
+// ResetMarks replaces the marks kept at key in st (the object StoredMarks
+// reads) with marks, lowering any that were higher and dropping those of
+// seals marks does not name, and returns the marks it replaced. It is for
+// a registry restored from a backup — a rollback made on purpose — on the
+// machine that restored it; every other machine's marks must go too, or
+// its pipeline refuses the restored seals as rolled back.
+func ResetMarks(ctx context.Context, st storage.Store, key string, marks map[string]int) (map[string]int, error) {
+	return storedMarks{st, key}.swap(ctx, func(map[string]int) map[string]int {
+		m := maps.Clone(marks)
+		if m == nil {
+			m = map[string]int{} // none: nil would leave the old ones
+		}
+		return m
+	})
 }
