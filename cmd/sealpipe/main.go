@@ -216,6 +216,7 @@ failed, something could not be established).
 		newRegistryCmd(g),
 		newAuditCmd(g),
 		newMigrateCmd(g),
+		newServeCmd(g),
 		newBackupCmd(g), newRestoreCmd(g),
 		newServeCmd(g),
 		newVersionCmd(g),

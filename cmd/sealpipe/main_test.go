@@ -16,7 +16,8 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI behaviour scripts in testdata/script.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:  "testdata/script",
+		Cmds: scriptCmds,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SEALPIPE_KEY_PASSPHRASE", "testscript passphrase")
 			env.Setenv("SEALPIPE_DATA", env.WorkDir+"/data")
