@@ -212,6 +212,7 @@ failed, something could not be established).
 		newRunCmd(g),
 		newBatchStatusCmd(g),
 		newAccessCmd(g),
+		newKeysCmd(g),
 		newConfigCmd(g),
 		newRegistryCmd(g),
 		newAuditCmd(g),

@@ -33,6 +33,10 @@ retention rule (SEALPIPE_INBOX_RETENTION; see sealpipe batch prune): run at
 start and every hour, --once at its end, logging the inboxes it kept after an
 error.
 
+At start it logs a warning for each key whose passphrase or HSM PIN is older
+than SEALPIPE_SECRET_MAX_AGE, or whose change did not finish (sealpipe keys
+list says more).
+
 With --once it prints, per batch, what became of it: documents sealed and
 rejected (with the count per rejection code and each rejected document's
 reason), the time taken and documents per second (--json: the same as a JSON
@@ -47,6 +51,7 @@ seconds; a stderr that is not a terminal gets none.
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			g.engine().WarnSecretAges(ctx)
 			w, err := g.engine().StartWorkers(ctx, engine.WorkerOptions{})
 			if err != nil {
 				return err

@@ -24,11 +24,13 @@ import (
 // CheckStatus is the outcome of one check of the configuration.
 type CheckStatus string
 
-// The outcomes of a check.
+// The outcomes of a check. WARN fails nothing: it says what needs doing
+// soon, such as a key's secret older than SEALPIPE_SECRET_MAX_AGE.
 const (
 	CheckOK      CheckStatus = "OK"
 	CheckFailed  CheckStatus = "FAILED"
 	CheckSkipped CheckStatus = "SKIPPED"
+	CheckWarn    CheckStatus = "WARN"
 )
 
 // CheckResult is one line of `sealpipe config check`: what was checked,
@@ -68,11 +70,12 @@ const checkMessage = "sealpipe config check: test signature, signs nothing"
 // roots and each CRL (files parsed, URLs downloaded); the keyring and each
 // key in it, opened (a key file decrypted, a pkcs11: key found on its
 // token after login) and proved by a test signature over a fixed message,
-// verified with its public key; the PKCS#11 modules; the service and
-// administrator identities (certificate matches key, trusted for the
-// role); the object store (S3 reachable and bucket present, or the local
-// folder); and Redis, when configured. The first result is
-// SettingsCheck(nil).
+// verified with its public key, and the age of its secret (WARN when over
+// SEALPIPE_SECRET_MAX_AGE, unknown or left half-changed); the PKCS#11
+// modules; the service and administrator identities (certificate matches
+// key, trusted for the role); the object store (S3 reachable and bucket
+// present, or the local folder); and Redis, when configured. The first
+// result is SettingsCheck(nil).
 func (e *Engine) Check(ctx context.Context) []CheckResult {
 	out := []CheckResult{SettingsCheck(nil)}
 	add := func(check string, err error, okDetail string) {
@@ -136,6 +139,14 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 	add("keyring", err, fmt.Sprintf("%s: %d key(s)", ringPath, len(ring)))
 	for _, alias := range slices.Sorted(maps.Keys(ring)) {
 		add("key "+alias, e.checkKey(ctx, alias), redactURI(ring[alias].uri)+": opens; test signature over a fixed message verifies")
+	}
+	// How old each key's secret is (SEALPIPE_SECRET_MAX_AGE).
+	if secrets, err := e.Secrets(ctx); err != nil && len(ring) > 0 {
+		add("secrets", err, "")
+	} else {
+		for _, s := range secrets {
+			out = append(out, secretCheck(s))
+		}
 	}
 
 	// PKCS#11 modules.

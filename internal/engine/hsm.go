@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,9 +10,24 @@ import (
 )
 
 // hsmBackend is what the engine needs of the HSM pool: keys.Backend for
-// pkcs11: URIs. The pool lives in hsm_cgo.go; without cgo there is none.
+// pkcs11: URIs, and what `keys change-pin` and the secrets' ages need of
+// tokens. The pool lives in hsm_cgo.go; without cgo there is none.
 type hsmBackend interface {
 	keys.Backend
+	// token resolves the token a pkcs11: URI selects, loading nothing.
+	token(uri string) (hsmToken, error)
+	// pinLength returns the token's shortest and longest user PIN.
+	pinLength(ctx context.Context, uri string) (minLen, maxLen int, err error)
+	// login checks that the token takes pin as its user PIN.
+	login(ctx context.Context, uri, pin string) error
+	// changePIN changes the token's user PIN (C_SetPIN).
+	changePIN(ctx context.Context, uri, oldPIN, newPIN string) error
+}
+
+// hsmToken is a token as a pkcs11: URI selects it (pkcs11.Token).
+type hsmToken struct {
+	id, name, module string
+	pinFile          string // the pin-source file; empty if none
 }
 
 // ErrNoPKCS11 reports a pkcs11: key URI in a build without PKCS#11.

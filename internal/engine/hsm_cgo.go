@@ -4,6 +4,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 
 	"github.com/sealpipe/sealpipe/pipeline/keys/pkcs11"
 )
@@ -71,7 +72,25 @@ func (e *Engine) hsmPool() (hsmBackend, error) {
 		return nil, err
 	}
 	e.log.Info("HSM pool ready", "module", cfg.Module, "max_sessions", cmp.Or(cfg.MaxSessions, pkcs11.DefaultMaxSessions), "sm2_mechanism", e.settings.PKCS11.sm2String())
-	e.hsm = b
+	e.hsm = tokenPool{b}
 	e.onClose(func() { b.Close() })
-	return b, nil
+	return e.hsm, nil
+}
+
+// tokenPool is the HSM pool as the engine uses it.
+type tokenPool struct{ *pkcs11.Backend }
+
+func (p tokenPool) token(uri string) (hsmToken, error) {
+	t, err := p.Token(uri)
+	return hsmToken{id: t.ID, name: t.Name, module: t.Module, pinFile: t.PINFile}, err
+}
+
+func (p tokenPool) pinLength(ctx context.Context, uri string) (int, int, error) {
+	return p.PINLength(ctx, uri)
+}
+
+func (p tokenPool) login(ctx context.Context, uri, pin string) error { return p.Login(ctx, uri, pin) }
+
+func (p tokenPool) changePIN(ctx context.Context, uri, oldPIN, newPIN string) error {
+	return p.ChangePIN(ctx, uri, oldPIN, newPIN)
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/sealpipe/sealpipe/pipeline/keys"
+	"github.com/sealpipe/sealpipe/pipeline/keys/keeper"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
@@ -206,4 +207,29 @@ func redactURI(uri string) string {
 		return uri[:i] + "?…"
 	}
 	return uri
+}
+
+// setPassphraseFile rewrites the keyring at path so that the lines of
+// aliases name passFile as their passphrase-file, keeping every other
+// line as it is, in one atomic replacement of the file: the commit point
+// of a passphrase rotation that gives a key a passphrase file of its own.
+func setPassphraseFile(path string, aliases []string, passFile string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: keyring: %w", ErrSettings, err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	done := 0
+	for i, line := range lines {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !slices.Contains(aliases, fields[0]) {
+			continue
+		}
+		lines[i] = fmt.Sprintf("%-16s %s passphrase-file=%s\n", fields[0], fields[1], passFile)
+		done++
+	}
+	if done != len(aliases) {
+		return fmt.Errorf("%w: keyring %s changed meanwhile: %d of the lines of %s found", ErrSettings, path, done, strings.Join(aliases, ", "))
+	}
+	return keeper.WriteFileAtomic(path, []byte(strings.Join(lines, "")), 0o600)
 }

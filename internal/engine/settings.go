@@ -61,6 +61,13 @@ type Settings struct {
 	// registry names to keys this worker can open. Empty means
 	// <data>/keys.conf.
 	Keys string `env:"SEALPIPE_KEYS" help:"keyring: a file of 'ALIAS KEY-URI [passphrase-file=PATH]' lines mapping the registry's key aliases to keys (empty: <data>/keys.conf)"`
+	// SecretMaxAge is how long a key file's passphrase or a token's user
+	// PIN may go unchanged — the county rules' keeper changes the
+	// protection password regularly — before `keys list`, `config check`
+	// and `run` warn; RetentionOff never warns. When each last changed is
+	// recorded under <data>/state/secrets.json by `keys rotate-passphrase`
+	// and `keys change-pin` (package pipeline/keys/keeper).
+	SecretMaxAge Retention `env:"SEALPIPE_SECRET_MAX_AGE" default:"90d" help:"longest a key file's passphrase or an HSM user PIN may go unchanged before keys list, config check and run warn, e.g. 90d or 2160h; off: never warn. sealpipe keys rotate-passphrase and keys change-pin change them"`
 
 	// ServiceKey and ServiceCert are the pipeline's own identity: the key
 	// (an alias in the keyring) that signs its reports, rejection and

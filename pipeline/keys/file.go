@@ -89,3 +89,17 @@ func FileURI(path string) (string, error) {
 	}
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
 }
+
+// FilePath returns the local path of the key file a file: URI (or a bare
+// path, as Open takes it) names, or an error wrapping ErrKeyNotFound if
+// the URI names no local file.
+func FilePath(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" {
+		u = &url.URL{Scheme: "file", Path: uri}
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("%w: %q is not a file: URI", ErrKeyNotFound, redact(u))
+	}
+	return filePath(u)
+}

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -100,7 +101,8 @@ func MarshalEncryptedPEM(key crypto.Signer, passphrase []byte) ([]byte, error) {
 }
 
 // ParseEncryptedPEM decrypts the first "ENCRYPTED PRIVATE KEY" PEM block in
-// pemBytes. Besides what MarshalEncryptedPEM writes it reads what
+// pemBytes, or the second if the passphrase opens that one (a key file in
+// the middle of a passphrase change: MaxEncryptions). Besides what MarshalEncryptedPEM writes it reads what
 // `openssl pkcs8 -topk8 -v2 sm4-cbc|aes-256-cbc` writes (PBES2, PBKDF2 with
 // HMAC-SHA1/SHA-2/SM3, SM4- or AES-CBC) and the GM/T SM-PBES variant. A
 // wrong passphrase yields an error wrapping ErrBadPassphrase; a plaintext
@@ -109,21 +111,25 @@ func ParseEncryptedPEM(pemBytes, passphrase []byte) (crypto.Signer, error) {
 	return parsePEM(pemBytes, Options{Passphrase: passphrase})
 }
 
+// MaxEncryptions is the most "ENCRYPTED PRIVATE KEY" blocks a key file
+// may hold. A key file holds one, but while package keys/keeper changes
+// its passphrase it holds two encryptions of the same key, under the new
+// passphrase and the old one, so that it opens with either until the new
+// passphrase is in place (see keeper.RotatePassphrase).
+const MaxEncryptions = 2
+
 // parsePEM reads the first private key PEM block in b, decrypting it with
-// opts.Passphrase, or reading it in the clear if opts allows.
+// opts.Passphrase, or reading it in the clear if opts allows. If that
+// block is encrypted, so may be the next one (MaxEncryptions): the key of
+// the first the passphrase decrypts is returned.
 func parsePEM(b []byte, opts Options) (crypto.Signer, error) {
-	var block *pem.Block
-	for rest := b; ; {
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil, fmt.Errorf("%w: no PEM private key block in %d bytes of input", ErrMalformedKey, len(b))
-		}
-		if isPrivateKeyType(block.Type) {
-			break
-		}
+	blocks := privateKeyBlocks(b)
+	if len(blocks) == 0 {
+		return nil, fmt.Errorf("%w: no PEM private key block in %d bytes of input", ErrMalformedKey, len(b))
 	}
+	block := blocks[0]
 	if block.Type == pemEncrypted {
-		return decryptPKCS8(block.Bytes, opts.Passphrase)
+		return decryptEach(EncryptedBlocks(b), opts.Passphrase)
 	}
 	if _, legacy := block.Headers["Proc-Type"]; legacy {
 		return nil, fmt.Errorf("%w: legacy OpenSSL-encrypted %q block (Proc-Type header): re-encrypt it as PKCS#8 (openssl pkcs8 -topk8 -v2 sm4-cbc)", ErrUnsupportedKey, block.Type)
@@ -147,6 +153,57 @@ func parsePEM(b []byte, opts Options) (crypto.Signer, error) {
 		return nil, fmt.Errorf("%w: %q block: %v", ErrMalformedKey, block.Type, err)
 	}
 	return checkSigner(key)
+}
+
+// privateKeyBlocks returns the private key PEM blocks of b, in order.
+func privateKeyBlocks(b []byte) []*pem.Block {
+	var out []*pem.Block
+	for rest := b; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return out
+		}
+		if isPrivateKeyType(block.Type) {
+			out = append(out, block)
+		}
+	}
+}
+
+// EncryptedBlocks returns the "ENCRYPTED PRIVATE KEY" PEM blocks of a key
+// file, in order.
+func EncryptedBlocks(pemBytes []byte) []*pem.Block {
+	var out []*pem.Block
+	for _, b := range privateKeyBlocks(pemBytes) {
+		if b.Type == pemEncrypted {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// decryptEach returns the key of the first of blocks that passphrase
+// decrypts. Only a wrong passphrase moves on to the next block; a block
+// that is malformed or unsupported fails at once.
+func decryptEach(blocks []*pem.Block, passphrase []byte) (crypto.Signer, error) {
+	if len(blocks) > MaxEncryptions {
+		return nil, fmt.Errorf("%w: %d encrypted private key blocks (at most %d: the key under its passphrase, and under the previous one while the passphrase changes)", ErrMalformedKey, len(blocks), MaxEncryptions)
+	}
+	var first error
+	for _, b := range blocks {
+		key, err := decryptPKCS8(b.Bytes, passphrase)
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, ErrBadPassphrase) {
+			return nil, err
+		}
+		first = cmp.Or(first, err)
+	}
+	if len(blocks) == 1 {
+		return nil, first
+	}
+	return nil, fmt.Errorf("%w: it opens neither of the key's %d encryptions (a passphrase change was in progress)", ErrBadPassphrase, len(blocks))
 }
 
 func isPrivateKeyType(t string) bool {

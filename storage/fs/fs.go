@@ -197,7 +197,7 @@ func (s *Store) syncDir(dir string) error {
 	if s.noSync {
 		return nil
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // checkBucket reports whether name is a valid S3 bucket name.

@@ -17,8 +17,9 @@ func lockFile(context.Context, string, bool) (release func(), err error) {
 	return func() {}, nil
 }
 
-// syncDir does nothing on these systems.
-func syncDir(string) error { return nil }
+// SyncDir makes the entries of folder dir durable: on these systems it
+// does nothing.
+func SyncDir(string) error { return nil }
 
 // fileID returns 0: file identity is size and modification time alone.
 func fileID(iofs.FileInfo) uint64 { return 0 }

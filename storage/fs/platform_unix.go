@@ -50,8 +50,11 @@ func lockFile(ctx context.Context, path string, wait bool) (release func(), err 
 	}
 }
 
-// syncDir makes the entries of folder dir durable.
-func syncDir(dir string) error {
+// SyncDir makes the entries of folder dir durable: a file created,
+// renamed or removed in it survives a crash. File systems that cannot
+// fsync a folder (CIFS, some FUSE ones) make a rename as durable as it
+// gets, and SyncDir returns nil there.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -339,22 +339,9 @@ func (u *URI) pin(fallback []byte) (pin string, ok bool, err error) {
 }
 
 func readPINSource(src string) (string, error) {
-	path := src
-	if rest, ok := strings.CutPrefix(src, "file:"); ok {
-		fu, err := url.Parse(src)
-		if err != nil {
-			return "", fmt.Errorf("%w: pin-source %q: %v", ErrBadURI, src, err)
-		}
-		path = fu.Path
-		if fu.Opaque != "" {
-			path = rest
-		}
-		if fu.Host != "" && fu.Host != "localhost" {
-			return "", fmt.Errorf("%w: pin-source %q names host %q: only local files are supported", ErrBadURI, src, fu.Host)
-		}
-	}
-	if !filepath.IsAbs(path) {
-		return "", fmt.Errorf("%w: pin-source %q: want a file: URI or an absolute path", ErrBadURI, src)
+	path, err := pinSourcePath(src)
+	if err != nil {
+		return "", err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -374,6 +361,29 @@ func readPINSource(src string) (string, error) {
 		return "", fmt.Errorf("%w: pin-source %s is empty", ErrLogin, path)
 	}
 	return string(b), nil
+}
+
+// pinSourcePath returns the file a pin-source names: a file: URI on this
+// host, or an absolute path.
+func pinSourcePath(src string) (string, error) {
+	path := src
+	if rest, ok := strings.CutPrefix(src, "file:"); ok {
+		fu, err := url.Parse(src)
+		if err != nil {
+			return "", fmt.Errorf("%w: pin-source %q: %v", ErrBadURI, src, err)
+		}
+		path = fu.Path
+		if fu.Opaque != "" {
+			path = rest
+		}
+		if fu.Host != "" && fu.Host != "localhost" {
+			return "", fmt.Errorf("%w: pin-source %q names host %q: only local files are supported", ErrBadURI, src, fu.Host)
+		}
+	}
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%w: pin-source %q: want a file: URI or an absolute path", ErrBadURI, src)
+	}
+	return path, nil
 }
 
 // validName reports whether s is made of pk11-v-attr-nm-char
