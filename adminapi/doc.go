@@ -5,15 +5,17 @@
 // # Authentication: mutual TLS
 //
 // A connection must present a client certificate that chains to the
-// configured roots, valid now and on no configured CRL — checked by
-// package trust as every certificate sealpipe relies on — or the TLS
-// handshake fails: no request without one reaches a handler. sealpipe's
-// roots are SM2, which crypto/tls cannot verify (and TLS has no SM2
-// signature scheme), so the TLS certificates have ECDSA P-256 (or RSA)
-// keys and are issued by those SM2 roots, and each side verifies the
-// other's chain with package trust instead of crypto/x509 (TLSConfig,
-// ClientTLS). `sealpipe ca issue-client` and `ca issue-server` issue them
-// from the development CA.
+// configured CAs — the trusted roots (SEALPIPE_ROOTS) and the admin
+// API's TLS CAs (the development TLS CA of `sealpipe ca init`) — valid now
+// and on no configured CRL, checked by package trust as every certificate
+// sealpipe relies on, or the TLS handshake fails: no request without one
+// reaches a handler. TLS 1.2 and 1.3 have no SM2 signature scheme, so the
+// TLS keys are ECDSA P-256 (or RSA), and since OpenSSL (curl) neither
+// verifies SM2-signed chains nor, in TLS 1.3, presents a client
+// certificate an SM2 CA signed, the development CA issues them from an
+// ECDSA TLS CA of its own (`sealpipe ca issue-client`, `ca issue-server`).
+// Each side verifies the other's chain with package trust (TLSConfig,
+// ClientTLS), which takes SM2-signed chains too.
 //
 // # Who: role and units from the certificate
 //

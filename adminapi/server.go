@@ -124,15 +124,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // TLSConfig returns the listener's TLS configuration: cert as the server's
 // certificate, and a client certificate required and verified during the
-// handshake — a connection without one that chains to the trusted roots
-// (valid now, not revoked) never reaches the API.
+// handshake — a connection without one that chains to Config.Trust's
+// roots (valid now, not revoked) never reaches the API.
 func (s *Server) TLSConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
-		// crypto/tls cannot check SM2 signatures in the chain: it asks for
-		// a certificate and VerifyPeerCertificate checks it with the
-		// trust pool.
+		// Package trust checks the chain (any algorithm, SM2 included)
+		// and the CRLs, which crypto/tls would not: it asks for a
+		// certificate and VerifyPeerCertificate checks it with the pool.
 		ClientAuth: tls.RequireAnyClientCert,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			_, err := verifyPeer(s.cfg.Trust, raw, s.cfg.Now(), smx509.ExtKeyUsageClientAuth)

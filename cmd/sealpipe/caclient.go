@@ -18,14 +18,16 @@ func newIssueClientCmd(g *globals) *cobra.Command {
 		Use:   "issue-client --role ROLE --name NAME --out DIR",
 		Short: "Issue an admin API client certificate (mutual TLS) from the development CA",
 		Long: `Issue a client certificate for the admin API (sealpipe serve) from the
-development root under <data>/pki, and write DIR/NAME.crt (mode 0644) and
+development TLS CA under <data>/pki/tls, and write DIR/NAME.crt (mode 0644) and
 DIR/NAME.key (mode 0600). The key is NOT encrypted: a PKCS#8 PEM as TLS
 tools take it (curl --cert NAME.crt --key NAME.key); keep it like a
 password. Neither file is written over.
 
 The key is ECDSA P-256, not SM2: TLS 1.2 and 1.3 have no SM2 signature
-scheme. The SM2 root signs the certificate, and the admin API verifies it
-against the trusted roots and CRLs like every other certificate.
+scheme. The development TLS CA (<data>/pki/tls/ca.crt, ECDSA, made by ca
+init) signs it, so that curl and OpenSSL take it too; the admin API
+verifies it against that CA, the trusted roots and the CRLs like every
+other certificate. Give curl --cacert <data>/pki/tls/ca.crt.
 
 The certificate says who its holder is:
   role   --role, as its role OID (SEALPIPE_API_<ROLE>_OID) in the extended
@@ -87,7 +89,7 @@ func newIssueServerCmd(g *globals) *cobra.Command {
 		Use:   "issue-server --host HOST --out DIR",
 		Short: "Issue a TLS server certificate for the admin listener from the development CA",
 		Long: `Issue a TLS server certificate for the admin API listener from the
-development root, naming each --host (a DNS name or an IP address), and
+development TLS CA, naming each --host (a DNS name or an IP address), and
 write DIR/NAME.crt and DIR/NAME.key (unencrypted PKCS#8, mode 0600); point
 SEALPIPE_ADMIN_TLS_CERT and SEALPIPE_ADMIN_TLS_KEY at them. ca init already
 makes one for 127.0.0.1, ::1 and localhost (<data>/pki/tls/admin-server.crt,

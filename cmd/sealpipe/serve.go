@@ -27,9 +27,9 @@ https://127.0.0.1:8443"); with port 0 the system picks one. Nothing to
 serve (SEALPIPE_ADMIN_ADDR unset) is a usage error (exit 2).
 
 The admin listener requires a client certificate during the TLS handshake:
-one that chains to the trusted roots (SEALPIPE_ROOTS, or the development
-root) and is valid and on no CRL (SEALPIPE_CRLS); a connection without one
-fails before any request. Its role OID (SEALPIPE_API_*_OID) gives the
+one that chains to SEALPIPE_ADMIN_TLS_CLIENT_CA (default: the development
+TLS CA, <data>/pki/tls/ca.crt) or SEALPIPE_ROOTS, valid and on no CRL
+(SEALPIPE_CRLS); a connection without one fails before any request. Its role OID (SEALPIPE_API_*_OID) gives the
 role, its subject the name (CN) and units (O: a keeper's units; OU: an
 uploader's departments). Every change is signed with the seal
 administrator's key (SEALPIPE_ADMIN_KEY, opened at start) and records the

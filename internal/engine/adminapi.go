@@ -43,7 +43,7 @@ type AdminAPISettings struct {
 	ClientCert string `env:"SEALPIPE_ADMIN_CLIENT_CERT" help:"PEM file of the client certificate the seals commands present to SEALPIPE_ADMIN_URL (sealpipe ca issue-client writes one)"`
 	ClientKey  string `env:"SEALPIPE_ADMIN_CLIENT_KEY" help:"PEM file of that certificate's private key (mode 0600)"`
 	// CA are the roots the admin server's certificate must chain to
-	// (empty: the trusted roots, SEALPIPE_ROOTS or the development root).
+	// besides the trusted roots (empty: the development TLS CA, if any).
 	CA []string `env:"SEALPIPE_ADMIN_CA" help:"PEM files of the CAs the admin API's server certificate may chain to besides SEALPIPE_ROOTS, comma-separated (empty: <data>/pki/tls/ca.crt, the development TLS CA, if it exists)"`
 
 	Roles APIRoleSettings
