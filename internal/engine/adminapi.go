@@ -18,6 +18,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
 
@@ -349,15 +350,25 @@ func (b adminBackend) MakeSeal(ctx context.Context, req adminapi.MakeRequest, by
 }
 
 func (b adminBackend) SetStatus(ctx context.Context, id string, change registry.StatusChange) (*registry.Record, error) {
-	reg, err := b.e.Registry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	admin, err := b.e.Admin(ctx)
+	reg, admin, err := b.e.registryAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return reg.ChangeStatus(ctx, id, change, admin)
+}
+
+// registryAdmin returns the registry and the seal administrator who
+// signs its changes.
+func (e *Engine) registryAdmin(ctx context.Context) (*registry.Registry, signed.Signer, error) {
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, signed.Signer{}, err
+	}
+	admin, err := e.Admin(ctx)
+	if err != nil {
+		return nil, signed.Signer{}, err
+	}
+	return reg, admin, nil
 }
 
 func (b adminBackend) SetApprovers(ctx context.Context, id string, req adminapi.ApproversRequest, by *registry.Principal) (*registry.Record, error) {
@@ -394,11 +405,7 @@ func (b adminBackend) SetApprovers(ctx context.Context, id string, req adminapi.
 		}
 		grants[i] = registry.ApproverGrant{Cert: cert, Departments: a.Departments}
 	}
-	reg, err := b.e.Registry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	admin, err := b.e.Admin(ctx)
+	reg, admin, err := b.e.registryAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}

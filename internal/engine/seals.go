@@ -168,11 +168,7 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 // SetSealStatus suspends, reactivates or revokes a seal, the change signed
 // by the seal administrator (Admin).
 func (e *Engine) SetSealStatus(ctx context.Context, id string, to registry.Status, reason string) (*registry.Record, error) {
-	reg, err := e.Registry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	admin, err := e.Admin(ctx)
+	reg, admin, err := e.registryAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
