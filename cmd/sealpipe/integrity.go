@@ -47,7 +47,7 @@ administrator looks into it.`,
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Check the usage log (用章记录)"}
+	cmd := &cobra.Command{Use: "audit", Short: "Check and query the usage log (用章记录)"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify [SEAL…]",
 		Short: "Verify the usage log of every seal, or of those named",
@@ -84,5 +84,6 @@ output replaced.`,
 			return &exitError{exitFailed, errSilent}
 		},
 	})
+	cmd.AddCommand(newAuditQueryCmd(g))
 	return cmd
 }

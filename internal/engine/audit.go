@@ -6,9 +6,11 @@ import (
 
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/audit"
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -36,9 +38,24 @@ func (e *Engine) VerifyUsage(ctx context.Context, seals []string) ([]audit.Probl
 			return nil, err
 		}
 	}
-	// A batch is complete once its signed report exists: its uses must
-	// then all be in the log.
-	complete := func(label string) (bool, error) {
+	var problems []audit.Problem
+	for _, s := range seals {
+		p, err := log.Verify(ctx, s, batchComplete(ctx, st, pool))
+		if err != nil {
+			return problems, err
+		}
+		if p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	return problems, nil
+}
+
+// batchComplete reports whether the batch labelled "<dept>/<batch>" is
+// complete, as audit.Log.Verify asks: a batch is complete once its signed
+// report exists, and its uses must then all be in the log.
+func batchComplete(ctx context.Context, st storage.Store, pool *trust.Pool) func(label string) (bool, error) {
+	return func(label string) (bool, error) {
 		ref, err := pipeline.ParseBatchLabel(label)
 		if err != nil {
 			return false, nil
@@ -52,15 +69,36 @@ func (e *Engine) VerifyUsage(ctx context.Context, seals []string) ([]audit.Probl
 		}
 		return audit.OpenRecord(b, new(report.Batch), pool) == nil, nil
 	}
-	var problems []audit.Problem
-	for _, s := range seals {
-		p, err := log.Verify(ctx, s, complete)
-		if err != nil {
-			return problems, err
-		}
-		if p != nil {
-			problems = append(problems, *p)
-		}
+}
+
+// AuditTrail returns the audit trail of the store — its usage log and
+// seal registry — whose Query `sealpipe audit query` and the admin API's
+// GET /api/v1/audit call. It reads only: no key is opened.
+func (e *Engine) AuditTrail(ctx context.Context) (*audittrail.Trail, error) {
+	st, pool, err := e.storeAndTrust(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return problems, nil
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &audittrail.Trail{Usage: usageLog{audit.New(st, signed.Signer{}, pool), st, pool}, Registry: reg}, nil
+}
+
+// usageLog is the usage log as an audit trail reads it.
+type usageLog struct {
+	log  *audit.Log
+	st   storage.Store
+	pool *trust.Pool
+}
+
+func (u usageLog) Seals(ctx context.Context) ([]string, error) { return u.log.Seals(ctx) }
+
+func (u usageLog) Uses(ctx context.Context, seal string) ([]audit.Use, error) {
+	uses, p, err := u.log.Uses(ctx, seal, batchComplete(ctx, u.st, u.pool))
+	if p != nil {
+		return nil, p
+	}
+	return uses, err
 }

@@ -362,6 +362,11 @@ func (l *Log) Seals(ctx context.Context) ([]string, error) {
 // complete, so that its records must be in the log; records of batches in
 // progress are not yet. Errors are failures to read, not findings.
 func (l *Log) Verify(ctx context.Context, seal string, complete func(label string) (bool, error)) (*Problem, error) {
+	return l.walk(ctx, seal, complete, func(Use) {})
+}
+
+// walk is Verify handing each use it verified to visit (see Uses).
+func (l *Log) walk(ctx context.Context, seal string, complete func(label string) (bool, error), visit func(Use)) (*Problem, error) {
 	bad := func(object, format string, args ...any) (*Problem, error) {
 		return &Problem{Seal: seal, Object: object, Reason: fmt.Sprintf(format, args...)}, nil
 	}
@@ -402,8 +407,12 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 			return bad(checkpointKey(seal, seq), "does not name segment %d as it is", seq)
 		}
 		for _, ent := range seg.Records {
-			if p, err := l.verifyRecord(ctx, seal, ent); p != nil || err != nil {
+			var rec Record
+			if p, err := l.verifyRecord(ctx, seal, ent, &rec); p != nil || err != nil {
 				return p, err
+			}
+			if !listed[ent.Key] { // a commit retried past maxSearch lists a use again
+				visit(Use{Record: rec, Key: ent.Key, Segment: key})
 			}
 			listed[ent.Key] = true
 		}
@@ -417,7 +426,7 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 		return bad(checkpointKey(seal, len(keys)+1), "checkpoint of segment %d, but the log ends at %d: cut short", len(keys)+1, len(keys))
 	}
 	// Records of completed batches must be in the log; those of batches
-	// in progress must at least be the pipeline's.
+	// in progress must at least be the pipeline's, each under its own key.
 	var unlisted []string
 	err = l.store.List(ctx, storage.PrefixAudit+seal+"/", func(o storage.ObjectInfo) error {
 		if !listed[o.Key] {
@@ -431,9 +440,13 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 	for _, key := range unlisted {
 		// Every record is signed when written, in the log or not yet.
 		var rec Record
-		if _, err := l.read(ctx, key, &rec); errors.Is(err, ErrTampered) {
+		_, err := l.read(ctx, key, &rec)
+		switch {
+		case errors.Is(err, ErrTampered):
 			return bad(key, "%v (a store from before records were signed needs sealpipe migrate)", err)
-		} else if err != nil && !errors.Is(err, storage.ErrNotExist) {
+		case err == nil && (rec.SealID != seal || rec.Key() != key):
+			return bad(key, "holds the record of %s: a copy", rec.Key())
+		case err != nil && !errors.Is(err, storage.ErrNotExist):
 			return nil, err
 		}
 		label, local := recordLabel(seal, key)
@@ -447,17 +460,20 @@ func (l *Log) Verify(ctx context.Context, seal string, complete func(label strin
 		if done {
 			return bad(key, "a use in completed batch %s, not in the log", label)
 		}
+		if err == nil {
+			visit(Use{Record: rec, Key: key})
+		}
 	}
 	return nil, nil
 }
 
-// verifyRecord checks one record a segment lists and the output it names.
-func (l *Log) verifyRecord(ctx context.Context, seal string, ent Entry) (*Problem, error) {
+// verifyRecord checks one record a segment lists, read into rec, and the
+// output it names.
+func (l *Log) verifyRecord(ctx context.Context, seal string, ent Entry, rec *Record) (*Problem, error) {
 	bad := func(object, format string, args ...any) (*Problem, error) {
 		return &Problem{Seal: seal, Object: object, Reason: fmt.Sprintf(format, args...)}, nil
 	}
-	var rec Record
-	obj, err := l.read(ctx, ent.Key, &rec)
+	obj, err := l.read(ctx, ent.Key, rec)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		return bad(ent.Key, "listed in the log, but gone")

@@ -230,6 +230,9 @@ func TestVerify(t *testing.T) {
 		{"a use signed by the pipeline in a batch in progress", func(t *testing.T, st storage.Store, _ []audit.Record) {
 			use(t, st, audit.New(st, svc, pool), "open", "1.pdf")
 		}, ""},
+		{"a signed use copied into a batch in progress", func(t *testing.T, st storage.Store, recs []audit.Record) {
+			put(t, st, "audit/33010200000001/dept/open/1.pdf.json", get(t, st, recs[0].Key()))
+		}, "audit/33010200000001/dept/open/1.pdf.json"},
 		{"an unsigned use in a batch in progress", func(t *testing.T, st storage.Store, recs []audit.Record) {
 			r := recs[0]
 			r.Batch = "open"
@@ -273,6 +276,23 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("Verify: %v", p)
 			case tc.object != "" && (p == nil || p.Object != tc.object):
 				t.Fatalf("Verify = %v, want a problem with %s", p, tc.object)
+			}
+			// Uses walks the same way: the same problem and no use, or
+			// every use, each listed by its segment.
+			uses, up, err := audit.New(st, signed.Signer{}, pool).Uses(ctx, seal, complete)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case p != nil && (up == nil || *up != *p || uses != nil):
+				t.Fatalf("Uses = %d uses, %v; want none and %v", len(uses), up, p)
+			case p != nil:
+			case up != nil || len(uses) < len(recs):
+				t.Fatalf("Uses = %d uses, %v; want %d", len(uses), up, len(recs))
+			}
+			for i, u := range uses[:min(len(uses), len(recs))] {
+				if want := fmt.Sprintf("usagelog/%s/%06d.json", seal, i/2+1); u.Key != recs[i].Key() || u.Segment != want || u.OutputSM3 != recs[i].OutputSM3 {
+					t.Errorf("use %d: %s in %s, want %s in %s", i, u.Key, u.Segment, recs[i].Key(), want)
+				}
 			}
 		})
 	}
