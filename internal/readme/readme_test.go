@@ -65,6 +65,12 @@ var outcomes = []struct {
 	{"README.md", "ls sealpipe-civil-affairs:sealpipe/sealed/civil-affairs/2026-11-24-001/   # the 10 sealed PDFs", []string{
 		`(?s)(\n\s*\d+ cert-000\d\d\.pdf){10}`,
 	}},
+	// Administration: a keeper sees its unit's seals only, suspends one,
+	// and whoami names its role.
+	{"README.md", "sealpipe seals list                                   # only 某某县民政局's seals: 33010200000001 and 33010200000011", []string{
+		`(?m)^admin: https://127\.0\.0\.1:8443`, `(?m)^33010200000001\s+active\s`, `(?m)^33010200000011\s+active\s`,
+		`(?m)^33010200000011\s+suspended\s`, `"role":\s*"keeper"`,
+	}},
 	{"deploy/local/README.md", "go test ./storage/...   # tests find the services (also without the line above)", []string{
 		`(?m)^ok\s+github\.com/sealpipe/sealpipe/storage/s3\s`, `(?m)^ok\s+github\.com/sealpipe/sealpipe/storage/fs\s`,
 	}},
