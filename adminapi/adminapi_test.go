@@ -150,6 +150,14 @@ func (f *fixture) httpClient(cert *tls.Certificate) *http.Client {
 // call sends a request as role and returns the status and the body.
 func (f *fixture) call(t *testing.T, c *http.Client, method, path string, body any) (int, []byte) {
 	t.Helper()
+	resp, b := f.send(t, c, method, path, body, nil)
+	return resp.StatusCode, b
+}
+
+// send sends a request with header as role and returns the response and
+// its body, checked against the document.
+func (f *fixture) send(t *testing.T, c *http.Client, method, path string, body any, header http.Header) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -162,6 +170,9 @@ func (f *fixture) call(t *testing.T, c *http.Client, method, path string, body a
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -171,8 +182,8 @@ func (f *fixture) call(t *testing.T, c *http.Client, method, path string, body a
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResponse(t, method, path, resp.StatusCode, b)
-	return resp.StatusCode, b
+	checkResponse(t, method, path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	return resp, b
 }
 
 // TestNoClientCertificate: a connection without a client certificate, or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
@@ -97,6 +98,12 @@ type ApproverSpec struct {
 	Departments []string `json:"departments"`
 }
 
+// AuditList is the JSON body of GET /api/v1/audit: the events the query
+// asks for, oldest first, each from a log that verifies (audittrail.Trail.Query).
+type AuditList struct {
+	Events []audittrail.Event `json:"events"`
+}
+
 // Whoami is the body of GET /api/v1/whoami: the principal and what its
 // role may do ("all" seals or its "own").
 type Whoami struct {
@@ -119,6 +126,7 @@ const (
 	CodeTransition       = "TRANSITION_NOT_ALLOWED" // 409: registry.ErrTransition
 	CodeConflict         = "CONFLICT"               // 409: a concurrent change won (registry.ErrConflict); retry
 	CodeRegistryInvalid  = "REGISTRY_INVALID"       // 409: the seal's log does not verify (registry.ErrTampered, ErrUnmigrated)
+	CodeAuditUnverified  = "AUDIT_UNVERIFIED"       // 409: records an audit query covers do not verify (audittrail.ErrUnverified); Error.Problems lists them
 	CodeTooLarge         = "TOO_LARGE"              // 413: the body exceeds MaxBodySize
 	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE" // 415: a body that is not application/json
 	CodeInternal         = "INTERNAL"               // 500: see the server's log
@@ -132,6 +140,9 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Problems are, with AUDIT_UNVERIFIED, the records that do not
+	// verify: the first of each seal's registry log and usage log.
+	Problems []audittrail.Problem `json:"problems,omitempty"`
 }
 
 // Error returns the message.
@@ -150,6 +161,7 @@ var codeErrors = map[string]error{
 	CodeTransition:      registry.ErrTransition,
 	CodeConflict:        registry.ErrConflict,
 	CodeRegistryInvalid: registry.ErrTampered,
+	CodeAuditUnverified: audittrail.ErrUnverified,
 }
 
 // Unwrap returns the sentinel error of the code, if any.
@@ -167,6 +179,10 @@ func errorFor(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var unverified *audittrail.UnverifiedError
+	if errors.As(err, &unverified) {
+		return &Error{Status: http.StatusConflict, Code: CodeAuditUnverified, Message: err.Error(), Problems: unverified.Problems}
+	}
 	for _, m := range []struct {
 		err    error
 		status int
@@ -179,6 +195,7 @@ func errorFor(err error) *Error {
 		{registry.ErrTampered, http.StatusConflict, CodeRegistryInvalid},
 		{registry.ErrUnmigrated, http.StatusConflict, CodeRegistryInvalid},
 		{registry.ErrInvalid, http.StatusBadRequest, CodeInvalid},
+		{audittrail.ErrFilter, http.StatusBadRequest, CodeInvalid},
 		{ErrForbidden, http.StatusForbidden, CodeForbidden},
 	} {
 		if errors.Is(err, m.err) {

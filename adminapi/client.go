@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
@@ -137,4 +140,36 @@ func (c *Client) SetStatus(ctx context.Context, id string, to registry.Status, r
 func (c *Client) SetApprovers(ctx context.Context, id string, req ApproversRequest) (*registry.Record, error) {
 	var r registry.Record
 	return &r, c.do(ctx, http.MethodPut, sealPath(id, "approvers"), req, &r)
+}
+
+// Audit queries the audit trail as audittrail.Trail.Query does, on the
+// server: f's seals, unit and bounds (sent as RFC 3339 instants, so that
+// the server reads the times f means), the events' times given in
+// f.Location (if set). Records that do not verify are an
+// *audittrail.UnverifiedError, as from Trail.Query.
+func (c *Client) Audit(ctx context.Context, f audittrail.Filter) ([]audittrail.Event, error) {
+	q := url.Values{"seal": f.Seals}
+	for k, t := range map[string]time.Time{"from": f.From, "to": f.To} {
+		if !t.IsZero() {
+			q.Set(k, t.Format(time.RFC3339Nano))
+		}
+	}
+	if f.Unit != "" {
+		q.Set("unit", f.Unit)
+	}
+	var l AuditList
+	err := c.do(ctx, http.MethodGet, Prefix+"/audit?"+q.Encode(), nil, &l)
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeAuditUnverified {
+		return nil, &audittrail.UnverifiedError{Problems: e.Problems}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if f.Location != nil {
+		for i := range l.Events {
+			l.Events[i].Time = l.Events[i].Time.In(f.Location)
+		}
+	}
+	return l.Events, nil
 }

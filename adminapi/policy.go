@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"net/http"
 	"slices"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -22,6 +23,7 @@ const (
 	ActionActivate     Action = "seals.activate"
 	ActionRevoke       Action = "seals.revoke"
 	ActionSetApprovers Action = "seals.set-approvers"
+	ActionAudit        Action = "audit.query"
 )
 
 // Access is how far a role may take an action.
@@ -60,6 +62,12 @@ var policy = map[Action]map[Role]Access{
 	ActionActivate:     {RoleAdmin: All},
 	ActionRevoke:       {RoleAdmin: All},
 	ActionSetApprovers: {RoleAdmin: All},
+	// Auditing (第十七条): the city, the county and auditors query every
+	// seal's uses and changes; a unit keeper its units' seals' (see
+	// auditUnits). An approver or an uploader may not: the uses of a seal
+	// it approves for, or its department's batches are sealed with,
+	// include other departments' batches, which are not its own.
+	ActionAudit: {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All, RoleKeeper: Own},
 }
 
 // everyone gives every role access a, except the roles in all, which get
@@ -96,4 +104,23 @@ func InScope(p *Principal, rec *registry.Record) bool {
 		return slices.ContainsFunc(rec.Approvers, func(a registry.Approver) bool { return a.Name == p.Name })
 	}
 	return false
+}
+
+// auditUnits returns the units whose seals an audit query by p covers
+// when p has Own access, asked for unit (empty: every unit of p's): the
+// units p keeps, a keeper's certificate's O values as for InScope; other
+// roles keep none. A unit p does not keep is 403 OTHER_UNIT. No unit
+// means no events, never every unit's.
+func auditUnits(p *Principal, unit string) ([]string, error) {
+	var mine []string
+	if p.Role == RoleKeeper {
+		mine = p.Units
+	}
+	if unit == "" {
+		return mine, nil
+	}
+	if !slices.Contains(mine, unit) {
+		return nil, apiError(http.StatusForbidden, CodeOtherUnit, "%v: unit %q is not one of %s %q's own (%q)", ErrForbidden, unit, p.Role, p.Name, mine)
+	}
+	return []string{unit}, nil
 }

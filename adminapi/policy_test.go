@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/adminapi"
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
@@ -36,11 +38,13 @@ var wantPolicy = map[adminapi.Action][6]adminapi.Access{
 	adminapi.ActionActivate:     {all, none, none, none, none, none},
 	adminapi.ActionRevoke:       {all, none, none, none, none, none},
 	adminapi.ActionSetApprovers: {all, none, none, none, none, none},
+	adminapi.ActionAudit:        {all, all, own, none, all, none},
 }
 
 // TestPolicy sends every route as every role, on a seal of the role's own
 // unit (seal A: its keeper's unit, its uploader's department, its
-// approver's) and on another's (seal B), and checks the answer against
+// approver's) and on another's (seal B) — for the audit query, on seal A's
+// unit and on B's — and checks the answer against
 // wantPolicy: 403 FORBIDDEN where the role may not, 403 OTHER_UNIT where it
 // may on its own seals only, success otherwise — and that each change
 // made is in the registry's signed log with the client as requester.
@@ -107,10 +111,13 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 		body = req
 	}
 	path := strings.Replace(rt.Pattern, "{id}", id, 1)
+	if rt.Action == adminapi.ActionAudit {
+		path += "?unit=" + url.QueryEscape(unitNames[unit])
+	}
 	code, b := f.call(t, f.client[role], rt.Method, path, body)
 	var e adminapi.Error
 	json.Unmarshal(b, &e)
-	bound := strings.Contains(rt.Pattern, "{id}")
+	bound := strings.Contains(rt.Pattern, "{id}") || rt.Action == adminapi.ActionAudit
 	switch {
 	case access == none:
 		if code != http.StatusForbidden || e.Code != adminapi.CodeForbidden {
@@ -134,6 +141,17 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 		}
 		if !has(f.sealA) || has(f.sealB) != (access == all) {
 			t.Fatalf("listed A %v, B %v; want A, and B only with access all", has(f.sealA), has(f.sealB))
+		}
+	case adminapi.ActionAudit:
+		var l adminapi.AuditList
+		json.Unmarshal(b, &l)
+		if !slices.ContainsFunc(l.Events, func(ev audittrail.Event) bool { return ev.Seal == id && ev.Op == string(registry.OpRegister) }) {
+			t.Fatalf("unit %s: seal %s's registration is not among the events: %s", unit, id, b)
+		}
+		for _, ev := range l.Events {
+			if ev.Unit != unitNames[unit] {
+				t.Fatalf("asked for unit %s, got an event of %s: %+v", unitNames[unit], ev.Unit, ev)
+			}
 		}
 	case adminapi.ActionMake, adminapi.ActionSuspend, adminapi.ActionActivate, adminapi.ActionRevoke, adminapi.ActionSetApprovers:
 		var rec registry.Record

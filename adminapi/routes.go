@@ -1,10 +1,18 @@
 package adminapi
 
 import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
 
@@ -35,6 +43,7 @@ var routes = []route{
 	{"POST", Prefix + "/seals/{id}/suspend", ActionSuspend, "suspend a seal (seals suspend)", statusHandler(registry.StatusSuspended)},
 	{"POST", Prefix + "/seals/{id}/activate", ActionActivate, "reactivate a suspended seal (seals activate)", statusHandler(registry.StatusActive)},
 	{"POST", Prefix + "/seals/{id}/revoke", ActionRevoke, "revoke a seal for good (seals revoke)", statusHandler(registry.StatusRevoked)},
+	{"GET", Prefix + "/audit", ActionAudit, "the uses of seals and the changes of their registry entries, verified, oldest first (audit query)", (*Server).audit},
 }
 
 // Route describes a route of the API.
@@ -160,4 +169,116 @@ func (s *Server) setApprovers(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, rec, nil
+}
+
+// auditParams are the query parameters GET /api/v1/audit takes; only seal
+// may be repeated.
+var auditParams = []string{"seal", "unit", "from", "to", "format"}
+
+// audit answers an audit query as `sealpipe audit query` does
+// (audittrail.ParseFilter, Trail.Query): JSON, or CSV (audittrail.WriteCSV)
+// for format=csv or an Accept header that prefers text/csv. Times are read
+// and given in the server's time zone.
+func (s *Server) audit(rq *request) (int, any, error) {
+	q := rq.r.URL.Query()
+	for k, v := range q {
+		switch {
+		case !slices.Contains(auditParams, k):
+			return 0, nil, apiError(http.StatusBadRequest, CodeInvalid, "query parameter %q: want %s", k, strings.Join(auditParams, ", "))
+		case k != "seal" && len(v) > 1:
+			return 0, nil, apiError(http.StatusBadRequest, CodeInvalid, "query parameter %q given %d times: at most once", k, len(v))
+		}
+	}
+	asCSV, err := wantsCSV(rq.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := audittrail.ParseFilter(q["seal"], q.Get("unit"), q.Get("from"), q.Get("to"), time.Local)
+	if err != nil {
+		return 0, nil, err
+	}
+	units := []string{f.Unit}
+	if rq.access != All {
+		if units, err = auditUnits(rq.p, f.Unit); err != nil {
+			return 0, nil, err
+		}
+	}
+	events, err := s.auditQuery(rq.r.Context(), f, units)
+	if err != nil {
+		return 0, nil, err
+	}
+	if asCSV {
+		var b bytes.Buffer
+		if err := audittrail.WriteCSV(&b, events); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, rawBody{contentType: "text/csv; charset=utf-8; header=present", filename: "audit.csv", data: b.Bytes()}, nil
+	}
+	if events == nil {
+		events = []audittrail.Event{}
+	}
+	return http.StatusOK, AuditList{Events: events}, nil
+}
+
+// auditQuery runs f for each of units ("" for any unit) and merges the
+// events in the trail's order: time, seal, object. A record that does not
+// verify in any of them fails the whole query with every such problem.
+func (s *Server) auditQuery(ctx context.Context, f audittrail.Filter, units []string) ([]audittrail.Event, error) {
+	var events []audittrail.Event
+	var unverified audittrail.UnverifiedError
+	for _, u := range units {
+		f.Unit = u
+		evs, err := s.cfg.Audit.Query(ctx, f)
+		var ue *audittrail.UnverifiedError
+		switch {
+		case errors.As(err, &ue):
+			for _, p := range ue.Problems {
+				if !slices.Contains(unverified.Problems, p) {
+					unverified.Problems = append(unverified.Problems, p)
+				}
+			}
+		case err != nil:
+			return nil, err
+		}
+		events = append(events, evs...)
+	}
+	if len(unverified.Problems) > 0 {
+		return nil, &unverified
+	}
+	if len(units) > 1 {
+		slices.SortFunc(events, func(a, b audittrail.Event) int {
+			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Seal, b.Seal), cmp.Compare(a.Object, b.Object))
+		})
+	}
+	return events, nil
+}
+
+// wantsCSV reports whether an audit query asks for CSV: format=csv, or
+// no format and an Accept header that ranks text/csv above
+// application/json (equal: the first listed).
+func wantsCSV(r *http.Request) (bool, error) {
+	switch format := r.URL.Query().Get("format"); format {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+	default:
+		return false, apiError(http.StatusBadRequest, CodeInvalid, "format %q: want json or csv", format)
+	}
+	best, bestQ := "", 0.0
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(part)
+		if err != nil || mt != "text/csv" && mt != "application/json" {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		if q > bestQ {
+			best, bestQ = mt, q
+		}
+	}
+	return best == "text/csv", nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
@@ -56,6 +57,13 @@ type Administrator interface {
 	SetApprovers(ctx context.Context, id string, req ApproversRequest, by *registry.Principal) (*registry.Record, error)
 }
 
+// AuditTrail answers audit queries (GET /api/v1/audit): an
+// *audittrail.Trail, which the engine provides over the store's usage log
+// and registry.
+type AuditTrail interface {
+	Query(ctx context.Context, f audittrail.Filter) ([]audittrail.Event, error)
+}
+
 // Config is what a Server needs.
 type Config struct {
 	// Trust verifies client certificates: chain, validity and CRLs, as
@@ -67,6 +75,8 @@ type Config struct {
 	// Registry and Admin read and change the registry. Required.
 	Registry Registry
 	Admin    Administrator
+	// Audit answers audit queries. Required.
+	Audit AuditTrail
 	// Logger gets the access log, one line a request. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -85,8 +95,8 @@ type Server struct {
 
 // New returns the API over cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Trust == nil || cfg.Registry == nil || cfg.Admin == nil {
-		return nil, errors.New("adminapi: Config needs Trust, Registry and Admin")
+	if cfg.Trust == nil || cfg.Registry == nil || cfg.Admin == nil || cfg.Audit == nil {
+		return nil, errors.New("adminapi: Config needs Trust, Registry, Admin and Audit")
 	}
 	if cfg.RoleOIDs == nil {
 		cfg.RoleOIDs = DefaultRoleOIDs()
@@ -328,6 +338,10 @@ func (s *Server) route(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		if raw, ok := body.(rawBody); ok {
+			writeRaw(w, status, raw)
+			return
+		}
 		writeJSON(w, status, body)
 	})
 }
@@ -388,6 +402,25 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// rawBody is a success body other than JSON, such as GET /api/v1/audit's
+// CSV: route writes it as it is.
+type rawBody struct {
+	contentType string
+	filename    string // offered for saving (Content-Disposition), if set
+	data        []byte
+}
+
+func writeRaw(w http.ResponseWriter, status int, body rawBody) {
+	w.Header().Set("Content-Type", body.contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	if body.filename != "" {
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": body.filename}))
+	}
+	w.WriteHeader(status)
+	w.Write(body.data)
 }
 
 // sesealOf summarises e's SESeal.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ in this order (new columns only ever come last; a cell starting with = + - @
 gets a leading apostrophe, so spreadsheets show it as text); --json: a list
 of events with the same fields. Times are in the local time zone.
 
+With SEALPIPE_ADMIN_URL set, the query runs on that server (GET
+/api/v1/audit), as the role and units of SEALPIPE_ADMIN_CLIENT_CERT allow: a
+keeper's own units' seals only.
+
 Exit 0 when the query ran, even with no events ("no events"); 1 when a record
 does not verify; 2 on usage errors (a malformed time, --from after --to).`,
 		Args: exactArgs(0),
@@ -58,11 +63,7 @@ does not verify; 2 on usage errors (a malformed time, --from after --to).`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			trail, err := g.engine().AuditTrail(cmd.Context())
-			if err != nil {
-				return err
-			}
-			events, err := trail.Query(cmd.Context(), f)
+			events, err := auditQuery(cmd.Context(), g, f)
 			var unverified *audittrail.UnverifiedError
 			switch {
 			case errors.As(err, &unverified):
@@ -100,6 +101,24 @@ does not verify; 2 on usage errors (a malformed time, --from after --to).`,
 	fl.StringVar(&to, "to", "", "only events at or before T: RFC 3339, or a date (up to its last instant)")
 	fl.BoolVar(&csvOut, "csv", false, "print CSV (RFC 4180) instead of a table")
 	return c
+}
+
+// auditQuery runs f on the admin API at SEALPIPE_ADMIN_URL if it is set,
+// else on the store.
+func auditQuery(ctx context.Context, g *globals, f audittrail.Filter) ([]audittrail.Event, error) {
+	client, err := g.engine().AdminClient()
+	if err != nil {
+		return nil, err
+	}
+	if client != nil {
+		defer client.Close()
+		return client.Audit(ctx, f)
+	}
+	trail, err := g.engine().AuditTrail(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return trail.Query(ctx, f)
 }
 
 // printEvents prints events as a table whose columns line up on a

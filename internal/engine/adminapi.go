@@ -159,11 +159,11 @@ func (e *Engine) Serve(ctx context.Context, opts ServeOptions) error {
 	return first
 }
 
-// AdminServer returns the admin API over the registry, changes signed
-// by the seal administrator (Admin, opened now so that a server that
-// cannot sign says so at start), client certificates checked against the
-// trusted roots and CRLs with the SEALPIPE_API_*_OID roles, and its TLS
-// server certificate.
+// AdminServer returns the admin API over the registry and the audit
+// trail (AuditTrail), changes signed by the seal administrator (Admin,
+// opened now so that a server that cannot sign says so at start), client
+// certificates checked against the trusted roots and CRLs with the
+// SEALPIPE_API_*_OID roles, and its TLS server certificate.
 func (e *Engine) AdminServer(ctx context.Context) (*adminapi.Server, tls.Certificate, error) {
 	roles, err := e.settings.apiRoleOIDs()
 	if err != nil {
@@ -180,6 +180,10 @@ func (e *Engine) AdminServer(ctx context.Context) (*adminapi.Server, tls.Certifi
 	if _, err := e.Admin(ctx); err != nil {
 		return nil, tls.Certificate{}, err
 	}
+	trail, err := e.AuditTrail(ctx)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
 	certFile, keyFile := e.AdminTLSFiles()
 	cert, err := adminapi.LoadKeyPair(certFile, keyFile, e.keyPassphrase)
 	if err != nil {
@@ -189,7 +193,7 @@ func (e *Engine) AdminServer(ctx context.Context) (*adminapi.Server, tls.Certifi
 		}
 		return nil, tls.Certificate{}, settingError(key, value, "%v (sealpipe ca init makes a development one; sealpipe ca issue-server for other hosts)", err)
 	}
-	srv, err := adminapi.New(adminapi.Config{Trust: pool, RoleOIDs: roles, Registry: reg, Admin: adminBackend{e}, Logger: e.log, Metrics: e.metrics})
+	srv, err := adminapi.New(adminapi.Config{Trust: pool, RoleOIDs: roles, Registry: reg, Admin: adminBackend{e}, Audit: trail, Logger: e.log, Metrics: e.metrics})
 	if err != nil {
 		return nil, tls.Certificate{}, err
 	}
