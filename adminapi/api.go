@@ -51,6 +51,11 @@ type Approvers struct {
 type StatusRequest struct {
 	// Reason is recorded in the seal's history; required.
 	Reason string `json:"reason"`
+	// Code is a suspension's or revocation's reason code (county rules
+	// 第十四条, registry.ReasonCodes); empty means registry.CodeOther.
+	// An activation takes none; registry.CodeSuperseded is for a change
+	// of seal, which names the successor.
+	Code registry.ReasonCode `json:"code,omitempty"`
 }
 
 // MakeRequest is the body of POST /api/v1/seals: the seal `sealpipe seals

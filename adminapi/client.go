@@ -128,12 +128,17 @@ func (c *Client) Make(ctx context.Context, req MakeRequest) (*Seal, error) {
 
 // SetStatus suspends, reactivates or revokes seal id.
 func (c *Client) SetStatus(ctx context.Context, id string, to registry.Status, reason string) (*registry.Record, error) {
+	return c.ChangeStatus(ctx, id, to, StatusRequest{Reason: reason})
+}
+
+// ChangeStatus is SetStatus with a reason code (StatusRequest.Code).
+func (c *Client) ChangeStatus(ctx context.Context, id string, to registry.Status, req StatusRequest) (*registry.Record, error) {
 	verb, ok := map[registry.Status]string{registry.StatusSuspended: "suspend", registry.StatusActive: "activate", registry.StatusRevoked: "revoke"}[to]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown status %q", registry.ErrTransition, to)
 	}
 	var r registry.Record
-	return &r, c.do(ctx, http.MethodPost, sealPath(id, verb), StatusRequest{Reason: reason}, &r)
+	return &r, c.do(ctx, http.MethodPost, sealPath(id, verb), req, &r)
 }
 
 // SetApprovers replaces seal id's approvers.

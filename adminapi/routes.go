@@ -148,7 +148,7 @@ func statusHandler(to registry.Status) func(*Server, *request) (int, any, error)
 		if strings.TrimSpace(req.Reason) == "" {
 			return 0, nil, apiError(http.StatusBadRequest, CodeBadRequest, "reason is required: the registry records why")
 		}
-		rec, err := s.cfg.Admin.SetStatus(rq.r.Context(), rq.r.PathValue("id"), registry.StatusChange{To: to, Reason: req.Reason, Requester: rq.p.Requester()})
+		rec, err := s.cfg.Admin.SetStatus(rq.r.Context(), rq.r.PathValue("id"), registry.StatusChange{To: to, Reason: req.Reason, Code: req.Code, Requester: rq.p.Requester()})
 		if err != nil {
 			return 0, nil, err
 		}

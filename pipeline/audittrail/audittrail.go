@@ -121,6 +121,13 @@ type Event struct {
 	Requester *registry.Principal `json:"requester,omitempty"`
 	Reason    string              `json:"reason,omitempty"`
 	Status    registry.Status     `json:"status,omitempty"`
+	// Code is a suspension's or revocation's reason code (county rules
+	// 第十三–十四条), Successor the seal that superseded this one
+	// (registry.CodeSuperseded) and Predecessor the seal a registration
+	// replaces; empty for changes from before they were recorded.
+	Code        registry.ReasonCode `json:"code,omitempty"`
+	Successor   string              `json:"successor,omitempty"`
+	Predecessor string              `json:"predecessor,omitempty"`
 
 	// Object is the object key of the use's usage record or of the
 	// change.
@@ -298,6 +305,7 @@ func changes(rec *registry.Record, f Filter) []Event {
 		out = append(out, Event{
 			Time: ev.At.In(location(f.Location)), Seal: rec.ID, Unit: rec.Unit, Op: string(op),
 			Actor: ev.Actor, Requester: ev.Requester, Reason: ev.Reason, Status: ev.Status,
+			Code: ev.Code, Successor: ev.Successor, Predecessor: ev.Predecessor,
 			Object: registry.ChangeKey(rec.ID, ev.Seq),
 		})
 	}
@@ -305,12 +313,15 @@ func changes(rec *registry.Record, f Filter) []Event {
 }
 
 // opOf tells the change that made history event ev, the i-th, when the
-// seal was before: the first registers the seal; one that moves the
-// status suspends, activates or revokes it; one that leaves it replaces
-// the approvers (the registry refuses a status change to the same
-// status).
+// seal was before: the op the event records (registry.Event.Op, replayed
+// from the signed change); or, for a registry that did not record it, the
+// first registers the seal, one that moves the status suspends, activates
+// or revokes it, and one that leaves it replaces the approvers (the
+// registry refuses a status change to the same status).
 func opOf(i int, before registry.Status, ev registry.Event) registry.Op {
 	switch {
+	case ev.Op != "":
+		return ev.Op
 	case i == 0:
 		return registry.OpRegister
 	case ev.Status == before:

@@ -358,7 +358,7 @@ func TestEvents(t *testing.T) {
 	c := byObject[suspended]
 	c.Time = time.Time{}
 	if want := (audittrail.Event{Seal: sealCounty, Unit: unitCounty, Op: "suspend", Actor: c.Actor, Requester: keeper,
-		Reason: `=lost, "reported" by the keeper`, Status: registry.StatusSuspended, Object: suspended}); !reflect.DeepEqual(c, want) || c.Actor == "" {
+		Reason: `=lost, "reported" by the keeper`, Status: registry.StatusSuspended, Code: registry.CodeOther, Object: suspended}); !reflect.DeepEqual(c, want) || c.Actor == "" {
 		t.Errorf("change:\n%+v\nwant\n%+v", c, want)
 	}
 	for obj, op := range map[string]string{change(sealPermit, 1): "register", approvers: "approvers", revoked: "revoke"} {

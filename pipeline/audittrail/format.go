@@ -57,6 +57,7 @@ var Columns = []string{
 	"department", "batch", "document", "output_sm3", "approver", "operator", "segment",
 	"actor", "requester", "reason", "status",
 	"object",
+	"code", "successor", "predecessor",
 }
 
 // Row returns e's cells, one for each of Columns: times in RFC 3339 (whole
@@ -71,6 +72,7 @@ func (e Event) Row() []string {
 		e.Department, e.Batch, e.Document, e.OutputSM3, e.Approver, e.Operator, e.Segment,
 		e.Actor, requester, e.Reason, string(e.Status),
 		e.Object,
+		string(e.Code), e.Successor, e.Predecessor,
 	}
 }
 

@@ -57,6 +57,15 @@ type Change struct {
 	// Set by OpRegister and OpApprovers.
 	Approvers []Approver `json:"approvers,omitempty"`
 
+	// Code is the reason code of an OpSuspend or OpRevoke (county rules
+	// 第十三–十四条); Successor, set by an OpRevoke with CodeSuperseded
+	// alone, is the seal that replaces this one; Predecessor, set by an
+	// OpRegister alone, is the seal this one replaces. Changes from before
+	// they were recorded have none.
+	Code        ReasonCode `json:"code,omitempty"`
+	Successor   string     `json:"successor,omitempty"`
+	Predecessor string     `json:"predecessor,omitempty"`
+
 	// Requester is who asked for the change through the admin API, if
 	// anyone did; changes from before it was recorded have none, and so
 	// verify as they always did.
@@ -227,7 +236,10 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 	if err := c.Requester.check(); err != nil {
 		return err
 	}
-	ev := Event{At: c.At, Actor: actor, Reason: c.Reason, Seq: c.Seq, Requester: c.Requester}
+	if err := checkLifecycle(c); err != nil {
+		return err
+	}
+	ev := Event{At: c.At, Op: c.Op, Actor: actor, Reason: c.Reason, Code: c.Code, Seq: c.Seq, Requester: c.Requester, Successor: c.Successor, Predecessor: c.Predecessor}
 	if c.Seq == 1 {
 		if c.Op != OpRegister {
 			return fmt.Errorf("the first change is %q, want %q", c.Op, OpRegister)
@@ -250,7 +262,7 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 		}
 		e.Record = Record{
 			ID: c.Seal, Name: c.Name, Unit: c.Unit, Purpose: c.Purpose, Key: c.Key, Approvers: c.Approvers,
-			ValidStart: e.Seal.ValidStart, ValidEnd: e.Seal.ValidEnd,
+			ValidStart: e.Seal.ValidStart, ValidEnd: e.Seal.ValidEnd, Predecessor: c.Predecessor,
 		}
 		ev.Status = StatusActive
 		e.Status = StatusActive
@@ -264,6 +276,7 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 			return fmt.Errorf("%s of a seal that is %s", c.Op, e.Status)
 		}
 		e.Status, ev.Status = to, to
+		e.Successor = c.Successor
 		e.History = append(e.History, ev)
 	case OpApprovers:
 		if e.Status == StatusRevoked || len(c.Approvers) == 0 {

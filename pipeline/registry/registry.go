@@ -124,6 +124,11 @@ type Record struct {
 	History []Event `json:"history"`
 	// Head is the number of the latest change.
 	Head int `json:"head"`
+	// Predecessor is the seal this one replaces (a change or a renewal,
+	// county rules 第十条 and 第十三条), if any; Successor is the seal
+	// that replaced this one, set by its revocation with CodeSuperseded.
+	Predecessor string `json:"predecessor,omitempty"`
+	Successor   string `json:"successor,omitempty"`
 }
 
 // Approver is a certificate pinned by its key, allowed to approve uses of
@@ -147,6 +152,8 @@ type Approver struct {
 type Event struct {
 	At     time.Time `json:"at"`
 	Status Status    `json:"status"`
+	// Op is the change that made the event, as the signed change says.
+	Op Op `json:"op,omitempty"`
 	// Actor is the administrator whose signature made the change: the
 	// common name of the signing certificate.
 	Actor  string `json:"actor"`
@@ -157,6 +164,13 @@ type Event struct {
 	// the change records it; nil for a change made on the command line
 	// (Actor's own) and in logs from before it was recorded.
 	Requester *Principal `json:"requester,omitempty"`
+	// Code is the reason code of a suspension or revocation (empty in
+	// logs from before codes were recorded); Successor names the seal
+	// that superseded this one (CodeSuperseded), Predecessor the seal a
+	// registration replaces.
+	Code        ReasonCode `json:"code,omitempty"`
+	Successor   string     `json:"successor,omitempty"`
+	Predecessor string     `json:"predecessor,omitempty"`
 }
 
 // Principal is whoever asked the seal administrator's service for a
@@ -422,6 +436,10 @@ type RegisterRequest struct {
 	// Requester, if set, is recorded in the registration as who asked
 	// for it (see Principal).
 	Requester *Principal
+	// Predecessor, if set, is the seal the new one replaces (county rules
+	// 第十三条): registered, and superseded by no other seal. Supersede
+	// then revokes it.
+	Predecessor string
 }
 
 // Register adds a seal whose SESeal DER is esl, signed by admin. The seal
@@ -444,6 +462,9 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 	if err := req.Requester.check(); err != nil {
 		return nil, err
 	}
+	if err := g.checkPredecessor(ctx, seal.ID, req.Predecessor); err != nil {
+		return nil, err
+	}
 	if err := g.checkAdmin(admin); err != nil {
 		return nil, err
 	}
@@ -454,7 +475,7 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 	c := Change{
 		Seal: seal.ID, Seq: 1, Op: OpRegister, Reason: reason,
 		Name: seal.Name, Unit: req.Unit, Purpose: req.Purpose, Key: req.Key, Approvers: approvers, SealSM3: sm3hex(esl),
-		Requester: req.Requester,
+		Requester: req.Requester, Predecessor: req.Predecessor,
 	}
 	// The seal first, create-only, tolerating an identical leftover of a
 	// crashed registration; then the first change, which takes the
@@ -495,6 +516,11 @@ type StatusChange struct {
 	Reason string
 	// Requester, if set, is recorded in the change as who asked for it.
 	Requester *Principal
+	// Code is the reason code of a suspension or revocation (county rules
+	// 第十四条); empty means CodeOther. An activation takes none.
+	// CodeSuperseded is for Supersede, which names the Successor.
+	Code      ReasonCode
+	Successor string
 }
 
 // ChangeStatus is SetStatus recording who asked for the change.
@@ -517,7 +543,17 @@ func (g *Registry) ChangeStatus(ctx context.Context, id string, req StatusChange
 	case strings.TrimSpace(req.Reason) == "":
 		return nil, fmt.Errorf("%w: a status change needs a reason", ErrTransition)
 	}
-	return g.change(ctx, e, Change{Op: op, Reason: req.Reason, Requester: req.Requester}, admin)
+	if req.Code == "" && op != OpActivate {
+		req.Code = CodeOther
+	}
+	c := Change{Op: op, Reason: req.Reason, Requester: req.Requester, Code: req.Code, Successor: req.Successor}
+	if err := checkLifecycle(c); err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return nil, err
+	}
+	return g.change(ctx, e, c, admin)
 }
 
 // SetApprovers replaces the approvers of a seal, signed by admin.
@@ -617,6 +653,9 @@ type MakeRequest struct {
 	// Requester, if set, is recorded in the registration as who asked
 	// for it (see Principal).
 	Requester *Principal
+	// Predecessor, if set, is the seal the new one replaces (see
+	// RegisterRequest.Predecessor).
+	Predecessor string
 }
 
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
@@ -670,7 +709,7 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signe
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)
 	}
-	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key, Requester: req.Requester}, admin)
+	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key, Requester: req.Requester, Predecessor: req.Predecessor}, admin)
 }
 
 // pin turns grants into approver entries, refusing empty or duplicate ones.
