@@ -35,7 +35,8 @@ error.
 
 At start it logs a warning for each key whose passphrase or HSM PIN is older
 than SEALPIPE_SECRET_MAX_AGE, or whose change did not finish (sealpipe keys
-list says more).
+list says more), and for each active seal that expires within
+SEALPIPE_SEAL_EXPIRY_WARNING (sealpipe seals renew makes its successor).
 
 With --once it prints, per batch, what became of it: documents sealed and
 rejected (with the count per rejection code and each rejected document's
@@ -52,6 +53,7 @@ seconds; a stderr that is not a terminal gets none.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			g.engine().WarnSecretAges(ctx)
+			g.engine().WarnExpiringSeals(ctx)
 			w, err := g.engine().StartWorkers(ctx, engine.WorkerOptions{})
 			if err != nil {
 				return err

@@ -192,19 +192,32 @@ name seal kept by the unit; --purpose does not apply.`,
 	for _, st := range []registry.Status{registry.StatusSuspended, registry.StatusActive, registry.StatusRevoked} {
 		cmd.AddCommand(newStatusCmd(g, st))
 	}
+	cmd.AddCommand(newChangeCmd(g, false), newChangeCmd(g, true))
 	return cmd
 }
 
 func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 	verb := map[registry.Status]string{registry.StatusSuspended: "suspend", registry.StatusActive: "activate", registry.StatusRevoked: "revoke"}[to]
-	var reason string
+	var reason, code string
+	use := verb + " ID --reason TEXT"
+	if to != registry.StatusActive {
+		use += " [--code CODE]"
+	}
 	c := &cobra.Command{
-		Use:   verb + " ID --reason TEXT",
+		Use:   use,
 		Short: map[registry.Status]string{registry.StatusSuspended: "Suspend a seal (it may be activated again)", registry.StatusActive: "Reactivate a suspended seal", registry.StatusRevoked: "Revoke a seal for good"}[to],
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if reason == "" {
 				return usageErr("--reason is required: the registry records why")
+			}
+			if code != "" {
+				if err := registry.CheckReasonCode(registry.ReasonCode(code)); err != nil {
+					return usageErr("--code: %v", err)
+				}
+				if code == string(registry.CodeSuperseded) {
+					return usageErr("--code %s: a seal is superseded by seals change or seals renew, which name its successor", code)
+				}
 			}
 			var rec *registry.Record
 			client, err := g.engine().AdminClient()
@@ -212,9 +225,9 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 			case err != nil:
 				return err
 			case client != nil:
-				rec, err = client.SetStatus(cmd.Context(), args[0], to, reason)
+				rec, err = client.ChangeStatus(cmd.Context(), args[0], to, adminapi.StatusRequest{Reason: reason, Code: registry.ReasonCode(code)})
 			default:
-				rec, err = g.engine().SetSealStatus(cmd.Context(), args[0], to, reason)
+				rec, err = g.engine().ChangeSealStatus(cmd.Context(), args[0], registry.StatusChange{To: to, Reason: reason, Code: registry.ReasonCode(code)})
 			}
 			switch {
 			case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrTransition), errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrTampered):
@@ -226,6 +239,9 @@ func newStatusCmd(g *globals, to registry.Status) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&reason, "reason", "", "why the status changes (recorded in the seal's history)")
+	if to != registry.StatusActive {
+		c.Flags().StringVar(&code, "code", string(registry.CodeOther), "reason code (county rules 第十三–十四条): "+reasonCodes())
+	}
 	return c
 }
 
@@ -250,12 +266,18 @@ func printRecords(g *globals, recs []registry.Record) error {
 	}
 	tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tVALID UNTIL\tNAME\tAPPROVERS")
+	now := time.Now()
+	expiring := g.engine().ExpiringSeals(recs, now)
 	for _, r := range recs {
 		var approvers []string
 		for _, a := range r.Approvers {
 			approvers = append(approvers, a.Name+" ("+strings.Join(a.Departments, ",")+")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.ValidEnd.Format(time.DateOnly), r.Name, strings.Join(approvers, "; "))
+		until := r.ValidEnd.Format(time.DateOnly)
+		if slices.ContainsFunc(expiring, func(x registry.Record) bool { return x.ID == r.ID }) {
+			until += " (expiring: renew)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, until, r.Name, strings.Join(approvers, "; "))
 	}
 	return tw.Flush()
 }

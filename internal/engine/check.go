@@ -178,8 +178,12 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 		add(id.name, err, detail)
 	}
 
-	// The object store.
-	out = append(out, e.checkStore(ctx))
+	// The object store, and the seals expiring soon in it.
+	store := e.checkStore(ctx)
+	out = append(out, store)
+	if store.Status == CheckOK {
+		out = append(out, e.sealExpiryChecks(ctx)...)
+	}
 
 	// Redis.
 	if s.Redis.Addr == "" {

@@ -82,6 +82,18 @@ type SealSpec struct {
 	// Requester, if set, is recorded in the registration as who asked
 	// for the seal (the admin API's client, registry.Principal).
 	Requester *registry.Principal
+	// Predecessor, if set, is the seal the new one replaces (county rules
+	// 第十三条; registry.RegisterRequest.Predecessor): ChangeSeal and
+	// RenewSeal set it.
+	Predecessor string
+	// Picture, if it has data, is the seal's picture as it stands (the
+	// predecessor's, kept by a renewal of a personal seal), and Name its
+	// name; else the picture is drawn from the spec.
+	Picture ses.Picture
+	Name    string
+	// grants, if set, are the approvers as pinned already (a successor
+	// keeps its predecessor's), in place of Approvers and Departments.
+	grants []registry.ApproverGrant
 }
 
 // MakeSeal makes a seal for a unit of the development trust chain — a
@@ -97,7 +109,7 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 			return nil, fmt.Errorf("%w: a unit seal has no holder (%q); make a %s seal for a person", registry.ErrInvalid, spec.Holder, SealKindPersonal)
 		}
 	case SealKindPersonal:
-		if spec.Holder == "" {
+		if spec.Holder == "" && len(spec.Picture.Data) == 0 {
 			return nil, fmt.Errorf("%w: a personal seal needs the holder's name", registry.ErrInvalid)
 		}
 		if spec.Purpose != "" {
@@ -131,6 +143,9 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 		depts = []string{spec.Unit}
 	}
 	grants := make([]registry.ApproverGrant, len(spec.Approvers))
+	if spec.grants != nil {
+		grants = spec.grants
+	}
 	for i, slug := range spec.Approvers {
 		a, err := ca.Approver(slug)
 		if err != nil {
@@ -142,11 +157,17 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	if spec.UnitName != "" && spec.UnitName != unit {
 		return nil, fmt.Errorf("%w: unit name %q: unit %q's certificate names it %q, and its seals show that name", registry.ErrInvalid, spec.UnitName, spec.Unit, unit)
 	}
-	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit}
+	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit, Predecessor: spec.Predecessor}
 	if spec.Kind == SealKindPersonal {
-		req.Type, req.Name = ses.TypePersonal, sealpic.NameText(spec.Holder)
+		req.Type = ses.TypePersonal
+	}
+	switch {
+	case len(spec.Picture.Data) > 0:
+		req.Picture, req.Name = spec.Picture, spec.Name
+	case spec.Kind == SealKindPersonal:
+		req.Name = sealpic.NameText(spec.Holder)
 		req.Picture, err = NameSealPicture(spec.Holder)
-	} else {
+	default:
 		req.Picture, err = SealPicture(unit, spec.Purpose, spec.Code)
 	}
 	if err != nil {

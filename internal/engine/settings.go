@@ -68,6 +68,11 @@ type Settings struct {
 	// recorded under <data>/state/secrets.json by `keys rotate-passphrase`
 	// and `keys change-pin` (package pipeline/keys/keeper).
 	SecretMaxAge Retention `env:"SEALPIPE_SECRET_MAX_AGE" default:"90d" help:"longest a key file's passphrase or an HSM user PIN may go unchanged before keys list, config check and run warn, e.g. 90d or 2160h; off: never warn. sealpipe keys rotate-passphrase and keys change-pin change them"`
+	// SealExpiryWarning is how long before an active seal's validity
+	// ends `seals list` marks it and `config check` and `run` warn, so
+	// that it is renewed in time (county rules 第十条: validity follows
+	// the certificate's, renewable online); RetentionOff never warns.
+	SealExpiryWarning Retention `env:"SEALPIPE_SEAL_EXPIRY_WARNING" default:"30d" help:"how long before an active seal expires seals list marks it and config check and run warn, e.g. 30d or 720h; off: never. sealpipe seals renew makes its successor"`
 
 	// ServiceKey and ServiceCert are the pipeline's own identity: the key
 	// (an alias in the keyring) that signs its reports, rejection and

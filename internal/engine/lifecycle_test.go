@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sealpipe/sealpipe/internal/devca"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+)
+
+// newLocalEngine returns an engine over a fresh data folder (local store)
+// with a development CA of one unit and one approver.
+func newLocalEngine(t *testing.T) *Engine {
+	t.Helper()
+	data := t.TempDir()
+	s, err := Load("", func(k string) (string, bool) {
+		return map[string]string{"SEALPIPE_DATA": data}[k], k == "SEALPIPE_DATA"
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(s, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if _, err := e.InitDevCA([]devca.Unit{{Slug: "civil-affairs", Name: "某某县民政局"}}, []devca.Approver{{Slug: "approver-zhang", Name: "张伟"}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestChangeSealResumes: a change of seal that stopped after registering
+// the successor (both active) is finished by the same change again — the
+// successor is not made twice — and a code registered otherwise, or a
+// renewal that would not outlast the old seal, is refused.
+func TestChangeSealResumes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLocalEngine(t)
+	const oldID, newID = "33010200000001", "33010200000002"
+	spec := func(code string) SealSpec {
+		return SealSpec{Unit: "civil-affairs", Code: code, Purpose: "业务专用章", Approvers: []string{"approver-zhang"}, Validity: 365 * 24 * time.Hour}
+	}
+	if _, err := e.MakeSeal(ctx, spec(oldID)); err != nil {
+		t.Fatal(err)
+	}
+	// The first step of a change, and then a crash.
+	first := spec(newID)
+	first.Predecessor = oldID
+	if _, err := e.MakeSeal(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := reg.Get(ctx, oldID); old.Status != registry.StatusActive {
+		t.Fatalf("old seal %s after the first step", old.Status)
+	}
+
+	succ, old, err := e.ChangeSeal(ctx, SealChange{Old: oldID, New: SealSpec{Code: newID}, KeepPurpose: true, Reason: "unit renamed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if succ.ID != newID || succ.Head != 1 || old.Status != registry.StatusRevoked || old.Successor != newID || old.History[len(old.History)-1].Reason != "unit renamed" {
+		t.Fatalf("after the rerun: successor %+v, old %+v", succ.Record, old)
+	}
+
+	for _, tc := range []struct {
+		name string
+		c    SealChange
+		want error
+	}{
+		{"a code registered otherwise", SealChange{Old: newID, New: SealSpec{Code: "33010200000003"}}, registry.ErrExists},
+		{"no code", SealChange{Old: newID}, registry.ErrInvalid},
+		{"a renewal changing the purpose", SealChange{Old: newID, New: SealSpec{Code: "33010200000004", Purpose: "合同专用章"}, Renew: true}, ErrRenewal},
+		{"a renewal ending no later", SealChange{Old: newID, New: SealSpec{Code: "33010200000004", Validity: 24 * time.Hour}, KeepPurpose: true, Renew: true}, ErrRenewal},
+	} {
+		if tc.want == registry.ErrExists {
+			if _, err := e.MakeSeal(ctx, spec("33010200000003")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := e.ChangeSeal(ctx, tc.c); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := reg.Get(ctx, "33010200000004"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("a refused renewal registered its seal: %v", err)
+	}
+}
+
+// TestExpiringSeals: active seals ending within SEALPIPE_SEAL_EXPIRY_WARNING
+// are listed soonest first; others, inactive ones and all with the
+// setting off are not.
+func TestExpiringSeals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	recs := []registry.Record{
+		{ID: "a", Status: registry.StatusActive, ValidEnd: now.AddDate(0, 0, 20)},
+		{ID: "b", Status: registry.StatusActive, ValidEnd: now.AddDate(0, 0, 40)},
+		{ID: "c", Status: registry.StatusRevoked, ValidEnd: now.AddDate(0, 0, 5)},
+		{ID: "d", Status: registry.StatusActive, ValidEnd: now.AddDate(0, 0, -1)},
+	}
+	for _, tc := range []struct {
+		window Retention
+		want   []string
+	}{
+		{Retention(30 * 24 * time.Hour), []string{"d", "a"}},
+		{Retention(60 * 24 * time.Hour), []string{"d", "a", "b"}},
+		{RetentionOff, nil},
+	} {
+		e := New(Settings{SealExpiryWarning: tc.window})
+		var got []string
+		for _, r := range e.ExpiringSeals(recs, now) {
+			got = append(got, r.ID)
+		}
+		if len(got) != len(tc.want) || len(got) > 0 && (got[0] != tc.want[0] || got[len(got)-1] != tc.want[len(tc.want)-1]) {
+			t.Errorf("window %v: %v, want %v", time.Duration(tc.window), got, tc.want)
+		}
+	}
+	if w := ExpiryWarning(recs[0], now); w != "seal a () expires 2026-12-17, in 20 days (SEALPIPE_SEAL_EXPIRY_WARNING): sealpipe seals renew a --code NEWCODE makes its successor" {
+		t.Errorf("warning %q", w)
+	}
+}
