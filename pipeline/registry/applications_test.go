@@ -1,0 +1,106 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+func application(id string) registry.ApplicationRequest {
+	return registry.ApplicationRequest{
+		ID: id, Unit: "某某县民政局", Kind: registry.KindSpecial, Purpose: "业务专用章", Clerk: "王芳",
+		Materials: []registry.MaterialFile{{Name: "unit-licence.pdf", Data: []byte("%PDF licence")}, {Name: "clerk-id.png", Data: []byte("PNG id card")}},
+		Requester: &registry.Principal{Name: "registrar-liu", Role: "registrar", Fingerprint: strings.Repeat("ab", 32)},
+	}
+}
+
+// TestApplicationLifecycle: an application (county rules 第七–八条) is
+// submitted with its materials' SM3 in the signed first change, reviewed,
+// marked made and filed, in that order only; what it asks for must be
+// complete, and a refusal needs a reason.
+func TestApplicationLifecycle(t *testing.T) {
+	t.Parallel()
+	reg, _, p, st := newRegistry(t)
+	ctx := context.Background()
+	a, err := reg.Submit(ctx, application("411728-2026-0001"), p.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.State != registry.AppSubmitted || len(a.Materials) != 2 || a.Materials[0].SM3 != sm3hex([]byte("%PDF licence")) || a.History[0].Requester.Name != "registrar-liu" {
+		t.Fatalf("submitted %+v", a)
+	}
+	if got := get(t, st, storage.PrefixRegistry+"applications/411728-2026-0001/materials/clerk-id.png"); string(got) != "PNG id card" {
+		t.Fatalf("material stored as %q", got)
+	}
+	if _, err := reg.Submit(ctx, application("411728-2026-0001"), p.admin); !errors.Is(err, registry.ErrExists) {
+		t.Fatalf("a second submission = %v, want ErrExists", err)
+	}
+	steps := []struct {
+		name string
+		do   func() (*registry.Application, error)
+		want error
+		st   registry.AppState
+	}{
+		{"filed before made", func() (*registry.Application, error) { return reg.File(ctx, a.ID, "", nil, p.admin) }, registry.ErrTransition, ""},
+		{"refused without a reason", func() (*registry.Application, error) { return reg.Review(ctx, a.ID, false, " ", nil, p.admin) }, registry.ErrInvalid, ""},
+		{"approved", func() (*registry.Application, error) {
+			return reg.Review(ctx, a.ID, true, "materials complete", nil, p.admin)
+		}, nil, registry.AppApproved},
+		{"approved again", func() (*registry.Application, error) { return reg.Review(ctx, a.ID, true, "", nil, p.admin) }, registry.ErrTransition, ""},
+		{"made", func() (*registry.Application, error) { return reg.MarkMade(ctx, a.ID, "33010200000001", nil, p.admin) }, nil, registry.AppMade},
+		{"filed", func() (*registry.Application, error) {
+			return reg.File(ctx, a.ID, "filed with the public security bureau", nil, p.admin)
+		}, nil, registry.AppFiled},
+	}
+	for _, s := range steps {
+		got, err := s.do()
+		switch {
+		case s.want != nil && !errors.Is(err, s.want):
+			t.Errorf("%s: %v, want %v", s.name, err, s.want)
+		case s.want == nil && (err != nil || got.State != s.st):
+			t.Errorf("%s: %+v, %v; want %s", s.name, got, err, s.st)
+		}
+	}
+	if a, err = reg.Application(ctx, a.ID); err != nil || a.Seal != "33010200000001" || len(a.History) != 4 {
+		t.Fatalf("application %+v, %v", a, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		edit func(*registry.ApplicationRequest)
+	}{
+		{"no clerk", func(r *registry.ApplicationRequest) { r.Clerk = "" }},
+		{"no materials", func(r *registry.ApplicationRequest) { r.Materials = nil }},
+		{"a name seal without a holder", func(r *registry.ApplicationRequest) { r.Kind, r.Purpose = registry.KindName, "" }},
+		{"an official seal with a holder", func(r *registry.ApplicationRequest) {
+			r.Kind, r.Purpose, r.Holder = registry.KindOfficial, "", "张三"
+		}},
+		{"a special seal without a purpose", func(r *registry.ApplicationRequest) { r.Purpose = "" }},
+		{"an unknown kind", func(r *registry.ApplicationRequest) { r.Kind = "round" }},
+		{"a material's name a path", func(r *registry.ApplicationRequest) { r.Materials[0].Name = "../x" }},
+	} {
+		req := application("411728-2026-0002")
+		tc.edit(&req)
+		if _, err := reg.Submit(ctx, req, p.admin); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", tc.name, err)
+		}
+	}
+	if apps, err := reg.Applications(ctx); err != nil || len(apps) != 1 {
+		t.Fatalf("Applications = %d, %v", len(apps), err)
+	}
+
+	// The materials and the review are under the administrator's signature.
+	put(t, st, storage.PrefixRegistry+"applications/411728-2026-0001/materials/clerk-id.png", []byte("PNG another card"))
+	if _, err := reg.Application(ctx, a.ID); !errors.Is(err, registry.ErrTampered) {
+		t.Fatalf("after replacing a material: %v, want ErrTampered", err)
+	}
+	put(t, st, storage.PrefixRegistry+"applications/411728-2026-0001/materials/clerk-id.png", []byte("PNG id card"))
+	edit(t, st, storage.PrefixRegistry+"applications/411728-2026-0001/log/000002.json", `"op":"approve"`, `"op":"refuse"`)
+	if _, err := reg.Application(ctx, a.ID); !errors.Is(err, registry.ErrTampered) {
+		t.Fatalf("after editing the review: %v, want ErrTampered", err)
+	}
+}
