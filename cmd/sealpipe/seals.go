@@ -189,6 +189,7 @@ name seal kept by the unit; --purpose does not apply.`,
 		},
 	}
 	cmd.AddCommand(makeCmd, listCmd, showCmd)
+	cmd.AddCommand(newExchangeCmds(g)...)
 	for _, st := range []registry.Status{registry.StatusSuspended, registry.StatusActive, registry.StatusRevoked} {
 		cmd.AddCommand(newStatusCmd(g, st))
 	}

@@ -246,6 +246,7 @@ func (s Settings) roleOIDs() map[trust.Usage]struct{ key, value string } {
 		trust.UsageApprover:      {"SEALPIPE_APPROVER_OID", s.Roles.Approver},
 		trust.UsageRegistryAdmin: {"SEALPIPE_ADMIN_OID", s.Roles.Admin},
 		trust.UsagePipeline:      {"SEALPIPE_SERVICE_OID", s.Roles.Service},
+		trust.UsageProvince:      {"SEALPIPE_PROVINCE_OID", s.Exchange.ProvinceOID},
 	}
 }
 

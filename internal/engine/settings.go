@@ -129,6 +129,9 @@ type Settings struct {
 	// AdminAPI configures the seal administration API: the listener
 	// `sealpipe serve` runs and the server the seals commands call.
 	AdminAPI AdminAPISettings
+
+	// Exchange configures the exchange with the provincial seal system.
+	Exchange ExchangeSettings
 }
 
 // RoleSettings are the OIDs that mark sealpipe's roles in certificates,

@@ -32,6 +32,11 @@ const (
 	OpRevoke   Op = "revoke"
 	// OpApprovers replaces its approvers.
 	OpApprovers Op = "approvers"
+	// OpImport is a seal's first change when it comes from another
+	// registry's filing export (Import): everything OpRegister sets, and
+	// the status the seal starts in, so that a seal suspended or revoked
+	// there is never active here, not even between two changes.
+	OpImport Op = "import"
 )
 
 // Change is one signed entry of a seal's log.
@@ -56,6 +61,8 @@ type Change struct {
 	Key     string `json:"key,omitempty"`
 	// Set by OpRegister and OpApprovers.
 	Approvers []Approver `json:"approvers,omitempty"`
+	// Status is set by OpImport alone: the status the seal starts in.
+	Status Status `json:"status,omitempty"`
 
 	// Code is the reason code of an OpSuspend or OpRevoke (county rules
 	// 第十三–十四条); Successor, set by an OpRevoke with CodeSuperseded
@@ -156,6 +163,8 @@ type replayed struct {
 	entry    *Entry
 	head     head
 	headETag string
+	// sums are the hex SM3 of each change's stored object, in order.
+	sums []string
 }
 
 // replay reads and verifies a seal's whole log and head and returns its
@@ -190,6 +199,7 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 	var (
 		e        = &Entry{}
 		prevHash string
+		sums     []string
 	)
 	for i, key := range keys {
 		seq := i + 1
@@ -220,6 +230,7 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 			return nil, bad("%v", err)
 		}
 		prevHash = sm3hex(obj)
+		sums = append(sums, prevHash)
 		if seq == h.Seq && h.SM3 != prevHash {
 			return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d with SM3 %s, but it has %s", h.Seq, h.SM3, prevHash)}
 		}
@@ -228,7 +239,7 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d, but the log has %d", h.Seq, len(keys))}
 	}
 	e.Head = len(keys)
-	return &replayed{entry: e, head: h, headETag: hinfo.ETag}, nil
+	return &replayed{entry: e, head: h, headETag: hinfo.ETag, sums: sums}, nil
 }
 
 // apply applies change c, signed by actor, to the state e.
@@ -241,8 +252,8 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 	}
 	ev := Event{At: c.At, Op: c.Op, Actor: actor, Reason: c.Reason, Code: c.Code, Seq: c.Seq, Requester: c.Requester, Successor: c.Successor, Predecessor: c.Predecessor}
 	if c.Seq == 1 {
-		if c.Op != OpRegister {
-			return fmt.Errorf("the first change is %q, want %q", c.Op, OpRegister)
+		if c.Op != OpRegister && c.Op != OpImport {
+			return fmt.Errorf("the first change is %q, want %q or %q", c.Op, OpRegister, OpImport)
 		}
 		if err := CheckKeyAlias(c.Key); err != nil {
 			return err
@@ -265,9 +276,20 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 			ValidStart: e.Seal.ValidStart, ValidEnd: e.Seal.ValidEnd, Predecessor: c.Predecessor,
 		}
 		ev.Status = StatusActive
-		e.Status = StatusActive
+		if c.Op == OpImport {
+			if !c.Status.Valid() {
+				return fmt.Errorf("an import starting the seal %q", c.Status)
+			}
+			ev.Status = c.Status
+		} else if c.Status != "" {
+			return fmt.Errorf("a registration setting the status %q", c.Status)
+		}
+		e.Status = ev.Status
 		e.History = append(e.History, ev)
 		return nil
+	}
+	if c.Status != "" {
+		return fmt.Errorf("%s setting the status %q", c.Op, c.Status)
 	}
 	switch c.Op {
 	case OpSuspend, OpActivate, OpRevoke:

@@ -445,14 +445,8 @@ type RegisterRequest struct {
 // Register adds a seal whose SESeal DER is esl, signed by admin. The seal
 // starts active. Registering an existing identifier fails with ErrExists.
 func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest, admin signed.Signer) (*Entry, error) {
-	seal, err := ses.ParseSeal(esl)
+	seal, err := parseSeal(esl, req.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if err := checkID(seal.ID); err != nil {
-		return nil, err
-	}
-	if err := CheckKeyAlias(req.Key); err != nil {
 		return nil, err
 	}
 	approvers, err := pin(req.Approvers)
@@ -477,26 +471,7 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 		Name: seal.Name, Unit: req.Unit, Purpose: req.Purpose, Key: req.Key, Approvers: approvers, SealSM3: sm3hex(esl),
 		Requester: req.Requester, Predecessor: req.Predecessor,
 	}
-	// The seal first, create-only, tolerating an identical leftover of a
-	// crashed registration; then the first change, which takes the
-	// identifier; then the head, which makes it visible.
-	created, err := storage.PutOnce(ctx, g.store, sealKey(seal.ID), esl, storage.PutOptions{ContentType: "application/octet-stream"})
-	if err != nil {
-		return nil, fmt.Errorf("registry: register %q: %w", seal.ID, err)
-	}
-	if !created {
-		old, err := g.readSeal(ctx, seal.ID)
-		if err != nil {
-			return nil, err
-		}
-		if sm3hex(old) != c.SealSM3 {
-			return nil, fmt.Errorf("%w: %q", ErrExists, seal.ID)
-		}
-	}
-	if err := g.append(ctx, c, admin, ""); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, fmt.Errorf("%w: %q", ErrExists, seal.ID)
-		}
+	if err := g.first(ctx, esl, c, admin); err != nil {
 		return nil, err
 	}
 	return g.Get(ctx, seal.ID)

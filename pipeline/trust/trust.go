@@ -89,7 +89,8 @@ func NewPool(roots []*smx509.Certificate, intermediates ...*smx509.Certificate) 
 
 // SetRoleOID makes oid the OID a certificate must carry (as an extended
 // key usage or a policy) to serve role u: UsageApprover,
-// UsageRegistryAdmin or UsagePipeline. It panics for other usages.
+// UsageRegistryAdmin, UsagePipeline or UsageProvince. It panics for
+// other usages.
 func (p *Pool) SetRoleOID(u Usage, oid asn1.ObjectIdentifier) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -47,6 +47,10 @@ const (
 	// rejections, usage records); needs digitalSignature and the pipeline
 	// role OID.
 	UsagePipeline
+	// UsageProvince: the provincial seal system signing what it sends a
+	// county, such as its revocation list (package pipeline/exchange);
+	// needs digitalSignature and the province role OID.
+	UsageProvince
 )
 
 // The default role OIDs, under the arc of RFC 5612's example enterprise
@@ -57,6 +61,7 @@ var (
 	DefaultApproverOID      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 38540, 1}
 	DefaultRegistryAdminOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 38540, 2}
 	DefaultPipelineOID      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 38540, 3}
+	DefaultProvinceOID      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 38540, 4}
 )
 
 // defaultRoleOIDs are the role OIDs of a new Pool.
@@ -65,6 +70,7 @@ func defaultRoleOIDs() map[Usage]asn1.ObjectIdentifier {
 		UsageApprover:      DefaultApproverOID,
 		UsageRegistryAdmin: DefaultRegistryAdminOID,
 		UsagePipeline:      DefaultPipelineOID,
+		UsageProvince:      DefaultProvinceOID,
 	}
 }
 
@@ -83,6 +89,8 @@ func (u Usage) String() string {
 		return "registry administrator"
 	case UsagePipeline:
 		return "pipeline"
+	case UsageProvince:
+		return "province"
 	}
 	return fmt.Sprintf("Usage(%d)", int(u))
 }
@@ -91,7 +99,7 @@ func (u Usage) String() string {
 // carry at least one; zero for UsageAny.
 func (u Usage) KeyUsage() smx509.KeyUsage {
 	switch u {
-	case UsageSealMaker, UsageApprover, UsageRegistryAdmin, UsagePipeline:
+	case UsageSealMaker, UsageApprover, UsageRegistryAdmin, UsagePipeline, UsageProvince:
 		return smx509.KeyUsageDigitalSignature
 	case UsageDocumentSigner:
 		return smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment
@@ -102,7 +110,7 @@ func (u Usage) KeyUsage() smx509.KeyUsage {
 // check tests c's key usage for u, and its role OID if u is a role (oid
 // not nil).
 func (u Usage) check(c *smx509.Certificate, oid asn1.ObjectIdentifier) error {
-	if u < UsageSealMaker || u > UsagePipeline {
+	if u < UsageSealMaker || u > UsageProvince {
 		return certErr(c, ErrKeyUsage, "invalid usage %v", u)
 	}
 	if want := u.KeyUsage(); want != 0 {
