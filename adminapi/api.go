@@ -126,6 +126,7 @@ const (
 	CodeOtherUnit        = "OTHER_UNIT"             // 403: the role may, on its own unit's seals only
 	CodeNotFound         = "NOT_FOUND"              // 404: no such route
 	CodeSealNotFound     = "SEAL_NOT_FOUND"         // 404: no such seal (registry.ErrNotFound)
+	CodeAppNotFound      = "APPLICATION_NOT_FOUND"  // 404: no such application (registry.ErrAppNotFound)
 	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"     // 405
 	CodeSealExists       = "SEAL_EXISTS"            // 409: registry.ErrExists
 	CodeTransition       = "TRANSITION_NOT_ALLOWED" // 409: registry.ErrTransition
@@ -162,6 +163,7 @@ var codeErrors = map[string]error{
 	CodeForbidden:       ErrForbidden,
 	CodeOtherUnit:       ErrForbidden,
 	CodeSealNotFound:    registry.ErrNotFound,
+	CodeAppNotFound:     registry.ErrAppNotFound,
 	CodeSealExists:      registry.ErrExists,
 	CodeTransition:      registry.ErrTransition,
 	CodeConflict:        registry.ErrConflict,
@@ -194,6 +196,7 @@ func errorFor(err error) *Error {
 		code   string
 	}{
 		{registry.ErrNotFound, http.StatusNotFound, CodeSealNotFound},
+		{registry.ErrAppNotFound, http.StatusNotFound, CodeAppNotFound},
 		{registry.ErrExists, http.StatusConflict, CodeSealExists},
 		{registry.ErrTransition, http.StatusConflict, CodeTransition},
 		{registry.ErrConflict, http.StatusConflict, CodeConflict},

@@ -24,6 +24,10 @@ const (
 	ActionRevoke       Action = "seals.revoke"
 	ActionSetApprovers Action = "seals.set-approvers"
 	ActionAudit        Action = "audit.query"
+	ActionAppSubmit    Action = "applications.submit"
+	ActionAppList      Action = "applications.list"
+	ActionAppShow      Action = "applications.show"
+	ActionAppReview    Action = "applications.review"
 )
 
 // Access is how far a role may take an action.
@@ -68,6 +72,12 @@ var policy = map[Action]map[Role]Access{
 	// it approves for, or its department's batches are sealed with,
 	// include other departments' batches, which are not its own.
 	ActionAudit: {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All, RoleKeeper: Own},
+	// Applications (第七–八条): the county's registrar takes them (the
+	// city may too), the city reviews them; both and auditors read them.
+	ActionAppSubmit: {RoleAdmin: All, RoleRegistrar: All},
+	ActionAppList:   {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All},
+	ActionAppShow:   {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All},
+	ActionAppReview: {RoleAdmin: All},
 }
 
 // everyone gives every role access a, except the roles in all, which get

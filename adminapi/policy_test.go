@@ -3,6 +3,7 @@ package adminapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,6 +40,10 @@ var wantPolicy = map[adminapi.Action][6]adminapi.Access{
 	adminapi.ActionRevoke:       {all, none, none, none, none, none},
 	adminapi.ActionSetApprovers: {all, none, none, none, none, none},
 	adminapi.ActionAudit:        {all, all, own, none, all, none},
+	adminapi.ActionAppSubmit:    {all, all, none, none, none, none},
+	adminapi.ActionAppList:      {all, all, none, none, all, none},
+	adminapi.ActionAppShow:      {all, all, none, none, all, none},
+	adminapi.ActionAppReview:    {all, none, none, none, none, none},
 }
 
 // TestPolicy sends every route as every role, on a seal of the role's own
@@ -103,6 +108,15 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 			req.Unit, req.Approvers = "county-office", []string{"approver-li"}
 		}
 		body = req
+	case adminapi.ActionAppSubmit:
+		body = f.application(fmt.Sprintf("app-%d", f.next))
+		f.next++
+	case adminapi.ActionAppShow, adminapi.ActionAppReview:
+		id = f.submitApplication(t, ctx)
+		body = adminapi.ReviewRequest{Approve: true, Reason: "materials complete"}
+		if rt.Action == adminapi.ActionAppShow {
+			body = nil
+		}
 	case adminapi.ActionSetApprovers:
 		req := adminapi.ApproversRequest{Reason: "confirmed", Approvers: []adminapi.ApproverSpec{{Name: "approver-zhang", Departments: []string{"civil-affairs"}}}}
 		if !mine {
@@ -157,7 +171,53 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 		var rec registry.Record
 		json.Unmarshal(b, &rec)
 		f.checkLogged(t, ctx, rec.ID, role)
+	case adminapi.ActionAppSubmit, adminapi.ActionAppReview:
+		var a registry.Application
+		json.Unmarshal(b, &a)
+		reg, err := f.e.Registry(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := reg.Application(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := got.History[len(got.History)-1]
+		if want := map[adminapi.Action]registry.AppState{adminapi.ActionAppSubmit: registry.AppSubmitted, adminapi.ActionAppReview: registry.AppApproved}[rt.Action]; got.State != want || last.Requester == nil || last.Requester.Name != names[role] {
+			t.Fatalf("application %s: %s, requester %+v; want %s asked by %s", a.ID, got.State, last.Requester, want, names[role])
+		}
 	}
+}
+
+// application is an application for a special-purpose seal of unit A
+// with two identity materials.
+func (f *fixture) application(id string) adminapi.ApplicationRequest {
+	return adminapi.ApplicationRequest{
+		ID: id, Unit: unitNames["A"], Kind: registry.KindSpecial, Purpose: "业务专用章", Clerk: "王芳",
+		Materials: []adminapi.MaterialUpload{{Name: "unit-licence.pdf", Data: []byte("%PDF licence")}, {Name: "clerk-id.png", Data: []byte("PNG id card")}},
+	}
+}
+
+// submitApplication submits a fresh application through the engine, as
+// a registrar's client would, and returns its identifier.
+func (f *fixture) submitApplication(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	id := fmt.Sprintf("app-%d", f.next)
+	f.next++
+	reg, err := f.e.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := f.e.Admin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := f.application(id)
+	if _, err := reg.Submit(ctx, registry.ApplicationRequest{ID: id, Unit: req.Unit, Kind: req.Kind, Purpose: req.Purpose, Clerk: req.Clerk,
+		Materials: []registry.MaterialFile{{Name: "unit-licence.pdf", Data: []byte("%PDF licence")}}}, admin); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // ensure brings seal id to status st through the engine (as the command

@@ -44,6 +44,10 @@ var routes = []route{
 	{"POST", Prefix + "/seals/{id}/activate", ActionActivate, "reactivate a suspended seal (seals activate)", statusHandler(registry.StatusActive)},
 	{"POST", Prefix + "/seals/{id}/revoke", ActionRevoke, "revoke a seal for good (seals revoke)", statusHandler(registry.StatusRevoked)},
 	{"GET", Prefix + "/audit", ActionAudit, "the uses of seals and the changes of their registry entries, verified, oldest first (audit query)", (*Server).audit},
+	{"POST", Prefix + "/applications", ActionAppSubmit, "submit an application for a seal with the identity materials (county rules 第八条)", (*Server).submitApplication},
+	{"GET", Prefix + "/applications", ActionAppList, "the applications for seals and their states", (*Server).listApplications},
+	{"GET", Prefix + "/applications/{id}", ActionAppShow, "an application, its materials' SM3 and its history", (*Server).showApplication},
+	{"POST", Prefix + "/applications/{id}/review", ActionAppReview, "approve or refuse a submitted application (county rules 第七条)", (*Server).reviewApplication},
 }
 
 // Route describes a route of the API.

@@ -46,6 +46,8 @@ const (
 type Registry interface {
 	List(ctx context.Context) ([]registry.Record, error)
 	Get(ctx context.Context, id string) (*registry.Entry, error)
+	Applications(ctx context.Context) ([]registry.Application, error)
+	Application(ctx context.Context, id string) (*registry.Application, error)
 }
 
 // Administrator makes the registry changes the API is asked for, each
@@ -55,6 +57,8 @@ type Administrator interface {
 	MakeSeal(ctx context.Context, req MakeRequest, by *registry.Principal) (*registry.Entry, error)
 	SetStatus(ctx context.Context, id string, change registry.StatusChange) (*registry.Record, error)
 	SetApprovers(ctx context.Context, id string, req ApproversRequest, by *registry.Principal) (*registry.Record, error)
+	SubmitApplication(ctx context.Context, req ApplicationRequest, by *registry.Principal) (*registry.Application, error)
+	ReviewApplication(ctx context.Context, id string, req ReviewRequest, by *registry.Principal) (*registry.Application, error)
 }
 
 // AuditTrail answers audit queries (GET /api/v1/audit): an

@@ -415,3 +415,23 @@ func (b adminBackend) SetApprovers(ctx context.Context, id string, req adminapi.
 	}
 	return reg.ChangeApprovers(ctx, id, registry.ApproversChange{Grants: grants, Reason: req.Reason, Requester: by}, admin)
 }
+
+func (b adminBackend) SubmitApplication(ctx context.Context, req adminapi.ApplicationRequest, by *registry.Principal) (*registry.Application, error) {
+	reg, admin, err := b.e.registryAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := registry.ApplicationRequest{ID: req.ID, Unit: req.Unit, Kind: req.Kind, Purpose: req.Purpose, Holder: req.Holder, Clerk: req.Clerk, Reason: req.Reason, Requester: by}
+	for _, m := range req.Materials {
+		r.Materials = append(r.Materials, registry.MaterialFile{Name: m.Name, Data: m.Data})
+	}
+	return reg.Submit(ctx, r, admin)
+}
+
+func (b adminBackend) ReviewApplication(ctx context.Context, id string, req adminapi.ReviewRequest, by *registry.Principal) (*registry.Application, error) {
+	reg, admin, err := b.e.registryAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Review(ctx, id, req.Approve, req.Reason, by, admin)
+}
