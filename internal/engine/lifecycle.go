@@ -253,3 +253,57 @@ func (e *Engine) WarnExpiringSeals(ctx context.Context) {
 		e.log.WarnContext(ctx, ExpiryWarning(r, now), "seal", r.ID, "valid_end", r.ValidEnd)
 	}
 }
+
+// MakeFromApplication makes the seal approved application appID asks for
+// (county rules 第七条: the county collects, the city makes), registered
+// suspended until it is filed (FileSeal), and marks the application made.
+// The application says the kind, purpose and holder; spec the rest: the
+// unit's slug, whose certificate must name the application's unit, the
+// code, the approvers and the validity. A rerun after a crash between the
+// two steps finishes.
+func (e *Engine) MakeFromApplication(ctx context.Context, appID string, spec SealSpec) (*registry.Entry, *registry.Application, error) {
+	reg, admin, err := e.registryAdmin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := reg.Application(ctx, appID)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec.Kind, spec.Purpose, spec.Holder = SealKindUnit, "", ""
+	switch a.Kind {
+	case registry.KindSpecial:
+		spec.Purpose = a.Purpose
+	case registry.KindName, registry.KindTitle:
+		spec.Kind, spec.Holder = SealKindPersonal, a.Holder
+	}
+	spec.UnitName, spec.Application = a.Unit, appID
+	ent, err := reg.Get(ctx, spec.Code)
+	switch {
+	case err == nil && ent.Application != appID:
+		return nil, nil, fmt.Errorf("%w: %q", registry.ErrExists, spec.Code)
+	case err == nil:
+		// Made by a run that stopped before marking the application.
+	case errors.Is(err, registry.ErrNotFound):
+		if ent, err = e.MakeSeal(ctx, spec); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, err
+	}
+	if a.State == registry.AppMade && a.Seal == ent.ID {
+		return ent, a, nil
+	}
+	a, err = reg.MarkMade(ctx, appID, ent.ID, spec.Requester, admin)
+	return ent, a, err
+}
+
+// FileSeal files the seal made from application appID and activates it
+// (registry.Registry.FileSeal; county rules 第六条 备案).
+func (e *Engine) FileSeal(ctx context.Context, appID, reason string) (*registry.Application, error) {
+	reg, admin, err := e.registryAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.FileSeal(ctx, appID, reason, nil, admin)
+}

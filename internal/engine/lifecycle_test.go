@@ -124,3 +124,76 @@ func TestExpiringSeals(t *testing.T) {
 		t.Errorf("warning %q", w)
 	}
 }
+
+// TestApplicationToActiveSeal: a seal is made only from an approved
+// application, of the unit it names, registered suspended and activated
+// only when filed (county rules 第六–八条); making and filing again
+// finish or change nothing.
+func TestApplicationToActiveSeal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLocalEngine(t)
+	reg, err := e.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := e.Admin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit := func(id, unit string) {
+		t.Helper()
+		if _, err := reg.Submit(ctx, registry.ApplicationRequest{ID: id, Unit: unit, Kind: registry.KindName, Holder: "张三", Clerk: "王芳",
+			Materials: []registry.MaterialFile{{Name: "holder-id.png", Data: []byte("id card")}}}, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := SealSpec{Unit: "civil-affairs", Code: "33010200000101", Approvers: []string{"approver-zhang"}}
+	submit("app-1", "某某县民政局")
+	if _, _, err := e.MakeFromApplication(ctx, "app-1", spec); !errors.Is(err, registry.ErrTransition) {
+		t.Fatalf("made before the review: %v, want ErrTransition", err)
+	}
+	if _, err := reg.Get(ctx, spec.Code); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("a seal made before the review was registered: %v", err)
+	}
+	if _, err := reg.Review(ctx, "app-1", true, "", nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.FileSeal(ctx, "app-1", ""); !errors.Is(err, registry.ErrTransition) {
+		t.Fatalf("filed before made: %v, want ErrTransition", err)
+	}
+	seal, app, err := e.MakeFromApplication(ctx, "app-1", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seal.Status != registry.StatusSuspended || seal.Application != "app-1" || seal.Name != "张三之印" || app.State != registry.AppMade || app.Seal != spec.Code {
+		t.Fatalf("made: seal %+v, application %+v", seal.Record, app)
+	}
+	if st := seal.StatusAt(time.Now()); st == registry.StatusActive {
+		t.Fatal("a seal not filed is active")
+	}
+	if again, _, err := e.MakeFromApplication(ctx, "app-1", spec); err != nil || again.Head != 1 {
+		t.Fatalf("made again: %v, head %d", err, again.Head)
+	}
+	app, err = e.FileSeal(ctx, "app-1", "")
+	if err != nil || app.State != registry.AppFiled {
+		t.Fatalf("filed: %+v, %v", app, err)
+	}
+	filed, err := reg.Get(ctx, spec.Code)
+	if err != nil || filed.Status != registry.StatusActive || filed.History[1].Reason != "filed (application app-1)" {
+		t.Fatalf("after filing: %+v, %v", filed, err)
+	}
+	if _, err := e.FileSeal(ctx, "app-1", ""); err != nil {
+		t.Fatalf("filed again: %v", err)
+	}
+
+	// The unit's certificate must name the application's unit.
+	submit("app-2", "另一个单位")
+	if _, err := reg.Review(ctx, "app-2", true, "", nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	spec.Code = "33010200000102"
+	if _, _, err := e.MakeFromApplication(ctx, "app-2", spec); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("made for another unit: %v, want ErrInvalid", err)
+	}
+}

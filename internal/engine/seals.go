@@ -91,6 +91,9 @@ type SealSpec struct {
 	// name; else the picture is drawn from the spec.
 	Picture ses.Picture
 	Name    string
+	// Application, if set, is the approved application the seal is made
+	// from (MakeFromApplication): it is registered suspended until filed.
+	Application string
 	// grants, if set, are the approvers as pinned already (a successor
 	// keeps its predecessor's), in place of Approvers and Departments.
 	grants []registry.ApproverGrant
@@ -157,7 +160,7 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	if spec.UnitName != "" && spec.UnitName != unit {
 		return nil, fmt.Errorf("%w: unit name %q: unit %q's certificate names it %q, and its seals show that name", registry.ErrInvalid, spec.UnitName, spec.Unit, unit)
 	}
-	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit, Predecessor: spec.Predecessor}
+	req := registry.MakeRequest{ID: spec.Code, Unit: unit, Purpose: spec.Purpose, Type: ses.TypeUnit, Predecessor: spec.Predecessor, Application: spec.Application}
 	if spec.Kind == SealKindPersonal {
 		req.Type = ses.TypePersonal
 	}

@@ -453,3 +453,52 @@ func (g *Registry) Applications(ctx context.Context) ([]Application, error) {
 	}
 	return out, nil
 }
+
+// checkApplication checks that seal id may be registered as made from
+// application appID: it is approved, or made into this very seal (a
+// rerun after a crash).
+func (g *Registry) checkApplication(ctx context.Context, appID, id string) error {
+	a, err := g.Application(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if a.State != AppApproved && !(a.State == AppMade && a.Seal == id) {
+		return fmt.Errorf("%w: application %q is %s, not approved", ErrTransition, appID, a.State)
+	}
+	return nil
+}
+
+// FileSeal files the seal made from application appID (county rules
+// 第六条 备案) and only then activates it: the seal, registered suspended
+// (RegisterRequest.Application), is activated, then the application
+// marked filed. A filing stopped between the two is finished by the same
+// call again; a filed application is returned as it is.
+func (g *Registry) FileSeal(ctx context.Context, appID, reason string, requester *Principal, admin signed.Signer) (*Application, error) {
+	a, err := g.Application(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	switch a.State {
+	case AppFiled:
+		return a, nil
+	case AppMade:
+	default:
+		return nil, fmt.Errorf("%w: application %q is %s: a seal is made from it before it is filed", ErrTransition, appID, a.State)
+	}
+	e, err := g.Get(ctx, a.Seal)
+	if err != nil {
+		return nil, err
+	}
+	if e.Application != appID {
+		return nil, fmt.Errorf("%w: seal %q was not made from application %q", ErrInvalid, a.Seal, appID)
+	}
+	if strings.TrimSpace(reason) == "" {
+		reason = "filed (application " + appID + ")"
+	}
+	if e.Status == StatusSuspended && len(e.History) == 1 {
+		if _, err := g.ChangeStatus(ctx, e.ID, StatusChange{To: StatusActive, Reason: reason, Requester: requester}, admin); err != nil {
+			return nil, err
+		}
+	}
+	return g.File(ctx, appID, reason, requester, admin)
+}

@@ -93,6 +93,14 @@ func checkLifecycle(c Change) error {
 			return err
 		}
 	}
+	if c.Application != "" {
+		if c.Op != OpRegister {
+			return fmt.Errorf("%s naming the application %q", c.Op, c.Application)
+		}
+		if err := checkID(c.Application); err != nil {
+			return err
+		}
+	}
 	if c.Predecessor != "" {
 		if c.Op != OpRegister {
 			return fmt.Errorf("%s naming the predecessor %q", c.Op, c.Predecessor)

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -186,6 +188,7 @@ func TestLifecycleFieldsReplayed(t *testing.T) {
 		{"a successor, stolen", registry.Change{Op: registry.OpRevoke, Code: registry.CodeStolen, Successor: "33010200000002", Reason: "r"}, false},
 		{"superseded by itself", registry.Change{Op: registry.OpRevoke, Code: registry.CodeSuperseded, Successor: "33010200000001", Reason: "r"}, false},
 		{"a predecessor after registration", registry.Change{Op: registry.OpSuspend, Predecessor: "33010200000002", Reason: "r"}, false},
+		{"an application after registration", registry.Change{Op: registry.OpSuspend, Code: registry.CodeLost, Application: "app-1", Reason: "r"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -220,4 +223,58 @@ func TestLifecycleFieldsReplayed(t *testing.T) {
 func sm3hex(b []byte) string {
 	sum := sm3.Sum(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestApplicationRegistrationReplayed: a registration naming the
+// application the seal was made from must start the seal suspended (it
+// is activated when filed), and one that does not name one must not set
+// a status; replay holds both, whatever an administrator signed.
+func TestApplicationRegistrationReplayed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		application string
+		status      registry.Status
+		ok          bool
+	}{
+		{"made from an application, suspended", "app-1", registry.StatusSuspended, true},
+		{"made from an application, active", "app-1", "", false},
+		{"made from an application, revoked", "app-1", registry.StatusRevoked, false},
+		{"no application, suspended", "", registry.StatusSuspended, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg, req, p, st := newRegistry(t)
+			if _, err := reg.Make(ctx, req, p.admin); err != nil {
+				t.Fatal(err)
+			}
+			payload, _, err := signed.Open(get(t, st, registry.ChangeKey(req.ID, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c registry.Change
+			if err := json.Unmarshal(payload, &c); err != nil {
+				t.Fatal(err)
+			}
+			c.Application, c.Status = tc.application, tc.status
+			obj, err := p.admin.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			put(t, st, registry.ChangeKey(req.ID, 1), obj)
+			head, err := p.admin.Marshal(map[string]any{"seal": req.ID, "seq": 1, "sm3": sm3hex(obj), "at": c.At})
+			if err != nil {
+				t.Fatal(err)
+			}
+			put(t, st, storage.PrefixRegistry+"seals/"+req.ID+"/head.json", head)
+			e, err := registry.New(st, p.pool).Get(ctx, req.ID)
+			switch {
+			case tc.ok && (err != nil || e.Status != registry.StatusSuspended || e.Application != tc.application):
+				t.Fatalf("Get = %+v, %v; want suspended, made from %s", e, err, tc.application)
+			case !tc.ok && !errors.Is(err, registry.ErrTampered):
+				t.Fatalf("Get = %v, want ErrTampered", err)
+			}
+		})
+	}
 }

@@ -72,6 +72,10 @@ type Change struct {
 	Code        ReasonCode `json:"code,omitempty"`
 	Successor   string     `json:"successor,omitempty"`
 	Predecessor string     `json:"predecessor,omitempty"`
+	// Application, set by an OpRegister alone, is the application the
+	// seal was made from (county rules 第七–八条; Registry.Submit); such a
+	// seal starts suspended (Status), to be activated once filed.
+	Application string `json:"application,omitempty"`
 
 	// Requester is who asked for the change through the admin API, if
 	// anyone did; changes from before it was recorded have none, and so
@@ -276,12 +280,18 @@ func (g *Registry) apply(ctx context.Context, e *Entry, c Change, actor string) 
 			ValidStart: e.Seal.ValidStart, ValidEnd: e.Seal.ValidEnd, Predecessor: c.Predecessor,
 		}
 		ev.Status = StatusActive
-		if c.Op == OpImport {
+		switch {
+		case c.Op == OpImport:
 			if !c.Status.Valid() {
 				return fmt.Errorf("an import starting the seal %q", c.Status)
 			}
 			ev.Status = c.Status
-		} else if c.Status != "" {
+		case (c.Application != "") != (c.Status == StatusSuspended):
+			return fmt.Errorf("a registration setting the status %q, for application %q (a seal made from an application starts suspended until filed)", c.Status, c.Application)
+		case c.Application != "":
+			ev.Status = c.Status
+			e.Application = c.Application
+		case c.Status != "":
 			return fmt.Errorf("a registration setting the status %q", c.Status)
 		}
 		e.Status = ev.Status

@@ -129,6 +129,10 @@ type Record struct {
 	// that replaced this one, set by its revocation with CodeSuperseded.
 	Predecessor string `json:"predecessor,omitempty"`
 	Successor   string `json:"successor,omitempty"`
+	// Application is the application the seal was made from (county
+	// rules 第七–八条), if any: such a seal was registered suspended and
+	// activated when filed.
+	Application string `json:"application,omitempty"`
 }
 
 // Approver is a certificate pinned by its key, allowed to approve uses of
@@ -440,6 +444,11 @@ type RegisterRequest struct {
 	// 第十三条): registered, and superseded by no other seal. Supersede
 	// then revokes it.
 	Predecessor string
+	// Application, if set, is the approved application the seal is made
+	// from (Registry.Submit, Review): the seal is registered suspended,
+	// to be activated when filed (FileApplication), and the application
+	// is marked made.
+	Application string
 }
 
 // Register adds a seal whose SESeal DER is esl, signed by admin. The seal
@@ -470,6 +479,12 @@ func (g *Registry) Register(ctx context.Context, esl []byte, req RegisterRequest
 		Seal: seal.ID, Seq: 1, Op: OpRegister, Reason: reason,
 		Name: seal.Name, Unit: req.Unit, Purpose: req.Purpose, Key: req.Key, Approvers: approvers, SealSM3: sm3hex(esl),
 		Requester: req.Requester, Predecessor: req.Predecessor,
+	}
+	if req.Application != "" {
+		c.Application, c.Status = req.Application, StatusSuspended
+		if err := g.checkApplication(ctx, req.Application, seal.ID); err != nil {
+			return nil, err
+		}
 	}
 	if err := g.first(ctx, esl, c, admin); err != nil {
 		return nil, err
@@ -631,6 +646,9 @@ type MakeRequest struct {
 	// Predecessor, if set, is the seal the new one replaces (see
 	// RegisterRequest.Predecessor).
 	Predecessor string
+	// Application, if set, is the approved application the seal is made
+	// from (see RegisterRequest.Application).
+	Application string
 }
 
 // VendorID is the GB/T 38540 SES_Header Vid of seals sealpipe makes.
@@ -684,7 +702,7 @@ func (g *Registry) Make(ctx context.Context, req MakeRequest, admin signed.Signe
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal %q: %w", req.ID, err)
 	}
-	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key, Requester: req.Requester, Predecessor: req.Predecessor}, admin)
+	return g.Register(ctx, esl, RegisterRequest{Unit: req.Unit, Purpose: req.Purpose, Approvers: req.Approvers, Key: req.Key, Requester: req.Requester, Predecessor: req.Predecessor, Application: req.Application}, admin)
 }
 
 // pin turns grants into approver entries, refusing empty or duplicate ones.
