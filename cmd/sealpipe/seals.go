@@ -193,7 +193,7 @@ name seal kept by the unit; --purpose does not apply.`,
 	for _, st := range []registry.Status{registry.StatusSuspended, registry.StatusActive, registry.StatusRevoked} {
 		cmd.AddCommand(newStatusCmd(g, st))
 	}
-	cmd.AddCommand(newChangeCmd(g, false), newChangeCmd(g, true))
+	cmd.AddCommand(newChangeCmd(g, false), newChangeCmd(g, true), newApplicationCmd(g))
 	return cmd
 }
 

@@ -307,3 +307,23 @@ func (e *Engine) FileSeal(ctx context.Context, appID, reason string) (*registry.
 	}
 	return reg.FileSeal(ctx, appID, reason, nil, admin)
 }
+
+// SubmitApplication records an application for a seal (county rules
+// 第八条; registry.Registry.Submit), signed by the seal administrator.
+func (e *Engine) SubmitApplication(ctx context.Context, req registry.ApplicationRequest) (*registry.Application, error) {
+	reg, admin, err := e.registryAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Submit(ctx, req, admin)
+}
+
+// ReviewApplication approves or refuses a submitted application (county
+// rules 第七条), signed by the seal administrator.
+func (e *Engine) ReviewApplication(ctx context.Context, id string, approve bool, reason string) (*registry.Application, error) {
+	reg, admin, err := e.registryAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Review(ctx, id, approve, reason, nil, admin)
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealpipe/sealpipe/internal/engine"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
+)
+
+// newApplicationCmd is `seals application`: applications for seals
+// (county rules 第六–八条), on this machine's registry. Through the admin
+// API the registrar submits and the city reviews (POST /api/v1/applications).
+func newApplicationCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "application",
+		Short: "Applications for seals: submit, review, make the seal, file it (then it is active)",
+		Long: `An application for a seal names the unit, the kind of seal (official 公章,
+special 专用章 with a purpose, name 名章 or title 职务章 with a holder), the clerk
+(经办人) and attaches the identity materials, stored in the registry's bucket
+under registry/applications/<id>/materials/ with their SM3 in the signed
+submission (county rules 第八条). The seal administrator reviews it (第七条),
+makes the seal it asks for, registered suspended, and files it (备案): only
+then is the seal active.
+
+These commands work on this machine's registry with the seal administrator's
+key (SEALPIPE_ADMIN_KEY). Through the admin API a registrar submits with
+POST /api/v1/applications and the city reviews with POST …/review.`,
+	}
+	var (
+		req       registry.ApplicationRequest
+		materials []string
+	)
+	submit := &cobra.Command{
+		Use:   "submit ID --unit NAME --kind KIND --clerk NAME --material FILE... [--purpose TEXT] [--holder NAME]",
+		Short: "Submit an application with its identity materials",
+		Example: `  sealpipe seals application submit 411728-2026-0001 --unit 某某县民政局 --kind special --purpose 业务专用章 \
+      --clerk 王芳 --material unit-licence.pdf --material clerk-id.png`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := noAdminURL(g, "seals application submit", "POST /api/v1/applications"); err != nil {
+				return err
+			}
+			req.ID, req.Materials = args[0], nil
+			for _, path := range materials {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return usageErr("--material: %v", err)
+				}
+				req.Materials = append(req.Materials, registry.MaterialFile{Name: filepath.Base(path), Data: b})
+			}
+			a, err := g.engine().SubmitApplication(cmd.Context(), req)
+			return printApplication(g, a, err)
+		},
+	}
+	f := submit.Flags()
+	f.StringVar(&req.Unit, "unit", "", "the unit's name, as its signer certificate carries it, e.g. 某某县民政局")
+	f.StringVar((*string)(&req.Kind), "kind", "", "official (公章), special (专用章, needs --purpose), name (名章) or title (职务章), both needing --holder")
+	f.StringVar(&req.Purpose, "purpose", "", "a special seal's purpose text, e.g. 合同专用章")
+	f.StringVar(&req.Holder, "holder", "", "the person a name or title seal is for")
+	f.StringVar(&req.Clerk, "clerk", "", "the clerk (经办人) who submits it for the unit")
+	f.StringArrayVar(&materials, "material", nil, "an identity material file (repeatable; its base name is kept)")
+	f.StringVar(&req.Reason, "reason", "", "a note recorded with the submission")
+
+	var approve, refuse bool
+	var reason string
+	review := &cobra.Command{
+		Use:   "review ID --approve|--refuse [--reason TEXT]",
+		Short: "Approve or refuse a submitted application (a refusal needs --reason)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if approve == refuse {
+				return usageErr("say --approve or --refuse")
+			}
+			if err := noAdminURL(g, "seals application review", "POST /api/v1/applications/{id}/review"); err != nil {
+				return err
+			}
+			a, err := g.engine().ReviewApplication(cmd.Context(), args[0], approve, reason)
+			return printApplication(g, a, err)
+		},
+	}
+	review.Flags().BoolVar(&approve, "approve", false, "approve the application")
+	review.Flags().BoolVar(&refuse, "refuse", false, "refuse the application (needs --reason)")
+	review.Flags().StringVar(&reason, "reason", "", "why (recorded)")
+
+	var spec engine.SealSpec
+	var years int
+	mk := &cobra.Command{
+		Use:   "make ID --unit SLUG --code CODE --approver SLUG...",
+		Short: "Make the seal an approved application asks for; it stays suspended until filed",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if spec.Unit == "" || spec.Code == "" || len(spec.Approvers) == 0 {
+				return usageErr("--unit, --code and --approver are required")
+			}
+			if years < 1 || years > 10 {
+				return usageErr("--valid-years %d: want 1 to 10", years)
+			}
+			if err := noAdminURL(g, "seals application make", ""); err != nil {
+				return err
+			}
+			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
+			seal, a, err := g.engine().MakeFromApplication(cmd.Context(), args[0], spec)
+			if err == nil && !g.jsonOut {
+				fmt.Fprintf(g.stdout, "seal %s made from application %s: %s until filed (sealpipe seals application file %s)\n", seal.ID, a.ID, seal.Status, a.ID)
+			}
+			return printApplication(g, a, err)
+		},
+	}
+	mk.Flags().StringVar(&spec.Unit, "unit", "", "the unit's slug in the trust chain (its certificate must name the application's unit)")
+	mk.Flags().StringVar(&spec.Code, "code", "", "14-digit seal code")
+	mk.Flags().StringArrayVar(&spec.Approvers, "approver", nil, "approver slug allowed to approve uses (repeatable)")
+	mk.Flags().StringArrayVar(&spec.Departments, "dept", nil, "department the approvers may approve for (repeatable; default: the unit's slug)")
+	mk.Flags().IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
+
+	var fileReason string
+	file := &cobra.Command{
+		Use:   "file ID [--reason TEXT]",
+		Short: "File (备案) the seal made from an application, which makes it active",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := noAdminURL(g, "seals application file", ""); err != nil {
+				return err
+			}
+			a, err := g.engine().FileSeal(cmd.Context(), args[0], fileReason)
+			return printApplication(g, a, err)
+		},
+	}
+	file.Flags().StringVar(&fileReason, "reason", "", "recorded with the activation and the filing (default: filed (application ID))")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show an application, its materials' SM3 and its history",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, err := g.engine().Registry(cmd.Context())
+			if err != nil {
+				return err
+			}
+			a, err := reg.Application(cmd.Context(), args[0])
+			if err != nil {
+				return printApplication(g, nil, err)
+			}
+			return printJSON(g, a)
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the applications and their states",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg, err := g.engine().Registry(cmd.Context())
+			if err != nil {
+				return err
+			}
+			apps, err := reg.Applications(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.jsonOut {
+				if apps == nil {
+					apps = []registry.Application{}
+				}
+				return printJSON(g, apps)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tKIND\tUNIT\tHOLDER\tSEAL")
+			for _, a := range apps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.State, a.Kind, a.Unit, a.Holder, a.Seal)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(submit, review, mk, file, show, list)
+	return cmd
+}
+
+// noAdminURL refuses to run a local-only command when SEALPIPE_ADMIN_URL
+// says the seal administrator is a server, naming its route if it has one.
+func noAdminURL(g *globals, what, route string) error {
+	client, err := g.engine().AdminClient()
+	if err != nil || client == nil {
+		return err
+	}
+	if route != "" {
+		return usageErr("%s works on this machine's registry; with SEALPIPE_ADMIN_URL set use the admin API (%s)", what, route)
+	}
+	return usageErr("%s is not available through the admin API (SEALPIPE_ADMIN_URL) yet: run it where the seal administrator's key is", what)
+}
+
+// printApplication prints an application (JSON: the record; else one
+// line), or maps err to an exit status.
+func printApplication(g *globals, a *registry.Application, err error) error {
+	switch {
+	case errors.Is(err, registry.ErrAppNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrTransition), errors.Is(err, registry.ErrTampered), errors.Is(err, registry.ErrConflict):
+		return &exitError{exitFailed, err}
+	case errors.Is(err, registry.ErrInvalid), errors.Is(err, registry.ErrExists):
+		return &exitError{exitUsage, err}
+	case err != nil:
+		return err
+	}
+	if g.jsonOut {
+		return printJSON(g, a)
+	}
+	var mats []string
+	for _, m := range a.Materials {
+		mats = append(mats, fmt.Sprintf("%s (SM3 %.16s…)", m.Name, m.SM3))
+	}
+	fmt.Fprintf(g.stdout, "application %s: %s; %s seal for %s, clerk %s; materials %s", a.ID, a.State, a.Kind, a.Unit, a.Clerk, strings.Join(mats, ", "))
+	if a.Seal != "" {
+		fmt.Fprintf(g.stdout, "; seal %s", a.Seal)
+	}
+	fmt.Fprintln(g.stdout)
+	return nil
+}
