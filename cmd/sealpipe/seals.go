@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,7 @@ func newSealsCmd(g *globals) *cobra.Command {
 
 	var spec engine.SealSpec
 	var years int
+	var impression string
 	makeCmd := &cobra.Command{
 		Use:   "make",
 		Short: "Make a GB/T 38540 seal for a unit (or a person's name seal) and register it",
@@ -90,6 +92,14 @@ name seal kept by the unit; --purpose does not apply.`,
 			if err != nil {
 				return err
 			}
+			if impression != "" {
+				if client != nil {
+					return usageErr("--impression is not available through the admin API (SEALPIPE_ADMIN_URL) yet")
+				}
+				if spec.Impression, err = os.ReadFile(impression); err != nil {
+					return usageErr("--impression: %v", err)
+				}
+			}
 			if err := completeSeal(g, &spec, cmd.Flags().Changed("purpose"), client != nil); err != nil {
 				return err
 			}
@@ -127,6 +137,8 @@ name seal kept by the unit; --purpose does not apply.`,
 	f.IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
 	f.StringVar(&spec.SignerKey, "signer-key", "", "key URI of an HSM key (pkcs11:...) to sign with; issues the unit a signer certificate for it")
 	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit (default: the name in the unit's certificate)")
+	f.StringVar(&impression, "impression", "", "PNG of the seal's registered physical impression to use as its picture (round, 38-45 mm, for a unit seal; square, 10-30 mm, for a personal one; red on transparent or white)")
+	f.Float64Var(&spec.ImpressionDPI, "dpi", 0, "the resolution --impression was scanned at (default: the one the PNG records)")
 
 	listCmd := &cobra.Command{
 		Use:   "list",
