@@ -86,3 +86,45 @@ func (s *Server) reviewApplication(rq *request) (int, any, error) {
 	}
 	return http.StatusOK, a, nil
 }
+
+// ApplicationMakeRequest is the body of POST
+// /api/v1/applications/{id}/make: what the application leaves to the
+// city (the kind, purpose and holder are the application's).
+type ApplicationMakeRequest struct {
+	// Unit is the unit's slug in the trust chain: its certificate must
+	// name the application's unit.
+	Unit         string   `json:"unit"`
+	Code         string   `json:"code"`
+	Approvers    []string `json:"approvers"`
+	Departments  []string `json:"departments,omitempty"`
+	ValidityDays int      `json:"validity_days,omitempty"`
+}
+
+// FileRequest is the body of POST /api/v1/applications/{id}/file.
+type FileRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) makeFromApplication(rq *request) (int, any, error) {
+	var req ApplicationMakeRequest
+	if err := rq.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	a, err := s.cfg.Admin.MakeFromApplication(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a, nil
+}
+
+func (s *Server) fileApplication(rq *request) (int, any, error) {
+	var req FileRequest
+	if err := rq.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	a, err := s.cfg.Admin.FileApplication(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a, nil
+}

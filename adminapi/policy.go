@@ -28,6 +28,8 @@ const (
 	ActionAppList      Action = "applications.list"
 	ActionAppShow      Action = "applications.show"
 	ActionAppReview    Action = "applications.review"
+	ActionAppMake      Action = "applications.make"
+	ActionAppFile      Action = "applications.file"
 )
 
 // Access is how far a role may take an action.
@@ -78,6 +80,10 @@ var policy = map[Action]map[Role]Access{
 	ActionAppList:   {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All},
 	ActionAppShow:   {RoleAdmin: All, RoleRegistrar: All, RoleAuditor: All},
 	ActionAppReview: {RoleAdmin: All},
+	// The city makes the seal; the county, which takes filings, or the
+	// city files it.
+	ActionAppMake: {RoleAdmin: All},
+	ActionAppFile: {RoleAdmin: All, RoleRegistrar: All},
 }
 
 // everyone gives every role access a, except the roles in all, which get

@@ -13,6 +13,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/adminapi"
+	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
@@ -44,6 +45,8 @@ var wantPolicy = map[adminapi.Action][6]adminapi.Access{
 	adminapi.ActionAppList:      {all, all, none, none, all, none},
 	adminapi.ActionAppShow:      {all, all, none, none, all, none},
 	adminapi.ActionAppReview:    {all, none, none, none, none, none},
+	adminapi.ActionAppMake:      {all, none, none, none, none, none},
+	adminapi.ActionAppFile:      {all, all, none, none, none, none},
 }
 
 // TestPolicy sends every route as every role, on a seal of the role's own
@@ -111,6 +114,24 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 	case adminapi.ActionAppSubmit:
 		body = f.application(fmt.Sprintf("app-%d", f.next))
 		f.next++
+	case adminapi.ActionAppMake, adminapi.ActionAppFile:
+		id = f.submitApplication(t, ctx)
+		code := fmt.Sprintf("330102980%05d", f.next)
+		f.next++
+		if access != none {
+			if _, err := f.e.ReviewApplication(ctx, id, true, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		body = adminapi.ApplicationMakeRequest{Unit: "civil-affairs", Code: code, Approvers: []string{"approver-zhang"}}
+		if rt.Action == adminapi.ActionAppFile {
+			if access != none {
+				if _, _, err := f.e.MakeFromApplication(ctx, id, engine.SealSpec{Unit: "civil-affairs", Code: code, Approvers: []string{"approver-zhang"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			body = adminapi.FileRequest{}
+		}
 	case adminapi.ActionAppShow, adminapi.ActionAppReview:
 		id = f.submitApplication(t, ctx)
 		body = adminapi.ReviewRequest{Approve: true, Reason: "materials complete"}
@@ -171,7 +192,7 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 		var rec registry.Record
 		json.Unmarshal(b, &rec)
 		f.checkLogged(t, ctx, rec.ID, role)
-	case adminapi.ActionAppSubmit, adminapi.ActionAppReview:
+	case adminapi.ActionAppSubmit, adminapi.ActionAppReview, adminapi.ActionAppMake, adminapi.ActionAppFile:
 		var a registry.Application
 		json.Unmarshal(b, &a)
 		reg, err := f.e.Registry(ctx)
@@ -183,7 +204,7 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 			t.Fatal(err)
 		}
 		last := got.History[len(got.History)-1]
-		if want := map[adminapi.Action]registry.AppState{adminapi.ActionAppSubmit: registry.AppSubmitted, adminapi.ActionAppReview: registry.AppApproved}[rt.Action]; got.State != want || last.Requester == nil || last.Requester.Name != names[role] {
+		if want := map[adminapi.Action]registry.AppState{adminapi.ActionAppSubmit: registry.AppSubmitted, adminapi.ActionAppReview: registry.AppApproved, adminapi.ActionAppMake: registry.AppMade, adminapi.ActionAppFile: registry.AppFiled}[rt.Action]; got.State != want || last.Requester == nil || last.Requester.Name != names[role] {
 			t.Fatalf("application %s: %s, requester %+v; want %s asked by %s", a.ID, got.State, last.Requester, want, names[role])
 		}
 	}

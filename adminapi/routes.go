@@ -48,6 +48,8 @@ var routes = []route{
 	{"GET", Prefix + "/applications", ActionAppList, "the applications for seals and their states", (*Server).listApplications},
 	{"GET", Prefix + "/applications/{id}", ActionAppShow, "an application, its materials' SM3 and its history", (*Server).showApplication},
 	{"POST", Prefix + "/applications/{id}/review", ActionAppReview, "approve or refuse a submitted application (county rules 第七条)", (*Server).reviewApplication},
+	{"POST", Prefix + "/applications/{id}/make", ActionAppMake, "make the seal an approved application asks for, suspended until filed (county rules 第七条)", (*Server).makeFromApplication},
+	{"POST", Prefix + "/applications/{id}/file", ActionAppFile, "file (备案) the seal made from an application, which activates it", (*Server).fileApplication},
 }
 
 // Route describes a route of the API.

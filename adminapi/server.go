@@ -59,6 +59,8 @@ type Administrator interface {
 	SetApprovers(ctx context.Context, id string, req ApproversRequest, by *registry.Principal) (*registry.Record, error)
 	SubmitApplication(ctx context.Context, req ApplicationRequest, by *registry.Principal) (*registry.Application, error)
 	ReviewApplication(ctx context.Context, id string, req ReviewRequest, by *registry.Principal) (*registry.Application, error)
+	MakeFromApplication(ctx context.Context, id string, req ApplicationMakeRequest, by *registry.Principal) (*registry.Application, error)
+	FileApplication(ctx context.Context, id string, req FileRequest, by *registry.Principal) (*registry.Application, error)
 }
 
 // AuditTrail answers audit queries (GET /api/v1/audit): an

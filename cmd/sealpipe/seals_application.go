@@ -129,7 +129,7 @@ POST /api/v1/applications and the city reviews with POST …/review.`,
 			if err := noAdminURL(g, "seals application file", ""); err != nil {
 				return err
 			}
-			a, err := g.engine().FileSeal(cmd.Context(), args[0], fileReason)
+			a, err := g.engine().FileSeal(cmd.Context(), args[0], fileReason, nil)
 			return printApplication(g, a, err)
 		},
 	}

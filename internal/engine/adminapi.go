@@ -435,3 +435,15 @@ func (b adminBackend) ReviewApplication(ctx context.Context, id string, req admi
 	}
 	return reg.Review(ctx, id, req.Approve, req.Reason, by, admin)
 }
+
+func (b adminBackend) MakeFromApplication(ctx context.Context, id string, req adminapi.ApplicationMakeRequest, by *registry.Principal) (*registry.Application, error) {
+	_, a, err := b.e.MakeFromApplication(ctx, id, SealSpec{
+		Unit: req.Unit, Code: req.Code, Approvers: req.Approvers, Departments: req.Departments,
+		Validity: time.Duration(req.ValidityDays) * 24 * time.Hour, Requester: by,
+	})
+	return a, err
+}
+
+func (b adminBackend) FileApplication(ctx context.Context, id string, req adminapi.FileRequest, by *registry.Principal) (*registry.Application, error) {
+	return b.e.FileSeal(ctx, id, req.Reason, by)
+}

@@ -300,12 +300,13 @@ func (e *Engine) MakeFromApplication(ctx context.Context, appID string, spec Sea
 
 // FileSeal files the seal made from application appID and activates it
 // (registry.Registry.FileSeal; county rules 第六条 备案).
-func (e *Engine) FileSeal(ctx context.Context, appID, reason string) (*registry.Application, error) {
+// by, if set, is recorded as who asked for it.
+func (e *Engine) FileSeal(ctx context.Context, appID, reason string, by *registry.Principal) (*registry.Application, error) {
 	reg, admin, err := e.registryAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return reg.FileSeal(ctx, appID, reason, nil, admin)
+	return reg.FileSeal(ctx, appID, reason, by, admin)
 }
 
 // SubmitApplication records an application for a seal (county rules

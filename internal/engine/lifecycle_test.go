@@ -159,7 +159,7 @@ func TestApplicationToActiveSeal(t *testing.T) {
 	if _, err := reg.Review(ctx, "app-1", true, "", nil, admin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.FileSeal(ctx, "app-1", ""); !errors.Is(err, registry.ErrTransition) {
+	if _, err := e.FileSeal(ctx, "app-1", "", nil); !errors.Is(err, registry.ErrTransition) {
 		t.Fatalf("filed before made: %v, want ErrTransition", err)
 	}
 	seal, app, err := e.MakeFromApplication(ctx, "app-1", spec)
@@ -175,7 +175,7 @@ func TestApplicationToActiveSeal(t *testing.T) {
 	if again, _, err := e.MakeFromApplication(ctx, "app-1", spec); err != nil || again.Head != 1 {
 		t.Fatalf("made again: %v, head %d", err, again.Head)
 	}
-	app, err = e.FileSeal(ctx, "app-1", "")
+	app, err = e.FileSeal(ctx, "app-1", "", nil)
 	if err != nil || app.State != registry.AppFiled {
 		t.Fatalf("filed: %+v, %v", app, err)
 	}
@@ -183,7 +183,7 @@ func TestApplicationToActiveSeal(t *testing.T) {
 	if err != nil || filed.Status != registry.StatusActive || filed.History[1].Reason != "filed (application app-1)" {
 		t.Fatalf("after filing: %+v, %v", filed, err)
 	}
-	if _, err := e.FileSeal(ctx, "app-1", ""); err != nil {
+	if _, err := e.FileSeal(ctx, "app-1", "", nil); err != nil {
 		t.Fatalf("filed again: %v", err)
 	}
 
