@@ -10,12 +10,14 @@ func newRegistryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "registry", Short: "Check the seal registry"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify",
-		Short: "Verify every seal's signed log in the registry",
+		Short: "Verify every seal's and application's signed log in the registry",
 		Long: `Read every seal's log in the registry and check it: each change signed by a
 seal administrator trusted at the time it states, numbered, linked to the one
-before, the head naming the last. Exit 1 naming each seal whose log does not
-verify and the object at fault; such a seal cannot be used until an
-administrator looks into it.`,
+before, the head naming the last; then every application's log (seals
+application), its identity materials matching the SM3 its submission pinned.
+Exit 1 naming each seal or application whose log does not verify and the
+object at fault; such a seal cannot be used until an administrator looks into
+it.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			problems, err := g.engine().VerifyRegistry(cmd.Context())
@@ -25,6 +27,10 @@ administrator looks into it.`,
 			if g.jsonOut {
 				out := []map[string]string{}
 				for _, p := range problems {
+					if p.Application != "" {
+						out = append(out, map[string]string{"application": p.Application, "problem": p.Err.Error()})
+						continue
+					}
 					out = append(out, map[string]string{"seal": p.Seal, "problem": p.Err.Error()})
 				}
 				if err := printJSON(g, out); err != nil {

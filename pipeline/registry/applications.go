@@ -432,6 +432,23 @@ func (g *Registry) applyApp(ctx context.Context, a *Application, c ApplicationCh
 // Applications returns every application, ordered by identifier; one whose
 // log does not verify fails the listing with its *TamperError.
 func (g *Registry) Applications(ctx context.Context) ([]Application, error) {
+	ids, err := g.applicationIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Application, 0, len(ids))
+	for _, id := range ids {
+		a, err := g.Application(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, nil
+}
+
+// applicationIDs lists the identifiers of the applications with a log.
+func (g *Registry) applicationIDs(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := g.store.List(ctx, appsPrefix, func(o storage.ObjectInfo) error {
 		id, rest, ok := strings.Cut(strings.TrimPrefix(o.Key, appsPrefix), "/")
@@ -443,15 +460,7 @@ func (g *Registry) Applications(ctx context.Context) ([]Application, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: list applications: %w", err)
 	}
-	out := make([]Application, 0, len(ids))
-	for _, id := range ids {
-		a, err := g.Application(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *a)
-	}
-	return out, nil
+	return ids, nil
 }
 
 // checkApplication checks that seal id may be registered as made from

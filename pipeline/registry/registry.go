@@ -390,14 +390,16 @@ func (g *Registry) ids(ctx context.Context, legacy bool) ([]string, error) {
 	return ids, nil
 }
 
-// Problem is a seal whose log does not verify, as Verify reports it.
+// Problem is a seal whose log does not verify, as Verify reports it, or
+// an application (Application set, Seal empty).
 type Problem struct {
-	Seal string
-	Err  error
+	Seal        string
+	Application string
+	Err         error
 }
 
-// Verify checks the log of every seal and returns the seals that fail, in
-// identifier order: logs that do not verify (ErrTampered) and seals with
+// Verify checks the log of every seal, then of every application
+// (Application), and returns those that fail, in identifier order: logs that do not verify (ErrTampered) and seals with
 // no log but a record.json of the unsigned layout (ErrUnmigrated). A nil
 // result means every seal verifies.
 func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
@@ -414,6 +416,18 @@ func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
 				return problems, err
 			}
 			problems = append(problems, Problem{Seal: id, Err: err})
+		}
+	}
+	apps, err := g.applicationIDs(ctx)
+	if err != nil {
+		return problems, err
+	}
+	for _, id := range apps {
+		if _, err := g.Application(ctx, id); err != nil {
+			if !errors.Is(err, ErrTampered) {
+				return problems, err
+			}
+			problems = append(problems, Problem{Application: id, Err: err})
 		}
 	}
 	return problems, nil
