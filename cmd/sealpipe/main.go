@@ -217,7 +217,6 @@ failed, something could not be established).
 		newRegistryCmd(g),
 		newAuditCmd(g),
 		newMigrateCmd(g),
-		newServeCmd(g),
 		newBackupCmd(g), newRestoreCmd(g),
 		newServeCmd(g),
 		newVersionCmd(g),
