@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,6 +176,9 @@ func TestApplicationToActiveSeal(t *testing.T) {
 	if again, _, err := e.MakeFromApplication(ctx, "app-1", spec); err != nil || again.Head != 1 {
 		t.Fatalf("made again: %v, head %d", err, again.Head)
 	}
+	if _, err := reg.ChangeStatus(ctx, spec.Code, registry.StatusChange{To: registry.StatusActive, Reason: "in a hurry"}, admin); !errors.Is(err, registry.ErrTransition) || !strings.Contains(err.Error(), "not filed yet") {
+		t.Fatalf("activated before it was filed: %v, want ErrTransition", err)
+	}
 	app, err = e.FileSeal(ctx, "app-1", "", nil)
 	if err != nil || app.State != registry.AppFiled {
 		t.Fatalf("filed: %+v, %v", app, err)
@@ -185,6 +189,11 @@ func TestApplicationToActiveSeal(t *testing.T) {
 	}
 	if _, err := e.FileSeal(ctx, "app-1", "", nil); err != nil {
 		t.Fatalf("filed again: %v", err)
+	}
+	for _, to := range []registry.Status{registry.StatusSuspended, registry.StatusActive} {
+		if _, err := reg.ChangeStatus(ctx, spec.Code, registry.StatusChange{To: to, Reason: "inspection", Code: ""}, admin); err != nil {
+			t.Fatalf("a filed seal %s: %v", to, err)
+		}
 	}
 
 	// The unit's certificate must name the application's unit.

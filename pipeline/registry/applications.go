@@ -21,6 +21,11 @@ import (
 //
 //	registry/applications/<id>/materials/<name>  an identity material, written once; the submission pins its SM3
 //	registry/applications/<id>/log/<seq>.json    change seq, a signed object, written once
+//	registry/applications/<id>/head.json         the number and SM3 of the latest change, signed, replaced by compare-and-swap
+//
+// The log is written and verified as a seal's is (the package
+// documentation's rules, high-water marks included: an application's mark
+// is named "applications/<id>").
 //
 // Its state moves forward only: submitted → approved or refused (the
 // review) → made (the seal it became) → filed (备案).
@@ -166,10 +171,6 @@ type ApplicationRequest struct {
 const appsPrefix = storage.PrefixRegistry + "applications/"
 
 func appMaterialKey(id, name string) string { return appsPrefix + id + "/materials/" + name }
-func appLogPrefix(id string) string         { return appsPrefix + id + "/log/" }
-func appChangeKey(id string, seq int) string {
-	return fmt.Sprintf("%s%06d.json", appLogPrefix(id), seq)
-}
 
 // maxMaterialSize bounds one material.
 const maxMaterialSize = 16 << 20
@@ -214,7 +215,7 @@ func (g *Registry) Submit(ctx context.Context, req ApplicationRequest, admin sig
 			}
 		}
 	}
-	if err := g.appendApp(ctx, c, admin); err != nil {
+	if err := g.appendApp(ctx, c, "", admin); err != nil {
 		return nil, err
 	}
 	return g.Application(ctx, req.ID)
@@ -282,7 +283,7 @@ func (g *Registry) advanceApp(ctx context.Context, id string, c ApplicationChang
 	if err := c.Requester.check(); err != nil {
 		return nil, err
 	}
-	a, err := g.Application(ctx, id)
+	a, v, err := g.replayApp(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -293,93 +294,61 @@ func (g *Registry) advanceApp(ctx context.Context, id string, c ApplicationChang
 		return nil, err
 	}
 	c.Application, c.Seq = id, len(a.History)+1
-	if err := g.appendApp(ctx, c, admin); err != nil {
+	if err := g.appendApp(ctx, c, v.headETag, admin); err != nil {
 		return nil, err
 	}
 	return g.Application(ctx, id)
 }
 
-// appendApp writes change c, signed by admin, after change c.Seq-1.
-func (g *Registry) appendApp(ctx context.Context, c ApplicationChange, admin signed.Signer) error {
-	if c.Seq > 1 {
-		prev, _, err := storage.ReadAll(ctx, g.store, appChangeKey(c.Application, c.Seq-1), maxObjectSize)
-		if err != nil {
-			return fmt.Errorf("registry: application %q: %w", c.Application, err)
-		}
-		c.Prev = sm3hex(prev)
-	}
-	c.At = g.now().UTC()
-	obj, err := admin.Marshal(c)
-	if err != nil {
-		return err
-	}
-	created, err := storage.PutOnce(ctx, g.store, appChangeKey(c.Application, c.Seq), obj, storage.PutOptions{ContentType: "application/json"})
-	switch {
-	case err != nil:
-		return fmt.Errorf("registry: application %q: %w", c.Application, err)
-	case !created && c.Seq == 1:
+// appendApp writes change c, signed by admin, after change c.Seq-1 and
+// moves the head to it; headETag is the head's ETag when the state c
+// builds on was read ("" for the first change).
+func (g *Registry) appendApp(ctx context.Context, c ApplicationChange, headETag string, admin signed.Signer) error {
+	err := g.appendTo(ctx, appChain(c.Application), c.Seq, headETag, admin, func(prev string, at time.Time) any {
+		c.Prev, c.At = prev, at
+		return c
+	})
+	if c.Seq == 1 && errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: application %q", ErrExists, c.Application)
-	case !created:
-		return fmt.Errorf("%w: application %q changed meanwhile", ErrConflict, c.Application)
 	}
-	return nil
+	return err
 }
 
 // Application returns application id, replayed from its verified log:
 // every change signed by a seal administrator trusted at its time, in
-// order, each naming the SM3 of the one before, the materials matching
-// the SM3 the submission pinned. Anything else fails with a *TamperError
-// (its Seal field names the application).
+// order, each naming the SM3 of the one before, the head naming the last,
+// no older than a head seen before, the materials matching the SM3 the
+// submission pinned. Anything else fails with a *TamperError (its Seal
+// field names the application).
 func (g *Registry) Application(ctx context.Context, id string) (*Application, error) {
+	a, _, err := g.replayApp(ctx, id)
+	return a, err
+}
+
+// replayApp returns application id and the head it was read at.
+func (g *Registry) replayApp(ctx context.Context, id string) (*Application, *verified, error) {
 	if err := checkID(id); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrAppNotFound, err)
-	}
-	var keys []string
-	err := g.store.List(ctx, appLogPrefix(id), func(o storage.ObjectInfo) error {
-		if len(keys) >= maxChanges {
-			return fmt.Errorf("%w: more than %d changes", ErrInvalid, maxChanges)
-		}
-		keys = append(keys, o.Key)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("registry: list %s: %w", appLogPrefix(id), err)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: %q", ErrAppNotFound, id)
+		return nil, nil, fmt.Errorf("%w: %w", ErrAppNotFound, err)
 	}
 	a := &Application{}
-	var prev string
-	for i, key := range keys {
-		seq := i + 1
-		bad := func(format string, args ...any) error {
-			return &TamperError{Seal: id, Object: key, Reason: fmt.Sprintf(format, args...)}
-		}
-		if key != appChangeKey(id, seq) {
-			return nil, &TamperError{Seal: id, Object: appChangeKey(id, seq), Reason: fmt.Sprintf("change %d is missing, or the log holds a stray object (%s)", seq, key)}
-		}
-		obj, _, err := storage.ReadAll(ctx, g.store, key, maxObjectSize)
-		if err != nil {
-			return nil, fmt.Errorf("registry: read %s: %w", key, err)
-		}
+	v, err := g.replayChain(ctx, appChain(id), func(seq int, obj []byte) (*opened, error) {
 		var c ApplicationChange
 		actor, err := g.open(obj, &c, func() time.Time { return c.At })
 		switch {
 		case err != nil:
-			return nil, bad("%v", err)
+			return nil, err
 		case c.Application != id || c.Seq != seq:
-			return nil, bad("names application %q change %d", c.Application, c.Seq)
-		case c.Prev != prev:
-			return nil, bad("does not follow change %d", seq-1)
-		case seq > 1 && c.At.Before(a.History[len(a.History)-1].At):
-			return nil, bad("dated before the change it follows")
+			return nil, fmt.Errorf("names application %q change %d", c.Application, c.Seq)
 		}
-		if err := g.applyApp(ctx, a, c, actor); err != nil {
-			return nil, bad("%v", err)
-		}
-		prev = sm3hex(obj)
+		return &opened{c.Prev, c.At, func() error { return g.applyApp(ctx, a, c, actor) }}, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return a, nil
+	if err := g.see(ctx, appChain(id), v.head.Seq); err != nil {
+		return nil, nil, err
+	}
+	return a, v, nil
 }
 
 // applyApp applies change c, signed by actor, to a.
@@ -447,12 +416,13 @@ func (g *Registry) Applications(ctx context.Context) ([]Application, error) {
 	return out, nil
 }
 
-// applicationIDs lists the identifiers of the applications with a log.
+// applicationIDs lists the identifiers of the applications with a log or
+// a head.
 func (g *Registry) applicationIDs(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := g.store.List(ctx, appsPrefix, func(o storage.ObjectInfo) error {
 		id, rest, ok := strings.Cut(strings.TrimPrefix(o.Key, appsPrefix), "/")
-		if ok && strings.HasPrefix(rest, "log/") && (len(ids) == 0 || ids[len(ids)-1] != id) {
+		if ok && (rest == headName || strings.HasPrefix(rest, logDir)) && (len(ids) == 0 || ids[len(ids)-1] != id) {
 			ids = append(ids, id)
 		}
 		return nil
@@ -505,7 +475,7 @@ func (g *Registry) FileSeal(ctx context.Context, appID, reason string, requester
 		reason = "filed (application " + appID + ")"
 	}
 	if e.Status == StatusSuspended && len(e.History) == 1 {
-		if _, err := g.ChangeStatus(ctx, e.ID, StatusChange{To: StatusActive, Reason: reason, Requester: requester}, admin); err != nil {
+		if _, err := g.changeStatus(ctx, e.ID, StatusChange{To: StatusActive, Reason: reason, Requester: requester}, admin, true); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/storage/fs"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -103,4 +104,96 @@ func TestApplicationLifecycle(t *testing.T) {
 	if _, err := reg.Application(ctx, a.ID); !errors.Is(err, registry.ErrTampered) {
 		t.Fatalf("after editing the review: %v, want ErrTampered", err)
 	}
+}
+
+// TestApplicationLogTruncated: an application's log has a signed head and
+// high-water marks as a seal's has, so the last change deleted, the head
+// put back to an older signed one, or the head deleted, is noticed; and a
+// submission cut short before its head is named by Verify.
+func TestApplicationLogTruncated(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	const id = "411728-2026-0001"
+	prefix := storage.PrefixRegistry + "applications/" + id + "/"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		attack func(t *testing.T, st storage.Store, older []byte)
+		marks  bool   // whether only a registry with marks notices
+		says   string // what the TamperError says
+	}{
+		{"the last change deleted", func(t *testing.T, st storage.Store, _ []byte) {
+			del(t, st, prefix+"log/000002.json")
+		}, false, "names change 2, but the log has 1"},
+		{"the refusal deleted and the older head put back", func(t *testing.T, st storage.Store, older []byte) {
+			del(t, st, prefix+"log/000002.json")
+			put(t, st, prefix+"head.json", older)
+		}, true, "rolled back"},
+		{"the head deleted", func(t *testing.T, st storage.Store, _ []byte) {
+			del(t, st, prefix+"head.json")
+		}, false, "registry: application 411728-2026-0001: registry/applications/411728-2026-0001/head.json: the head is gone"},
+		{"the whole log deleted", func(t *testing.T, st storage.Store, _ []byte) {
+			for _, k := range []string{"log/000001.json", "log/000002.json", "head.json"} {
+				del(t, st, prefix+k)
+			}
+		}, true, "the head is gone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := fs.Open(t.TempDir(), "registry-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			local, err := fs.Open(t.TempDir(), "state")
+			if err != nil {
+				t.Fatal(err)
+			}
+			marks := registry.StoredMarks(local, "registry-marks.json")
+			if _, err := registry.New(st, p.pool).Submit(ctx, application(id), p.admin); err != nil {
+				t.Fatal(err)
+			}
+			older := get(t, st, prefix+"head.json")
+			if _, err := registry.New(st, p.pool).Review(ctx, id, false, "materials incomplete", nil, p.admin); err != nil {
+				t.Fatal(err)
+			}
+			reader := registry.New(st, p.pool)
+			if err := reader.Remember(ctx, marks); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := reader.Application(ctx, id); err != nil || a.State != registry.AppRefused {
+				t.Fatalf("Application = %+v, %v", a, err)
+			}
+			tc.attack(t, st, older)
+
+			restarted := registry.New(st, p.pool)
+			if err := restarted.Remember(ctx, marks); err != nil {
+				t.Fatal(err)
+			}
+			var te *registry.TamperError
+			if a, err := restarted.Application(ctx, id); !errors.As(err, &te) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("Application = %+v, %v; want a TamperError saying %q", a, err, tc.says)
+			}
+			a, err := registry.New(st, p.pool).Application(ctx, id)
+			if tc.marks != (err == nil || !errors.Is(err, registry.ErrTampered)) {
+				t.Fatalf("a registry without marks: Application = %+v, %v (only one with marks should notice: %v)", a, err, tc.marks)
+			}
+		})
+	}
+
+	t.Run("a submission cut short", func(t *testing.T) {
+		t.Parallel()
+		st, err := fs.Open(t.TempDir(), "registry-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := registry.New(st, p.pool)
+		if _, err := reg.Submit(ctx, application(id), p.admin); err != nil {
+			t.Fatal(err)
+		}
+		del(t, st, prefix+"head.json")
+		problems, err := registry.New(st, p.pool).Verify(ctx)
+		if err != nil || len(problems) != 1 || problems[0].Application != id || !errors.Is(problems[0].Err, registry.ErrUnfinished) {
+			t.Fatalf("Verify = %+v, %v; want application %s unfinished", problems, err, id)
+		}
+	})
 }

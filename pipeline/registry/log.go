@@ -83,12 +83,14 @@ type Change struct {
 	Requester *Principal `json:"requester,omitempty"`
 }
 
-// head is the signed pointer to a seal's latest change.
+// head is the signed pointer to the latest change of a log: a seal's
+// (Seal set) or an application's (Application set).
 type head struct {
-	Seal string    `json:"seal"`
-	Seq  int       `json:"seq"`
-	SM3  string    `json:"sm3"` // of the change's stored object
-	At   time.Time `json:"at"`  // the change's time
+	Seal        string    `json:"seal,omitempty"`
+	Application string    `json:"application,omitempty"`
+	Seq         int       `json:"seq"`
+	SM3         string    `json:"sm3"` // of the change's stored object
+	At          time.Time `json:"at"`  // the change's time
 }
 
 // Object keys of a seal.
@@ -100,10 +102,51 @@ const (
 )
 
 func sealKey(id string) string   { return sealsPrefix + id + "/" + SealName }
-func headKey(id string) string   { return sealsPrefix + id + "/" + headName }
-func logPrefix(id string) string { return sealsPrefix + id + "/" + logDir }
+func headKey(id string) string   { return sealChain(id).headKey() }
+func logPrefix(id string) string { return sealChain(id).logPrefix() }
 func changeKey(id string, seq int) string {
-	return fmt.Sprintf("%s%06d.json", logPrefix(id), seq)
+	return sealChain(id).changeKey(seq)
+}
+
+// chain is where one hash-linked log of signed changes and its signed
+// head are kept: a seal's, in registry/seals/<id>/, or an application's,
+// in registry/applications/<id>/. Both are written by appendTo and read
+// by replayChain, under the same rules (see the package documentation).
+type chain struct {
+	what   string // "seal" or "application", for messages
+	id     string
+	folder string // ends in "/"
+	// mark is the chain's name among the high-water marks (Marks): a
+	// seal's identifier, or "applications/<id>".
+	mark string
+}
+
+func sealChain(id string) chain { return chain{"seal", id, sealsPrefix + id + "/", id} }
+func appChain(id string) chain {
+	return chain{"application", id, appsPrefix + id + "/", "applications/" + id}
+}
+
+func (l chain) headKey() string   { return l.folder + headName }
+func (l chain) logPrefix() string { return l.folder + logDir }
+func (l chain) changeKey(seq int) string {
+	return fmt.Sprintf("%s%06d.json", l.logPrefix(), seq)
+}
+
+// head returns the head of l pointing at change seq.
+func (l chain) head(seq int, sum string, at time.Time) head {
+	h := head{Seq: seq, SM3: sum, At: at}
+	if l.what == "seal" {
+		h.Seal = l.id
+	} else {
+		h.Application = l.id
+	}
+	return h
+}
+
+// names reports whether h is a head of l.
+func (l chain) names(h head) bool {
+	want := l.head(h.Seq, "", time.Time{})
+	return h.Seal == want.Seal && h.Application == want.Application && h.Seq >= 1
 }
 
 // The registry's layout, for tools that copy it as stored (package
@@ -124,73 +167,124 @@ const (
 // registry/seals/<id>/log/<seq, six digits>.json.
 func ChangeKey(id string, seq int) string { return changeKey(id, seq) }
 
-// append writes change c, signed by admin, after the change its Seq-1
-// names, then moves the head to it; headETag is the head's ETag when the
-// state c builds on was read ("" for the first change). A change with
-// c's position written by someone else first fails with ErrConflict.
+// append writes seal change c, signed by admin, after the change its
+// Seq-1 names, then moves the head to it; headETag is the head's ETag
+// when the state c builds on was read ("" for the first change). A change
+// with c's position written by someone else first fails with ErrConflict.
 func (g *Registry) append(ctx context.Context, c Change, admin signed.Signer, headETag string) error {
-	if c.Seq > 1 {
-		prev, _, err := storage.ReadAll(ctx, g.store, changeKey(c.Seal, c.Seq-1), maxObjectSize)
+	return g.appendTo(ctx, sealChain(c.Seal), c.Seq, headETag, admin, func(prev string, at time.Time) any {
+		c.Prev, c.At = prev, at
+		return c
+	})
+}
+
+// appendTo writes change seq of l, signed by admin, after change seq-1,
+// then moves l's head to it; headETag is the head's ETag when the state
+// the change builds on was read ("" for the first change). link returns
+// the change to sign given the SM3 of change seq-1's stored object ("" for
+// the first) and the change's time. A change with its position written by
+// someone else first fails with ErrConflict.
+func (g *Registry) appendTo(ctx context.Context, l chain, seq int, headETag string, admin signed.Signer, link func(prev string, at time.Time) any) error {
+	var prev string
+	if seq > 1 {
+		b, _, err := storage.ReadAll(ctx, g.store, l.changeKey(seq-1), maxObjectSize)
 		if err != nil {
-			return fmt.Errorf("registry: change %q: %w", c.Seal, err)
+			return fmt.Errorf("registry: %s %q: %w", l.what, l.id, err)
 		}
-		c.Prev = sm3hex(prev)
+		prev = sm3hex(b)
 	}
-	c.At = g.now().UTC()
-	obj, err := admin.Marshal(c)
+	at := g.now().UTC()
+	obj, err := admin.Marshal(link(prev, at))
 	if err != nil {
 		return err
 	}
-	created, err := storage.PutOnce(ctx, g.store, changeKey(c.Seal, c.Seq), obj, storage.PutOptions{ContentType: "application/json"})
+	created, err := storage.PutOnce(ctx, g.store, l.changeKey(seq), obj, storage.PutOptions{ContentType: "application/json"})
 	switch {
 	case err != nil:
-		return fmt.Errorf("registry: change %q: %w", c.Seal, err)
+		return fmt.Errorf("registry: %s %q: %w", l.what, l.id, err)
 	case !created:
-		return fmt.Errorf("%w: seal %q changed meanwhile", ErrConflict, c.Seal)
+		return fmt.Errorf("%w: %s %q changed meanwhile", ErrConflict, l.what, l.id)
 	}
-	h, err := admin.Marshal(head{Seal: c.Seal, Seq: c.Seq, SM3: sm3hex(obj), At: c.At})
+	h, err := admin.Marshal(l.head(seq, sm3hex(obj), at))
 	if err != nil {
 		return err
 	}
 	opts := storage.PutOptions{ContentType: "application/json", IfMatch: headETag, IfNoneMatch: headETag == ""}
-	if _, err := g.store.Put(ctx, headKey(c.Seal), bytes.NewReader(h), int64(len(h)), opts); err != nil {
+	if _, err := g.store.Put(ctx, l.headKey(), bytes.NewReader(h), int64(len(h)), opts); err != nil {
 		// The change is written and nobody else can take its position: a
 		// head that moved meanwhile was moved by a repair of this very
 		// change. The next change, or `sealpipe registry verify`, shows it.
-		return fmt.Errorf("registry: change %q: move the head to %d: %w", c.Seal, c.Seq, err)
+		return fmt.Errorf("registry: %s %q: move the head to %d: %w", l.what, l.id, seq, err)
 	}
 	return nil
 }
 
 // replayed is a seal's verified state and the head it was read at.
 type replayed struct {
-	entry    *Entry
+	entry *Entry
+	*verified
+}
+
+// verified is what replayChain read of a log that verifies: the head it
+// was read at, and the hex SM3 of each change's stored object, in order.
+type verified struct {
 	head     head
 	headETag string
-	// sums are the hex SM3 of each change's stored object, in order.
-	sums []string
+	sums     []string
 }
 
 // replay reads and verifies a seal's whole log and head and returns its
 // state. See the package documentation for the rules.
 func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
-	hb, hinfo, err := storage.ReadAll(ctx, g.store, headKey(id), maxObjectSize)
+	e := &Entry{}
+	v, err := g.replayChain(ctx, sealChain(id), func(seq int, obj []byte) (*opened, error) {
+		var c Change
+		actor, err := g.open(obj, &c, func() time.Time { return c.At })
+		switch {
+		case err != nil:
+			return nil, err
+		case c.Seal != id || c.Seq != seq:
+			return nil, fmt.Errorf("names seal %q change %d", c.Seal, c.Seq)
+		}
+		return &opened{c.Prev, c.At, func() error { return g.apply(ctx, e, c, actor) }}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Head = len(v.sums)
+	return &replayed{entry: e, verified: v}, nil
+}
+
+// opened is a change whose signature verifies, as replayChain needs it.
+type opened struct {
+	prev  string       // the SM3 of the change before it, as it names it
+	at    time.Time    // its time
+	apply func() error // applies it to the state being replayed
+}
+
+// replayChain reads and verifies the head of l and every change, in
+// order: open checks change seq's signature and that it names l and seq;
+// replayChain checks that it follows the change before it, then applies
+// it, and that the head names the last change. A log that does not verify
+// fails with a *TamperError; a missing head as missing explains.
+func (g *Registry) replayChain(ctx context.Context, l chain, open func(seq int, obj []byte) (*opened, error)) (*verified, error) {
+	hb, hinfo, err := storage.ReadAll(ctx, g.store, l.headKey(), maxObjectSize)
 	if errors.Is(err, storage.ErrNotExist) {
-		return nil, g.missing(ctx, id)
+		return nil, g.missing(ctx, l)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry: read %s: %w", headKey(id), err)
+		return nil, fmt.Errorf("registry: read %s: %w", l.headKey(), err)
 	}
 	var h head
 	if _, err := g.open(hb, &h, func() time.Time { return h.At }); err != nil {
-		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: err.Error()}
+		return nil, &TamperError{Seal: l.id, Object: l.headKey(), Reason: err.Error()}
 	}
-	if h.Seal != id || h.Seq < 1 {
-		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names seal %q change %d", h.Seal, h.Seq)}
+	if !l.names(h) {
+		return nil, &TamperError{Seal: l.id, Object: l.headKey(), Reason: fmt.Sprintf("names seal %q application %q change %d", h.Seal, h.Application, h.Seq)}
 	}
 
 	var keys []string
-	err = g.store.List(ctx, logPrefix(id), func(o storage.ObjectInfo) error {
+	err = g.store.List(ctx, l.logPrefix(), func(o storage.ObjectInfo) error {
 		if len(keys) >= maxChanges {
 			return fmt.Errorf("%w: more than %d changes", ErrInvalid, maxChanges)
 		}
@@ -198,52 +292,48 @@ func (g *Registry) replay(ctx context.Context, id string) (*replayed, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("registry: list %s: %w", logPrefix(id), err)
+		return nil, fmt.Errorf("registry: list %s: %w", l.logPrefix(), err)
 	}
 	var (
-		e        = &Entry{}
 		prevHash string
+		prevAt   time.Time
 		sums     []string
 	)
 	for i, key := range keys {
 		seq := i + 1
-		bad := func(format string, args ...any) error {
-			return &TamperError{Seal: id, Object: key, Reason: fmt.Sprintf(format, args...)}
-		}
-		if key != changeKey(id, seq) {
-			return nil, &TamperError{Seal: id, Object: changeKey(id, seq), Reason: fmt.Sprintf("change %d is missing, or the log holds a stray object (%s)", seq, key)}
+		if key != l.changeKey(seq) {
+			return nil, &TamperError{Seal: l.id, Object: l.changeKey(seq), Reason: fmt.Sprintf("change %d is missing, or the log holds a stray object (%s)", seq, key)}
 		}
 		obj, _, err := storage.ReadAll(ctx, g.store, key, maxObjectSize)
 		if err != nil {
 			return nil, fmt.Errorf("registry: read %s: %w", key, err)
 		}
-		var c Change
-		actor, err := g.open(obj, &c, func() time.Time { return c.At })
+		bad := func(format string, args ...any) error {
+			return &TamperError{Seal: l.id, Object: key, Reason: fmt.Sprintf(format, args...)}
+		}
+		c, err := open(seq, obj)
 		if err != nil {
 			return nil, bad("%v", err)
 		}
 		switch {
-		case c.Seal != id || c.Seq != seq:
-			return nil, bad("names seal %q change %d", c.Seal, c.Seq)
-		case c.Prev != prevHash:
-			return nil, bad("does not follow change %d (prev %q, want %q)", seq-1, c.Prev, prevHash)
-		case seq > 1 && c.At.Before(e.History[len(e.History)-1].At):
+		case c.prev != prevHash:
+			return nil, bad("does not follow change %d (prev %q, want %q)", seq-1, c.prev, prevHash)
+		case seq > 1 && c.at.Before(prevAt):
 			return nil, bad("dated before the change it follows")
 		}
-		if err := g.apply(ctx, e, c, actor); err != nil {
+		if err := c.apply(); err != nil {
 			return nil, bad("%v", err)
 		}
-		prevHash = sm3hex(obj)
+		prevHash, prevAt = sm3hex(obj), c.at
 		sums = append(sums, prevHash)
 		if seq == h.Seq && h.SM3 != prevHash {
-			return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d with SM3 %s, but it has %s", h.Seq, h.SM3, prevHash)}
+			return nil, &TamperError{Seal: l.id, Object: l.headKey(), Reason: fmt.Sprintf("names change %d with SM3 %s, but it has %s", h.Seq, h.SM3, prevHash)}
 		}
 	}
 	if h.Seq > len(keys) {
-		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("names change %d, but the log has %d", h.Seq, len(keys))}
+		return nil, &TamperError{Seal: l.id, Object: l.headKey(), Reason: fmt.Sprintf("names change %d, but the log has %d", h.Seq, len(keys))}
 	}
-	e.Head = len(keys)
-	return &replayed{entry: e, head: h, headETag: hinfo.ETag, sums: sums}, nil
+	return &verified{head: h, headETag: hinfo.ETag, sums: sums}, nil
 }
 
 // apply applies change c, signed by actor, to the state e.

@@ -75,21 +75,31 @@ var (
 	ErrInvalid = errors.New("registry: invalid seal record")
 	// ErrTampered reports a seal whose log does not verify (see TamperError).
 	ErrTampered = errors.New("registry: seal log does not verify")
+	// ErrUnfinished reports the first change of a seal or an application
+	// with no head: a registration or submission whose writer stopped
+	// between the two writes. The identifier cannot be used again until
+	// an administrator removes the change.
+	ErrUnfinished = errors.New("registry: a first change without a head (a write cut short)")
 	// ErrUnmigrated reports a seal kept only in the unsigned record.json
 	// layout of before the registry was signed: it is unusable until
 	// `sealpipe migrate` gives it a signed log.
 	ErrUnmigrated = errors.New("registry: seal has only an unsigned record.json (run sealpipe migrate)")
 )
 
-// TamperError reports what is wrong with a seal's log. It wraps ErrTampered.
+// TamperError reports what is wrong with the log of a seal or of an
+// application. It wraps ErrTampered.
 type TamperError struct {
-	Seal   string // the seal's identifier
+	Seal   string // the seal's identifier, or the application's
 	Object string // the object at fault, such as registry/seals/<id>/log/000002.json
 	Reason string
 }
 
 func (e *TamperError) Error() string {
-	return fmt.Sprintf("registry: seal %s: %s: %s", e.Seal, e.Object, e.Reason)
+	what := "seal"
+	if strings.HasPrefix(e.Object, appsPrefix) {
+		what = "application"
+	}
+	return fmt.Sprintf("registry: %s %s: %s: %s", what, e.Seal, e.Object, e.Reason)
 }
 
 // Unwrap returns ErrTampered.
@@ -300,7 +310,7 @@ func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 	head, err := g.store.Stat(ctx, headKey(id))
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
-		return nil, g.missing(ctx, id)
+		return nil, g.missing(ctx, sealChain(id))
 	case err != nil:
 		return nil, fmt.Errorf("registry: get %q: %w", id, err)
 	}
@@ -314,44 +324,59 @@ func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.mu.Lock()
-	seen, marks := g.seen[id], g.marks
-	g.mu.Unlock()
-	if l.head.Seq < seen {
-		return nil, &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("head names change %d, but change %d was seen before: rolled back", l.head.Seq, seen)}
-	}
-	// The mark is raised before the state is used: a process that
-	// used a change has it recorded.
-	if marks != nil && l.head.Seq > seen {
-		if err := marks.Raise(ctx, id, l.head.Seq); err != nil {
-			return nil, fmt.Errorf("registry: get %q: record its high-water mark: %w", id, err)
-		}
+	if err := g.see(ctx, sealChain(id), l.head.Seq); err != nil {
+		return nil, err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.seen[id] = max(g.seen[id], l.head.Seq)
 	g.cache[id] = cached{etag: l.headETag, entry: l.entry}
 	return l.entry, nil
 }
 
-// missing explains a seal without a head: not registered, or its head
-// deleted (tampering), or a registration that crashed before its head.
-func (g *Registry) missing(ctx context.Context, id string) error {
+// see records that the head of l names change seq, after checking that
+// it is not older than one seen before (a log rolled back to an older
+// signed head: a *TamperError). The mark is raised before the state is
+// used: a process that used a change has it recorded.
+func (g *Registry) see(ctx context.Context, l chain, seq int) error {
 	g.mu.Lock()
-	seen := g.seen[id]
+	seen, marks := g.seen[l.mark], g.marks
+	g.mu.Unlock()
+	if seq < seen {
+		return &TamperError{Seal: l.id, Object: l.headKey(), Reason: fmt.Sprintf("head names change %d, but change %d was seen before: rolled back", seq, seen)}
+	}
+	if marks != nil && seq > seen {
+		if err := marks.Raise(ctx, l.mark, seq); err != nil {
+			return fmt.Errorf("registry: %s %q: record its high-water mark: %w", l.what, l.id, err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seen[l.mark] = max(g.seen[l.mark], seq)
+	return nil
+}
+
+// missing explains a log without a head: nothing there, or its head
+// deleted (tampering), or a first change whose writer crashed before the
+// head. It returns a *TamperError, or an error wrapping ErrNotFound (a
+// seal) or ErrAppNotFound (an application).
+func (g *Registry) missing(ctx context.Context, l chain) error {
+	g.mu.Lock()
+	seen := g.seen[l.mark]
 	g.mu.Unlock()
 	if seen > 0 {
-		return &TamperError{Seal: id, Object: headKey(id), Reason: "the head is gone"}
+		return &TamperError{Seal: l.id, Object: l.headKey(), Reason: "the head is gone"}
 	}
 	var changes int
-	err := g.store.List(ctx, logPrefix(id), func(storage.ObjectInfo) error { changes++; return nil })
+	err := g.store.List(ctx, l.logPrefix(), func(storage.ObjectInfo) error { changes++; return nil })
 	switch {
 	case err != nil:
-		return fmt.Errorf("registry: get %q: %w", id, err)
+		return fmt.Errorf("registry: get %s %q: %w", l.what, l.id, err)
 	case changes > 1:
-		return &TamperError{Seal: id, Object: headKey(id), Reason: fmt.Sprintf("no head, but %d changes", changes)}
+		return &TamperError{Seal: l.id, Object: l.headKey(), Reason: fmt.Sprintf("no head, but %d changes", changes)}
+	case l.what == "application":
+		return fmt.Errorf("%w: %q", ErrAppNotFound, l.id)
 	}
-	return fmt.Errorf("%w: %q", ErrNotFound, id)
+	return fmt.Errorf("%w: %q", ErrNotFound, l.id)
 }
 
 // List returns every registered seal's record, ordered by identifier. A
@@ -399,9 +424,11 @@ type Problem struct {
 }
 
 // Verify checks the log of every seal, then of every application
-// (Application), and returns those that fail, in identifier order: logs that do not verify (ErrTampered) and seals with
-// no log but a record.json of the unsigned layout (ErrUnmigrated). A nil
-// result means every seal verifies.
+// (Application), and returns those that fail, in identifier order: logs
+// that do not verify (ErrTampered), seals with no log but a record.json of
+// the unsigned layout (ErrUnmigrated), and first changes whose head was
+// never written (ErrUnfinished). A nil result means every seal and every
+// application verifies.
 func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
 	ids, err := g.ids(ctx, true)
 	if err != nil {
@@ -411,7 +438,15 @@ func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
 	for _, id := range ids {
 		if _, err := g.replay(ctx, id); err != nil {
 			if errors.Is(err, ErrNotFound) {
-				err = fmt.Errorf("seal %s: %w", id, ErrUnmigrated)
+				_, serr := g.store.Stat(ctx, sealsPrefix+id+"/"+legacyName)
+				switch {
+				case serr == nil:
+					err = fmt.Errorf("seal %s: %w", id, ErrUnmigrated)
+				case errors.Is(serr, storage.ErrNotExist):
+					err = fmt.Errorf("seal %s: %w", id, ErrUnfinished)
+				default:
+					return problems, serr
+				}
 			} else if !errors.Is(err, ErrTampered) {
 				return problems, err
 			}
@@ -424,7 +459,9 @@ func (g *Registry) Verify(ctx context.Context) ([]Problem, error) {
 	}
 	for _, id := range apps {
 		if _, err := g.Application(ctx, id); err != nil {
-			if !errors.Is(err, ErrTampered) {
+			if errors.Is(err, ErrAppNotFound) {
+				err = fmt.Errorf("application %s: %w", id, ErrUnfinished)
+			} else if !errors.Is(err, ErrTampered) {
 				return problems, err
 			}
 			problems = append(problems, Problem{Application: id, Err: err})
@@ -527,8 +564,15 @@ type StatusChange struct {
 	Successor string
 }
 
-// ChangeStatus is SetStatus recording who asked for the change.
+// ChangeStatus is SetStatus recording who asked for the change. A seal
+// made from an application (RegisterRequest.Application) is activated for
+// the first time by its filing alone (FileSeal), never by ChangeStatus.
 func (g *Registry) ChangeStatus(ctx context.Context, id string, req StatusChange, admin signed.Signer) (*Record, error) {
+	return g.changeStatus(ctx, id, req, admin, false)
+}
+
+// changeStatus is ChangeStatus; filing is set by FileSeal alone.
+func (g *Registry) changeStatus(ctx context.Context, id string, req StatusChange, admin signed.Signer, filing bool) (*Record, error) {
 	if err := req.Requester.check(); err != nil {
 		return nil, err
 	}
@@ -546,6 +590,8 @@ func (g *Registry) ChangeStatus(ctx context.Context, id string, req StatusChange
 		return nil, fmt.Errorf("%w: seal %q is already %s", ErrTransition, id, req.To)
 	case strings.TrimSpace(req.Reason) == "":
 		return nil, fmt.Errorf("%w: a status change needs a reason", ErrTransition)
+	case op == OpActivate && e.Application != "" && !filing && !slices.ContainsFunc(e.History, func(ev Event) bool { return ev.Status == StatusActive }):
+		return nil, fmt.Errorf("%w: seal %q was made from application %q and is not filed yet: filing (seals application file) activates it", ErrTransition, id, e.Application)
 	}
 	if req.Code == "" && op != OpActivate {
 		req.Code = CodeOther
