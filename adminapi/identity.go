@@ -98,8 +98,9 @@ func identify(cert *smx509.Certificate, roles map[Role]asn1.ObjectIdentifier) (*
 // want: keyUsage digitalSignature if the certificate restricts key usage,
 // and want among its extended key usages if it lists any. sealpipe's SM2
 // roots sign with SM2-with-SM3, which crypto/x509 cannot check: this is
-// the verification the admin API's TLS relies on, on both sides.
-func verifyPeer(pool *trust.Pool, raw [][]byte, now time.Time, want smx509.ExtKeyUsage) (*smx509.Certificate, error) {
+// the verification the admin API's TLS relies on, on both sides. It
+// returns the chain trust built, the leaf first.
+func verifyPeer(pool *trust.Pool, raw [][]byte, now time.Time, want smx509.ExtKeyUsage) ([]*smx509.Certificate, error) {
 	if len(raw) == 0 {
 		return nil, ErrUnauthenticated
 	}
@@ -112,7 +113,8 @@ func verifyPeer(pool *trust.Pool, raw [][]byte, now time.Time, want smx509.ExtKe
 		certs[i] = c
 	}
 	leaf := certs[0]
-	if _, err := pool.VerifyWith(leaf, certs[1:], now, trust.UsageAny); err != nil {
+	chain, err := pool.VerifyWith(leaf, certs[1:], now, trust.UsageAny)
+	if err != nil {
 		return nil, err
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&smx509.KeyUsageDigitalSignature == 0 {
@@ -121,7 +123,7 @@ func verifyPeer(pool *trust.Pool, raw [][]byte, now time.Time, want smx509.ExtKe
 	if len(leaf.ExtKeyUsage)+len(leaf.UnknownExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, want) && !slices.Contains(leaf.ExtKeyUsage, smx509.ExtKeyUsageAny) {
 		return nil, fmt.Errorf("%w: %q is not for TLS %s authentication", ErrCertificate, leaf.Subject.CommonName, map[smx509.ExtKeyUsage]string{smx509.ExtKeyUsageClientAuth: "client", smx509.ExtKeyUsageServerAuth: "server"}[want])
 	}
-	return leaf, nil
+	return chain, nil
 }
 
 // LoadKeyPair reads a TLS certificate and its private key from PEM files:
@@ -203,11 +205,11 @@ func ClientTLS(cert tls.Certificate, pool *trust.Pool, host string) *tls.Config 
 			for i, c := range cs.PeerCertificates {
 				raw[i] = c.Raw
 			}
-			leaf, err := verifyPeer(pool, raw, time.Now(), smx509.ExtKeyUsageServerAuth)
+			chain, err := verifyPeer(pool, raw, time.Now(), smx509.ExtKeyUsageServerAuth)
 			if err != nil {
 				return fmt.Errorf("admin API server certificate: %w", err)
 			}
-			if err := leaf.VerifyHostname(host); err != nil {
+			if err := chain[0].VerifyHostname(host); err != nil {
 				return fmt.Errorf("admin API server certificate: %w", err)
 			}
 			return nil

@@ -3,7 +3,6 @@ package adminapi
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/asn1"
 	"encoding/json"
 	"errors"
@@ -90,6 +89,20 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Now is the clock certificates are checked at. Nil means time.Now.
 	Now func() time.Time
+	// ClientCRL, if set, is a CRL file (DER or PEM) of the CA that issues
+	// client certificates, such as the development TLS CA's
+	// <data>/pki/tls/ca.crl. It must verify under one of Trust's roots.
+	// The server stats the file at every handshake and request and reads
+	// it again when it changed, so a new CRL takes effect without a
+	// restart. A client certificate it lists is refused at the handshake
+	// (ErrClientRevoked; 401 UNAUTHENTICATED on a connection opened
+	// before). A CRL that cannot be read or verified, has no nextUpdate
+	// or is past it fails closed: every client is refused (ErrClientCRL),
+	// with an error in the log, until a good one is in place.
+	ClientCRL string
+	// ClientCRLOptional makes a missing ClientCRL file mean that nothing
+	// is revoked yet, rather than refuse every client.
+	ClientCRLOptional bool
 }
 
 // Server is the seal administration API.
@@ -97,6 +110,7 @@ type Server struct {
 	cfg     Config
 	handler http.Handler
 	metrics *metrics
+	crl     *clientCRL // nil without Config.ClientCRL
 }
 
 // New returns the API over cfg.
@@ -117,6 +131,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Metrics)}
+	if cfg.ClientCRL != "" {
+		s.crl = &clientCRL{path: cfg.ClientCRL, optional: cfg.ClientCRLOptional, pool: cfg.Trust, log: cfg.Logger}
+		s.crl.mu.Lock()
+		s.crl.refresh() // logs the CRL, or why it is unusable, at start
+		if s.crl.err != nil {
+			s.crl.logFailure(s.crl.err)
+		}
+		s.crl.mu.Unlock()
+	}
 	mux := http.NewServeMux()
 	paths := map[string]bool{}
 	for _, rt := range routes {
@@ -148,13 +171,34 @@ func (s *Server) TLSConfig(cert tls.Certificate) *tls.Config {
 		MinVersion:   tls.VersionTLS12,
 		// Package trust checks the chain (any algorithm, SM2 included)
 		// and the CRLs, which crypto/tls would not: it asks for a
-		// certificate and VerifyPeerCertificate checks it with the pool.
+		// certificate and VerifyConnection checks it with the pool and
+		// the client CRL, on resumed sessions too.
 		ClientAuth: tls.RequireAnyClientCert,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			_, err := verifyPeer(s.cfg.Trust, raw, s.cfg.Now(), smx509.ExtKeyUsageClientAuth)
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			raw := make([][]byte, len(cs.PeerCertificates))
+			for i, c := range cs.PeerCertificates {
+				raw[i] = c.Raw
+			}
+			_, err := s.verifyClient(raw)
 			return err
 		},
 	}
+}
+
+// verifyClient checks a client's certificates (leaf first, DER) as
+// verifyPeer does, then against the client CRL, and returns the leaf.
+func (s *Server) verifyClient(raw [][]byte) (*smx509.Certificate, error) {
+	now := s.cfg.Now()
+	chain, err := verifyPeer(s.cfg.Trust, raw, now, smx509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return nil, err
+	}
+	if s.crl != nil {
+		if err := s.crl.check(chain, now); err != nil {
+			return nil, err
+		}
+	}
+	return chain[0], nil
 }
 
 // Serve serves the API on ln with TLS (TLSConfig with cert) until ctx is
@@ -271,7 +315,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		for i, c := range r.TLS.PeerCertificates {
 			raw[i] = c.Raw
 		}
-		leaf, err := verifyPeer(s.cfg.Trust, raw, s.cfg.Now(), smx509.ExtKeyUsageClientAuth)
+		leaf, err := s.verifyClient(raw)
 		if err != nil {
 			s.writeError(w, r, apiError(http.StatusUnauthorized, CodeUnauthenticated, "%v: %v", ErrUnauthenticated, err))
 			return

@@ -48,8 +48,8 @@ not empty, I/O failures, or a store that kept changing (try again).`,
 			if g.jsonOut {
 				return printJSON(g, rep)
 			}
-			fmt.Fprintf(g.stdout, "backup: %s\n  as of:    %s (%d look(s) at the heads and checkpoints)\n  seals:    %d\n  objects:  %d (%d data folder file(s)), %d bytes\n  manifest: %s, signed by %s\n",
-				rep.Location, rep.AsOf.Format(time.RFC3339), rep.Rounds, rep.Seals, rep.Objects, rep.Files, rep.Bytes, rep.Manifest, rep.Signer)
+			fmt.Fprintf(g.stdout, "backup: %s\n  as of:    %s (%d look(s) at the heads and checkpoints)\n  seals:    %d\n  applications: %d\n  objects:  %d (%d data folder file(s)), %d bytes\n  manifest: %s, signed by %s\n",
+				rep.Location, rep.AsOf.Format(time.RFC3339), rep.Rounds, rep.Seals, rep.Applications, rep.Objects, rep.Files, rep.Bytes, rep.Manifest, rep.Signer)
 			return nil
 		},
 	}
@@ -98,8 +98,8 @@ empty, a PKI or keyring already there, or I/O failures.`,
 			if g.jsonOut {
 				return printJSON(g, rep)
 			}
-			fmt.Fprintf(g.stdout, "backup: %s verifies\n  taken:    %s by sealpipe %s, as of %s\n  signed:   by %s, trusted by %s\n  holds:    %d seal(s), %d store object(s), %d data folder file(s), %d bytes\n",
-				rep.From, rep.Taken.Format(time.RFC3339), rep.Version, rep.AsOf.Format(time.RFC3339), rep.Signer, rep.TrustedBy, rep.Seals, rep.Objects, rep.Files, rep.Bytes)
+			fmt.Fprintf(g.stdout, "backup: %s verifies\n  taken:    %s by sealpipe %s, as of %s\n  signed:   by %s, trusted by %s\n  holds:    %d seal(s), %d application(s), %d store object(s), %d data folder file(s), %d bytes\n",
+				rep.From, rep.Taken.Format(time.RFC3339), rep.Version, rep.AsOf.Format(time.RFC3339), rep.Signer, rep.TrustedBy, rep.Seals, rep.Applications, rep.Objects, rep.Files, rep.Bytes)
 			if rep.Checked {
 				fmt.Fprintln(g.stdout, "  --check:  nothing written")
 				return nil

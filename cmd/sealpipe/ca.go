@@ -64,7 +64,7 @@ certificates from a licensed CA.`,
 	}
 	initCmd.Flags().StringArrayVar(&units, "unit", nil, "unit signer as slug=name (repeatable; default: the demo units)")
 	initCmd.Flags().StringArrayVar(&approvers, "approver", nil, "approver as slug=name (repeatable; default: the demo approvers)")
-	cmd.AddCommand(initCmd, newIssueClientCmd(g), newIssueServerCmd(g))
+	cmd.AddCommand(initCmd, newIssueClientCmd(g), newIssueServerCmd(g), newRevokeClientCmd(g), newCRLCmd(g))
 	return cmd
 }
 

@@ -3,6 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +15,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
 
 func newIssueClientCmd(g *globals) *cobra.Command {
@@ -129,4 +135,159 @@ func printIssued(g *globals, role, name, crt, key string) error {
 	}
 	fmt.Fprintf(g.stdout, "%s %s\n  certificate: %s\n  key:         %s (unencrypted, mode 0600)\n", role, name, crt, key)
 	return nil
+}
+
+// revocationReasons lists the reasons revoke-client takes, for --help.
+func revocationReasons() string {
+	names := slices.Sorted(maps.Keys(devca.TLSRevocationReasons))
+	return strings.Join(names, ", ")
+}
+
+func newRevokeClientCmd(g *globals) *cobra.Command {
+	var serial, certFile, reason string
+	var days int
+	cmd := &cobra.Command{
+		Use:   "revoke-client --serial HEX | --cert FILE [--reason R]",
+		Short: "Revoke an admin API client certificate and publish the TLS CA's new CRL",
+		Long: `Revoke a client certificate the development TLS CA issued (ca issue-client),
+for instance a keeper's who left: record it in <data>/pki/tls/revoked.json and
+write <data>/pki/tls/ca.crl, a DER CRL signed by the TLS CA listing every
+certificate revoked so far, valid for --crl-valid-days (its nextUpdate).
+
+sealpipe serve reads ca.crl again whenever it changes, without a restart, and
+refuses the certificates it lists at the TLS handshake (a connection opened
+before gets 401 UNAUTHENTICATED). A CRL past its nextUpdate, or one that does
+not verify under the CA, makes the listener refuse every client: issue it again
+before then with sealpipe ca crl. SEALPIPE_ADMIN_TLS_CLIENT_CRL names another
+CRL file.
+
+Name the certificate by its file (--cert, checked to be the TLS CA's) or by its
+serial number in hexadecimal (--serial, as openssl x509 -serial and the
+admin API's whoami print it; colons allowed). Revoking it again keeps the first
+revocation and issues the CRL again. Reasons: ` + revocationReasons() + `.`,
+		Example: `  sealpipe ca revoke-client --cert ./clients/keeper-zhao.crt --reason affiliation-changed
+  sealpipe ca revoke-client --serial 5F3A…C2 --reason key-compromise
+  openssl crl -inform DER -in sealpipe-data/pki/tls/ca.crl -CAfile sealpipe-data/pki/tls/ca.crt -noout`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (serial == "") == (certFile == "") {
+				return usageErr("name the certificate by --serial HEX or by --cert FILE (one of them)")
+			}
+			if _, ok := devca.TLSRevocationReasons[reason]; !ok && reason != "" {
+				return usageErr("--reason %q: want one of %s", reason, revocationReasons())
+			}
+			if days < 1 || days > 366 {
+				return usageErr("--crl-valid-days %d: want 1 to 366", days)
+			}
+			req := devca.TLSRevoke{Reason: reason, CRLValidity: time.Duration(days) * 24 * time.Hour}
+			if certFile != "" {
+				certs, err := trust.LoadCertificates(certFile)
+				if err != nil {
+					return &exitError{exitUsage, fmt.Errorf("--cert: %w", err)}
+				}
+				if len(certs) == 0 {
+					return usageErr("--cert %s holds no certificate", certFile)
+				}
+				req.Cert = certs[0]
+			} else {
+				n, ok := new(big.Int).SetString(strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(serial), "0x"), ":", ""), 16)
+				if !ok || n.Sign() <= 0 {
+					return usageErr("--serial %q: want a positive hexadecimal serial number", serial)
+				}
+				req.Serial = n
+			}
+			ca, err := g.engine().DevCA()
+			if err != nil {
+				return err
+			}
+			crl, again, err := ca.RevokeTLSClient(cmd.Context(), req)
+			if err != nil {
+				return &exitError{exitUsage, err}
+			}
+			return printCRL(g, crl, again, req)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&serial, "serial", "", "the certificate's serial number, hexadecimal")
+	f.StringVar(&certFile, "cert", "", "the certificate's PEM file (ca issue-client wrote NAME.crt)")
+	f.StringVar(&reason, "reason", "unspecified", "why: "+revocationReasons())
+	f.IntVar(&days, "crl-valid-days", int(devca.DefaultTLSCRLValidity/(24*time.Hour)), "days until the new CRL's nextUpdate")
+	return cmd
+}
+
+func newCRLCmd(g *globals) *cobra.Command {
+	var days int
+	cmd := &cobra.Command{
+		Use:   "crl [--crl-valid-days N]",
+		Short: "Issue the development TLS CA's CRL again, with a fresh nextUpdate",
+		Long: `Issue <data>/pki/tls/ca.crl again: the client certificates revoked so far
+(ca revoke-client), signed by the development TLS CA, valid for
+--crl-valid-days. The admin listener refuses every client once the CRL it reads
+is past its nextUpdate, and warns a week before: run this before then (from
+cron, say), or after the CRL file was lost. It prints the certificates on it.`,
+		Example: `  sealpipe ca crl
+  sealpipe ca crl --crl-valid-days 7`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if days < 1 || days > 366 {
+				return usageErr("--crl-valid-days %d: want 1 to 366", days)
+			}
+			ca, err := g.engine().DevCA()
+			if err != nil {
+				return err
+			}
+			crl, err := ca.IssueTLSCRL(cmd.Context(), time.Duration(days)*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			return printCRL(g, crl, false, devca.TLSRevoke{})
+		},
+	}
+	cmd.Flags().IntVar(&days, "crl-valid-days", int(devca.DefaultTLSCRLValidity/(24*time.Hour)), "days until the CRL's nextUpdate")
+	return cmd
+}
+
+// printCRL shows a CRL the TLS CA issued and, for a revocation, what it
+// revoked.
+func printCRL(g *globals, crl *devca.TLSCRL, again bool, req devca.TLSRevoke) error {
+	if g.jsonOut {
+		revoked := crl.Revoked
+		if revoked == nil {
+			revoked = []devca.TLSRevocation{}
+		}
+		return printJSON(g, map[string]any{
+			"crl": crl.Path, "number": crl.Number, "this_update": crl.ThisUpdate, "next_update": crl.NextUpdate,
+			"revoked": revoked, "already_revoked": again,
+		})
+	}
+	if req.Cert != nil || req.Serial != nil {
+		serial := req.Serial
+		if req.Cert != nil {
+			serial = req.Cert.SerialNumber
+		}
+		for _, r := range crl.Revoked {
+			if r.Serial != fmt.Sprintf("%X", serial) {
+				continue
+			}
+			what := "revoked"
+			if again {
+				what = "already revoked"
+			}
+			fmt.Fprintf(g.stdout, "%s client certificate %s%s since %s (%s)\n", what, r.Serial, nameOf(r), r.RevokedAt.Format(time.RFC3339), r.Reason)
+		}
+	}
+	fmt.Fprintf(g.stdout, "CRL %s: number %d, %d revoked, next update %s\n", crl.Path, crl.Number, len(crl.Revoked), crl.NextUpdate.Format(time.RFC3339))
+	if req.Cert == nil && req.Serial == nil {
+		for _, r := range crl.Revoked {
+			fmt.Fprintf(g.stdout, "  %s%s  %s  %s\n", r.Serial, nameOf(r), r.RevokedAt.Format(time.RFC3339), r.Reason)
+		}
+	}
+	return nil
+}
+
+func nameOf(r devca.TLSRevocation) string {
+	if r.Name == "" {
+		return ""
+	}
+	return " (" + r.Name + ")"
 }

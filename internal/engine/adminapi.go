@@ -36,6 +36,9 @@ type AdminAPISettings struct {
 	// admin listener accepts besides the trusted roots' (empty: the
 	// development TLS CA, if there is one).
 	TLSClientCA []string `env:"SEALPIPE_ADMIN_TLS_CLIENT_CA" help:"PEM files of CAs whose client certificates the admin listener accepts besides SEALPIPE_ROOTS', comma-separated; CRLs from SEALPIPE_CRLS (empty: <data>/pki/tls/ca.crt, the development TLS CA, if it exists)"`
+	// TLSClientCRL is the client CA's CRL, which the admin listener
+	// reads again whenever the file changes (adminapi.Config.ClientCRL).
+	TLSClientCRL string `env:"SEALPIPE_ADMIN_TLS_CLIENT_CRL" help:"CRL file (DER or PEM) of the CA of the admin API's client certificates, read again whenever it changes: a certificate it lists is refused; one that does not verify or is past its nextUpdate refuses every client (empty: <data>/pki/tls/ca.crl, which sealpipe ca revoke-client writes, when SEALPIPE_ADMIN_TLS_CLIENT_CA is empty; none there yet: nothing revoked)"`
 	// URL is the admin API the seals commands call; empty: they change
 	// the registry themselves.
 	URL string `env:"SEALPIPE_ADMIN_URL" help:"admin API for the seals commands, e.g. https://127.0.0.1:8443: set, they are its clients (with SEALPIPE_ADMIN_CLIENT_CERT) instead of signing registry changes themselves"`
@@ -193,7 +196,12 @@ func (e *Engine) AdminServer(ctx context.Context) (*adminapi.Server, tls.Certifi
 		}
 		return nil, tls.Certificate{}, settingError(key, value, "%v (sealpipe ca init makes a development one; sealpipe ca issue-server for other hosts)", err)
 	}
-	srv, err := adminapi.New(adminapi.Config{Trust: pool, RoleOIDs: roles, Registry: reg, Admin: adminBackend{e}, Audit: trail, Logger: e.log, Metrics: e.metrics})
+	crl, optional := e.settings.AdminAPI.TLSClientCRL, false
+	if crl == "" && len(e.settings.AdminAPI.TLSClientCA) == 0 {
+		crl, optional = filepath.Join(e.PKIDir(), devca.TLSDirName, devca.TLSCRLName), true
+	}
+	srv, err := adminapi.New(adminapi.Config{Trust: pool, RoleOIDs: roles, Registry: reg, Admin: adminBackend{e}, Audit: trail, Logger: e.log, Metrics: e.metrics,
+		ClientCRL: crl, ClientCRLOptional: optional})
 	if err != nil {
 		return nil, tls.Certificate{}, err
 	}

@@ -47,8 +47,10 @@ type BackupReport struct {
 	Bytes   int64 `json:"bytes"`
 	// Files counts the data folder's files among them.
 	Files int `json:"files"`
-	// Seals counts the seals whose logs it holds.
-	Seals int `json:"seals"`
+	// Seals counts the seals whose logs it holds, Applications the
+	// applications for seals.
+	Seals        int `json:"seals"`
+	Applications int `json:"applications"`
 	// AsOf is the instant whose registry and usage log it holds, Rounds
 	// the looks it took to find them settled.
 	AsOf   time.Time `json:"as_of"`
@@ -90,7 +92,7 @@ func (e *Engine) Backup(ctx context.Context, opts BackupOptions) (*BackupReport,
 	}
 	return &BackupReport{
 		Location: e.describeLocation(opts.To), Manifest: e.describeLocation(opts.To) + "/" + backup.ManifestName,
-		Objects: len(res.Manifest.Objects), Bytes: res.Bytes, Files: len(files), Seals: len(res.Manifest.Seals),
+		Objects: len(res.Manifest.Objects), Bytes: res.Bytes, Files: len(files), Seals: len(res.Manifest.Seals), Applications: len(res.Manifest.Applications),
 		AsOf: res.Manifest.AsOf, Rounds: res.Rounds, Signer: service.Cert.Subject.CommonName,
 		Warnings: append(warnings, res.Warnings...),
 	}, nil
@@ -247,11 +249,13 @@ type RestoreReport struct {
 	// ones, or only the backup's own root certificate.
 	TrustedBy string `json:"trusted_by"`
 	// Objects counts the store objects, Files the data folder's files,
-	// Bytes the size of all, Seals the seals.
-	Objects int   `json:"objects"`
-	Files   int   `json:"files"`
-	Bytes   int64 `json:"bytes"`
-	Seals   int   `json:"seals"`
+	// Bytes the size of all, Seals the seals, Applications the
+	// applications for seals.
+	Objects      int   `json:"objects"`
+	Files        int   `json:"files"`
+	Bytes        int64 `json:"bytes"`
+	Seals        int   `json:"seals"`
+	Applications int   `json:"applications"`
 	// Checked is set when only the check ran: nothing was written.
 	Checked bool `json:"checked,omitempty"`
 	// Store, PKI and Keyring are where the backup was restored to
@@ -296,7 +300,7 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) (*RestoreRepo
 	m := b.Manifest
 	rep := &RestoreReport{
 		From: e.describeLocation(opts.From), Taken: m.Created, AsOf: m.AsOf, Version: m.Version,
-		Signer: b.Signer.Subject.CommonName, Seals: len(m.Seals), Checked: opts.Check,
+		Signer: b.Signer.Subject.CommonName, Seals: len(m.Seals), Applications: len(m.Applications), Checked: opts.Check,
 	}
 	if !opts.Check {
 		if err := e.checkEmptyStore(ctx); err != nil {

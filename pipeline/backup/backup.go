@@ -1,5 +1,6 @@
 // Package backup takes and restores backups of what sealpipe must not
-// lose (county rules 第十七条): the signed seal registry, the usage log
+// lose (county rules 第十七条): the signed seal registry with the
+// applications for seals and their identity materials, the usage log
 // (usage records, segments and checkpoints) with the sealed outputs and
 // batch reports it vouches for, and files of the data folder — the PKI,
 // its keys still encrypted exactly as stored, and the keyring.
@@ -25,6 +26,10 @@
 //     one it names, read after the head (a change past it is a write in
 //     progress and left out); a seal with changes but no head yet (a
 //     registration in progress) is left out;
+//   - each application for a seal (registry.Submit) likewise is a head
+//     and the changes up to the one it names, with the identity materials
+//     its first change pins; an application with no head yet (a
+//     submission in progress) is left out;
 //   - each seal's usage log is its segments up to the last one whose
 //     checkpoint is written (a segment without one is a commit in
 //     progress, left out) with those checkpoints, every usage record those

@@ -104,6 +104,25 @@ func (w *world) makeSeal(t *testing.T, id string) {
 	}
 }
 
+// submit submits application id (county rules 第八条) with two
+// identity materials, and approves it when approve is set.
+func (w *world) submit(t *testing.T, id string, approve bool) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := w.reg.Submit(ctx, registry.ApplicationRequest{
+		ID: id, Unit: "某某县民政局", Kind: registry.KindName, Holder: "张三", Clerk: "王芳",
+		Materials: []registry.MaterialFile{{Name: "unit-licence.pdf", Data: []byte("%PDF licence " + id)}, {Name: "holder-id.png", Data: []byte("PNG id card")}},
+	}, w.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if approve {
+		if _, err := w.reg.Review(ctx, id, true, "materials complete", nil, w.admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func (w *world) setStatus(t *testing.T, id string, to registry.Status) {
 	t.Helper()
 	if _, err := w.reg.SetStatus(context.Background(), id, to, "test", w.admin); err != nil {
@@ -235,6 +254,8 @@ func TestRoundTrip(t *testing.T) {
 	w.setStatus(t, sealB, registry.StatusSuspended)
 	w.batch(t, "b1", 2, sealA)
 	w.batch(t, "b2", 1, sealA)
+	w.submit(t, "app-1", true)
+	w.submit(t, "app-2", false)
 	put(t, w.st, "inbox/civil-affairs/b3/x.pdf", []byte("%PDF waiting")) // not held
 	files := []backup.File{{Name: "keys.conf", Mode: 0o644, Body: []byte("pipeline file:///x\n")}, {Name: "pki/root.key", Mode: 0o600, Body: []byte("encrypted")}}
 	loc := newLocation(t)
@@ -245,6 +266,9 @@ func TestRoundTrip(t *testing.T) {
 	want := []backup.Seal{{ID: sealA, Registry: 1, UsageLog: 2}, {ID: sealB, Registry: 2}}
 	if fmt.Sprint(res.Manifest.Seals) != fmt.Sprint(want) {
 		t.Fatalf("seals %v, want %v", res.Manifest.Seals, want)
+	}
+	if want := []backup.Application{{ID: "app-1", Registry: 2}, {ID: "app-2", Registry: 1}}; fmt.Sprint(res.Manifest.Applications) != fmt.Sprint(want) {
+		t.Fatalf("applications %v, want %v", res.Manifest.Applications, want)
 	}
 
 	dst := newStore(t, "restored")
@@ -272,7 +296,10 @@ func TestRoundTrip(t *testing.T) {
 	if b.Manifest.Data != "/srv/sealpipe" || b.Manifest.Bucket != "sealpipe" || b.Manifest.AsOf.After(b.Manifest.Created) {
 		t.Fatalf("manifest %+v", b.Manifest)
 	}
-	if heads := b.Manifest.Heads(); heads[sealA] != 1 || heads[sealB] != 2 || len(heads) != 2 {
+	if a, err := registry.New(dst, w.pool).Application(ctx, "app-1"); err != nil || a.State != registry.AppApproved || len(a.Materials) != 2 {
+		t.Fatalf("restored application %+v, %v", a, err)
+	}
+	if heads := b.Manifest.Heads(); heads[sealA] != 1 || heads[sealB] != 2 || heads[registry.ApplicationMark("app-1")] != 2 || len(heads) != 4 {
 		t.Fatalf("heads %v", heads)
 	}
 	// A second restore finds the store not empty, and writes nothing.
@@ -402,9 +429,25 @@ func TestCut(t *testing.T) {
 	if err := w.st.Delete(ctx, audit.CheckpointKey(sealB, 1)); err != nil {
 		t.Fatal(err)
 	}
+	// An application's review whose head was not moved yet, and a
+	// submission in progress: its material written, its first change not.
+	w.submit(t, "app-1", false)
+	appHead := registry.ApplicationsPrefix + "app-1/head.json"
+	oldApp, _, err := storage.ReadAll(ctx, w.st, appHead, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.reg.Review(ctx, "app-1", true, "", nil, w.admin); err != nil {
+		t.Fatal(err)
+	}
+	put(t, w.st, appHead, oldApp)
+	put(t, w.st, registry.MaterialKey("app-2", "unit-licence.pdf"), []byte("%PDF licence"))
 
 	loc := newLocation(t)
 	res := w.take(t, loc, backup.Options{})
+	if want := []backup.Application{{ID: "app-1", Registry: 1}}; fmt.Sprint(res.Manifest.Applications) != fmt.Sprint(want) {
+		t.Fatalf("applications %v, want %v", res.Manifest.Applications, want)
+	}
 	if want := []backup.Seal{{ID: sealA, Registry: 1, UsageLog: 2}, {ID: sealB, Registry: 1}}; fmt.Sprint(res.Manifest.Seals) != fmt.Sprint(want) {
 		t.Fatalf("seals %v, want %v", res.Manifest.Seals, want)
 	}
@@ -417,7 +460,11 @@ func TestCut(t *testing.T) {
 	if err != nil || e.Status != registry.StatusActive || e.Head != 1 {
 		t.Fatalf("restored seal %+v %v: want active at change 1", e, err)
 	}
-	for _, key := range []string{registry.ChangeKey(sealA, 2), audit.SegmentKey(sealB, 1), "reports/civil-affairs/b2/batch.json"} {
+	if a, err := registry.New(dst, w.pool).Application(ctx, "app-1"); err != nil || a.State != registry.AppSubmitted {
+		t.Fatalf("restored application %+v %v: want submitted at change 1", a, err)
+	}
+	for _, key := range []string{registry.ChangeKey(sealA, 2), audit.SegmentKey(sealB, 1), "reports/civil-affairs/b2/batch.json",
+		registry.ApplicationChangeKey("app-1", 2), registry.MaterialKey("app-2", "unit-licence.pdf")} {
 		if _, err := dst.Stat(ctx, key); !errors.Is(err, storage.ErrNotExist) {
 			t.Errorf("%s restored: a write in progress at the cut", key)
 		}
@@ -478,6 +525,38 @@ func TestHeadsLookedAtAgain(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestApplicationLookedAtAgain: an application reviewed after its head
+// was read is caught by the look after the copy, like a seal's change.
+func TestApplicationLookedAtAgain(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, sealA)
+	ctx := context.Background()
+	w.submit(t, "app-1", false)
+	var once sync.Once
+	opts := backup.Options{}
+	backup.SetHeadRead(&opts, func(key string) {
+		if strings.Contains(key, "app-1") {
+			once.Do(func() {
+				if _, err := w.reg.Review(ctx, "app-1", true, "", nil, w.admin); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	})
+	loc := newLocation(t)
+	if res := w.take(t, loc, opts); res.Rounds != 2 || fmt.Sprint(res.Manifest.Applications) != "[{app-1 2}]" {
+		t.Fatalf("rounds %d, applications %v; want 2 rounds and app-1 at change 2", res.Rounds, res.Manifest.Applications)
+	}
+	dst := newStore(t, "restored")
+	if err := restore(ctx, loc, w.pool, dst); err != nil {
+		t.Fatal(err)
+	}
+	verify(t, dst, w.pool)
+	if a, err := registry.New(dst, w.pool).Application(ctx, "app-1"); err != nil || a.State != registry.AppApproved {
+		t.Fatalf("restored application %+v %v: want approved", a, err)
 	}
 }
 

@@ -47,6 +47,10 @@ type Manifest struct {
 	Data string `json:"data,omitempty"`
 	// Seals is the cut the backup holds of each seal, in identifier order.
 	Seals []Seal `json:"seals"`
+	// Applications is the cut the backup holds of each application for a
+	// seal, in identifier order (none in backups from before they were
+	// held).
+	Applications []Application `json:"applications,omitempty"`
 	// Objects lists every object of the backup but the manifest, in
 	// name order.
 	Objects []Object `json:"objects"`
@@ -61,6 +65,13 @@ type Seal struct {
 	// UsageLog is the last usage-log segment held, whose checkpoint is
 	// held too (0: none).
 	UsageLog int `json:"usage_log,omitempty"`
+}
+
+// Application is how much of one application's log a backup holds.
+type Application struct {
+	ID string `json:"id"`
+	// Registry is the change its head names.
+	Registry int `json:"registry"`
 }
 
 // Object is one object of a backup.
@@ -116,8 +127,8 @@ func ParseManifest(payload []byte) (*Manifest, error) {
 		return nil, bad("version or data folder too long")
 	case m.Created.IsZero() || m.AsOf.IsZero() || m.AsOf.After(m.Created):
 		return nil, bad("taken %s as of %s: not a time it could have been", m.Created.Format(time.RFC3339), m.AsOf.Format(time.RFC3339))
-	case len(m.Objects) > maxObjects || len(m.Seals) > maxSeals:
-		return nil, bad("%d objects and %d seals, more than %d and %d", len(m.Objects), len(m.Seals), maxObjects, maxSeals)
+	case len(m.Objects) > maxObjects || len(m.Seals) > maxSeals || len(m.Applications) > maxSeals:
+		return nil, bad("%d objects, %d seals and %d applications, more than %d, %d and %d", len(m.Objects), len(m.Seals), len(m.Applications), maxObjects, maxSeals, maxSeals)
 	}
 	for i, s := range m.Seals {
 		switch {
@@ -127,6 +138,16 @@ func ParseManifest(payload []byte) (*Manifest, error) {
 			return nil, bad("seal %q out of order or listed twice", s.ID)
 		case s.Registry < 0 || s.UsageLog < 0:
 			return nil, bad("seal %q: negative counts", s.ID)
+		}
+	}
+	for i, a := range m.Applications {
+		switch {
+		case a.ID == "" || strings.Contains(a.ID, "/") || storage.CheckKey(a.ID) != nil:
+			return nil, bad("application %q: not an application identifier", a.ID)
+		case i > 0 && a.ID <= m.Applications[i-1].ID:
+			return nil, bad("application %q out of order or listed twice", a.ID)
+		case a.Registry < 1:
+			return nil, bad("application %q: head at change %d", a.ID, a.Registry)
 		}
 	}
 	for i, o := range m.Objects {

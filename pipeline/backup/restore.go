@@ -15,6 +15,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/pipeline/audit"
+	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
@@ -236,14 +237,18 @@ func (b *Backup) restore(ctx context.Context, o Object, dst storage.Store, key s
 	return true, nil
 }
 
-// Heads returns the registry head each seal of the backup has, by seal:
-// the marks a machine that restores it should keep (registry.ResetMarks).
+// Heads returns the registry head each seal and each application of the
+// backup has, by the name of its high-water mark: the marks a machine that
+// restores it should keep (registry.ResetMarks).
 func (m *Manifest) Heads() map[string]int {
 	heads := map[string]int{}
 	for _, s := range m.Seals {
 		if s.Registry > 0 {
 			heads[s.ID] = s.Registry
 		}
+	}
+	for _, a := range m.Applications {
+		heads[registry.ApplicationMark(a.ID)] = a.Registry
 	}
 	return heads
 }

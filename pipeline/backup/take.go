@@ -92,7 +92,7 @@ func Take(ctx context.Context, src storage.Store, dst Location, opts Options) (r
 	if err := CheckEmpty(ctx, dst.Store, dst.key("")); err != nil {
 		return nil, fmt.Errorf("backup to %s: %w", dst, err)
 	}
-	t := &taker{src: src, dst: dst, now: opts.Now, headRead: opts.headRead, copied: map[string]Object{}, segments: map[string]map[int]segment{}}
+	t := &taker{src: src, dst: dst, now: opts.Now, headRead: opts.headRead, copied: map[string]Object{}, segments: map[string]map[int]segment{}, submissions: map[string]bool{}}
 	defer func() {
 		if err != nil {
 			err = t.discard(ctx, err)
@@ -128,6 +128,11 @@ func Take(ctx context.Context, src storage.Store, dst Location, opts Options) (r
 			return nil, err
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(obs.apps)) {
+		if err := t.put(ctx, StorePrefix+registry.ApplicationsPrefix+id+"/"+registry.HeadName, obs.apps[id].body, "", storage.ObjectInfo{ContentType: "application/json"}); err != nil {
+			return nil, err
+		}
+	}
 	for _, f := range opts.Files {
 		if err := t.put(ctx, DataPrefix+f.Name, f.Body, fmt.Sprintf("%04o", f.Mode.Perm()), storage.ObjectInfo{}); err != nil {
 			return nil, err
@@ -135,7 +140,7 @@ func Take(ctx context.Context, src storage.Store, dst Location, opts Options) (r
 	}
 	m := &Manifest{
 		Format: Format, Version: opts.Version, Created: opts.Now().UTC(), AsOf: obs.start.UTC(),
-		Bucket: src.Bucket(), Data: opts.Data, Seals: obs.cut(), Objects: slices.Collect(maps.Values(t.copied)),
+		Bucket: src.Bucket(), Data: opts.Data, Seals: obs.cut(), Applications: obs.cutApplications(), Objects: slices.Collect(maps.Values(t.copied)),
 	}
 	slices.SortFunc(m.Objects, func(a, b Object) int { return strings.Compare(a.Name, b.Name) })
 	obj, err := opts.Signer.Marshal(m)
@@ -160,8 +165,11 @@ type taker struct {
 	headRead func(key string)
 	copied   map[string]Object          // by name in the backup
 	segments map[string]map[int]segment // copied usage-log segments, by seal and number
-	warnings []string
-	warned   map[string]bool
+	// submissions names the applications whose first change, and the
+	// materials it pins, are copied.
+	submissions map[string]bool
+	warnings    []string
+	warned      map[string]bool
 }
 
 // segment is what Take needs of a copied usage-log segment.
@@ -189,11 +197,14 @@ type observation struct {
 	// segs and cps the numbers of the segments and checkpoints there.
 	logs      map[string]int
 	segs, cps map[string]map[int]bool
+	// apps are the applications' heads, by application.
+	apps map[string]head
 }
 
 // same reports whether o and p found the same heads and checkpoints.
 func (o *observation) same(p *observation) bool {
-	return maps.EqualFunc(o.heads, p.heads, func(a, b head) bool { return bytes.Equal(a.body, b.body) }) &&
+	sameHead := func(a, b head) bool { return bytes.Equal(a.body, b.body) }
+	return maps.EqualFunc(o.heads, p.heads, sameHead) && maps.EqualFunc(o.apps, p.apps, sameHead) &&
 		maps.Equal(o.logs, p.logs)
 }
 
@@ -216,6 +227,15 @@ func (o *observation) cut() []Seal {
 	return seals
 }
 
+// cutApplications returns the Application lines of the manifest.
+func (o *observation) cutApplications() []Application {
+	var apps []Application
+	for _, id := range slices.Sorted(maps.Keys(o.apps)) {
+		apps = append(apps, Application{ID: id, Registry: o.apps[id].seq})
+	}
+	return apps
+}
+
 // warn records a warning once.
 func (t *taker) warn(format string, args ...any) {
 	w := fmt.Sprintf(format, args...)
@@ -232,10 +252,25 @@ func (t *taker) warn(format string, args ...any) {
 func (t *taker) observe(ctx context.Context) (*observation, error) {
 	o := &observation{
 		start: t.now(), heads: map[string]head{}, changes: map[string]map[int]bool{},
-		esl: map[string]bool{}, legacy: map[string]bool{}, logs: map[string]int{},
+		esl: map[string]bool{}, legacy: map[string]bool{}, logs: map[string]int{}, apps: map[string]head{},
 	}
-	withHead := map[string]bool{}
+	withHead, appHeads, appChanges := map[string]bool{}, map[string]bool{}, map[string]int{}
 	err := t.src.List(ctx, storage.PrefixRegistry, func(info storage.ObjectInfo) error {
+		if rest, ok := strings.CutPrefix(info.Key, registry.ApplicationsPrefix); ok {
+			id, name, _ := strings.Cut(rest, "/")
+			_, isChange := numbered(name, registry.LogDir)
+			switch {
+			case name == registry.HeadName:
+				appHeads[id] = true
+			case isChange:
+				appChanges[id]++
+			case strings.HasPrefix(name, registry.MaterialsDir):
+				// Copied with the submission that pins it.
+			default:
+				t.warn("%s: not part of an application's log: left out", info.Key)
+			}
+			return nil
+		}
 		rest, ok := strings.CutPrefix(info.Key, registry.SealsPrefix)
 		id, name, _ := strings.Cut(rest, "/")
 		seq, isChange := numbered(name, registry.LogDir)
@@ -260,32 +295,31 @@ func (t *taker) observe(ctx context.Context) (*observation, error) {
 		return nil, fmt.Errorf("backup: list %s: %w", storage.PrefixRegistry, err)
 	}
 	for _, id := range slices.Sorted(maps.Keys(withHead)) {
-		key := registry.SealsPrefix + id + "/" + registry.HeadName
-		b, _, err := storage.ReadAll(ctx, t.src, key, maxLogObject)
-		if errors.Is(err, storage.ErrNotExist) {
-			continue // heads are replaced, never removed: gone is as never there
-		}
+		h, ok, err := t.readHead(ctx, registry.SealsPrefix+id+"/"+registry.HeadName, "seal", id, len(o.changes[id]))
 		if err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
-		if t.headRead != nil {
-			t.headRead(key)
+		if ok {
+			o.heads[id] = h
 		}
-		var h struct {
-			Seal string `json:"seal"`
-			Seq  int    `json:"seq"`
-		}
-		if err := peek(b, &h); err != nil || h.Seal != id || h.Seq < 1 {
-			// Not a head registry verify accepts: held as it is, with
-			// every change there, to show the same fault.
-			t.warn("%s: not a head of seal %s: held as it is", key, id)
-			h.Seq = len(o.changes[id])
-		}
-		o.heads[id] = head{body: b, seq: h.Seq}
 	}
 	for id, changes := range o.changes {
 		if _, ok := o.heads[id]; !ok && !o.legacy[id] {
 			t.warn("seal %s: %d change(s) but no head (a registration in progress, or a head deleted): left out", id, len(changes))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(appHeads)) {
+		h, ok, err := t.readHead(ctx, registry.ApplicationsPrefix+id+"/"+registry.HeadName, "application", id, appChanges[id])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			o.apps[id] = h
+		}
+	}
+	for id, changes := range appChanges {
+		if _, ok := o.apps[id]; !ok {
+			t.warn("application %s: %d change(s) but no head (a submission in progress, or a head deleted): left out", id, changes)
 		}
 	}
 	if o.segs, err = t.numbered(ctx, audit.PrefixLog); err != nil {
@@ -302,6 +336,36 @@ func (t *taker) observe(ctx context.Context) (*observation, error) {
 		}
 	}
 	return o, nil
+}
+
+// readHead reads the head at key of the log of what (a "seal" or an
+// "application") id, which has changes changes listed, and reports
+// whether it is there: heads are replaced, never removed, so one gone
+// meanwhile is as one never there.
+func (t *taker) readHead(ctx context.Context, key, what, id string, changes int) (head, bool, error) {
+	b, _, err := storage.ReadAll(ctx, t.src, key, maxLogObject)
+	if errors.Is(err, storage.ErrNotExist) {
+		return head{}, false, nil
+	}
+	if err != nil {
+		return head{}, false, fmt.Errorf("backup: %w", err)
+	}
+	if t.headRead != nil {
+		t.headRead(key)
+	}
+	var h map[string]any
+	seq, ok := 0, false
+	if peek(b, &h) == nil && h[what] == id {
+		n, isNum := h["seq"].(float64)
+		seq, ok = int(n), isNum && n >= 1 && n == float64(int(n))
+	}
+	if !ok {
+		// Not a head registry verify accepts: held as it is, with every
+		// change there, to show the same fault.
+		t.warn("%s: not a head of %s %s: held as it is", key, what, id)
+		seq = changes
+	}
+	return head{body: b, seq: seq}, true, nil
 }
 
 // numbered lists the objects <prefix><seal>/<seq>.json and returns their
@@ -368,6 +432,11 @@ func (t *taker) copyLogs(ctx context.Context, obs *observation) error {
 			}
 		}
 	}
+	for id, h := range obs.apps {
+		if err := t.copyApplication(ctx, id, h.seq); err != nil {
+			return err
+		}
+	}
 	for seal, last := range obs.logs {
 		for seq := 1; seq <= last; seq++ {
 			if err := t.copySegment(ctx, seal, seq); err != nil {
@@ -376,6 +445,40 @@ func (t *taker) copyLogs(ctx context.Context, obs *observation) error {
 		}
 	}
 	return nil
+}
+
+// copyApplication copies the changes of application id up to seq (the
+// head is written last), and with its first change the materials that
+// change pins.
+func (t *taker) copyApplication(ctx context.Context, id string, seq int) error {
+	if !t.submissions[id] && seq >= 1 {
+		key := registry.ApplicationChangeKey(id, 1)
+		body, err := t.copy(ctx, key, maxLogObject)
+		if err != nil {
+			return err
+		}
+		var c registry.ApplicationChange
+		if err := peek(body, &c); body != nil && err != nil {
+			t.warn("%s: not an application's submission (%v): its materials are not looked for", key, err)
+		}
+		var materials []string
+		for _, m := range c.Materials {
+			if m.Name == "" || strings.Contains(m.Name, "/") || storage.CheckKey(registry.MaterialKey(id, m.Name)) != nil {
+				t.warn("%s: names material %q, not a material's name: not looked for", key, m.Name)
+				continue
+			}
+			materials = append(materials, registry.MaterialKey(id, m.Name))
+		}
+		if err := t.copyAll(ctx, materials); err != nil {
+			return err
+		}
+		t.submissions[id] = true
+	}
+	var keys []string
+	for n := 2; n <= seq; n++ {
+		keys = append(keys, registry.ApplicationChangeKey(id, n))
+	}
+	return t.copyAll(ctx, keys)
 }
 
 // copyAll copies the store objects keys not copied yet, as they are.

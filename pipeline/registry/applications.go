@@ -170,7 +170,7 @@ type ApplicationRequest struct {
 // Object keys of applications.
 const appsPrefix = storage.PrefixRegistry + "applications/"
 
-func appMaterialKey(id, name string) string { return appsPrefix + id + "/materials/" + name }
+func appMaterialKey(id, name string) string { return appsPrefix + id + "/" + MaterialsDir + name }
 
 // maxMaterialSize bounds one material.
 const maxMaterialSize = 16 << 20

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/sealpipe/sealpipe/pipeline/registry"
-	"github.com/sealpipe/sealpipe/storage/fs"
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/fs"
 )
 
 func application(id string) registry.ApplicationRequest {

@@ -167,6 +167,27 @@ const (
 // registry/seals/<id>/log/<seq, six digits>.json.
 func ChangeKey(id string, seq int) string { return changeKey(id, seq) }
 
+// ApplicationsPrefix holds one folder per application,
+// registry/applications/<id>/, with a head (HeadName), a folder of changes
+// (LogDir) and one of materials (MaterialsDir).
+const (
+	ApplicationsPrefix = appsPrefix
+	MaterialsDir       = "materials/"
+)
+
+// ApplicationChangeKey returns the object key of change seq of
+// application id: registry/applications/<id>/log/<seq, six digits>.json.
+func ApplicationChangeKey(id string, seq int) string { return appChain(id).changeKey(seq) }
+
+// MaterialKey returns the object key of the material name of application
+// id.
+func MaterialKey(id, name string) string { return appMaterialKey(id, name) }
+
+// ApplicationMark returns the name of application id's high-water mark
+// among the marks (Marks), which also holds every seal's under its
+// identifier.
+func ApplicationMark(id string) string { return appChain(id).mark }
+
 // append writes seal change c, signed by admin, after the change its
 // Seq-1 names, then moves the head to it; headETag is the head's ETag
 // when the state c builds on was read ("" for the first change). A change
