@@ -140,15 +140,7 @@ func TestApplicationLogTruncated(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := fs.Open(t.TempDir(), "registry-test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			local, err := fs.Open(t.TempDir(), "state")
-			if err != nil {
-				t.Fatal(err)
-			}
-			marks := registry.StoredMarks(local, "registry-marks.json")
+			st, marks := marked(t)
 			if _, err := registry.New(st, p.pool).Submit(ctx, application(id), p.admin); err != nil {
 				t.Fatal(err)
 			}
@@ -156,19 +148,13 @@ func TestApplicationLogTruncated(t *testing.T) {
 			if _, err := registry.New(st, p.pool).Review(ctx, id, false, "materials incomplete", nil, p.admin); err != nil {
 				t.Fatal(err)
 			}
-			reader := registry.New(st, p.pool)
-			if err := reader.Remember(ctx, marks); err != nil {
-				t.Fatal(err)
-			}
+			reader := remembering(t, st, p, marks)
 			if a, err := reader.Application(ctx, id); err != nil || a.State != registry.AppRefused {
 				t.Fatalf("Application = %+v, %v", a, err)
 			}
 			tc.attack(t, st, older)
 
-			restarted := registry.New(st, p.pool)
-			if err := restarted.Remember(ctx, marks); err != nil {
-				t.Fatal(err)
-			}
+			restarted := remembering(t, st, p, marks)
 			var te *registry.TamperError
 			if a, err := restarted.Application(ctx, id); !errors.As(err, &te) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("Application = %+v, %v; want a TamperError saying %q", a, err, tc.says)

@@ -245,15 +245,7 @@ func TestMarksAcrossRestarts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := fs.Open(t.TempDir(), "registry-test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			local, err := fs.Open(t.TempDir(), "state")
-			if err != nil {
-				t.Fatal(err)
-			}
-			marks := registry.StoredMarks(local, "registry-marks.json")
+			st, marks := marked(t)
 			if _, err := registry.New(st, p.pool).Make(ctx, p.request(id), p.admin); err != nil {
 				t.Fatal(err)
 			}
@@ -262,19 +254,13 @@ func TestMarksAcrossRestarts(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A worker reads the revoked seal, then stops.
-			worker := registry.New(st, p.pool)
-			if err := worker.Remember(ctx, marks); err != nil {
-				t.Fatal(err)
-			}
+			worker := remembering(t, st, p, marks)
 			if e, err := worker.Get(ctx, id); err != nil || e.Status != registry.StatusRevoked {
 				t.Fatalf("Get = %v, %v", e, err)
 			}
 			tc.attack(t, st, older)
 
-			restarted := registry.New(st, p.pool)
-			if err := restarted.Remember(ctx, marks); err != nil {
-				t.Fatal(err)
-			}
+			restarted := remembering(t, st, p, marks)
 			var te *registry.TamperError
 			if e, err := restarted.Get(ctx, id); !errors.As(err, &te) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("restarted worker: Get = %v, %v; want a TamperError saying %q", e, err, tc.says)
@@ -284,6 +270,32 @@ func TestMarksAcrossRestarts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// marked returns a store for a registry, and marks kept in a store of
+// their own, as a worker keeps them.
+func marked(t *testing.T) (storage.Store, registry.Marks) {
+	t.Helper()
+	st, err := fs.Open(t.TempDir(), "registry-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := fs.Open(t.TempDir(), "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, registry.StoredMarks(local, "registry-marks.json")
+}
+
+// remembering returns a registry over st that keeps its high-water marks
+// in marks, as a process starting up does.
+func remembering(t *testing.T, st storage.Store, p *pki, marks registry.Marks) *registry.Registry {
+	t.Helper()
+	g := registry.New(st, p.pool)
+	if err := g.Remember(t.Context(), marks); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // TestStoredMarks: raises by many processes at once all stick, and a mark
