@@ -145,7 +145,11 @@ func printEvents(w io.Writer, events []audittrail.Event) error {
 		if e.Op == audittrail.OpUse && e.Segment == "" {
 			by += " [batch in progress]"
 		}
-		rows = append(rows, []string{e.Time.Format(time.RFC3339), e.Seal, e.Unit, e.Op, batch, e.Document, sum, by, e.Reason, e.Object})
+		op := e.Op
+		if e.Application != "" {
+			op = "application " + e.Op // the object names the application
+		}
+		rows = append(rows, []string{e.Time.Format(time.RFC3339), e.Seal, e.Unit, op, batch, e.Document, sum, by, e.Reason, e.Object})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {

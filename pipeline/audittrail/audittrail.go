@@ -1,9 +1,10 @@
 // Package audittrail answers an auditor's questions — which seals were
 // used, when, for what, approved by whom; who registered, suspended,
-// revoked a seal or changed its approvers, and why — in one list: every
-// use of a seal from the usage log (package audit) and every change of the
-// seal registry (package registry), merged in time order and narrowed by
-// seal, unit and time.
+// revoked a seal or changed its approvers, and why; who applied for a
+// seal, who reviewed, made and filed it — in one list: every use of a
+// seal from the usage log (package audit), every change of the seal
+// registry and of the applications for seals (package registry), merged
+// in time order and narrowed by seal, unit and time.
 //
 // Only what verifies is listed. Each seal in the query's scope has its
 // registry log replayed and its usage log walked exactly as `sealpipe
@@ -47,10 +48,12 @@ type UsageLog interface {
 }
 
 // Registry is what a query reads of the seal registry: a
-// *registry.Registry, whose Get and List replay and verify a seal's log.
+// *registry.Registry, whose Get and List replay and verify a seal's log,
+// and Applications every application's.
 type Registry interface {
 	List(ctx context.Context) ([]registry.Record, error)
 	Get(ctx context.Context, id string) (*registry.Entry, error)
+	Applications(ctx context.Context) ([]registry.Application, error)
 }
 
 // Trail is the audit trail of a store: its usage log and its registry.
@@ -82,17 +85,21 @@ func (f Filter) includes(t time.Time) bool {
 
 // OpUse is the Op of an Event that is a use of a seal; the other Ops are
 // the registry's (registry.OpRegister, OpSuspend, OpActivate, OpRevoke,
-// OpApprovers).
+// OpApprovers, OpImport) and, for an Event with Application set, an
+// application's (registry.AppOpSubmit, AppOpApprove, AppOpRefuse,
+// AppOpMake, AppOpFile).
 const OpUse = "use"
 
-// Event is a use of a seal or a change of its registry entry.
+// Event is a use of a seal, a change of its registry entry, or a change
+// of an application for a seal.
 type Event struct {
 	// Time is when it happened: for a use, the signing time the sealed
 	// output's signature records (one-second resolution); for a change,
 	// the time the signed change states.
 	Time time.Time `json:"time"`
 	// Seal is the seal's identifier and Unit the organisation the
-	// registry records it for.
+	// registry records it for. For an application's change, Seal is the
+	// seal made from it (empty until one is) and Unit the unit it names.
 	Seal string `json:"seal"`
 	Unit string `json:"unit"`
 	// Op is OpUse or the registry change's op: register, suspend,
@@ -128,6 +135,11 @@ type Event struct {
 	Code        registry.ReasonCode `json:"code,omitempty"`
 	Successor   string              `json:"successor,omitempty"`
 	Predecessor string              `json:"predecessor,omitempty"`
+	// Application is the application an application's change is of
+	// (county rules 第七–八条), and State its state after the change;
+	// Actor, Requester and Reason are as for a registry change.
+	Application string            `json:"application,omitempty"`
+	State       registry.AppState `json:"state,omitempty"`
 
 	// Object is the object key of the use's usage record or of the
 	// change.
@@ -210,6 +222,15 @@ func (t *Trail) Query(ctx context.Context, f Filter) ([]Event, error) {
 			}
 		}
 	}
+	apps, err := t.applications(ctx, f)
+	var ue *UnverifiedError
+	switch {
+	case errors.As(err, &ue):
+		problems = append(problems, ue.Problems...)
+	case err != nil:
+		return nil, err
+	}
+	events = append(events, apps...)
 	if len(problems) > 0 {
 		return nil, &UnverifiedError{Problems: problems}
 	}
@@ -290,6 +311,39 @@ func registryProblem(seal string, err error) (Problem, error) {
 		return Problem{Seal: seal, Object: storage.PrefixRegistry, Reason: err.Error()}, nil
 	}
 	return Problem{}, err
+}
+
+// applications returns the events of the applications' histories that f
+// includes: of the applications for the seals f names, if any, and of
+// f's unit, if set. Every application's log is verified, even outside
+// f's scope, since the seal and unit of one that does not verify cannot be
+// told: one that does not is an *UnverifiedError.
+func (t *Trail) applications(ctx context.Context, f Filter) ([]Event, error) {
+	apps, err := t.Registry.Applications(ctx)
+	if err != nil {
+		p, err := registryProblem("", err)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &UnverifiedError{Problems: []Problem{p}}
+	}
+	var out []Event
+	for _, a := range apps {
+		if len(f.Seals) > 0 && !slices.Contains(f.Seals, a.Seal) || f.Unit != "" && a.Unit != f.Unit {
+			continue
+		}
+		for _, ev := range a.History {
+			if !f.includes(ev.At) {
+				continue
+			}
+			out = append(out, Event{
+				Time: ev.At.In(location(f.Location)), Seal: a.Seal, Unit: a.Unit, Op: string(ev.Op),
+				Actor: ev.Actor, Requester: ev.Requester, Reason: ev.Reason,
+				Application: a.ID, State: ev.State, Object: registry.ApplicationChangeKey(a.ID, ev.Seq),
+			})
+		}
+	}
+	return out, nil
 }
 
 // changes returns the events of rec's history that f includes.

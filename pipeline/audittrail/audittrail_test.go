@@ -41,6 +41,8 @@ const (
 	sealPermit = "33010200000003" // the bureau's, revoked in phase 4
 	unitCivil  = "某某县民政局"
 	unitCounty = "某某县人民政府办公室"
+	sealName   = "33010200000004" // 张三's name seal, made from appID in phase 6
+	appID      = "411728-2026-0001"
 	bucket     = "sealpipe"
 )
 
@@ -56,6 +58,10 @@ const (
 //	3  county-office/c1: a use of sealCounty; civil-affairs/b2: a use of sealPermit
 //	4  sealCounty suspended at a keeper's request, sealPermit revoked
 //	5  civil-affairs/b3: a use of sealCivil in a batch still in progress
+//	6  appID submitted at a registrar's request, approved, sealName made
+//	   from it (registered suspended, the application marked made), filed
+//	   at the registrar's request (sealName activated, the application
+//	   marked filed)
 var world struct {
 	once   sync.Once
 	dir    string
@@ -71,6 +77,8 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+var registrar = &registry.Principal{Name: "registrar-liu", Role: "registrar", Fingerprint: strings.Repeat("cd", 32)}
 
 var keeper = &registry.Principal{Name: "keeper-wang", Role: "keeper", Fingerprint: strings.Repeat("ab", 32)}
 
@@ -197,7 +205,22 @@ func build(dir string) error {
 		return err
 	}
 	phase()
-	return seal(demo.Department, "b3", sealCivil, demo.Approver, 1, false)
+	if err := seal(demo.Department, "b3", sealCivil, demo.Approver, 1, false); err != nil {
+		return err
+	}
+	phase()
+	if _, err := reg.Submit(ctx, registry.ApplicationRequest{ID: appID, Unit: unitCivil, Kind: registry.KindName, Holder: "张三", Clerk: "王芳",
+		Materials: []registry.MaterialFile{{Name: "holder-id.png", Data: []byte("id card")}}, Requester: registrar}, admin); err != nil {
+		return err
+	}
+	if _, err := reg.Review(ctx, appID, true, "materials complete", nil, admin); err != nil {
+		return err
+	}
+	if _, _, err := e.MakeFromApplication(ctx, appID, engine.SealSpec{Unit: demo.Department, Code: sealName, Approvers: []string{demo.Approver}}); err != nil {
+		return err
+	}
+	_, err = e.FileSeal(ctx, appID, "", registrar)
+	return err
 }
 
 // trail is the audit trail of the data folder dir as sealpipe opens it.
@@ -227,6 +250,8 @@ func use(seal, dept, batch, doc string) string {
 
 func change(seal string, seq int) string { return registry.ChangeKey(seal, seq) }
 
+func appChange(seq int) string { return registry.ApplicationChangeKey(appID, seq) }
+
 // The world's events, in the order Query must list them.
 var (
 	registered = []string{change(sealCivil, 1), change(sealCounty, 1), change(sealPermit, 1)}
@@ -237,7 +262,8 @@ var (
 	suspended  = change(sealCounty, 2)
 	revoked    = change(sealPermit, 2)
 	b3         = use(sealCivil, demo.Department, "b3", "cert-00001.pdf")
-	everything = slices.Concat(registered, b1, []string{approvers, c1, b2, suspended, revoked, b3})
+	applied    = []string{appChange(1), appChange(2), change(sealName, 1), appChange(3), change(sealName, 2), appChange(4)}
+	everything = slices.Concat(registered, b1, []string{approvers, c1, b2, suspended, revoked, b3}, applied)
 )
 
 // TestQuery narrows the world's events by seal, unit and time, and checks
@@ -278,23 +304,26 @@ func TestQuery(t *testing.T) {
 		{"two seals, named twice", audittrail.Filter{Seals: []string{sealPermit, sealCounty, sealPermit}},
 			[]string{change(sealCounty, 1), change(sealPermit, 1), c1, b2, suspended, revoked}},
 		{"a seal no one knows", audittrail.Filter{Seals: []string{"33010200000099"}}, nil},
-		{"a unit with two seals", audittrail.Filter{Unit: unitCivil},
-			slices.Concat([]string{change(sealCivil, 1), change(sealPermit, 1)}, b1, []string{approvers, b2, revoked, b3})},
+		{"a unit with three seals and an application", audittrail.Filter{Unit: unitCivil},
+			slices.Concat([]string{change(sealCivil, 1), change(sealPermit, 1)}, b1, []string{approvers, b2, revoked, b3}, applied)},
+		{"a seal made from an application", audittrail.Filter{Seals: []string{sealName}}, applied},
 		{"the other unit", audittrail.Filter{Unit: unitCounty}, []string{change(sealCounty, 1), c1, suspended}},
 		{"a unit no one knows", audittrail.Filter{Unit: "某某县公安局"}, nil},
 		{"a seal of another unit", audittrail.Filter{Seals: []string{sealCounty}, Unit: unitCivil}, nil},
 		{"a seal and its unit", audittrail.Filter{Seals: []string{sealPermit}, Unit: unitCivil}, []string{change(sealPermit, 1), b2, revoked}},
-		{"from a phase", audittrail.Filter{From: p[3]}, []string{c1, b2, suspended, revoked, b3}},
+		{"from a phase", audittrail.Filter{From: p[3]}, slices.Concat([]string{c1, b2, suspended, revoked, b3}, applied)},
+		{"the application's phase", audittrail.Filter{From: p[6]}, applied},
 		{"to just before a phase", audittrail.Filter{To: p[3].Add(-time.Nanosecond)}, slices.Concat(registered, b1, []string{approvers})},
 		{"one phase", audittrail.Filter{From: p[1], To: p[2].Add(-time.Nanosecond)}, b1},
-		{"from a change's instant", audittrail.Filter{From: at(approvers)}, []string{approvers, c1, b2, suspended, revoked, b3}},
-		{"from just after it", audittrail.Filter{From: at(approvers).Add(time.Nanosecond)}, []string{c1, b2, suspended, revoked, b3}},
+		{"from a change's instant", audittrail.Filter{From: at(approvers)}, slices.Concat([]string{approvers, c1, b2, suspended, revoked, b3}, applied)},
+		{"from just after it", audittrail.Filter{From: at(approvers).Add(time.Nanosecond)}, slices.Concat([]string{c1, b2, suspended, revoked, b3}, applied)},
 		{"to a change's instant", audittrail.Filter{To: at(approvers)}, slices.Concat(registered, b1, []string{approvers})},
 		{"to just before it", audittrail.Filter{To: at(approvers).Add(-time.Nanosecond)}, slices.Concat(registered, b1)},
-		{"from a use's second", audittrail.Filter{From: at(c1)}, []string{c1, b2, suspended, revoked, b3}},
+		{"from a use's second", audittrail.Filter{From: at(c1)}, slices.Concat([]string{c1, b2, suspended, revoked, b3}, applied)},
 		{"to a use's second", audittrail.Filter{Seals: []string{sealCounty}, To: at(c1)}, []string{change(sealCounty, 1), c1}},
 		{"to just before it", audittrail.Filter{Seals: []string{sealCounty}, To: at(c1).Add(-time.Nanosecond)}, []string{change(sealCounty, 1)}},
 		{"an instant between events", audittrail.Filter{From: p[5].Add(-time.Nanosecond), To: p[5].Add(-time.Nanosecond)}, nil},
+		{"an application's change to its instant", audittrail.Filter{From: at(appChange(2)), To: at(appChange(2))}, []string{appChange(2)}},
 		{"one day, by date", must(audittrail.ParseFilter(nil, "", day, day, shanghai)), onDay(everything...)},
 		{"up to the day before", must(audittrail.ParseFilter(nil, "", "", dayBefore, shanghai)), nil},
 	} {
@@ -361,7 +390,13 @@ func TestEvents(t *testing.T) {
 		Reason: `=lost, "reported" by the keeper`, Status: registry.StatusSuspended, Code: registry.CodeOther, Object: suspended}); !reflect.DeepEqual(c, want) || c.Actor == "" {
 		t.Errorf("change:\n%+v\nwant\n%+v", c, want)
 	}
-	for obj, op := range map[string]string{change(sealPermit, 1): "register", approvers: "approvers", revoked: "revoke"} {
+	filed := byObject[appChange(4)]
+	filed.Time = time.Time{}
+	if want := (audittrail.Event{Seal: sealName, Unit: unitCivil, Op: "file", Actor: filed.Actor, Requester: registrar,
+		Reason: "filed (application " + appID + ")", Application: appID, State: registry.AppFiled, Object: appChange(4)}); !reflect.DeepEqual(filed, want) || filed.Actor == "" {
+		t.Errorf("application change:\n%+v\nwant\n%+v", filed, want)
+	}
+	for obj, op := range map[string]string{change(sealPermit, 1): "register", approvers: "approvers", revoked: "revoke", appChange(1): "submit", appChange(3): "make"} {
 		if byObject[obj].Op != op {
 			t.Errorf("%s: op %q, want %q", obj, byObject[obj].Op, op)
 		}
@@ -470,6 +505,12 @@ func TestUnverified(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, audittrail.Filter{Unit: unitCivil}, c1},
+		{"an application's review rewritten", rewrite(appChange(2), "materials complete", "materials forged"), audittrail.Filter{Seals: []string{sealCounty}}, appChange(2)},
+		{"an application's filing deleted", func(t *testing.T, store string) {
+			if err := os.Remove(filepath.Join(store, filepath.FromSlash(appChange(4)))); err != nil {
+				t.Fatal(err)
+			}
+		}, audittrail.Filter{Unit: unitCounty}, registry.ApplicationsPrefix + appID + "/head.json"},
 		{"a signed use copied into another batch in progress", func(t *testing.T, store string) {
 			b, err := os.ReadFile(filepath.Join(store, filepath.FromSlash(b3)))
 			if err != nil {

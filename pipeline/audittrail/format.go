@@ -58,6 +58,7 @@ var Columns = []string{
 	"actor", "requester", "reason", "status",
 	"object",
 	"code", "successor", "predecessor",
+	"application", "state",
 }
 
 // Row returns e's cells, one for each of Columns: times in RFC 3339 (whole
@@ -73,6 +74,7 @@ func (e Event) Row() []string {
 		e.Actor, requester, e.Reason, string(e.Status),
 		e.Object,
 		string(e.Code), e.Successor, e.Predecessor,
+		e.Application, string(e.State),
 	}
 }
 
