@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"crypto"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -64,7 +68,7 @@ certificates from a licensed CA.`,
 	}
 	initCmd.Flags().StringArrayVar(&units, "unit", nil, "unit signer as slug=name (repeatable; default: the demo units)")
 	initCmd.Flags().StringArrayVar(&approvers, "approver", nil, "approver as slug=name (repeatable; default: the demo approvers)")
-	cmd.AddCommand(initCmd, newIssueClientCmd(g), newIssueServerCmd(g), newRevokeClientCmd(g), newCRLCmd(g))
+	cmd.AddCommand(initCmd, newIssueClientCmd(g), newIssueServerCmd(g), newRevokeClientCmd(g), newCRLCmd(g), newRenewSignerCmd(g))
 	return cmd
 }
 
@@ -104,4 +108,77 @@ func parsePairs(vals []string, flag string) ([][2]string, error) {
 		out = append(out, [2]string{slug, name})
 	}
 	return out, nil
+}
+
+func newRenewSignerCmd(g *globals) *cobra.Command {
+	var unit string
+	var years int
+	cmd := &cobra.Command{
+		Use:   "renew-signer --unit SLUG [--valid-years N]",
+		Short: "Renew a unit's document signer certificate for the same key",
+		Long: `Issue the unit's document signer certificate (<data>/pki/signers/SLUG.crt)
+again from the development root: the same subject, unit name and key usages,
+for the same key, valid from now for --valid-years (never beyond the root).
+The key is not replaced and never leaves where it is: a key file stays
+encrypted beside the certificate, an HSM key (SLUG.keyuri) stays in its token.
+The command opens the key first to check that it is there and is the
+certificate's, so an HSM key needs its token and PIN.
+
+A renewal that would not end later than the current certificate is refused.
+The current certificate is kept as signers/previous/SLUG-SERIAL.crt. Seals made
+before keep the certificate they were made with; seals renew then makes their
+successors, valid up to the new certificate's end (county rules 第十条).`,
+		Example: `  sealpipe ca renew-signer --unit civil-affairs --valid-years 3
+  sealpipe seals renew 33010200000004 --code 33010200000024`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if unit == "" {
+				return usageErr("--unit SLUG is required: the unit whose certificate to renew")
+			}
+			if years < 1 || years > 10 {
+				return usageErr("--valid-years %d: want 1 to 10", years)
+			}
+			ca, err := g.engine().DevCA()
+			if err != nil {
+				return err
+			}
+			// The key as sealing opens it: the keyring names it by the unit's slug.
+			open := func(ctx context.Context) (crypto.Signer, error) { return g.engine().OpenKey(ctx, unit) }
+			old, renewed, err := ca.RenewSigner(cmd.Context(), unit, time.Duration(years)*365*24*time.Hour, open)
+			switch {
+			case errors.Is(err, devca.ErrUnknownIdentity), errors.Is(err, devca.ErrNoLaterValidity):
+				return &exitError{exitUsage, err}
+			case err != nil:
+				return err
+			}
+			key := renewed.KeyPath
+			if key == "" {
+				key = redactKeyURI(renewed.KeyURI)
+			}
+			if g.jsonOut {
+				return printJSON(g, map[string]any{
+					"unit": unit, "subject": renewed.Cert.Subject.String(), "certificate": renewed.CertPath, "key": key,
+					"serial": fmt.Sprintf("%X", renewed.Cert.SerialNumber), "not_before": renewed.Cert.NotBefore, "not_after": renewed.Cert.NotAfter,
+					"previous_serial": fmt.Sprintf("%X", old.Cert.SerialNumber), "previous_not_after": old.Cert.NotAfter,
+				})
+			}
+			fmt.Fprintf(g.stdout, "renewed the signer certificate of unit %s (%s), the same key (%s)\n", unit, renewed.Cert.Subject.Organization[0], key)
+			fmt.Fprintf(g.stdout, "  certificate: %s, serial %X, valid until %s (was %s, serial %X)\n", renewed.CertPath,
+				renewed.Cert.SerialNumber, renewed.Cert.NotAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), old.Cert.SerialNumber)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&unit, "unit", "", "the unit's slug (its certificate's CN, e.g. civil-affairs)")
+	f.IntVar(&years, "valid-years", 2, "validity of the renewed certificate in years (capped at the root's)")
+	return cmd
+}
+
+// redactKeyURI shows a key URI without its query, where a pkcs11: URI may
+// carry a pin-value.
+func redactKeyURI(uri string) string {
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		return uri[:i]
+	}
+	return uri
 }

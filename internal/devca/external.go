@@ -5,7 +5,9 @@ import (
 	"crypto"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,3 +94,98 @@ func readKeyURI(base string) (string, bool, error) {
 	}
 	return strings.TrimSpace(string(b)), true, nil
 }
+
+// previousDir is the folder of signers/ where RenewSigner keeps the
+// certificates it replaced: previous/<slug>-<SERIAL>.crt.
+const previousDir = "previous"
+
+// RenewSigner issues unit slug's document signer certificate again for the
+// same key — a key file stays where it is, encrypted; an HSM key stays in
+// its token (.keyuri unchanged) — with the same subject, key usages and
+// subject key identifier, valid from now for validity (zero:
+// DefaultLeafValidity) but never beyond the root. It checks first that
+// the key is there and is the certificate's: it opens it with open (the
+// engine's keyring, whose HSM pool knows the module and PIN), or with the
+// CA's own passphrase if open is nil; an HSM key needs its token. It
+// refuses a renewal that would not end later than
+// the current certificate. The current certificate is kept as
+// signers/previous/<slug>-<SERIAL>.crt, then replaced atomically; the
+// seals made before keep the certificate they were made with, and `seals
+// renew` makes successors with the new one. It returns the identity
+// before and after.
+func (c *CA) RenewSigner(ctx context.Context, slug string, validity time.Duration, open func(context.Context) (crypto.Signer, error)) (old, renewed Identity, err error) {
+	old, err = c.Unit(slug)
+	if err != nil {
+		return Identity{}, Identity{}, err
+	}
+	if validity == 0 {
+		validity = DefaultLeafValidity
+	}
+	if validity < 0 {
+		return Identity{}, Identity{}, fmt.Errorf("devca: negative validity %v", validity)
+	}
+	if open == nil {
+		open = func(ctx context.Context) (crypto.Signer, error) { return c.Signer(ctx, old) }
+	}
+	key, err := open(ctx)
+	if err != nil {
+		return Identity{}, Identity{}, fmt.Errorf("devca: unit %q: the certificate's key: %w", slug, err)
+	}
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(old.Cert.PublicKey) {
+		return Identity{}, Identity{}, fmt.Errorf("devca: unit %q: the key it signs with is not its certificate's: renewing the certificate would not help", slug)
+	}
+	rootKey, err := openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	if err != nil {
+		return Identity{}, Identity{}, err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	notAfter := now.Add(validity)
+	if notAfter.After(c.Root.NotAfter) {
+		notAfter = c.Root.NotAfter
+	}
+	if !notAfter.After(old.Cert.NotAfter) {
+		return Identity{}, Identity{}, fmt.Errorf("%w: unit %q: the renewed certificate would end %s, no later than the current one (%s): give a longer validity (the root ends %s)",
+			ErrNoLaterValidity, slug, notAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), c.Root.NotAfter.Format(time.DateOnly))
+	}
+	prev := old.Cert
+	tmpl := &smx509.Certificate{
+		RawSubject:            prev.RawSubject,
+		Subject:               prev.Subject,
+		NotBefore:             now.Add(-backdate),
+		NotAfter:              notAfter,
+		KeyUsage:              prev.KeyUsage,
+		ExtKeyUsage:           prev.ExtKeyUsage,
+		UnknownExtKeyUsage:    prev.UnknownExtKeyUsage,
+		PolicyIdentifiers:     prev.PolicyIdentifiers,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          prev.SubjectKeyId,
+	}
+	if len(tmpl.SubjectKeyId) == 0 {
+		if tmpl.SubjectKeyId, err = subjectKeyID(prev.PublicKey); err != nil {
+			return Identity{}, Identity{}, err
+		}
+	}
+	cert, err := create(tmpl, c.Root, prev.PublicKey, rootKey)
+	if err != nil {
+		return Identity{}, Identity{}, err
+	}
+	dir := filepath.Join(filepath.Dir(old.CertPath), previousDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Identity{}, Identity{}, fmt.Errorf("devca: %w", err)
+	}
+	kept := filepath.Join(dir, fmt.Sprintf("%s-%X%s", slug, prev.SerialNumber, certExt))
+	if err := createFile(kept, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: prev.Raw}), 0o644); err != nil && !errors.Is(err, fs.ErrExist) {
+		return Identity{}, Identity{}, err
+	}
+	if err := replaceFile(old.CertPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+		return Identity{}, Identity{}, err
+	}
+	renewed = old
+	renewed.Cert = cert
+	c.Signers[slug] = renewed
+	return old, renewed, nil
+}
+
+// ErrNoLaterValidity reports a certificate renewal that would not end
+// later than the certificate it renews.
+var ErrNoLaterValidity = errors.New("devca: the renewal would not extend the validity")
