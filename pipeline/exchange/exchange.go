@@ -73,6 +73,9 @@ type Source interface {
 	List(ctx context.Context) ([]registry.Record, error)
 	// Verified returns a seal and the SM3 of each of its changes.
 	Verified(ctx context.Context, id string) (*registry.Entry, []string, error)
+	// VerifiedApplication returns the application a seal was made from
+	// and the SM3 of each of its changes.
+	VerifiedApplication(ctx context.Context, id string) (*registry.Application, []string, error)
 }
 
 // StatusTarget is the registry a revocation list is applied to:

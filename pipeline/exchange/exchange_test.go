@@ -130,6 +130,36 @@ func (c *county) makeSeal(t testing.TB, p *pki, id string, personal bool, status
 	}
 }
 
+// makeFromApplication makes personal seal id in c from an application
+// (county rules 第七–八条) submitted, approved, made and filed.
+func (c *county) makeFromApplication(t testing.TB, p *pki, id, app string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.reg.Submit(ctx, registry.ApplicationRequest{ID: app, Unit: "某某县民政局", Kind: registry.KindName, Holder: "李四", Clerk: "王芳",
+		Materials: []registry.MaterialFile{{Name: "holder-id.png", Data: []byte("id card of 李四")}}}, p.registrar); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.reg.Review(ctx, app, true, "materials complete", nil, p.registrar); err != nil {
+		t.Fatal(err)
+	}
+	pic, err := engine.NameSealPicture("李四")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.reg.Make(ctx, registry.MakeRequest{
+		ID: id, Type: 2, Name: "李四之印", Unit: "某某县民政局", SignerCert: p.signer, Key: "civil-affairs", Maker: p.maker, Picture: pic,
+		Approvers: []registry.ApproverGrant{{Cert: p.approver, Departments: []string{"civil-affairs"}}}, Application: app,
+	}, p.registrar); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.reg.MarkMade(ctx, app, id, nil, p.registrar); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.reg.FileSeal(ctx, app, "", nil, p.registrar); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // export exports every seal of c, signed by signer, and returns the
 // document and what it holds.
 func (c *county) export(t testing.TB, signer signed.Signer, opts exchange.ExportOptions) ([]byte, *exchange.Filing) {
@@ -171,10 +201,11 @@ func TestExportImport(t *testing.T) {
 			a.makeSeal(t, p, "33010200000002", false, registry.StatusSuspended)
 			a.makeSeal(t, p, "33010200000003", false, registry.StatusSuspended, registry.StatusActive, registry.StatusRevoked)
 			a.makeSeal(t, p, "33010200000101", true)
+			a.makeFromApplication(t, p, "33010200000102", "411728-2026-0001")
 
 			doc, f := a.export(t, p.registrar, exchange.ExportOptions{})
-			if len(f.Seals) != 4 {
-				t.Fatalf("exported %d seals, want 4", len(f.Seals))
+			if len(f.Seals) != 5 {
+				t.Fatalf("exported %d seals, want 5", len(f.Seals))
 			}
 			rep, err := b.importDoc(p, doc)
 			if err != nil {
@@ -188,6 +219,7 @@ func TestExportImport(t *testing.T) {
 			wantStatus := map[string]registry.Status{
 				"33010200000001": registry.StatusActive, "33010200000002": registry.StatusSuspended,
 				"33010200000003": registry.StatusRevoked, "33010200000101": registry.StatusActive,
+				"33010200000102": registry.StatusActive,
 			}
 			for _, fs := range f.Seals {
 				src, err := a.reg.Get(ctx, fs.ID)
@@ -225,6 +257,22 @@ func TestExportImport(t *testing.T) {
 						t.Errorf("seal %s change %d: SM3 %s of %s (%v), at %s", fs.ID, c.Seq, c.ChangeSM3, c.Change, err, c.At)
 					}
 				}
+				// The application it was made from, its materials pinned by
+				// SM3 and each change's SM3 the stored object's.
+				if fa := fs.Application; (fa != nil) != (src.Application != "") {
+					t.Errorf("seal %s made from application %q: exported application %+v", fs.ID, src.Application, fa)
+				} else if fa != nil {
+					if fa.ID != src.Application || fa.State != registry.AppFiled || fa.Holder != "李四" || len(fa.History) != 4 ||
+						len(fa.Materials) != 1 || fa.Materials[0].SM3 != sm3Hex([]byte("id card of 李四")) {
+						t.Errorf("seal %s: exported application %+v", fs.ID, fa)
+					}
+					for _, c := range fa.History {
+						obj, _, err := storage.ReadAll(ctx, a.st, c.Change, 1<<20)
+						if err != nil || sm3Hex(obj) != c.ChangeSM3 {
+							t.Errorf("application change %d: SM3 %s of %s (%v)", c.Seq, c.ChangeSM3, c.Change, err)
+						}
+					}
+				}
 			}
 			if problems, err := b.reg.Verify(ctx); err != nil || problems != nil {
 				t.Fatalf("second store's registry verify: %v %v", problems, err)
@@ -240,7 +288,7 @@ func TestExportImport(t *testing.T) {
 					t.Errorf("re-import: seal %s: %s, want unchanged", r.Seal, r.Action)
 				}
 			}
-			assertHeads(t, b, map[string]int{"33010200000001": 1, "33010200000002": 1, "33010200000003": 1, "33010200000101": 1})
+			assertHeads(t, b, map[string]int{"33010200000001": 1, "33010200000002": 1, "33010200000003": 1, "33010200000101": 1, "33010200000102": 1})
 
 			// A newer export: seal 1 suspended there, seal 2 activated. Seal
 			// 3 is revoked in both; the second store revokes the personal
@@ -259,7 +307,7 @@ func TestExportImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]string{"33010200000001": exchange.ActionUpdated, "33010200000002": exchange.ActionUpdated, "33010200000003": exchange.ActionUnchanged, "33010200000101": exchange.ActionKept}
+			want := map[string]string{"33010200000001": exchange.ActionUpdated, "33010200000002": exchange.ActionUpdated, "33010200000003": exchange.ActionUnchanged, "33010200000101": exchange.ActionKept, "33010200000102": exchange.ActionUnchanged}
 			for _, r := range rep.Seals {
 				if r.Action != want[r.Seal] {
 					t.Errorf("newer export: seal %s: %s, want %s", r.Seal, r.Action, want[r.Seal])
@@ -333,7 +381,11 @@ func TestFilingRefused(t *testing.T) {
 	p := newPKI(t)
 	a := newCounty(t, p, stores[0].open(t))
 	a.makeSeal(t, p, "33010200000001", false, registry.StatusSuspended)
+	a.makeFromApplication(t, p, "33010200000102", "411728-2026-0001")
 	doc, _ := a.export(t, p.registrar, exchange.ExportOptions{})
+	application := func(v map[string]any) map[string]any {
+		return v["seals"].([]any)[1].(map[string]any)["application"].(map[string]any)
+	}
 	for _, tc := range []struct {
 		name string
 		doc  []byte
@@ -350,6 +402,11 @@ func TestFilingRefused(t *testing.T) {
 		{"status contradicts history", resign(t, doc, p.registrar, func(v map[string]any) { firstSeal(v)["status"] = "active" }), exchange.ErrFormat, "the history ends suspended"},
 		{"validity contradicts SESeal", resign(t, doc, p.registrar, func(v map[string]any) { firstSeal(v)["valid_end"] = "2099-01-01T00:00:00Z" }), exchange.ErrFormat, "validity"},
 		{"unknown field", resign(t, doc, p.registrar, func(v map[string]any) { v["extra"] = 1 }), exchange.ErrFormat, "unknown field"},
+		{"an application's kind contradicts the SESeal", resign(t, doc, p.registrar, func(v map[string]any) { application(v)["kind"] = "official" }), exchange.ErrFormat, "a official seal made as an SESeal of type 2"},
+		{"an application's material without its SM3", resign(t, doc, p.registrar, func(v map[string]any) {
+			application(v)["materials"].([]any)[0].(map[string]any)["sm3"] = "none"
+		}), exchange.ErrFormat, `material "holder-id.png"`},
+		{"an application's state contradicts its history", resign(t, doc, p.registrar, func(v map[string]any) { application(v)["state"] = "approved" }), exchange.ErrFormat, "state approved"},
 		{"version 2", resign(t, doc, p.registrar, func(v map[string]any) { v["version"] = 2 }), exchange.ErrFormat, "version 2"},
 		{"revocation list", resign(t, doc, p.registrar, func(v map[string]any) { v["format"] = exchange.RevocationListFormat }), exchange.ErrFormat, "want \"sealpipe-filing-export\""},
 	} {

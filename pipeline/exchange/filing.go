@@ -95,6 +95,51 @@ type FiledSeal struct {
 	Head int `json:"head"`
 	// History is every change of the seal, oldest first.
 	History []FiledChange `json:"history"`
+	// Application is the application the seal was made from, if it was
+	// made from one.
+	Application *FiledApplication `json:"application,omitempty"`
+}
+
+// FiledApplication is the application a seal was made from (county rules
+// 第七–八条) as a filing export gives it: who applied for what, the
+// identity materials named and pinned by their SM3 (the materials stay in
+// the exporting registry: ask for them, and check that they are these),
+// and every change of the application.
+type FiledApplication struct {
+	ID string `json:"id"`
+	// Unit, Kind, Purpose, Holder and Clerk are what was applied for, and
+	// by whom (registry.Application).
+	Unit    string            `json:"unit"`
+	Kind    registry.SealKind `json:"kind"`
+	Purpose string            `json:"purpose,omitempty"`
+	Holder  string            `json:"holder,omitempty"`
+	Clerk   string            `json:"clerk"`
+	// Materials are the identity materials: name, SM3 and size.
+	Materials []registry.Material `json:"materials"`
+	// State is the application's state after its last change.
+	State registry.AppState `json:"state"`
+	// History is every change of the application, oldest first.
+	History []FiledAppChange `json:"history"`
+}
+
+// FiledAppChange is one change of an application's log as an export
+// summarises it.
+type FiledAppChange struct {
+	// Seq is the change's number, At when it was made.
+	Seq int       `json:"seq"`
+	At  time.Time `json:"at"`
+	// Op is what the change did (submit, approve, refuse, make, file),
+	// State the application's state after it.
+	Op    registry.AppOp    `json:"op"`
+	State registry.AppState `json:"state"`
+	// Actor, Requester and Reason are as in FiledChange.
+	Actor     string              `json:"actor"`
+	Requester *registry.Principal `json:"requester,omitempty"`
+	Reason    string              `json:"reason,omitempty"`
+	// Change is the object key of the signed change in the exporting
+	// registry, ChangeSM3 the hex SM3 of that object.
+	Change    string `json:"change"`
+	ChangeSM3 string `json:"change_sm3"`
 }
 
 // FiledChange is one change of a seal's log as an export summarises it.
@@ -186,6 +231,13 @@ func Export(ctx context.Context, src Source, opts ExportOptions, registrar signe
 		if err != nil {
 			return nil, nil, err
 		}
+		if e.Application != "" {
+			a, sums, err := src.VerifiedApplication(ctx, e.Application)
+			if err != nil {
+				return nil, nil, fmt.Errorf("exchange: export seal %s: its application: %w", id, err)
+			}
+			fs.Application = filedApplication(a, sums)
+		}
 		f.Seals = append(f.Seals, fs)
 	}
 	doc, err := registrar.Marshal(f)
@@ -218,6 +270,22 @@ func filedSeal(e *registry.Entry, sums []string) (FiledSeal, error) {
 	}
 	s.Since = statusSince(s.History)
 	return s, nil
+}
+
+// filedApplication summarises application a, whose changes' objects have
+// the SM3 sums.
+func filedApplication(a *registry.Application, sums []string) *FiledApplication {
+	fa := &FiledApplication{
+		ID: a.ID, Unit: a.Unit, Kind: a.Kind, Purpose: a.Purpose, Holder: a.Holder, Clerk: a.Clerk,
+		Materials: a.Materials, State: a.State,
+	}
+	for i, ev := range a.History {
+		fa.History = append(fa.History, FiledAppChange{
+			Seq: ev.Seq, At: ev.At, Op: ev.Op, State: ev.State, Actor: ev.Actor, Requester: ev.Requester, Reason: ev.Reason,
+			Change: registry.ApplicationChangeKey(a.ID, ev.Seq), ChangeSM3: sums[i],
+		})
+	}
+	return fa
 }
 
 // statusSince is when the seal took its last status: the first change of
@@ -382,8 +450,52 @@ func (s *FiledSeal) check(created time.Time) error {
 	if last := s.History[len(s.History)-1]; last.Status != s.Status || !statusSince(s.History).Equal(s.Since) {
 		return fmt.Errorf("status %s since %s, the history ends %s since %s", s.Status, rfc3339(s.Since), last.Status, rfc3339(statusSince(s.History)))
 	}
+	if s.Application != nil {
+		if err := s.Application.check(s.Type, created); err != nil {
+			return fmt.Errorf("application %s: %w", s.Application.ID, err)
+		}
+	}
 	return nil
 }
+
+// check tests what is said of an application against itself and the
+// SESeal type of the seal made from it.
+func (a *FiledApplication) check(sealType int, created time.Time) error {
+	personal := a.Kind == registry.KindName || a.Kind == registry.KindTitle
+	switch {
+	case strings.TrimSpace(a.ID) == "" || strings.TrimSpace(a.Unit) == "" || strings.TrimSpace(a.Clerk) == "":
+		return errors.New("an application names itself, its unit and its clerk")
+	case !slices.Contains([]registry.SealKind{registry.KindOfficial, registry.KindSpecial, registry.KindName, registry.KindTitle}, a.Kind):
+		return fmt.Errorf("seal kind %q", a.Kind)
+	case personal != (sealType == 2):
+		return fmt.Errorf("a %s seal made as an SESeal of type %d", a.Kind, sealType)
+	case len(a.Materials) == 0:
+		return errors.New("no identity materials")
+	case len(a.History) == 0 || a.History[0].Op != registry.AppOpSubmit || a.History[len(a.History)-1].State != a.State:
+		return fmt.Errorf("state %s, and a history that does not start with a submission and end there", a.State)
+	}
+	for _, m := range a.Materials {
+		if m.Name == "" || len(m.SM3) != 64 || strings.Trim(m.SM3, "0123456789abcdef") != "" || m.Size <= 0 {
+			return fmt.Errorf("material %q: SM3 %q, %d bytes", m.Name, m.SM3, m.Size)
+		}
+	}
+	for i, c := range a.History {
+		switch {
+		case c.Seq != i+1:
+			return fmt.Errorf("history: change %d where %d belongs", c.Seq, i+1)
+		case !slices.Contains(appOps, c.Op):
+			return fmt.Errorf("history: change %d: op %q", c.Seq, c.Op)
+		case len(c.ChangeSM3) != 64 || strings.Trim(c.ChangeSM3, "0123456789abcdef") != "":
+			return fmt.Errorf("history: change %d: change_sm3 %q is no hex SM3", c.Seq, c.ChangeSM3)
+		case c.At.IsZero() || c.At.After(created) || i > 0 && c.At.Before(a.History[i-1].At):
+			return fmt.Errorf("history: change %d dated %s, out of order or after the export", c.Seq, rfc3339(c.At))
+		}
+	}
+	return nil
+}
+
+// appOps are the changes an application's history may name.
+var appOps = []registry.AppOp{registry.AppOpSubmit, registry.AppOpApprove, registry.AppOpRefuse, registry.AppOpMake, registry.AppOpFile}
 
 // ops are the changes a history may name; "" in logs from before the op
 // was recorded.

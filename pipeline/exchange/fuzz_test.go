@@ -22,6 +22,7 @@ func FuzzReadFiling(f *testing.F) {
 	}
 	c := newCounty(f, p, st)
 	c.makeSeal(f, p, "33010200000001", false, registry.StatusSuspended)
+	c.makeFromApplication(f, p, "33010200000102", "411728-2026-0001")
 	doc, _ := c.export(f, p.registrar, exchange.ExportOptions{})
 	f.Add(doc)
 	payload := resign(f, doc, p.registrar, nil)

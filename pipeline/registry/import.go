@@ -160,3 +160,14 @@ func (g *Registry) Verified(ctx context.Context, id string) (*Entry, []string, e
 	}
 	return l.entry, l.sums, nil
 }
+
+// VerifiedApplication returns application id, as Application does, and
+// the hex SM3 of each of its changes' stored objects (element i is change
+// i+1's), as Verified does for a seal.
+func (g *Registry) VerifiedApplication(ctx context.Context, id string) (*Application, []string, error) {
+	a, v, err := g.replayApp(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, v.sums, nil
+}
