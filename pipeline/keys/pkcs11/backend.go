@@ -150,6 +150,7 @@ func (b *Backend) OpenKey(ctx context.Context, opts keys.Options, uris ...string
 		path   string
 		pin    string
 		hasPIN bool
+		src    pinSource
 	}
 	targets := make([]target, len(uris))
 	parsed := make([]*URI, len(uris))
@@ -168,11 +169,12 @@ func (b *Backend) OpenKey(ctx context.Context, opts keys.Options, uris ...string
 		if err := b.allowed(path); err != nil {
 			return nil, err
 		}
+		src := u.pinSource()
 		pin, ok, err := u.pin(opts.Passphrase)
 		if err != nil {
 			return nil, err
 		}
-		targets[i] = target{u, path, pin, ok}
+		targets[i] = target{u, path, pin, ok, src}
 		parsed[i] = u
 	}
 	key := names(parsed)
@@ -185,7 +187,7 @@ func (b *Backend) OpenKey(ctx context.Context, opts keys.Options, uris ...string
 	if s := b.signers[key]; s != nil {
 		defer b.mu.Unlock()
 		for i, m := range s.members {
-			if err := m.slot.setPIN(targets[i].pin, targets[i].hasPIN); err != nil {
+			if err := m.slot.setPIN(targets[i].pin, targets[i].hasPIN, targets[i].src); err != nil {
 				return nil, err
 			}
 		}
@@ -200,7 +202,7 @@ func (b *Backend) OpenKey(ctx context.Context, opts keys.Options, uris ...string
 			sl = &slot{b: b, path: t.path, uri: t.u, name: name, sem: make(chan struct{}, b.cfg.MaxSessions), m: b.metrics.forToken(name)}
 			b.slots[sk] = sl
 		}
-		if err := sl.setPIN(t.pin, t.hasPIN); err != nil {
+		if err := sl.setPIN(t.pin, t.hasPIN, t.src); err != nil {
 			b.mu.Unlock()
 			return nil, err
 		}

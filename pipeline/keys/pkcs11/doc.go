@@ -50,8 +50,20 @@
 // signature once. A key found again must have the same public key
 // (ErrKeyChanged otherwise). If the token or key is still missing, the
 // call fails with an error wrapping keys.ErrKeyNotFound, and the next call
-// tries again. A PIN the token refused is not tried again until the key is
-// opened again, since tokens lock PINs after a few failures.
+// tries again.
+//
+// Tokens lock PINs after a few failures, so a PIN the token refused
+// (CKR_PIN_INCORRECT) is never tried twice in a row: not by signatures,
+// health checks, nor by opening the key again with it. But a PIN read from
+// a pin-source file may have changed under the running pool (sealpipe keys
+// change-pin renames the new PIN over the file), so when the token refuses
+// it the pool reads the file once more and logs in once with what it
+// holds, if that is another PIN. While the token refuses, each call stats
+// the file and, once the file changed to another PIN, tries that one,
+// once. Keys of one token opened later through the same file take its new
+// PIN. A PIN from pin-value or keys.Options.Passphrase is not read again.
+// SoftHSM2 reads the PIN with its token in C_Initialize: a running process
+// sees a PIN changed by another only after the pool connects again.
 //
 // SoftHSM2 reads its token directory only in C_Initialize. crypto11
 // finalizes a module when its last context on it closes, so a token

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,23 @@ type slot struct {
 	dialing  *dialCall
 	loginErr error // the token refused the PIN: do not try it again
 	closed   bool
+
+	// pinFile is the pin-source file pin was read from ("" for a PIN
+	// from pin-value or keys.Options), pinInfo that file as it was then.
+	// refused is the last PIN the token refused with CKR_PIN_INCORRECT:
+	// a PIN read again from pinFile is tried only if it differs, so that
+	// no PIN is ever tried twice in a row (tokens lock PINs after a few
+	// failures).
+	pinFile string
+	pinInfo fs.FileInfo
+	refused string
+}
+
+// pinSource is where a PIN came from: a pin-source file (and the file as
+// it was when read), or nowhere re-readable.
+type pinSource struct {
+	file string
+	info fs.FileInfo
 }
 
 // dialCall is a dial in progress; concurrent callers share its result.
@@ -63,22 +82,86 @@ type conn struct {
 	loggedIn atomic.Bool
 }
 
-// setPIN records the PIN a new URI for the token brings. A PIN the token
-// refused is replaced; a different PIN for a token already in use is an
-// error, since PKCS #11 keeps one login per token and application.
-func (s *slot) setPIN(pin string, ok bool) error {
+// setPIN records the PIN a new URI for the token brings, read from src. A
+// PIN the token refused is replaced by another (the same one again is
+// refused without a login); so is one read earlier from the same
+// pin-source file, which has changed since (keys change-pin renames the
+// new PIN over it). Another PIN for a token already in use is an error,
+// since PKCS #11 keeps one login per token and application.
+func (s *slot) setPIN(pin string, ok bool, src pinSource) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case !ok:
 		return nil
+	case s.loginErr != nil && s.refused != "" && subtle.ConstantTimeCompare([]byte(pin), []byte(s.refused)) == 1:
+		// Opening the key again with the PIN the token refused (a
+		// caller retrying, or a cache that keeps no failed open) logs in
+		// with it no more.
+		return s.loginErr
 	case s.loginErr != nil || !s.hasPIN:
-		s.pin, s.hasPIN, s.loginErr = pin, true, nil
+		s.pin, s.hasPIN, s.loginErr, s.pinFile, s.pinInfo = pin, true, nil, src.file, src.info
 		return nil
 	case subtle.ConstantTimeCompare([]byte(pin), []byte(s.pin)) != 1:
+		if src.file != "" && src.file == s.pinFile {
+			s.pin, s.pinInfo = pin, src.info
+			return nil
+		}
 		return fmt.Errorf("%w: token %q is already in use with another PIN", ErrLogin, s.name)
 	}
 	return nil
+}
+
+// pinIncorrect reports a login the token refused for its PIN.
+func pinIncorrect(err error) bool { return errors.Is(err, p11.Error(p11.CKR_PIN_INCORRECT)) }
+
+// rereadPIN is called when the token refused failed, the slot's PIN: it
+// records the refusal and reads the pin-source file again, once. It
+// returns the PIN now there if it differs from failed — the PIN changed
+// under the running pool (keys change-pin) — for one more login.
+func (s *slot) rereadPIN(failed string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused = failed
+	return s.readPINLocked()
+}
+
+// pinFileChangedLocked reports, for a slot whose PIN the token refused, whether
+// its pin-source file changed since it was last read and now holds
+// another PIN than the one refused, which then becomes the slot's PIN. A
+// stat is all it costs while the file stays as it is.
+func (s *slot) pinFileChangedLocked() bool {
+	if s.pinFile == "" {
+		return false
+	}
+	info, err := os.Stat(s.pinFile)
+	if err != nil || s.pinInfo != nil && os.SameFile(info, s.pinInfo) && info.Size() == s.pinInfo.Size() && info.ModTime().Equal(s.pinInfo.ModTime()) {
+		return false
+	}
+	_, ok := s.readPINLocked()
+	return ok
+}
+
+// readPINLocked reads the pin-source file: if it holds a PIN other than
+// the one last refused, that becomes the slot's PIN.
+func (s *slot) readPINLocked() (string, bool) {
+	if s.pinFile == "" {
+		return "", false
+	}
+	info, err := os.Stat(s.pinFile)
+	if err != nil {
+		return "", false
+	}
+	pin, err := readPINSource(s.pinFile)
+	if err != nil {
+		return "", false
+	}
+	s.pinInfo = info
+	if subtle.ConstantTimeCompare([]byte(pin), []byte(s.refused)) == 1 {
+		return "", false
+	}
+	s.pin, s.hasPIN = pin, true
+	return pin, true
 }
 
 // acquire waits for a free session unit, honouring ctx.
@@ -139,6 +222,12 @@ func (s *slot) get(ctx context.Context) (*conn, error) {
 		case s.closed:
 			s.mu.Unlock()
 			return nil, ErrClosed
+		case s.loginErr != nil && s.pinFileChangedLocked():
+			// The PIN the token refused was replaced in its file: try
+			// the new one, once (it is refused in turn if it fails).
+			s.loginErr = nil
+			s.mu.Unlock()
+			continue
 		case s.loginErr != nil:
 			err := s.loginErr
 			s.mu.Unlock()
@@ -319,6 +408,18 @@ func (c *conn) loginLocked(pin string, hasPIN bool) error {
 		return fmt.Errorf("%w: token %q needs a login and no PIN is set: add pin-value= or pin-source= to the URI, or pass keys.Options.Passphrase", ErrLogin, name)
 	}
 	err = c.Login(c.ctrl, p11.CKU_USER, pin)
+	if pinIncorrect(err) {
+		// The PIN may have changed under the running pool (keys
+		// change-pin): read the pin-source file again, and log in once
+		// more only if it holds another PIN.
+		if newPIN, ok := c.s.rereadPIN(pin); ok {
+			if err = c.Login(c.ctrl, p11.CKU_USER, newPIN); pinIncorrect(err) {
+				c.s.mu.Lock()
+				c.s.refused = newPIN
+				c.s.mu.Unlock()
+			}
+		}
+	}
 	if err != nil && !errors.Is(err, p11.Error(p11.CKR_USER_ALREADY_LOGGED_IN)) {
 		return opError("C_Login", name, err)
 	}

@@ -338,6 +338,25 @@ func (u *URI) pin(fallback []byte) (pin string, ok bool, err error) {
 	return "", false, nil
 }
 
+// pinSource returns the pin-source file the URI's PIN is read from, and
+// the file as it is before the read; none for a PIN from pin-value or
+// elsewhere, which cannot be read again.
+func (u *URI) pinSource() pinSource {
+	if _, has := u.Query(attrPINValue); has {
+		return pinSource{}
+	}
+	src, has := u.Query(attrPINSource)
+	if !has {
+		return pinSource{}
+	}
+	path, err := pinSourcePath(src)
+	if err != nil {
+		return pinSource{}
+	}
+	info, _ := os.Stat(path)
+	return pinSource{file: path, info: info}
+}
+
 func readPINSource(src string) (string, error) {
 	path, err := pinSourcePath(src)
 	if err != nil {
