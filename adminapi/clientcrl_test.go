@@ -134,6 +134,25 @@ func TestClientCRL(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	// A client that resumes its TLS sessions: its first connection
+	// before the revocation, later ones resumed (without a certificate
+	// message, so VerifyConnection must check the CRL there too).
+	resumer := func() *http.Client {
+		cfg := adminapi.ClientTLS(keeper, pool, "127.0.0.1")
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	}()
+	for i := range 2 {
+		resp, err := resumer.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if i == 1 && !resp.TLS.DidResume {
+			t.Fatal("the second connection did not resume: the test cannot tell")
+		}
+	}
+
 	crlPath := ca.TLSCRLPath()
 	var goodCRL []byte
 	outsider, err := devca.Init(devca.Config{Dir: filepath.Join(dir, "outsider"), Passphrase: []byte("outsider")})
@@ -196,6 +215,12 @@ func TestClientCRL(t *testing.T) {
 				t.Errorf("the log does not say %q:\n%s", step.log, logs.String()[before:])
 			}
 		})
+	}
+
+	// A resumed session of the revoked keeper is refused at the handshake.
+	if resp, err := resumer.Get(url); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a resumed session of the revoked keeper: %s (resumed %v), want a TLS error", resp.Status, resp.TLS.DidResume)
 	}
 
 	// The connection opened before the revocation: 401, saying why.
