@@ -126,11 +126,18 @@ func newFixture() (*fixture, error) {
 
 // makeSeal makes a fresh seal of unit A or B, as the command line does.
 func (f *fixture) makeSeal(ctx context.Context, unit string) (string, error) {
+	return f.makeSealValid(ctx, unit, 0)
+}
+
+// makeSealValid makes a fresh seal of unit A or B valid for validity (0:
+// two years, as long as the unit's certificate, so that it cannot be
+// renewed; a year can).
+func (f *fixture) makeSealValid(ctx context.Context, unit string, validity time.Duration) (string, error) {
 	code := fmt.Sprintf("330102000%05d", f.next)
 	f.next++
-	spec := engine.SealSpec{Unit: "civil-affairs", Code: code, Approvers: []string{"approver-zhang"}}
+	spec := engine.SealSpec{Unit: "civil-affairs", Code: code, Approvers: []string{"approver-zhang"}, Validity: validity}
 	if unit == "B" {
-		spec = engine.SealSpec{Unit: "county-office", Code: code, Approvers: []string{"approver-li"}}
+		spec = engine.SealSpec{Unit: "county-office", Code: code, Approvers: []string{"approver-li"}, Validity: validity}
 	}
 	_, err := f.e.MakeSeal(ctx, spec)
 	return code, err

@@ -126,6 +126,27 @@ func (c *Client) Make(ctx context.Context, req MakeRequest) (*Seal, error) {
 	return &s, c.do(ctx, http.MethodPost, Prefix+"/seals", req, &s)
 }
 
+// MakeFromImpression makes and registers a seal whose picture is imp, an
+// imported impression of the registered physical seal.
+func (c *Client) MakeFromImpression(ctx context.Context, req MakeRequest, imp ImpressionUpload) (*Seal, error) {
+	var s Seal
+	return &s, c.do(ctx, http.MethodPost, Prefix+"/seals", MakeSealRequest{MakeRequest: req, Impression: &imp}, &s)
+}
+
+// Change replaces seal id by the new seal req describes and revokes it as
+// superseded (seals change).
+func (c *Client) Change(ctx context.Context, id string, req ChangeRequest) (*Succession, error) {
+	var s Succession
+	return &s, c.do(ctx, http.MethodPost, sealPath(id, "change"), req, &s)
+}
+
+// Renew renews seal id: a successor with a new code and validity, the old
+// revoked as superseded (seals renew).
+func (c *Client) Renew(ctx context.Context, id string, req RenewRequest) (*Succession, error) {
+	var s Succession
+	return &s, c.do(ctx, http.MethodPost, sealPath(id, "renew"), req, &s)
+}
+
 // SetStatus suspends, reactivates or revokes seal id.
 func (c *Client) SetStatus(ctx context.Context, id string, to registry.Status, reason string) (*registry.Record, error) {
 	return c.ChangeStatus(ctx, id, to, StatusRequest{Reason: reason})
@@ -145,6 +166,24 @@ func (c *Client) ChangeStatus(ctx context.Context, id string, to registry.Status
 func (c *Client) SetApprovers(ctx context.Context, id string, req ApproversRequest) (*registry.Record, error) {
 	var r registry.Record
 	return &r, c.do(ctx, http.MethodPut, sealPath(id, "approvers"), req, &r)
+}
+
+func applicationPath(id string, rest ...string) string {
+	return strings.Join(append([]string{Prefix + "/applications/" + url.PathEscape(id)}, rest...), "/")
+}
+
+// MakeFromApplication makes the seal approved application id asks for,
+// suspended until filed, and returns the application, which names it.
+func (c *Client) MakeFromApplication(ctx context.Context, id string, req ApplicationMakeRequest) (*registry.Application, error) {
+	var a registry.Application
+	return &a, c.do(ctx, http.MethodPost, applicationPath(id, "make"), req, &a)
+}
+
+// FileApplication files the seal made from application id, which
+// activates it.
+func (c *Client) FileApplication(ctx context.Context, id string, req FileRequest) (*registry.Application, error) {
+	var a registry.Application
+	return &a, c.do(ctx, http.MethodPost, applicationPath(id, "file"), req, &a)
 }
 
 // Audit queries the audit trail as audittrail.Trail.Query does, on the

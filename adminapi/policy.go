@@ -23,6 +23,8 @@ const (
 	ActionActivate     Action = "seals.activate"
 	ActionRevoke       Action = "seals.revoke"
 	ActionSetApprovers Action = "seals.set-approvers"
+	ActionChange       Action = "seals.change"
+	ActionRenew        Action = "seals.renew"
 	ActionAudit        Action = "audit.query"
 	ActionAppSubmit    Action = "applications.submit"
 	ActionAppList      Action = "applications.list"
@@ -63,11 +65,15 @@ var policy = map[Action]map[Role]Access{
 	// Changing: the city makes, reactivates and revokes (第七条, 第十四条);
 	// a lost or stolen seal is suspended at once by its unit's keeper or
 	// by the county that hears of it, and only the city brings it back.
+	// A change of seal (第十三条) and a renewal (第十条) make a seal and
+	// revoke one, so they are the city's as making and revoking are.
 	ActionMake:         {RoleAdmin: All},
 	ActionSuspend:      {RoleAdmin: All, RoleRegistrar: All, RoleKeeper: Own},
 	ActionActivate:     {RoleAdmin: All},
 	ActionRevoke:       {RoleAdmin: All},
 	ActionSetApprovers: {RoleAdmin: All},
+	ActionChange:       {RoleAdmin: All},
+	ActionRenew:        {RoleAdmin: All},
 	// Auditing (第十七条): the city, the county and auditors query every
 	// seal's uses and changes; a unit keeper its units' seals' (see
 	// auditUnits). An approver or an uploader may not: the uses of a seal

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
@@ -40,6 +41,8 @@ var wantPolicy = map[adminapi.Action][6]adminapi.Access{
 	adminapi.ActionActivate:     {all, none, none, none, none, none},
 	adminapi.ActionRevoke:       {all, none, none, none, none, none},
 	adminapi.ActionSetApprovers: {all, none, none, none, none, none},
+	adminapi.ActionChange:       {all, none, none, none, none, none},
+	adminapi.ActionRenew:        {all, none, none, none, none, none},
 	adminapi.ActionAudit:        {all, all, own, none, all, none},
 	adminapi.ActionAppSubmit:    {all, all, none, none, none, none},
 	adminapi.ActionAppList:      {all, all, none, none, all, none},
@@ -104,6 +107,20 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 			}
 		}
 		body = adminapi.StatusRequest{Reason: "unit dissolved"}
+	case adminapi.ActionChange, adminapi.ActionRenew:
+		// A seal of a year, which a renewal of two extends.
+		if access != none {
+			var err error
+			if id, err = f.makeSealValid(ctx, unit, 365*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code := fmt.Sprintf("330102970%05d", f.next)
+		f.next++
+		body = adminapi.ChangeRequest{Code: code, Reason: "unit renamed (county decision 12)"}
+		if rt.Action == adminapi.ActionRenew {
+			body = adminapi.RenewRequest{Code: code}
+		}
 	case adminapi.ActionMake:
 		req := adminapi.MakeRequest{Unit: "civil-affairs", Approvers: []string{"approver-zhang"}, Code: "33010299" + strings.Repeat("0", 5) + string(rune('0'+f.next%10))}
 		f.next++
@@ -192,6 +209,10 @@ func (f *fixture) try(t *testing.T, ctx context.Context, rt adminapi.Route, role
 		var rec registry.Record
 		json.Unmarshal(b, &rec)
 		f.checkLogged(t, ctx, rec.ID, role)
+	case adminapi.ActionChange, adminapi.ActionRenew:
+		var s adminapi.Succession
+		json.Unmarshal(b, &s)
+		f.checkSuccession(t, ctx, id, &s, role)
 	case adminapi.ActionAppSubmit, adminapi.ActionAppReview, adminapi.ActionAppMake, adminapi.ActionAppFile:
 		var a registry.Application
 		json.Unmarshal(b, &a)

@@ -35,7 +35,7 @@ var routes = []route{
 	{"GET", Prefix + "/whoami", ActionWhoami, "who the client certificate says you are, and what your role may do", (*Server).whoami},
 	{"GET", Prefix + "/openapi.json", ActionOpenAPI, "this API's OpenAPI 3 document", (*Server).openAPI},
 	{"GET", Prefix + "/seals", ActionList, "the seals you may read", (*Server).list},
-	{"POST", Prefix + "/seals", ActionMake, "make and register a seal (seals make)", (*Server).make},
+	{"POST", Prefix + "/seals", ActionMake, "make and register a seal, drawn or from an imported impression (seals make [--impression])", (*Server).make},
 	{"GET", Prefix + "/seals/{id}", ActionShow, "a seal's record and SESeal summary (seals show)", (*Server).show},
 	{"GET", Prefix + "/seals/{id}/history", ActionHistory, "a seal's status changes, who signed and who asked for each", (*Server).history},
 	{"GET", Prefix + "/seals/{id}/approvers", ActionApprovers, "who may approve uses of a seal, for which departments", (*Server).approvers},
@@ -43,6 +43,8 @@ var routes = []route{
 	{"POST", Prefix + "/seals/{id}/suspend", ActionSuspend, "suspend a seal (seals suspend)", statusHandler(registry.StatusSuspended)},
 	{"POST", Prefix + "/seals/{id}/activate", ActionActivate, "reactivate a suspended seal (seals activate)", statusHandler(registry.StatusActive)},
 	{"POST", Prefix + "/seals/{id}/revoke", ActionRevoke, "revoke a seal for good (seals revoke)", statusHandler(registry.StatusRevoked)},
+	{"POST", Prefix + "/seals/{id}/change", ActionChange, "replace a seal by a new one and revoke it as superseded (seals change; county rules 第十三条)", (*Server).changeSeal},
+	{"POST", Prefix + "/seals/{id}/renew", ActionRenew, "renew a seal: a successor with a new validity, the old revoked as superseded (seals renew; county rules 第十条)", (*Server).renewSeal},
 	{"GET", Prefix + "/audit", ActionAudit, "the uses of seals and the changes of their registry entries, verified, oldest first (audit query)", (*Server).audit},
 	{"POST", Prefix + "/applications", ActionAppSubmit, "submit an application for a seal with the identity materials (county rules 第八条)", (*Server).submitApplication},
 	{"GET", Prefix + "/applications", ActionAppList, "the applications for seals and their states", (*Server).listApplications},
@@ -129,14 +131,20 @@ func (s *Server) make(rq *request) (int, any, error) {
 		// (issue 10 item 2), which say whose unit it is.
 		return 0, nil, apiError(http.StatusForbidden, CodeForbidden, "%v: the %s role may not %s", ErrForbidden, rq.p.Role, ActionMake)
 	}
-	var req MakeRequest
+	var req MakeSealRequest
 	if err := rq.decode(&req); err != nil {
 		return 0, nil, err
 	}
 	if req.SignerKey != "" {
 		return 0, nil, apiError(http.StatusBadRequest, CodeInvalid, "%v: signer_key: a key URI names files and libraries on the server, which the API takes from no client; make HSM seals on the server (seals make --signer-key)", registry.ErrInvalid)
 	}
-	e, err := s.cfg.Admin.MakeSeal(rq.r.Context(), req, rq.p.Requester())
+	var e *registry.Entry
+	var err error
+	if req.Impression != nil {
+		e, err = s.makeFromImpression(rq, req)
+	} else {
+		e, err = s.cfg.Admin.MakeSeal(rq.r.Context(), req.MakeRequest, rq.p.Requester())
+	}
 	if err != nil {
 		return 0, nil, err
 	}

@@ -354,11 +354,41 @@ func (e *Engine) IssueServer(ctx context.Context, name string, hosts []string, o
 type adminBackend struct{ e *Engine }
 
 func (b adminBackend) MakeSeal(ctx context.Context, req adminapi.MakeRequest, by *registry.Principal) (*registry.Entry, error) {
-	return b.e.MakeSeal(ctx, SealSpec{
+	return b.e.MakeSeal(ctx, makeSpec(req, by))
+}
+
+func makeSpec(req adminapi.MakeRequest, by *registry.Principal) SealSpec {
+	return SealSpec{
 		Kind: req.Kind, Holder: req.Holder, Unit: req.Unit, UnitName: req.UnitName, Purpose: req.Purpose, Code: req.Code,
 		Approvers: req.Approvers, Departments: req.Departments, Validity: time.Duration(req.ValidityDays) * 24 * time.Hour,
 		Requester: by,
-	})
+	}
+}
+
+// adminBackend makes seals from impressions, changes and renews them too.
+var _ adminapi.Lifecycle = adminBackend{}
+
+func (b adminBackend) MakeSealFromImpression(ctx context.Context, req adminapi.MakeRequest, imp adminapi.ImpressionUpload, by *registry.Principal) (*registry.Entry, error) {
+	spec := makeSpec(req, by)
+	spec.Impression, spec.ImpressionDPI = imp.Data, imp.DPI
+	return b.e.MakeSeal(ctx, spec)
+}
+
+func (b adminBackend) ChangeSeal(ctx context.Context, id string, req adminapi.ChangeRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error) {
+	c := SealChange{Old: id, Reason: req.Reason, KeepPurpose: req.Purpose == nil, New: SealSpec{
+		Code: req.Code, Holder: req.Holder, Approvers: req.Approvers, Departments: req.Departments,
+		Validity: time.Duration(req.ValidityDays) * 24 * time.Hour, Requester: by,
+	}}
+	if req.Purpose != nil {
+		c.New.Purpose = *req.Purpose
+	}
+	return b.e.ChangeSeal(ctx, c)
+}
+
+func (b adminBackend) RenewSeal(ctx context.Context, id string, req adminapi.RenewRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error) {
+	return b.e.ChangeSeal(ctx, SealChange{Old: id, Renew: true, KeepPurpose: true, New: SealSpec{
+		Code: req.Code, Validity: time.Duration(req.ValidityDays) * 24 * time.Hour, Requester: by,
+	}})
 }
 
 func (b adminBackend) SetStatus(ctx context.Context, id string, change registry.StatusChange) (*registry.Record, error) {
