@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,21 +94,32 @@ name seal kept by the unit; --purpose does not apply.`,
 				return err
 			}
 			if impression != "" {
-				if client != nil {
-					return usageErr("--impression is not available through the admin API (SEALPIPE_ADMIN_URL) yet")
-				}
 				if spec.Impression, err = os.ReadFile(impression); err != nil {
 					return usageErr("--impression: %v", err)
+				}
+				if len(spec.Impression) == 0 {
+					return usageErr("--impression: %s is empty", impression)
+				}
+				// Through the API the PNG goes as base64 in a JSON body of
+				// at most adminapi.MaxBodySize, with room for the rest.
+				if n := base64.StdEncoding.EncodedLen(len(spec.Impression)); client != nil && n > adminapi.MaxBodySize-64<<10 {
+					return usageErr("--impression: %s is %d bytes, more than the admin API takes (a request is at most %d KiB, the PNG in base64): scan at a lower resolution, or make the seal on the server", impression, len(spec.Impression), adminapi.MaxBodySize>>10)
 				}
 			}
 			if err := completeSeal(g, &spec, cmd.Flags().Changed("purpose"), client != nil); err != nil {
 				return err
 			}
 			if client != nil {
-				s, err := client.Make(cmd.Context(), adminapi.MakeRequest{
+				req := adminapi.MakeRequest{
 					Kind: spec.Kind, Holder: spec.Holder, Unit: spec.Unit, UnitName: spec.UnitName, Purpose: spec.Purpose, Code: spec.Code,
 					Approvers: spec.Approvers, Departments: spec.Departments, ValidityDays: years * 365, SignerKey: spec.SignerKey,
-				})
+				}
+				var s *adminapi.Seal
+				if len(spec.Impression) > 0 {
+					s, err = client.MakeFromImpression(cmd.Context(), req, adminapi.ImpressionUpload{Data: spec.Impression, DPI: spec.ImpressionDPI})
+				} else {
+					s, err = client.Make(cmd.Context(), req)
+				}
 				if errors.Is(err, registry.ErrInvalid) {
 					return &exitError{exitUsage, err}
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
@@ -32,7 +34,9 @@ then is the seal active.
 
 These commands work on this machine's registry with the seal administrator's
 key (SEALPIPE_ADMIN_KEY). Through the admin API a registrar submits with
-POST /api/v1/applications and the city reviews with POST …/review.`,
+POST /api/v1/applications and the city reviews with POST …/review; with
+SEALPIPE_ADMIN_URL set, make and file are its clients (POST …/make, the admin
+role; POST …/file, admin or registrar).`,
 	}
 	var (
 		req       registry.ApplicationRequest
@@ -103,11 +107,25 @@ POST /api/v1/applications and the city reviews with POST …/review.`,
 			if years < 1 || years > 10 {
 				return usageErr("--valid-years %d: want 1 to 10", years)
 			}
-			if err := noAdminURL(g, "seals application make", ""); err != nil {
-				return err
-			}
 			spec.Validity = time.Duration(years) * 365 * 24 * time.Hour
-			seal, a, err := g.engine().MakeFromApplication(cmd.Context(), args[0], spec)
+			var (
+				seal *registry.Record
+				a    *registry.Application
+			)
+			client, err := g.engine().AdminClient()
+			switch {
+			case err != nil:
+				return err
+			case client != nil:
+				seal, a, err = makeFromApplicationThroughAPI(cmd.Context(), client, args[0], adminapi.ApplicationMakeRequest{
+					Unit: spec.Unit, Code: spec.Code, Approvers: spec.Approvers, Departments: spec.Departments, ValidityDays: years * 365,
+				})
+			default:
+				var e *registry.Entry
+				if e, a, err = g.engine().MakeFromApplication(cmd.Context(), args[0], spec); e != nil {
+					seal = &e.Record
+				}
+			}
 			if err == nil && !g.jsonOut {
 				fmt.Fprintf(g.stdout, "seal %s made from application %s: %s until filed (sealpipe seals application file %s)\n", seal.ID, a.ID, seal.Status, a.ID)
 			}
@@ -126,10 +144,16 @@ POST /api/v1/applications and the city reviews with POST …/review.`,
 		Short: "File (备案) the seal made from an application, which makes it active",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := noAdminURL(g, "seals application file", ""); err != nil {
+			client, err := g.engine().AdminClient()
+			if err != nil {
 				return err
 			}
-			a, err := g.engine().FileSeal(cmd.Context(), args[0], fileReason, nil)
+			var a *registry.Application
+			if client != nil {
+				a, err = client.FileApplication(cmd.Context(), args[0], adminapi.FileRequest{Reason: fileReason})
+			} else {
+				a, err = g.engine().FileSeal(cmd.Context(), args[0], fileReason, nil)
+			}
 			return printApplication(g, a, err)
 		},
 	}
@@ -183,16 +207,28 @@ POST /api/v1/applications and the city reviews with POST …/review.`,
 }
 
 // noAdminURL refuses to run a local-only command when SEALPIPE_ADMIN_URL
-// says the seal administrator is a server, naming its route if it has one.
+// says the seal administrator is a server, naming its route.
 func noAdminURL(g *globals, what, route string) error {
 	client, err := g.engine().AdminClient()
 	if err != nil || client == nil {
 		return err
 	}
-	if route != "" {
-		return usageErr("%s works on this machine's registry; with SEALPIPE_ADMIN_URL set use the admin API (%s)", what, route)
+	return usageErr("%s works on this machine's registry; with SEALPIPE_ADMIN_URL set use the admin API (%s)", what, route)
+}
+
+// makeFromApplicationThroughAPI asks the admin API to make the seal
+// application id asks for (POST /api/v1/applications/{id}/make), and
+// reads the seal made, to tell its status as the local command does.
+func makeFromApplicationThroughAPI(ctx context.Context, client *adminapi.Client, id string, req adminapi.ApplicationMakeRequest) (*registry.Record, *registry.Application, error) {
+	a, err := client.MakeFromApplication(ctx, id, req)
+	if err != nil {
+		return nil, nil, err
 	}
-	return usageErr("%s is not available through the admin API (SEALPIPE_ADMIN_URL) yet: run it where the seal administrator's key is", what)
+	s, err := client.Show(ctx, a.Seal)
+	if err != nil {
+		return nil, nil, fmt.Errorf("application %s made seal %s, which cannot be read: %w", a.ID, a.Seal, err)
+	}
+	return &s.Record, a, nil
 }
 
 // printApplication prints an application (JSON: the record; else one

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 )
@@ -44,7 +46,11 @@ certificate, as for seals make.
 The successor is registered first, then OLD revoked: a change stopped between
 the two leaves both active, and running the same command again finishes it.
 Documents sealed with OLD before the change still verify (status at signing
-time); new documents are refused it.`,
+time); new documents are refused it.
+
+With SEALPIPE_ADMIN_URL set, the admin API makes the change (POST
+/api/v1/seals/OLD/change, the admin role), recording the client certificate's
+holder as requester in both registry changes.`,
 		Example: `  # the unit's name changed: a new official seal, the old one revoked
   sealpipe seals change 33010200000004 --code 33010200000014 --purpose "" --reason "unit renamed (county decision 12)"
 
@@ -66,7 +72,11 @@ A renewal that would not end later than OLD — the unit's certificate ends no
 later — is refused: renew the certificate first. As with seals change, the
 successor is registered first; running the command again finishes a renewal
 that stopped before OLD was revoked. seals list marks, and config check and
-run warn of, seals that expire within SEALPIPE_SEAL_EXPIRY_WARNING.`
+run warn of, seals that expire within SEALPIPE_SEAL_EXPIRY_WARNING.
+
+With SEALPIPE_ADMIN_URL set, the admin API renews it (POST
+/api/v1/seals/OLD/renew, the admin role), recording the client certificate's
+holder as requester in both registry changes.`
 		cmd.Example = `  sealpipe seals renew 33010200000004 --code 33010200000024`
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -80,14 +90,24 @@ run warn of, seals that expire within SEALPIPE_SEAL_EXPIRY_WARNING.`
 		if !renew && c.Reason == "" {
 			return usageErr("--reason is required: the old seal's revocation records why")
 		}
-		if client, err := g.engine().AdminClient(); err != nil {
-			return err
-		} else if client != nil {
-			return usageErr("seals %s is not available through the admin API (SEALPIPE_ADMIN_URL) yet: run it where the seal administrator's key is", cmd.Name())
-		}
 		c.Old = args[0]
 		c.KeepPurpose = !cmd.Flags().Changed("purpose")
-		succ, old, err := g.engine().ChangeSeal(cmd.Context(), c)
+		var (
+			succ *registry.Record
+			old  *registry.Record
+		)
+		client, err := g.engine().AdminClient()
+		switch {
+		case err != nil:
+			return err
+		case client != nil:
+			succ, old, err = changeThroughAPI(cmd.Context(), client, c, years*365)
+		default:
+			var e *registry.Entry
+			if e, old, err = g.engine().ChangeSeal(cmd.Context(), c); e != nil {
+				succ = &e.Record
+			}
+		}
 		switch {
 		case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrTransition), errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrTampered):
 			return &exitError{exitFailed, err}
@@ -96,7 +116,7 @@ run warn of, seals that expire within SEALPIPE_SEAL_EXPIRY_WARNING.`
 		case err != nil:
 			return err
 		}
-		recs := []registry.Record{succ.Record, *old}
+		recs := []registry.Record{*succ, *old}
 		if !g.jsonOut {
 			fmt.Fprintf(g.stderr, "sealpipe: seals %s: %s replaces %s, revoked (superseded)\n", cmd.Name(), succ.ID, old.ID)
 		}
@@ -113,4 +133,27 @@ run warn of, seals that expire within SEALPIPE_SEAL_EXPIRY_WARNING.`
 		f.StringArrayVar(&c.New.Departments, "dept", nil, "department the --approver may approve for (repeatable; default: the unit's slug)")
 	}
 	return cmd
+}
+
+// changeThroughAPI asks the admin API for change c (POST
+// /api/v1/seals/{id}/change, or …/renew for a renewal), the new seal
+// valid for days. It returns the successor's record and the old seal's.
+func changeThroughAPI(ctx context.Context, client *adminapi.Client, c engine.SealChange, days int) (succ, old *registry.Record, err error) {
+	var s *adminapi.Succession
+	if c.Renew {
+		s, err = client.Renew(ctx, c.Old, adminapi.RenewRequest{Code: c.New.Code, ValidityDays: days})
+	} else {
+		req := adminapi.ChangeRequest{
+			Code: c.New.Code, Reason: c.Reason, Holder: c.New.Holder,
+			Approvers: c.New.Approvers, Departments: c.New.Departments, ValidityDays: days,
+		}
+		if !c.KeepPurpose {
+			req.Purpose = &c.New.Purpose
+		}
+		s, err = client.Change(ctx, c.Old, req)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &s.Seal.Record, &s.Superseded, nil
 }
