@@ -278,6 +278,8 @@ func TestErrors(t *testing.T) {
 		{"POST", seal + "/suspend", map[string]string{}, 400, adminapi.CodeBadRequest},
 		{"POST", seal + "/suspend", map[string]string{"reason": "x", "extra": "y"}, 400, adminapi.CodeBadRequest},
 		{"POST", seal + "/suspend", map[string]string{"reason": strings.Repeat("x", adminapi.MaxBodySize)}, 413, adminapi.CodeTooLarge},
+		{"POST", adminapi.Prefix + "/applications", adminapi.ApplicationRequest{ID: "app-big", Unit: "某某县民政局", Kind: "official", Clerk: "王芳",
+			Materials: []adminapi.MaterialUpload{{Name: "scan.pdf", Data: make([]byte, adminapi.MaxUploadSize)}}}, 413, adminapi.CodeTooLarge},
 		{"POST", seal + "/activate", adminapi.StatusRequest{Reason: "already active"}, 409, adminapi.CodeTransition},
 		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "civil-affairs", Code: "33010288888888", Approvers: []string{"approver-zhang"}, SignerKey: "pkcs11:object=x"}, 400, adminapi.CodeInvalid},
 		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "no-such-unit", Code: "33010288888888", Approvers: []string{"approver-zhang"}}, 400, adminapi.CodeInvalid},
@@ -288,6 +290,13 @@ func TestErrors(t *testing.T) {
 		if err := json.Unmarshal(b, &e); err != nil || code != tc.status || e.Code != tc.code || e.Message == "" {
 			t.Errorf("%s %s: %d %s, want %d %s: %s", tc.method, tc.path, code, e.Code, tc.status, tc.code, b)
 		}
+	}
+	// A route that carries files takes more than MaxBodySize: a scan of
+	// some megabytes.
+	scan := adminapi.ApplicationRequest{ID: "app-scan", Unit: "某某县民政局", Kind: "official", Clerk: "王芳",
+		Materials: []adminapi.MaterialUpload{{Name: "licence-scan.pdf", Data: bytes.Repeat([]byte("%PDF scan "), adminapi.MaxBodySize/4)}}}
+	if code, b := f.call(t, admin, "POST", adminapi.Prefix+"/applications", scan); code != http.StatusCreated {
+		t.Errorf("an application with a %d-byte material: %d %s, want 201", len(scan.Materials[0].Data), code, b)
 	}
 	req, _ := http.NewRequest("POST", f.url+seal+"/suspend", strings.NewReader("reason=lost"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

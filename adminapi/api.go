@@ -133,7 +133,7 @@ const (
 	CodeConflict         = "CONFLICT"               // 409: a concurrent change won (registry.ErrConflict); retry
 	CodeRegistryInvalid  = "REGISTRY_INVALID"       // 409: the seal's log does not verify (registry.ErrTampered, ErrUnmigrated)
 	CodeAuditUnverified  = "AUDIT_UNVERIFIED"       // 409: records an audit query covers do not verify (audittrail.ErrUnverified); Error.Problems lists them
-	CodeTooLarge         = "TOO_LARGE"              // 413: the body exceeds MaxBodySize
+	CodeTooLarge         = "TOO_LARGE"              // 413: the body exceeds MaxBodySize (MaxUploadSize for a route carrying files)
 	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE" // 415: a body that is not application/json
 	CodeInternal         = "INTERNAL"               // 500: see the server's log
 )

@@ -8,7 +8,7 @@ import (
 
 // ApplicationRequest is the body of POST /api/v1/applications: an
 // application for a seal (county rules 第八条; registry.ApplicationRequest),
-// its identity materials inline. The whole body is at most MaxBodySize.
+// its identity materials inline. The whole body is at most MaxUploadSize.
 type ApplicationRequest struct {
 	ID      string            `json:"id"`
 	Unit    string            `json:"unit"`

@@ -172,6 +172,31 @@ func applicationPath(id string, rest ...string) string {
 	return strings.Join(append([]string{Prefix + "/applications/" + url.PathEscape(id)}, rest...), "/")
 }
 
+// SubmitApplication submits an application for a seal with its identity
+// materials (county rules 第八条).
+func (c *Client) SubmitApplication(ctx context.Context, req ApplicationRequest) (*registry.Application, error) {
+	var a registry.Application
+	return &a, c.do(ctx, http.MethodPost, Prefix+"/applications", req, &a)
+}
+
+// ReviewApplication approves or refuses submitted application id.
+func (c *Client) ReviewApplication(ctx context.Context, id string, req ReviewRequest) (*registry.Application, error) {
+	var a registry.Application
+	return &a, c.do(ctx, http.MethodPost, applicationPath(id, "review"), req, &a)
+}
+
+// Application returns application id, its materials' SM3 and its history.
+func (c *Client) Application(ctx context.Context, id string) (*registry.Application, error) {
+	var a registry.Application
+	return &a, c.do(ctx, http.MethodGet, applicationPath(id), nil, &a)
+}
+
+// Applications returns every application for a seal and its state.
+func (c *Client) Applications(ctx context.Context) ([]registry.Application, error) {
+	var l ApplicationList
+	return l.Applications, c.do(ctx, http.MethodGet, Prefix+"/applications", nil, &l)
+}
+
 // MakeFromApplication makes the seal approved application id asks for,
 // suspended until filed, and returns the application, which names it.
 func (c *Client) MakeFromApplication(ctx context.Context, id string, req ApplicationMakeRequest) (*registry.Application, error) {

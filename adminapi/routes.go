@@ -26,6 +26,10 @@ type route struct {
 	handle          func(s *Server, rq *request) (int, any, error)
 }
 
+// uploads are the actions whose routes carry files, base64 in JSON: their
+// bodies are bounded by MaxUploadSize, every other by MaxBodySize.
+var uploads = map[Action]bool{ActionMake: true, ActionAppSubmit: true}
+
 // Prefix is the path every route starts with.
 const Prefix = "/api/v1"
 

@@ -26,6 +26,10 @@ const (
 	// MaxBodySize bounds a request body: the largest, a seal to make or a
 	// list of approvers with their certificates, is a few kilobytes.
 	MaxBodySize = 1 << 20
+	// MaxUploadSize bounds the body of a route that carries files (an
+	// application's identity materials, an impression's scan), base64 in
+	// JSON: a few scans of some megabytes.
+	MaxUploadSize = 48 << 20
 	// MaxHeaderBytes bounds the request line and headers.
 	MaxHeaderBytes = 64 << 10
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
@@ -359,6 +363,7 @@ type request struct {
 	p      *Principal
 	access Access
 	entry  *registry.Entry // the {id} seal, once read
+	limit  int64           // the body's size bound: MaxBodySize, or the route's
 }
 
 // route serves rt: the authorisation table first (the role, then for Own
@@ -367,7 +372,10 @@ func (s *Server) route(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.setPattern(r, rt.method+" "+rt.pattern)
 		p := principal(r)
-		rq := &request{w: w, r: r, p: p, access: Allowed(rt.action, p.Role)}
+		rq := &request{w: w, r: r, p: p, access: Allowed(rt.action, p.Role), limit: MaxBodySize}
+		if uploads[rt.action] {
+			rq.limit = MaxUploadSize
+		}
 		if rq.access == Denied {
 			s.writeError(w, r, apiError(http.StatusForbidden, CodeForbidden, "%v: the %s role may not %s", ErrForbidden, p.Role, rt.action))
 			return
@@ -408,20 +416,21 @@ func (rq *request) seal(s *Server) (*registry.Entry, error) {
 	return rq.entry, nil
 }
 
-// decode reads the JSON body into v: application/json, at most
-// MaxBodySize, one object with no field v lacks.
+// decode reads the JSON body into v: application/json, at most the
+// route's bound (MaxBodySize unless it carries files), one object with no
+// field v lacks.
 func (rq *request) decode(v any) error {
 	mt, _, _ := mime.ParseMediaType(rq.r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		return apiError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the body must be application/json, not %q", rq.r.Header.Get("Content-Type"))
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(rq.w, rq.r.Body, MaxBodySize))
+	dec := json.NewDecoder(http.MaxBytesReader(rq.w, rq.r.Body, rq.limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return apiError(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body exceeds %d bytes", MaxBodySize)
+		return apiError(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body exceeds %d bytes", rq.limit)
 	case err != nil:
 		return apiError(http.StatusBadRequest, CodeBadRequest, "the body: %v", err)
 	case dec.More():

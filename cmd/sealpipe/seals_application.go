@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -33,10 +34,11 @@ makes the seal it asks for, registered suspended, and files it (备案): only
 then is the seal active.
 
 These commands work on this machine's registry with the seal administrator's
-key (SEALPIPE_ADMIN_KEY). Through the admin API a registrar submits with
-POST /api/v1/applications and the city reviews with POST …/review; with
-SEALPIPE_ADMIN_URL set, make and file are its clients (POST …/make, the admin
-role; POST …/file, admin or registrar).`,
+key (SEALPIPE_ADMIN_KEY). With SEALPIPE_ADMIN_URL set they are clients of the
+admin API instead: submit (POST /api/v1/applications, admin or registrar; the
+materials at most 48 MiB in all), review and make (POST …/review, …/make,
+admin), file (POST …/file, admin or registrar), show and list (GET, admin,
+registrar or auditor).`,
 	}
 	var (
 		req       registry.ApplicationRequest
@@ -49,9 +51,6 @@ role; POST …/file, admin or registrar).`,
       --clerk 王芳 --material unit-licence.pdf --material clerk-id.png`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := noAdminURL(g, "seals application submit", "POST /api/v1/applications"); err != nil {
-				return err
-			}
 			req.ID, req.Materials = args[0], nil
 			for _, path := range materials {
 				b, err := os.ReadFile(path)
@@ -60,7 +59,24 @@ role; POST …/file, admin or registrar).`,
 				}
 				req.Materials = append(req.Materials, registry.MaterialFile{Name: filepath.Base(path), Data: b})
 			}
-			a, err := g.engine().SubmitApplication(cmd.Context(), req)
+			client, err := g.engine().AdminClient()
+			if err != nil {
+				return err
+			}
+			if client == nil {
+				a, err := g.engine().SubmitApplication(cmd.Context(), req)
+				return printApplication(g, a, err)
+			}
+			up := adminapi.ApplicationRequest{ID: req.ID, Unit: req.Unit, Kind: req.Kind, Purpose: req.Purpose, Holder: req.Holder, Clerk: req.Clerk, Reason: req.Reason}
+			size := 0
+			for _, m := range req.Materials {
+				up.Materials = append(up.Materials, adminapi.MaterialUpload{Name: m.Name, Data: m.Data})
+				size += base64.StdEncoding.EncodedLen(len(m.Data))
+			}
+			if size > adminapi.MaxUploadSize-64<<10 {
+				return usageErr("--material: %d bytes in base64, more than the admin API takes (at most %d MiB a request): scan at a lower resolution", size, adminapi.MaxUploadSize>>20)
+			}
+			a, err := client.SubmitApplication(cmd.Context(), up)
 			return printApplication(g, a, err)
 		},
 	}
@@ -83,10 +99,16 @@ role; POST …/file, admin or registrar).`,
 			if approve == refuse {
 				return usageErr("say --approve or --refuse")
 			}
-			if err := noAdminURL(g, "seals application review", "POST /api/v1/applications/{id}/review"); err != nil {
+			client, err := g.engine().AdminClient()
+			if err != nil {
 				return err
 			}
-			a, err := g.engine().ReviewApplication(cmd.Context(), args[0], approve, reason)
+			var a *registry.Application
+			if client != nil {
+				a, err = client.ReviewApplication(cmd.Context(), args[0], adminapi.ReviewRequest{Approve: approve, Reason: reason})
+			} else {
+				a, err = g.engine().ReviewApplication(cmd.Context(), args[0], approve, reason)
+			}
 			return printApplication(g, a, err)
 		},
 	}
@@ -164,11 +186,11 @@ role; POST …/file, admin or registrar).`,
 		Short: "Show an application, its materials' SM3 and its history",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := g.engine().Registry(cmd.Context())
+			apps, err := applications(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			a, err := reg.Application(cmd.Context(), args[0])
+			a, err := apps.Application(cmd.Context(), args[0])
 			if err != nil {
 				return printApplication(g, nil, err)
 			}
@@ -180,11 +202,11 @@ role; POST …/file, admin or registrar).`,
 		Short: "List the applications and their states",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, err := g.engine().Registry(cmd.Context())
+			from, err := applications(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			apps, err := reg.Applications(cmd.Context())
+			apps, err := from.Applications(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -206,14 +228,21 @@ role; POST …/file, admin or registrar).`,
 	return cmd
 }
 
-// noAdminURL refuses to run a local-only command when SEALPIPE_ADMIN_URL
-// says the seal administrator is a server, naming its route.
-func noAdminURL(g *globals, what, route string) error {
+// applicationReader is what show and list read applications from: this
+// machine's registry, or the admin API's GET routes.
+type applicationReader interface {
+	Application(ctx context.Context, id string) (*registry.Application, error)
+	Applications(ctx context.Context) ([]registry.Application, error)
+}
+
+// applications returns the admin API client when SEALPIPE_ADMIN_URL is
+// set, else this machine's registry.
+func applications(ctx context.Context, g *globals) (applicationReader, error) {
 	client, err := g.engine().AdminClient()
-	if err != nil || client == nil {
-		return err
+	if err != nil || client != nil {
+		return client, err
 	}
-	return usageErr("%s works on this machine's registry; with SEALPIPE_ADMIN_URL set use the admin API (%s)", what, route)
+	return g.engine().Registry(ctx)
 }
 
 // makeFromApplicationThroughAPI asks the admin API to make the seal
