@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -223,7 +222,8 @@ run. With --once each job runs once and the command exits (for cron), 1 if one
 failed.
 
 It runs apart from sealpipe run, on the seal administrator's machine: both jobs
-sign with the registrar's key, which the sealing workers never open.
+sign with the registrar's key, which the sealing workers never open. sealpipe
+serve runs the same jobs beside the admin API when they are configured.
 
 ` + exchangeNote,
 		Args: exactArgs(0),
@@ -246,23 +246,9 @@ sign with the registrar's key, which the sealing workers never open.
 				}
 				return nil
 			}
-			return runJobs(cmd.Context(), jobs)
+			return exchange.RunJobs(cmd.Context(), jobs)
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run each job once, then exit")
 	return cmd
-}
-
-// runJobs runs every job until ctx is done; it returns nil then.
-func runJobs(ctx context.Context, jobs []exchange.Job) error {
-	errc := make(chan error, len(jobs))
-	for _, j := range jobs {
-		go func() { errc <- j.Run(ctx) }()
-	}
-	for range jobs {
-		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/exchange"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
@@ -90,8 +91,8 @@ func (s Settings) apiRoleOIDs() (map[adminapi.Role]asn1.ObjectIdentifier, error)
 }
 
 // ErrNothingToServe is wrapped, with ErrSettings, by Serve's error when
-// no listener is configured.
-var ErrNothingToServe = errors.New("nothing to serve: set SEALPIPE_ADMIN_ADDR for the admin API")
+// no listener and no exchange job is configured.
+var ErrNothingToServe = errors.New("nothing to serve: set SEALPIPE_ADMIN_ADDR for the admin API, or SEALPIPE_EXCHANGE_EXPORT_DIR or SEALPIPE_REVOCATIONS_URL for the exchange jobs")
 
 // ServeOptions adjust Serve.
 type ServeOptions struct {
@@ -102,8 +103,9 @@ type ServeOptions struct {
 
 // Serve runs the listeners the settings configure until ctx is done —
 // today the admin API on SEALPIPE_ADMIN_ADDR (AdminServer), and
-// Prometheus /metrics on SEALPIPE_METRICS_ADDR beside it — then shuts
-// them down gracefully and returns nil. With no listener configured it
+// Prometheus /metrics on SEALPIPE_METRICS_ADDR beside it — and the
+// scheduled exchange jobs with the province (ExchangeJobs), if any, then
+// shuts them down gracefully and returns nil. With nothing configured it
 // fails with an error wrapping ErrSettings and ErrNothingToServe.
 func (e *Engine) Serve(ctx context.Context, opts ServeOptions) error {
 	s := e.settings
@@ -125,6 +127,18 @@ func (e *Engine) Serve(ctx context.Context, opts ServeOptions) error {
 			ready("https://" + ln.Addr().String())
 			return srv.Serve(ctx, ln, cert)
 		}})
+	}
+	jobs, err := e.ExchangeJobs(ctx)
+	switch {
+	case err == nil:
+		run = append(run, listener{"exchange", func(ctx context.Context, _ func(string)) error {
+			for _, j := range jobs {
+				e.log.Info("exchange job scheduled", "job", j.Name, "every", j.Interval.String())
+			}
+			return exchange.RunJobs(ctx, jobs)
+		}})
+	case !errors.Is(err, ErrNoExchangeJobs):
+		return err
 	}
 	if len(run) == 0 {
 		return fmt.Errorf("%w: %w", ErrSettings, ErrNothingToServe)

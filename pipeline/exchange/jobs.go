@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -39,4 +40,19 @@ func (j Job) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// RunJobs runs every job (Run) until ctx is done, and then returns nil.
+func RunJobs(ctx context.Context, jobs []Job) error {
+	errc := make(chan error, len(jobs))
+	for _, j := range jobs {
+		go func() { errc <- j.Run(ctx) }()
+	}
+	var first error
+	for range jobs {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+			first = err
+		}
+	}
+	return first
 }
