@@ -1,9 +1,7 @@
 package adminapi
 
 import (
-	"bytes"
 	"context"
-	"image/png"
 	"net/http"
 	"strings"
 
@@ -47,12 +45,6 @@ type ImpressionUpload struct {
 	// records.
 	DPI float64 `json:"dpi,omitempty"`
 }
-
-// MaxImpressionSide bounds an impression's width and height in pixels,
-// checked before the PNG is decoded: no impression seals make
-// --impression accepts is larger (45 mm at 5000 dpi is under 9000 dots),
-// and a small PNG may declare a huge image.
-const MaxImpressionSide = 9500
 
 // MakeSealRequest is the body of POST /api/v1/seals: a MakeRequest and,
 // to make the seal from an imported impression, the impression.
@@ -118,12 +110,8 @@ func (s *Server) makeFromImpression(rq *request, req MakeSealRequest) (*registry
 	if len(imp.Data) == 0 {
 		return nil, apiError(http.StatusBadRequest, CodeBadRequest, "impression.data is empty: the PNG, base64")
 	}
-	// A PNG that is not one is refused by the Administrator, as seals
-	// make --impression refuses it; one too large to be an impression is
-	// refused here, before it is decoded.
-	if cfg, err := png.DecodeConfig(bytes.NewReader(imp.Data)); err == nil && (cfg.Width > MaxImpressionSide || cfg.Height > MaxImpressionSide) {
-		return nil, apiError(http.StatusBadRequest, CodeInvalid, "%v: impression refused: %d × %d pixels: no seal's impression is more than %d a side", registry.ErrInvalid, cfg.Width, cfg.Height, MaxImpressionSide)
-	}
+	// The Administrator checks the PNG as seals make --impression does
+	// (sealpic.CheckImpression), its size before it is decoded.
 	lc, err := s.lifecycle()
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"net/http"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/templates/sealpic"
+	"github.com/sealpipe/sealpipe/templates/sealpic/sealpictest"
 )
 
 const year = 365 * 24 * time.Hour
@@ -272,34 +272,15 @@ func TestChangeRenewClient(t *testing.T) {
 	}
 }
 
-// impression renders a scanned unit seal impression mm across at 12 dots
-// a millimetre, which the PNG records; blue swaps its red for blue.
+// impression returns a scanned unit seal impression mm across
+// (sealpictest.Impression); blue swaps its red for blue.
 func impression(t *testing.T, mm float64, blue bool) []byte {
 	t.Helper()
-	b, err := sealpic.Render(sealpic.Spec{UnitName: "某某县民政局", Purpose: "业务专用章", Code: "33010200000301", DiameterMM: mm})
+	b, err := sealpictest.Impression(mm, blue)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !blue {
-		return b
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := image.NewNRGBA(img.Bounds())
-	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			c.R, c.B = c.B, c.R
-			out.SetNRGBA(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, out); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return b
 }
 
 // TestMakeImpression: POST /api/v1/seals with an impression makes the
@@ -311,7 +292,7 @@ func TestMakeImpression(t *testing.T) {
 	ctx := context.Background()
 	scan := impression(t, 42, false)
 	var huge bytes.Buffer
-	if err := png.Encode(&huge, image.NewGray(image.Rect(0, 0, adminapi.MaxImpressionSide+1, 1))); err != nil {
+	if err := png.Encode(&huge, image.NewGray(image.Rect(0, 0, sealpic.MaxImpressionSide+1, 1))); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

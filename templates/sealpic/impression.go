@@ -26,6 +26,12 @@ const (
 	MaxSquareMM = 30
 )
 
+// MaxImpressionSide bounds an impression's width and height in pixels,
+// checked before the PNG is decoded: no impression CheckImpression
+// accepts is larger (45 mm at 5000 dpi is under 9000 dots), and a small
+// PNG may declare a huge image.
+const MaxImpressionSide = 9500
+
 // ErrImpression is wrapped by every *ImpressionError.
 var ErrImpression = errors.New("sealpic: impression refused")
 
@@ -68,6 +74,13 @@ type ImpressionSpec struct {
 // refused with an *ImpressionError saying why (a blue impression, a
 // blank one, one too small).
 func CheckImpression(b []byte, s ImpressionSpec) (Impression, error) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return Impression{}, refuse("not a PNG: %v", err)
+	}
+	if cfg.Width > MaxImpressionSide || cfg.Height > MaxImpressionSide {
+		return Impression{}, refuse("%d × %d pixels: no seal's impression is more than %d a side", cfg.Width, cfg.Height, MaxImpressionSide)
+	}
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return Impression{}, refuse("not a PNG: %v", err)
