@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -14,24 +13,6 @@ import (
 // (POST /api/v1/seals/{id}/change) and a renewal (…/renew), each as the
 // `sealpipe seals make --impression`, `seals change` and `seals renew`
 // commands do it on the seal administrator's machine.
-
-// Lifecycle is what these routes ask of Config.Admin besides the
-// Administrator's methods. The engine's Administrator has it; a server
-// whose Administrator lacks it answers them 500 INTERNAL. Each change
-// records by, the principal who asked, inside the signed registry change.
-type Lifecycle interface {
-	// MakeSealFromImpression makes and registers the seal req asks for
-	// with imp as its picture once it passes the checks of seals make
-	// --impression (size and colour; registry.ErrInvalid saying why not).
-	MakeSealFromImpression(ctx context.Context, req MakeRequest, imp ImpressionUpload, by *registry.Principal) (*registry.Entry, error)
-	// ChangeSeal makes the successor of seal id that req describes and
-	// revokes id with reason code superseded naming it; RenewSeal makes
-	// one that differs in its code and validity only. Both return the
-	// successor and the old seal's record, and finish a change an earlier
-	// call left half done.
-	ChangeSeal(ctx context.Context, id string, req ChangeRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error)
-	RenewSeal(ctx context.Context, id string, req RenewRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error)
-}
 
 // ImpressionUpload is a scan of the seal's impression registered with the
 // police (county rules 第九条): a PNG, base64 in JSON as an application's
@@ -95,15 +76,6 @@ type Succession struct {
 	Superseded registry.Record `json:"superseded"`
 }
 
-// lifecycle returns the Administrator's Lifecycle.
-func (s *Server) lifecycle() (Lifecycle, error) {
-	lc, ok := s.cfg.Admin.(Lifecycle)
-	if !ok {
-		return nil, apiError(http.StatusInternalServerError, CodeInternal, "internal error: this server does not make seals from impressions, change or renew them")
-	}
-	return lc, nil
-}
-
 // makeFromImpression makes the seal req asks for from its impression.
 func (s *Server) makeFromImpression(rq *request, req MakeSealRequest) (*registry.Entry, error) {
 	imp := *req.Impression
@@ -112,11 +84,7 @@ func (s *Server) makeFromImpression(rq *request, req MakeSealRequest) (*registry
 	}
 	// The Administrator checks the PNG as seals make --impression does
 	// (sealpic.CheckImpression), its size before it is decoded.
-	lc, err := s.lifecycle()
-	if err != nil {
-		return nil, err
-	}
-	return lc.MakeSealFromImpression(rq.r.Context(), req.MakeRequest, imp, rq.p.Requester())
+	return s.cfg.Admin.MakeSealFromImpression(rq.r.Context(), req.MakeRequest, imp, rq.p.Requester())
 }
 
 func (s *Server) changeSeal(rq *request) (int, any, error) {
@@ -133,11 +101,7 @@ func (s *Server) changeSeal(rq *request) (int, any, error) {
 	if req.ValidityDays < 0 {
 		return 0, nil, apiError(http.StatusBadRequest, CodeBadRequest, "validity_days %d: 0 (two years) or more", req.ValidityDays)
 	}
-	lc, err := s.lifecycle()
-	if err != nil {
-		return 0, nil, err
-	}
-	return succession(lc.ChangeSeal(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester()))
+	return succession(s.cfg.Admin.ChangeSeal(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester()))
 }
 
 func (s *Server) renewSeal(rq *request) (int, any, error) {
@@ -151,11 +115,7 @@ func (s *Server) renewSeal(rq *request) (int, any, error) {
 	if req.ValidityDays < 0 {
 		return 0, nil, apiError(http.StatusBadRequest, CodeBadRequest, "validity_days %d: 0 (two years) or more", req.ValidityDays)
 	}
-	lc, err := s.lifecycle()
-	if err != nil {
-		return 0, nil, err
-	}
-	return succession(lc.RenewSeal(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester()))
+	return succession(s.cfg.Admin.RenewSeal(rq.r.Context(), rq.r.PathValue("id"), req, rq.p.Requester()))
 }
 
 // succession answers a change or a renewal: 200 whether this request made

@@ -64,6 +64,17 @@ type Administrator interface {
 	ReviewApplication(ctx context.Context, id string, req ReviewRequest, by *registry.Principal) (*registry.Application, error)
 	MakeFromApplication(ctx context.Context, id string, req ApplicationMakeRequest, by *registry.Principal) (*registry.Application, error)
 	FileApplication(ctx context.Context, id string, req FileRequest, by *registry.Principal) (*registry.Application, error)
+	// MakeSealFromImpression makes and registers the seal req asks for
+	// with imp as its picture once it passes the checks of seals make
+	// --impression (size and colour; registry.ErrInvalid saying why not).
+	MakeSealFromImpression(ctx context.Context, req MakeRequest, imp ImpressionUpload, by *registry.Principal) (*registry.Entry, error)
+	// ChangeSeal makes the successor of seal id that req describes and
+	// revokes id with reason code superseded naming it; RenewSeal makes
+	// one that differs in its code and validity only. Both return the
+	// successor and the old seal's record, and finish a change an earlier
+	// call left half done.
+	ChangeSeal(ctx context.Context, id string, req ChangeRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error)
+	RenewSeal(ctx context.Context, id string, req RenewRequest, by *registry.Principal) (*registry.Entry, *registry.Record, error)
 }
 
 // AuditTrail answers audit queries (GET /api/v1/audit): an

@@ -380,7 +380,7 @@ func makeSpec(req adminapi.MakeRequest, by *registry.Principal) SealSpec {
 }
 
 // adminBackend makes seals from impressions, changes and renews them too.
-var _ adminapi.Lifecycle = adminBackend{}
+var _ adminapi.Administrator = adminBackend{}
 
 func (b adminBackend) MakeSealFromImpression(ctx context.Context, req adminapi.MakeRequest, imp adminapi.ImpressionUpload, by *registry.Principal) (*registry.Entry, error) {
 	spec := makeSpec(req, by)
