@@ -219,6 +219,22 @@ var mutants = []mutant{
 		pkgs: []string{"./pipeline/exchange"},
 		run:  "TestRevocationListRefused",
 	},
+	{
+		name: "a revoked admin API client certificate is let in",
+		file: "adminapi/clientcrl.go",
+		from: `if e, ok := c.revoked[leaf.SerialNumber.String()]; ok {`,
+		to:   `if e, ok := c.revoked[leaf.SerialNumber.String()]; ok && false {`,
+		pkgs: []string{"./adminapi"},
+		run:  "TestClientCRL",
+	},
+	{
+		name: "an admin API client CRL past its nextUpdate is trusted",
+		file: "adminapi/clientcrl.go",
+		from: `case now.After(c.crl.NextUpdate):`,
+		to:   `case false && now.After(c.crl.NextUpdate):`,
+		pkgs: []string{"./adminapi"},
+		run:  "TestClientCRL",
+	},
 }
 
 func main() {
