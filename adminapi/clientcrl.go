@@ -60,16 +60,12 @@ func (c *clientCRL) check(chain []*smx509.Certificate, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
-	switch {
-	case c.missing:
+	if c.missing {
 		return nil
-	case c.err != nil:
-		c.logFailure(c.err)
-		return c.err
-	case c.crl.NextUpdate.IsZero():
-		return c.fail(fmt.Errorf("%w: %s has no nextUpdate", ErrClientCRL, c.path))
-	case now.After(c.crl.NextUpdate):
-		return c.fail(fmt.Errorf("%w: %s expired at its nextUpdate %s: issue it again (sealpipe ca crl)", ErrClientCRL, c.path, c.crl.NextUpdate.UTC().Format(time.RFC3339)))
+	}
+	if err := c.usable(now); err != nil {
+		c.logFailure(err)
+		return err
 	}
 	if c.failed != "" {
 		c.log.Info("admin API: client CRL usable again", "crl", c.path, "number", c.crl.Number, "next_update", c.crl.NextUpdate)
@@ -90,12 +86,21 @@ func (c *clientCRL) check(chain []*smx509.Certificate, now time.Time) error {
 	return nil
 }
 
-// fail logs err once and returns it.
-func (c *clientCRL) fail(err error) error {
-	c.logFailure(err)
-	return err
+// usable returns why the CRL read last cannot be used at now (an error
+// wrapping ErrClientCRL), or nil.
+func (c *clientCRL) usable(now time.Time) error {
+	switch {
+	case c.err != nil:
+		return c.err
+	case c.crl.NextUpdate.IsZero():
+		return fmt.Errorf("%w: %s has no nextUpdate", ErrClientCRL, c.path)
+	case now.After(c.crl.NextUpdate):
+		return fmt.Errorf("%w: %s expired at its nextUpdate %s: issue it again (sealpipe ca crl)", ErrClientCRL, c.path, c.crl.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
+// logFailure logs err, unless it is the failure logged last.
 func (c *clientCRL) logFailure(err error) {
 	if msg := err.Error(); msg != c.failed {
 		c.failed = msg
@@ -157,6 +162,35 @@ func (c *clientCRL) load() (*smx509.RevocationList, *smx509.Certificate, error) 
 		return nil, nil, fmt.Errorf("the CRL's signature does not verify under the trusted CA of its issuer %q (%v)", crl.Issuer.String(), tried)
 	}
 	return nil, nil, fmt.Errorf("the CRL's issuer %q is none of the CAs the listener trusts", crl.Issuer.String())
+}
+
+// ClientCRLState is what CheckClientCRL found of a client CRL.
+type ClientCRLState struct {
+	// Missing is set for an optional CRL that is not there: nothing is
+	// revoked.
+	Missing bool
+	// Revoked counts the certificates it lists, NextUpdate is when it
+	// must be issued again, and Soon is set within a week of that, when
+	// the listener warns.
+	Revoked    int
+	NextUpdate time.Time
+	Soon       bool
+}
+
+// CheckClientCRL reads the client CRL at path as the listener does
+// (Config.ClientCRL, ClientCRLOptional: signed by a CA of pool, with a
+// nextUpdate after now), for `sealpipe config check`. An error wrapping
+// ErrClientCRL says why the listener would refuse every client.
+func CheckClientCRL(path string, optional bool, pool *trust.Pool, now time.Time) (ClientCRLState, error) {
+	c := &clientCRL{path: path, optional: optional, pool: pool, log: slog.New(slog.DiscardHandler)}
+	c.refresh()
+	if c.missing {
+		return ClientCRLState{Missing: true}, nil
+	}
+	if err := c.usable(now); err != nil {
+		return ClientCRLState{}, err
+	}
+	return ClientCRLState{Revoked: len(c.revoked), NextUpdate: c.crl.NextUpdate, Soon: c.crl.NextUpdate.Sub(now) < crlWarning}, nil
 }
 
 // reasonName names a CRL reason code (RFC 5280 §5.3.1).

@@ -210,16 +210,24 @@ func (e *Engine) AdminServer(ctx context.Context) (*adminapi.Server, tls.Certifi
 		}
 		return nil, tls.Certificate{}, settingError(key, value, "%v (sealpipe ca init makes a development one; sealpipe ca issue-server for other hosts)", err)
 	}
-	crl, optional := e.settings.AdminAPI.TLSClientCRL, false
-	if crl == "" && len(e.settings.AdminAPI.TLSClientCA) == 0 {
-		crl, optional = filepath.Join(e.PKIDir(), devca.TLSDirName, devca.TLSCRLName), true
-	}
+	crl, optional := e.adminClientCRL()
 	srv, err := adminapi.New(adminapi.Config{Trust: pool, RoleOIDs: roles, Registry: reg, Admin: adminBackend{e}, Audit: trail, Logger: e.log, Metrics: e.metrics,
 		ClientCRL: crl, ClientCRLOptional: optional})
 	if err != nil {
 		return nil, tls.Certificate{}, err
 	}
 	return srv, cert, nil
+}
+
+// adminClientCRL returns the CRL of the CA that issues admin API client
+// certificates: SEALPIPE_ADMIN_TLS_CLIENT_CRL, or with the development TLS
+// CA its CRL, which is optional (none yet: nothing revoked).
+func (e *Engine) adminClientCRL() (path string, optional bool) {
+	path = e.settings.AdminAPI.TLSClientCRL
+	if path == "" && len(e.settings.AdminAPI.TLSClientCA) == 0 {
+		return filepath.Join(e.PKIDir(), devca.TLSDirName, devca.TLSCRLName), true
+	}
+	return path, false
 }
 
 // AdminTLSFiles returns the admin listener's certificate and key files:

@@ -16,6 +16,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage/s3"
@@ -178,6 +179,11 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 		add(id.name, err, detail)
 	}
 
+	// The admin API's client CRL, when the admin API is served.
+	if s.AdminAPI.Addr != "" {
+		out = append(out, e.clientCRLCheck())
+	}
+
 	// The object store, and the seals expiring soon in it.
 	store := e.checkStore(ctx)
 	out = append(out, store)
@@ -200,6 +206,31 @@ func (e *Engine) Check(ctx context.Context) []CheckResult {
 		add("redis", err, s.Redis.Addr+" answers PING")
 	}
 	return out
+}
+
+// clientCRLCheck checks the admin API's client CRL as the listener reads
+// it: FAILED when the listener would refuse every client, WARN within a
+// week of its nextUpdate.
+func (e *Engine) clientCRLCheck() CheckResult {
+	const name = "admin api client crl"
+	path, optional := e.adminClientCRL()
+	if path == "" {
+		return CheckResult{name, CheckSkipped, "none configured (SEALPIPE_ADMIN_TLS_CLIENT_CRL)"}
+	}
+	pool, err := e.tlsRoots("SEALPIPE_ADMIN_TLS_CLIENT_CA", e.settings.AdminAPI.TLSClientCA)
+	if err != nil {
+		return CheckResult{name, CheckFailed, err.Error()}
+	}
+	st, err := adminapi.CheckClientCRL(path, optional, pool, time.Now())
+	switch {
+	case err != nil:
+		return CheckResult{name, CheckFailed, err.Error()}
+	case st.Missing:
+		return CheckResult{name, CheckOK, path + ": none yet, nothing revoked (sealpipe ca revoke-client writes it)"}
+	case st.Soon:
+		return CheckResult{name, CheckWarn, fmt.Sprintf("%s: %d revoked; its nextUpdate %s is within a week: issue it again (sealpipe ca crl), or the admin API refuses every client from then on", path, st.Revoked, st.NextUpdate.UTC().Format(time.RFC3339))}
+	}
+	return CheckResult{name, CheckOK, fmt.Sprintf("%s: %d revoked; next update %s", path, st.Revoked, st.NextUpdate.UTC().Format(time.RFC3339))}
 }
 
 // checkKey opens the key the keyring names alias (through Signers, so the

@@ -153,8 +153,8 @@ func (e *Engine) successorSpec(ctx context.Context, old *registry.Entry, c SealC
 			end = signer.Cert.NotAfter
 		}
 		if !end.After(old.ValidEnd) {
-			return spec, fmt.Errorf("%w: unit %s's certificate ends %s, and seal %s is valid until %s already: renew the certificate first (a seal is never valid beyond it)",
-				ErrRenewal, spec.Unit, signer.Cert.NotAfter.Format(time.DateOnly), old.ID, old.ValidEnd.Format(time.DateOnly))
+			return spec, fmt.Errorf("%w: unit %s's certificate ends %s, and seal %s is valid until %s already: renew the certificate first (a seal is never valid beyond it; with the development CA: sealpipe ca renew-signer --unit %s)",
+				ErrRenewal, spec.Unit, signer.Cert.NotAfter.Format(time.DateOnly), old.ID, old.ValidEnd.Format(time.DateOnly), spec.Unit)
 		}
 	}
 	return spec, nil
