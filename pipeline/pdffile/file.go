@@ -34,6 +34,7 @@ type File struct {
 	objStms *lru[int, *objStream]
 	extents map[int64]int64 // stream data offset → length found by searching for endstream
 	depth   int             // objects being read, one needing the next
+	scanned *scanState      // the scan of the file, once made
 }
 
 // SectionKind says how a cross-reference section is stored.

@@ -201,6 +201,13 @@ func (f *File) objectFor(nr int, off int64) (*rawObject, error) {
 			return r2, nil
 		}
 	}
+	// Offsets far off: where a scan of the file finds the object.
+	if p, ok := f.scannedOffset(nr); ok && p != off {
+		if r2, err2 := f.objectAt(p); err2 == nil && r2.nr == nr {
+			f.repaired(RepairObjectOffset, nr, off, "object %d is at %d, found by scanning the file", nr, p)
+			return r2, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,39 @@ type scanState struct {
 	decoded  int64 // bytes of object streams decoded
 }
 
+// scanFile scans the whole file for object headers and trailers.
+func (f *File) scanFile(ctx context.Context) (*scanState, error) {
+	st := &scanState{}
+	if err := f.scanFrom(ctx, st, 0, true); err != nil {
+		return nil, err
+	}
+	if st.inStream {
+		// A stream without endstream: scan what followed its keyword
+		// again, this time looking into streams.
+		st.inStream = false
+		if err := f.scanFrom(ctx, st, st.streamAt, false); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// scannedOffset returns where the scan of the file found the last header
+// of object nr, scanning the file the first time it is asked.
+func (f *File) scannedOffset(nr int) (int64, bool) {
+	if f.scanned == nil {
+		st, err := f.scanFile(context.Background())
+		if err != nil {
+			st = &scanState{}
+		}
+		f.scanned = st
+	}
+	if nr < len(f.scanned.index) && f.scanned.index[nr].set {
+		return f.scanned.index[nr].off, true
+	}
+	return 0, false
+}
+
 // scanFrom scans the file from off to its end through a fixed buffer.
 func (f *File) scanFrom(ctx context.Context, st *scanState, off int64, skipStreams bool) error {
 	st.skip = skipStreams
@@ -78,21 +111,14 @@ func (f *File) scanFrom(ctx context.Context, st *scanState, off int64, skipStrea
 // once through a fixed buffer, skipping stream data (from stream to
 // endstream); it keeps one entry per object number.
 func (f *File) reconstruct(ctx context.Context, why error) error {
-	st := &scanState{}
-	if err := f.scanFrom(ctx, st, 0, true); err != nil {
+	st, err := f.scanFile(ctx)
+	if err != nil {
 		return err
-	}
-	if st.inStream {
-		// A stream without endstream: scan what followed its keyword
-		// again, this time looking into streams.
-		st.inStream = false
-		if err := f.scanFrom(ctx, st, st.streamAt, false); err != nil {
-			return err
-		}
 	}
 	if err := f.indexObjectStreams(ctx, st); err != nil {
 		return err
 	}
+	f.scanned = st
 	sec := &xsection{Section: Section{Offset: -1, Kind: SectionScan, End: f.size}, scan: st.index}
 	f.sections = []*xsection{sec}
 	trailer, err := f.scanTrailer(st)
