@@ -73,7 +73,8 @@ var knownGaps = map[string]string{
 // --check accepts it (warnings only where qpdf warns of the input too) and
 // poppler's pdfsig still finds valid whatever it found valid in the input.
 // Every other file must be refused with the sentinel error (and message)
-// the manifest gives, writing nothing. The folder and the manifest must
+// the manifest gives, writing nothing, and Verify must neither panic on
+// it nor find a valid signature in it. The folder and the manifest must
 // list the same files. With SEALPIPE_CONFORMANCE_OUT set to a folder, the
 // sealed outputs are written there.
 func TestConformanceSet(t *testing.T) {
@@ -93,7 +94,7 @@ func TestConformanceSet(t *testing.T) {
 				t.Errorf("%s is not the file the manifest describes (%d bytes, SHA-256 %x; manifest: %d bytes, %s): regenerate the set, never edit a file by hand",
 					e.File, len(in), sum, e.Size, e.SHA256)
 			}
-			err, complete := checkConformance(t, e, in, sm2K, tools)
+			complete, err := checkConformance(t, e, in, sm2K, tools)
 			gap, isGap := knownGaps[e.File]
 			switch {
 			case isGap && err == nil && complete:
@@ -203,9 +204,9 @@ func readConformanceManifest(t *testing.T) []conformanceEntry {
 }
 
 // checkConformance seals one file and checks the outcome against its
-// entry. It returns the first way the outcome differs from what the
-// manifest expects, and whether every check could run (no tool missing).
-func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, tools conformanceToolPaths) (err error, complete bool) {
+// entry. It returns whether every check could run (no tool missing) and
+// the first way the outcome differs from what the manifest expects.
+func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, tools conformanceToolPaths) (complete bool, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -215,7 +216,7 @@ func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, 
 	start := time.Now()
 	sealErr := guardedSeal(ctx, &w, in, opts)
 	if d := time.Since(start); d > 10*time.Second {
-		return fmt.Errorf("Seal took %v", d), true
+		return true, fmt.Errorf("Seal took %v", d)
 	}
 	t.Logf("Seal: %v", sealErr)
 
@@ -223,19 +224,34 @@ func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, 
 		want := conformanceErrors[e.Error]
 		switch {
 		case sealErr == nil:
-			return fmt.Errorf("sealed; want a refusal with %s", e.Error), true
+			return true, fmt.Errorf("sealed; want a refusal with %s", e.Error)
 		case !errors.Is(sealErr, want):
-			return fmt.Errorf("refused with %v; want %s", sealErr, e.Error), true
+			return true, fmt.Errorf("refused with %v; want %s", sealErr, e.Error)
 		case e.Message != "" && !strings.Contains(strings.ToLower(sealErr.Error()), strings.ToLower(e.Message)):
-			return fmt.Errorf("refused with %v; want a reason that says %q", sealErr, e.Message), true
+			return true, fmt.Errorf("refused with %v; want a reason that says %q", sealErr, e.Message)
 		case w.writes != 0:
-			return fmt.Errorf("refused after writing %d times", w.writes), true
+			return true, fmt.Errorf("refused after writing %d times", w.writes)
 		}
-		return nil, true
+		// The same file given to Verify: an error or no valid signature,
+		// promptly and without a panic.
+		start = time.Now()
+		results, err := guardedVerify(ctx, in)
+		if err != nil && strings.Contains(err.Error(), "panicked") {
+			return true, err
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			return true, fmt.Errorf("Verify took %v", d)
+		}
+		for _, r := range results {
+			if r.Status == Valid {
+				return true, fmt.Errorf("Verify finds a valid signature (%s) in a file to refuse", r.Field)
+			}
+		}
+		return true, nil
 	}
 
 	if sealErr != nil {
-		return fmt.Errorf("Seal: %w", sealErr), true
+		return true, fmt.Errorf("Seal: %w", sealErr)
 	}
 	out := w.buf.Bytes()
 	if dir := os.Getenv("SEALPIPE_CONFORMANCE_OUT"); dir != "" {
@@ -245,31 +261,31 @@ func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, 
 		}
 	}
 	if !bytes.HasPrefix(out, in) {
-		return fmt.Errorf("the input (%d bytes) is not a prefix of the output (%d bytes)", len(in), len(out)), true
+		return true, fmt.Errorf("the input (%d bytes) is not a prefix of the output (%d bytes)", len(in), len(out))
 	}
 	for _, m := range objectNumberRe.FindAllSubmatch(out[len(in):], -1) {
 		if n, err := strconv.Atoi(string(m[1])); err != nil || n > maxObjectNumber {
-			return fmt.Errorf("the update defines object %s, beyond the %d objects of ISO 32000-1 Annex C", m[1], maxObjectNumber), true
+			return true, fmt.Errorf("the update defines object %s, beyond the %d objects of ISO 32000-1 Annex C", m[1], maxObjectNumber)
 		}
 	}
 	results, err := guardedVerify(ctx, out)
 	if err != nil {
-		return fmt.Errorf("Verify of the output: %w", err), true
+		return true, fmt.Errorf("Verify of the output: %w", err)
 	}
 	if len(results) != e.Signatures+1 {
-		return fmt.Errorf("Verify finds %d signatures in the output; want the %d earlier ones and the seal", len(results), e.Signatures), true
+		return true, fmt.Errorf("Verify finds %d signatures in the output; want the %d earlier ones and the seal", len(results), e.Signatures)
 	}
 	for i, r := range results {
 		last := i == len(results)-1
 		switch {
 		case r.Status != Valid:
-			return fmt.Errorf("signature %d of %d (%s, %s): %v: %v", i+1, len(results), r.Field, r.SubFilter, r.Status, r.Err), true
+			return true, fmt.Errorf("signature %d of %d (%s, %s): %v: %v", i+1, len(results), r.Field, r.SubFilter, r.Status, r.Err)
 		case r.ChangesErr != nil:
-			return fmt.Errorf("signature %d of %d (%s): the revisions after it: %v", i+1, len(results), r.Field, r.ChangesErr), true
+			return true, fmt.Errorf("signature %d of %d (%s): the revisions after it: %v", i+1, len(results), r.Field, r.ChangesErr)
 		case last && (!r.CoversWholeFile || r.Signer == nil || !r.Signer.Equal(key.cert)):
-			return fmt.Errorf("the last signature (%s) is not the seal covering the whole file: %+v", r.Field, r), true
+			return true, fmt.Errorf("the last signature (%s) is not the seal covering the whole file: %+v", r.Field, r)
 		case !last && r.CoversWholeFile:
-			return fmt.Errorf("earlier signature %s covers the whole output", r.Field), true
+			return true, fmt.Errorf("earlier signature %s covers the whole output", r.Field)
 		}
 	}
 
@@ -277,7 +293,7 @@ func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, 
 	if tools.qpdf == "" {
 		complete = false
 	} else if err := conformanceQPDF(t, tools.qpdf, e, out); err != nil {
-		return err, true
+		return true, err
 	}
 	if e.Signatures > 0 {
 		if tools.pdfsig == "" {
@@ -286,11 +302,11 @@ func checkConformance(t *testing.T, e conformanceEntry, in []byte, key testKey, 
 			before := strings.Count(pdfsigList(t, tools.pdfsig, in), "Signature is Valid.")
 			after := strings.Count(pdfsigList(t, tools.pdfsig, out), "Signature is Valid.")
 			if after < before {
-				return fmt.Errorf("pdfsig finds %d valid signatures in the input but %d in the output", before, after), true
+				return true, fmt.Errorf("pdfsig finds %d valid signatures in the input but %d in the output", before, after)
 			}
 		}
 	}
-	return nil, complete
+	return complete, nil
 }
 
 // recordingWriter keeps what is written to it and counts the writes.
