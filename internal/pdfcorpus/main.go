@@ -183,8 +183,8 @@ type gen struct {
 	pdfcpu    string            // the pdfcpu binary
 }
 
-// path writes b (a file made earlier, by name, or bytes) into the work
-// folder under name and returns its path.
+// input writes a file made earlier, by name, into the work folder and
+// returns its path.
 func (g *gen) input(name string) (string, error) {
 	b, ok := g.files[name]
 	if !ok {
@@ -283,11 +283,11 @@ func (g *gen) versions() error {
 		{"poppler", "pdfsig", "-v", `pdfsig version (\S+)`},
 		{"nss", "certutil", "--version", `(\S+)`},
 	} {
-		out, err := exec.Command(t.name, t.arg).CombinedOutput()
-		if _, lookErr := exec.LookPath(t.name); lookErr != nil {
-			return fmt.Errorf("%s not found (%v): see the README for the Debian packages", t.name, lookErr)
+		if _, err := exec.LookPath(t.name); err != nil {
+			return fmt.Errorf("%s not found (%v): see the README for the Debian packages", t.name, err)
 		}
-		_ = err // some print their version with a non-zero status
+		// Some print their version with a non-zero exit status.
+		out, _ := exec.Command(t.name, t.arg).CombinedOutput()
 		g.ver[t.key] = first(t.re, string(out))
 	}
 	if out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", "libnss3").Output(); err == nil {
