@@ -12,6 +12,7 @@ import (
 	_ "crypto/sha512" // registers crypto.SHA384 and crypto.SHA512
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"hash"
 	"math/big"
@@ -107,7 +108,26 @@ type cmsSigner struct {
 	dataType  asn1.ObjectIdentifier
 	sdType    asn1.ObjectIdentifier
 	maxSigLen int // upper bound of the signature value's length
+
+	// pades makes a PAdES (CAdES) SignedData: no signingTime, an ESS
+	// signing-certificate-v2 attribute (essCertV2, its value), /SubFilter
+	// /ETSI.CAdES.detached.
+	pades     bool
+	essCertV2 []byte
+	// stamper, if set, stamps the signature value: the token goes into an
+	// unsigned signature-time-stamp attribute, within stampReserve bytes.
+	stamper      TimeStamper
+	stampReserve int
 }
+
+func (s *cmsSigner) subFilter() string {
+	if s.pades {
+		return SubFilterCAdES
+	}
+	return SubFilterPKCS7
+}
+
+func (s *cmsSigner) newHash() hash.Hash { return s.digest.new() }
 
 // newCMSSigner checks that key and chain belong together and picks the CMS
 // form the key's algorithm calls for.
@@ -174,7 +194,11 @@ func (s *cmsSigner) maxSize(t time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(s.assemble(attrs, make([]byte, s.maxSigLen))), nil
+	n := len(s.assemble(attrs, make([]byte, s.maxSigLen), nil))
+	if s.stamper != nil {
+		n += s.stampReserve + timeStampOverhead
+	}
+	return n, nil
 }
 
 // sign returns the DER SignedData for a document digest.
@@ -204,12 +228,33 @@ func (s *cmsSigner) sign(ctx context.Context, digest []byte, t time.Time) ([]byt
 	if len(sig) > s.maxSigLen {
 		return nil, fmt.Errorf("%w: the key returned a %d-byte signature, at most %d expected", ErrSigner, len(sig), s.maxSigLen)
 	}
-	return s.assemble(attrs, sig), nil
+	var unsigned []byte
+	if s.stamper != nil {
+		// ETSI EN 319 122-1 §5.3: the signature-time-stamp's imprint is
+		// the hash of the SignerInfo's signature value.
+		token, err := stamp(ctx, s.stamper, sig, s.stampReserve)
+		if err != nil {
+			return nil, err
+		}
+		unsigned = timeStampAttribute(token)
+	}
+	return s.assemble(attrs, sig, unsigned), nil
 }
 
 // signedAttributes returns the DER SET OF Attribute that is signed:
-// contentType, signingTime and messageDigest (RFC 5652 §11), in DER order.
+// contentType, signingTime and messageDigest (RFC 5652 §11), in DER order;
+// for PAdES contentType, messageDigest and signing-certificate-v2 (ETSI
+// EN 319 142-1 §6.3: no signingTime, the time claimed is /M).
 func (s *cmsSigner) signedAttributes(digest []byte, t time.Time) ([]byte, error) {
+	if s.pades {
+		attrs := [][]byte{
+			attribute(oidAttrContentType, mustMarshal(s.dataType)),
+			attribute(oidAttrMessageDigest, tlv(0x04, digest)),
+			attribute(oidAttrSigningCertificateV2, s.essCertV2),
+		}
+		slices.SortFunc(attrs, bytes.Compare)
+		return tlv(0x31, attrs...), nil
+	}
 	// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise;
 	// encoding/asn1 chooses the same way. Always UTC ("Z").
 	st, err := asn1.Marshal(t.UTC().Truncate(time.Second))
@@ -225,9 +270,9 @@ func (s *cmsSigner) signedAttributes(digest []byte, t time.Time) ([]byte, error)
 	return tlv(0x31, attrs...), nil
 }
 
-// assemble builds ContentInfo{signedData} around signed attributes and a
-// signature value.
-func (s *cmsSigner) assemble(attrs, sig []byte) []byte {
+// assemble builds ContentInfo{signedData} around signed attributes, a
+// signature value and unsigned attributes (DER [1] IMPLICIT, or nil).
+func (s *cmsSigner) assemble(attrs, sig, unsigned []byte) []byte {
 	leaf := s.chain[0]
 	sid := tlv(0x30, leaf.RawIssuer, mustMarshal(leaf.SerialNumber)) // IssuerAndSerialNumber
 	implicitAttrs := slices.Clone(attrs)
@@ -239,6 +284,7 @@ func (s *cmsSigner) assemble(attrs, sig []byte) []byte {
 		implicitAttrs,
 		s.sigAlgID,
 		tlv(0x04, sig),
+		unsigned,
 	)
 	var certs [][]byte
 	for _, c := range s.chain {
@@ -386,12 +432,16 @@ func verifyCMS(r *Result, der []byte, parts ...[]byte) {
 	contentDigest := h.Sum(nil)
 
 	var signedAttrs []byte // what the signature covers when attributes are present
+	var attrList []cmsAttribute
 	if len(si.SignedAttrs.FullBytes) > 0 {
 		// RFC 5652 §5.4: the signature is over the attributes' DER with the
 		// SET OF tag, not the [0] IMPLICIT tag they are stored under.
 		signedAttrs = slices.Clone(si.SignedAttrs.FullBytes)
 		signedAttrs[0] = 0x31
 		md, ct, st, err := readSignedAttributes(signedAttrs)
+		if err == nil {
+			_, err = asn1.UnmarshalWithParams(signedAttrs, &attrList, "set")
+		}
 		if err != nil {
 			fail(Invalid, err)
 			return
@@ -419,11 +469,46 @@ func verifyCMS(r *Result, der []byte, parts ...[]byte) {
 		fail(status, err)
 		return
 	}
+	// ESS signing-certificate(-v2): when present it must name the signer;
+	// CAdES requires it (ETSI EN 319 142-1 §6.3, EN 319 122-1 §5.2.2.3),
+	// lest another certificate of the same key pass for the signer's.
+	ess, err := checkSigningCertificate(attrList, signer)
+	switch {
+	case err != nil && errors.Is(err, ErrUnsupported):
+		fail(Indeterminate, err)
+		return
+	case err != nil:
+		fail(Invalid, err)
+		return
+	case !ess && r.SubFilter == SubFilterCAdES:
+		fail(Invalid, fmt.Errorf("%w: an %s signature without the ESS signing-certificate(-v2) attribute", ErrSignatureFormat, SubFilterCAdES))
+		return
+	}
+	tokens, err := unsignedTimeStamps(si.UnsignedAttrs)
+	if err != nil {
+		fail(Invalid, err)
+		return
+	}
+	switch {
+	case ci.ContentType.Equal(oidSM2SignedData):
+		r.Format = FormatGMT0010
+	case r.SubFilter == SubFilterCAdES && len(tokens) > 0:
+		r.Format = FormatPAdESBT
+	case r.SubFilter == SubFilterCAdES:
+		r.Format = FormatPAdESBB
+	default:
+		r.Format = FormatPKCS7
+	}
 	if dig.weak {
 		fail(Indeterminate, fmt.Errorf("%w: the signature verifies but uses %s", ErrWeakAlgorithm, dig.name))
 		return
 	}
 	r.Status, r.Err = Valid, nil
+	for _, token := range tokens {
+		if checkTimeStamp(r, token, si.Signature); r.Status != Valid {
+			return
+		}
+	}
 }
 
 // readSignedAttributes returns the messageDigest, contentType (nil if

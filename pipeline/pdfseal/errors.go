@@ -58,6 +58,13 @@ var (
 	// signature's document is no longer the one shown; the error is a
 	// [*ModificationError].
 	ErrModified = errors.New("pdfseal: document changed after signing")
+	// ErrTimeStamp reports a signature timestamp (RFC 3161) that failed:
+	// when sealing, the timestamp authority's error or a token that does
+	// not stamp the signature; in a Result, a token that does not stamp the
+	// signature value or whose TSA signature does not verify (Invalid), or
+	// that cannot be checked (Indeterminate). It wraps the cause (package
+	// tsa's or ses's error).
+	ErrTimeStamp = errors.New("pdfseal: signature timestamp")
 	// ErrWeakAlgorithm reports a signature that verifies but relies on a
 	// broken digest (SHA-1, MD5). The signature is Indeterminate, as ETSI EN
 	// 319 102-1 rules for a cryptographic-constraints failure.

@@ -29,7 +29,8 @@ type Placement struct {
 // Options configures [Seal].
 type Options struct {
 	// Signer is the signing key; it may live in an HSM. SM2 keys give an
-	// SM2/SM3 CMS, ECDSA and RSA keys a SHA-256 one.
+	// SM2/SM3 CMS, ECDSA and RSA keys a SHA-256 one, unless Format says
+	// otherwise.
 	Signer crypto.Signer
 	// Chain is the signer's certificate, then any intermediates, all of
 	// which go into the CMS.
@@ -38,8 +39,21 @@ type Options struct {
 	Image []byte
 	// SealData, if set, is the DER GB/T 38540 SESeal the picture belongs
 	// to. It is stored in the signature dictionary (/SESeal), covered by
-	// the signature, and returned by Verify in Result.SealData.
+	// the signature, and returned by Verify in Result.SealData; with
+	// FormatSES it is the SES_Signature's eseal instead, and required.
 	SealData []byte
+	// Format is the signature's format; the zero value, FormatDefault,
+	// follows the key as Seal always has (see Format).
+	Format Format
+	// TimeStamper, if set, has the signature value stamped (RFC 3161):
+	// a PAdES signature-time-stamp for FormatPAdESBT, which requires it, and
+	// for the other CMS formats, the timeStamp of an SES_Signature; it is
+	// refused with FormatPAdESBB. The token must stamp the signature value
+	// and verify (package tsa) or Seal fails with ErrTimeStamp.
+	TimeStamper TimeStamper
+	// TimeStampSize is the room kept in /Contents for the token; zero
+	// means DefaultTimeStampSize.
+	TimeStampSize int
 	// Placement is where the picture goes.
 	Placement Placement
 	// Time is the signing time written to the CMS signingTime attribute
@@ -65,7 +79,7 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	if limit <= 0 {
 		limit = DefaultMaxInputSize
 	}
-	signer, err := newCMSSigner(opts.Signer, opts.Chain)
+	signer, err := newSigner(&opts)
 	if err != nil {
 		return err
 	}
@@ -108,7 +122,7 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	if err != nil {
 		return err
 	}
-	doc, err := buildUpdate(in, t, img, geo, &opts, at, cmsSize)
+	doc, err := buildUpdate(in, t, img, geo, &opts, at, cmsSize, signer.subFilter())
 	if err != nil {
 		return err
 	}
@@ -207,11 +221,12 @@ type sealedDoc struct {
 	contentsStart, contentsEnd int // the /Contents hex string, brackets included
 }
 
-// sign fills in the CMS over every byte of d but its /Contents.
-func (d *sealedDoc) sign(ctx context.Context, signer *cmsSigner, at time.Time) error {
+// sign fills in the CMS (or SES_Signature) over every byte of d but its
+// /Contents.
+func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, at time.Time) error {
 	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
 	// /Contents hex string, angle brackets included.
-	h := signer.digest.new()
+	h := signer.newHash()
 	h.Write(d.buf[:d.contentsStart])
 	h.Write(d.buf[d.contentsEnd:])
 	cms, err := signer.sign(ctx, h.Sum(nil), at)
@@ -237,15 +252,22 @@ type sigSlots struct {
 
 // signatureDict writes the signature dictionary nr (§12.8.1, table 252)
 // by hand, for its two placeholders: a ByteRange and a zeroed /Contents of
-// contentsLen hex digits. extra holds its other entries.
+// contentsLen hex digits. extra holds its other entries. Its /SubFilter
+// is adbe.pkcs7.detached.
 func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots, error) {
+	return u.signatureDictOf(nr, contentsLen, SubFilterPKCS7, extra)
+}
+
+// signatureDictOf is signatureDict with the /SubFilter subFilter, a name of
+// this package's (no character needs escaping).
+func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra types.Dict) (sigSlots, error) {
 	rest, err := appendObject(nil, extra, 0)
 	if err != nil {
 		return sigSlots{}, err
 	}
 	var s sigSlots
 	u.begin(nr, 0)
-	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[")
+	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/" + subFilter + "/ByteRange[")
 	s.byteRange = u.buf.Len()
 	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
 	u.buf.WriteString("]/Contents")
@@ -272,8 +294,8 @@ func (u *update) signable(s sigSlots) (*sealedDoc, error) {
 }
 
 // buildUpdate writes the incremental update with a zeroed /Contents of room
-// for cmsSize bytes and the final ByteRange.
-func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options, at time.Time, cmsSize int) (*sealedDoc, error) {
+// for cmsSize bytes, the /SubFilter subFilter and the final ByteRange.
+func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
 	contentsLen := 2 * (cmsSize + 32) // hex digits; a little slack over the computed bound
 	u := newUpdate(in, len(img.rgb)+len(img.alpha)+contentsLen+len(opts.SealData)*2+8192)
 
@@ -348,10 +370,10 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 			extra[key] = textString(v)
 		}
 	}
-	if len(opts.SealData) > 0 {
+	if len(opts.SealData) > 0 && subFilter != SubFilterSES { // an SES_Signature embeds its seal
 		extra["SESeal"] = types.HexLiteral(hex.EncodeToString(opts.SealData))
 	}
-	slots, err := u.signatureDict(sigNr, contentsLen, extra)
+	slots, err := u.signatureDictOf(sigNr, contentsLen, subFilter, extra)
 	if err != nil {
 		return nil, err
 	}

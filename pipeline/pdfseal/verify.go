@@ -14,6 +14,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
 // Status is the integrity verdict on one signature, in the terms of ETSI EN
@@ -78,9 +80,22 @@ type Result struct {
 	SigningTime time.Time
 	// DigestAlgorithm names the digest, e.g. "SM3", "SHA-256".
 	DigestAlgorithm string
+	// Format is the signature's format as read, when its signature value
+	// could be checked: FormatGMT0010 (GM/T 0010 content types),
+	// FormatPKCS7 (any other adbe.pkcs7.detached CMS), FormatPAdESBB or
+	// FormatPAdESBT (ETSI.CAdES.detached, without or with a
+	// signature-time-stamp), FormatSES (a GB/T 38540 SES_Signature).
+	Format Format
+	// TimeStamp is the signature's RFC 3161 timestamp token (a PAdES
+	// signature-time-stamp, or an SES_Signature's timeStamp), decoded, if
+	// it has one: its imprint, over the signature value, and its TSA
+	// signature are checked and a failure is the signature's Err
+	// (ErrTimeStamp). Trust in the TSA at GenTime is the caller's.
+	TimeStamp *ses.TimeStampToken
 	// SealData is the GB/T 38540 SESeal stored with the signature
 	// (/SESeal), if any, read from the signature dictionary as the
-	// signature covers it: a later update cannot substitute it.
+	// signature covers it: a later update cannot substitute it. For an
+	// SES_Signature it is the seal the signature embeds (eseal).
 	SealData []byte
 	// Status is the verdict on the signed bytes and the signature value;
 	// Err says why it is not Valid. What revisions after the signed one
@@ -301,8 +316,10 @@ func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
 		fail(Invalid, fmt.Errorf("%w: /Contents holds no signature", ErrSignatureFormat))
 		return
 	}
-	switch r.SubFilter {
-	case "adbe.pkcs7.detached", "ETSI.CAdES.detached":
+	switch {
+	case r.SubFilter == SubFilterSES || r.SubFilter == SubFilterPKCS7 && isSESSignature(cms):
+		verifySES(r, cms, in[:br[1]], in[br[2]:r.SignedSize])
+	case r.SubFilter == SubFilterPKCS7 || r.SubFilter == SubFilterCAdES:
 		verifyCMS(r, cms, in[:br[1]], in[br[2]:r.SignedSize])
 	default:
 		fail(Indeterminate, fmt.Errorf("%w: /SubFilter %q", ErrUnsupported, r.SubFilter))

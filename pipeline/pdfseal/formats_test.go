@@ -1,0 +1,403 @@
+package pdfseal
+
+// The signature formats (issue 11 item 6), each sealed and checked by
+// Verify and by tools that share no code with this package: qpdf
+// (structure), poppler's pdfsig (NSS: PAdES valid, whole document,
+// trusted once the test root is in its database; the signer of an SM2 CMS
+// with PKCS#7 OIDs named), OpenSSL 3 (the SM2 signature values, the
+// PAdES CMS, the timestamp tokens).
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/internal/testpki"
+	"github.com/sealpipe/sealpipe/pipeline/ses"
+	"github.com/sealpipe/sealpipe/pipeline/tsa"
+)
+
+// formatPKI is an ECDSA P-256 root (what NSS and OpenSSL can verify) with
+// ECDSA and RSA document signers and an ECDSA TSA under it, an SM2 TSA, and
+// a GB/T 38540 seal listing the SM2 and the ECDSA signers.
+type formatPKI struct {
+	root          *testpki.Identity
+	ec, rsa, sm2  testKey
+	seal          []byte
+	ecTSA, sm2TSA *tsa.Authority
+}
+
+var (
+	formatPKIOnce sync.Once
+	fpki          formatPKI
+)
+
+func newFormatPKI(t testing.TB) formatPKI {
+	t.Helper()
+	formatPKIOnce.Do(func() {
+		sm2K, _ := keys(t)
+		rsaK := rsaTestKey(t)
+		p256 := func() *ecdsa.PrivateKey {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		from, to := time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)
+		rootKey := p256()
+		fpki.root = &testpki.Identity{Key: rootKey, Cert: testpki.Issue(t, &smx509.Certificate{
+			Subject:   pkix.Name{CommonName: "sealpipe test ECDSA root", Organization: []string{"sealpipe tests"}},
+			NotBefore: from, NotAfter: to.AddDate(1, 0, 0),
+			KeyUsage:  smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+		}, rootKey, nil)}
+		signer := func(key crypto.Signer, cn string) testKey {
+			return testKey{key, testpki.Issue(t, &smx509.Certificate{
+				Subject:   pkix.Name{CommonName: cn, Organization: []string{"sealpipe tests"}},
+				NotBefore: from, NotAfter: to,
+				KeyUsage:  smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+			}, key, fpki.root)}
+		}
+		fpki.ec = signer(p256(), "sealpipe test PAdES P-256 signer")
+		fpki.rsa = signer(rsaK.signer, "sealpipe test PAdES RSA signer")
+		fpki.sm2 = sm2K
+		tsaCert := func(key crypto.Signer, cn string, parent *testpki.Identity) *tsa.Authority {
+			cert := testpki.Issue(t, &smx509.Certificate{
+				Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: to,
+				KeyUsage:        smx509.KeyUsageDigitalSignature,
+				ExtraExtensions: []pkix.Extension{tsa.EKUExtension()},
+			}, key, parent)
+			a, err := tsa.NewAuthority(key, []*smx509.Certificate{cert})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		fpki.ecTSA = tsaCert(p256(), "sealpipe test ECDSA TSA", fpki.root)
+		fpki.sm2TSA = tsaCert(testpki.NewKey(t), "sealpipe test SM2 TSA", nil)
+
+		makerKey, makerCert := testpki.SelfSigned(t, "sealpipe test seal maker")
+		seal, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
+			VendorID: "sealpipe", ID: "33010200000001", Type: ses.TypeUnit, Name: "测试专用章",
+			SignerCerts: [][]byte{sm2K.cert.Raw, fpki.ec.cert.Raw},
+			CreateDate:  from, ValidStart: from, ValidEnd: to,
+			Picture: ses.Picture{Type: "PNG", Data: sealPNG(t, 120, 120), WidthMM: 40, HeightMM: 40},
+		}, makerKey, makerCert.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fpki.seal = seal
+	})
+	return fpki
+}
+
+// tsaServer serves the two test TSAs (/sm2, /ecdsa) until t ends.
+func tsaServer(t *testing.T, p formatPKI) string {
+	t.Helper()
+	srv := httptest.NewServer(&tsa.Mux{SM2: p.sm2TSA, ECDSA: p.ecTSA})
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// formatCase is one format and key.
+type formatCase struct {
+	name   string
+	format Format
+	key    testKey
+	tsa    string // "", "/ecdsa" or "/sm2": the TSA that stamps
+	hash   tsa.Hash
+	want   Format // what Verify reads
+}
+
+func formatCases(p formatPKI) []formatCase {
+	return []formatCase{
+		{name: "default SM2", key: p.sm2, want: FormatGMT0010},
+		{name: "gmt0010 SM2", format: FormatGMT0010, key: p.sm2, want: FormatGMT0010},
+		{name: "gmt0010 SM2 timestamped", format: FormatGMT0010, key: p.sm2, tsa: "/sm2", hash: tsa.SM3, want: FormatGMT0010},
+		{name: "pkcs7 SM2", format: FormatPKCS7, key: p.sm2, want: FormatPKCS7},
+		{name: "ses SM2", format: FormatSES, key: p.sm2, want: FormatSES},
+		{name: "ses SM2 timestamped", format: FormatSES, key: p.sm2, tsa: "/sm2", hash: tsa.SM3, want: FormatSES},
+		{name: "ses ECDSA P-256", format: FormatSES, key: p.ec, want: FormatSES},
+		{name: "pades-b-b ECDSA P-256", format: FormatPAdESBB, key: p.ec, want: FormatPAdESBB},
+		{name: "pades-b-b RSA-2048", format: FormatPAdESBB, key: p.rsa, want: FormatPAdESBB},
+		{name: "pades-b-t ECDSA P-256", format: FormatPAdESBT, key: p.ec, tsa: "/ecdsa", want: FormatPAdESBT},
+		{name: "pades-b-t RSA-2048", format: FormatPAdESBT, key: p.rsa, tsa: "/ecdsa", hash: tsa.SHA512, want: FormatPAdESBT},
+	}
+}
+
+// sealFormat seals hello.pdf in tc's format.
+func sealFormat(t *testing.T, p formatPKI, tc formatCase, tsaURL string) []byte {
+	t.Helper()
+	opts := options(t, tc.key, 1)
+	opts.Format, opts.SealData = tc.format, p.seal
+	if tc.tsa != "" {
+		opts.TimeStamper = &tsa.Client{URL: tsaURL + tc.tsa, Hash: tc.hash}
+	}
+	return seal(t, conformance(t, "pdf/hello.pdf"), opts)
+}
+
+// nssDB makes a temporary NSS database trusting the test root.
+func nssDB(t *testing.T, root *smx509.Certificate) string {
+	t.Helper()
+	dir := t.TempDir()
+	run(t, "certutil", "-N", "-d", "sql:"+dir, "--empty-password")
+	rootFile := writeTemp(t, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))
+	run(t, "certutil", "-A", "-d", "sql:"+dir, "-n", "sealpipe test root", "-t", "C,C,C", "-i", rootFile)
+	return "sql:" + dir
+}
+
+// TestFormats seals in each format and checks the output with Verify,
+// qpdf, pdfsig and OpenSSL.
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"qpdf", "pdfsig", "openssl", "certutil"} {
+		testenv.Tool(t, tool) // skip (or fail under CI) before sealing if missing
+	}
+	p := newFormatPKI(t)
+	tsaURL := tsaServer(t, p)
+	nss := nssDB(t, p.root.Cert)
+	for _, tc := range formatCases(p) {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := sealFormat(t, p, tc, tsaURL)
+			file := writeTemp(t, "sealed.pdf", out)
+			br, contents, covered := signedParts(t, out)
+
+			// Verify.
+			results, err := Verify(context.Background(), out)
+			if err != nil || len(results) != 1 {
+				t.Fatalf("Verify: %d results, %v", len(results), err)
+			}
+			r := results[0]
+			if r.Status != Valid || r.Err != nil || r.Format != tc.want || !r.CoversWholeFile ||
+				r.Signer == nil || !r.Signer.Equal(tc.key.cert) || !bytes.Equal(r.SealData, p.seal) {
+				t.Errorf("Verify: %s %v, format %q, whole file %v, signer %v, seal %d bytes", r.Status, r.Err, r.Format, r.CoversWholeFile, r.Signer != nil, len(r.SealData))
+			}
+			if (r.TimeStamp != nil) != (tc.tsa != "") {
+				t.Errorf("Verify: timestamp %v, stamped by %q", r.TimeStamp, tc.tsa)
+			}
+			wantSub := map[Format]string{FormatSES: SubFilterSES, FormatPAdESBB: SubFilterCAdES, FormatPAdESBT: SubFilterCAdES}[tc.want]
+			if wantSub == "" {
+				wantSub = SubFilterPKCS7
+			}
+			if r.SubFilter != wantSub {
+				t.Errorf("SubFilter %q, want %q", r.SubFilter, wantSub)
+			}
+
+			// qpdf.
+			if msg := run(t, "qpdf", "--check", file); !strings.Contains(msg, "No syntax or stream encoding errors found") {
+				t.Errorf("qpdf --check:\n%s", msg)
+			}
+
+			// pdfsig, with the test root trusted.
+			msg, _ := runErr(t, "pdfsig", "-nssdir", nss, file)
+			t.Logf("pdfsig:\n%s", msg)
+			if !strings.Contains(msg, "Signature Field Name: Seal1") || !strings.Contains(msg, "Signature Type: ") {
+				t.Errorf("pdfsig does not list the signature")
+			}
+			switch tc.want {
+			case FormatPAdESBB, FormatPAdESBT:
+				for _, want := range []string{"Signature Type: ETSI.CAdES.detached", "Signature Validation: Signature is Valid.",
+					"Total document signed", "Certificate Validation: Certificate is Trusted.",
+					"Signer Certificate Common Name: " + tc.key.cert.Subject.CommonName} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("pdfsig does not say %q", want)
+					}
+				}
+			case FormatPKCS7:
+				if want := "Signer Certificate Common Name: " + tc.key.cert.Subject.CommonName; !strings.Contains(msg, want) {
+					t.Errorf("pdfsig does not say %q", want)
+				}
+			}
+
+			// OpenSSL.
+			switch tc.want {
+			case FormatGMT0010:
+				opensslCheckSM2Attrs(t, contents, covered, tc.key)
+			case FormatPKCS7:
+				// OpenSSL 3.0 reads this CMS (cms -print) but its cms -verify
+				// checks SM2 with an empty signer ID, not the default one
+				// (STANDARDS.md): the signature value is checked as for
+				// gmt0010.
+				opensslCheckSM2Attrs(t, contents, covered, tc.key)
+				printed := run(t, "openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", writeTemp(t, "cms.der", contents))
+				for _, want := range []string{"contentType: pkcs7-signedData", "eContentType: pkcs7-data", "algorithm: sm3", "CN=" + tc.key.cert.Subject.CommonName} {
+					if !strings.Contains(printed, want) {
+						t.Errorf("openssl cms -print does not say %q:\n%s", want, printed)
+					}
+				}
+			case FormatSES:
+				opensslCheckSES(t, contents, covered, tc.key)
+			case FormatPAdESBB, FormatPAdESBT:
+				opensslCMSVerify(t, contents, covered, p.root.Cert)
+				printed := run(t, "openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", writeTemp(t, "cms.der", contents))
+				signedAttrs, _, _ := strings.Cut(printed, "unsignedAttrs:") // a timestamp token has a signingTime of its own
+				if !strings.Contains(signedAttrs, "id-smime-aa-signingCertificateV2") || strings.Contains(signedAttrs, "signingTime") {
+					t.Errorf("openssl cms -print: want signingCertificateV2 and no signingTime among the signed attributes")
+				}
+			}
+			if tc.tsa != "" {
+				opensslCheckToken(t, contents, tc)
+			}
+			_ = br
+		})
+	}
+}
+
+// opensslCheckSM2Attrs checks the SM2 signature of a CMS with OpenSSL:
+// the signed attributes, as a SET, verify under the signer's key with SM3
+// and the default ID, and their messageDigest is OpenSSL's SM3 of the
+// ByteRange bytes.
+func opensslCheckSM2Attrs(t *testing.T, cms, covered []byte, k testKey) {
+	t.Helper()
+	ci := children(t, cms)
+	sd := children(t, ci[1].Bytes)
+	si := children(t, children(t, sd[len(sd)-1].FullBytes)[0].FullBytes)
+	attrs := bytes.Clone(si[3].FullBytes)
+	attrs[0] = 0x31
+	var sig []byte
+	if _, err := asn1.Unmarshal(si[5].FullBytes, &sig); err != nil {
+		t.Fatal(err)
+	}
+	spki, _ := smx509.MarshalPKIXPublicKey(k.cert.PublicKey)
+	if !testenv.OpenSSLVerify(t, spki, attrs, sig, true) {
+		t.Error("openssl pkeyutl -verify (SM2, SM3, distid 1234567812345678) refuses the signed attributes")
+	}
+	tampered := bytes.Clone(attrs)
+	tampered[len(tampered)-1] ^= 1
+	if testenv.OpenSSLVerify(t, spki, tampered, sig, true) {
+		t.Error("openssl accepted tampered attributes")
+	}
+	var md []byte
+	for _, a := range children(t, attrs) {
+		kv := children(t, a.FullBytes)
+		var oid asn1.ObjectIdentifier
+		asn1.Unmarshal(kv[0].FullBytes, &oid)
+		if oid.Equal(oidAttrMessageDigest) {
+			asn1.Unmarshal(children(t, kv[1].FullBytes)[0].FullBytes, &md)
+		}
+	}
+	if want := opensslSM3(t, covered); !bytes.Equal(md, want) {
+		t.Errorf("messageDigest %x, openssl dgst -sm3 of the ByteRange bytes %x", md, want)
+	}
+}
+
+// opensslSM3 is `openssl dgst -sm3` of b.
+func opensslSM3(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "dgst")
+	run(t, "openssl", "dgst", "-sm3", "-binary", "-out", out, writeTemp(t, "data.bin", b))
+	sum, err := os.ReadFile(out)
+	if err != nil || len(sum) != 32 {
+		t.Fatalf("openssl dgst -sm3: %v, %d bytes", err, len(sum))
+	}
+	return sum
+}
+
+// opensslCMSVerify runs `openssl cms -verify` over the ByteRange bytes,
+// which recomputes the digest and checks the signature: under root when
+// given (the whole chain), else -noverify (the signature alone). Altered
+// content must fail.
+func opensslCMSVerify(t *testing.T, cms, covered []byte, root *smx509.Certificate) {
+	t.Helper()
+	trust := []string{"-noverify"}
+	if root != nil {
+		trust = []string{"-CAfile", writeTemp(t, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})), "-purpose", "any"}
+	}
+	cmsFile := writeTemp(t, "cms.der", cms)
+	args := append([]string{"cms", "-verify", "-binary", "-inform", "DER", "-in", cmsFile, "-out", os.DevNull}, trust...)
+	msg, err := runErr(t, "openssl", append(args, "-content", writeTemp(t, "content.bin", covered))...)
+	t.Logf("openssl cms -verify: %v %s", err, strings.TrimSpace(msg))
+	if err != nil || !strings.Contains(msg, "Verification successful") {
+		t.Errorf("openssl cms -verify: %v\n%s", err, msg)
+	}
+	altered := bytes.Clone(covered)
+	altered[100] ^= 1
+	if msg, err := runErr(t, "openssl", append(args, "-content", writeTemp(t, "altered.bin", altered))...); err == nil {
+		t.Errorf("openssl cms -verify accepted altered content:\n%s", msg)
+	}
+}
+
+// opensslCheckSES checks an SES_Signature with OpenSSL: the signature over
+// DER(TBS_Sign) verifies under the signer's key (SM2: SM3 with the
+// default ID; P-256: SHA-256), and dataHash is OpenSSL's SM3 of the
+// ByteRange bytes.
+func opensslCheckSES(t *testing.T, contents, covered []byte, k testKey) {
+	t.Helper()
+	sig, err := ses.ParseSignature(contents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, _ := smx509.MarshalPKIXPublicKey(k.cert.PublicKey)
+	isSM2 := sig.SignatureAlgorithm.Equal(ses.OIDSM2WithSM3)
+	if !testenv.OpenSSLVerify(t, spki, sig.SignedData(), sig.SignatureValue, isSM2) {
+		t.Errorf("openssl refuses the SES_Signature's signature over TBS_Sign (SM2: %v)", isSM2)
+	}
+	tbs := bytes.Clone(sig.SignedData())
+	tbs[len(tbs)-1] ^= 1
+	if testenv.OpenSSLVerify(t, spki, tbs, sig.SignatureValue, isSM2) {
+		t.Error("openssl accepted an altered TBS_Sign")
+	}
+	if want := opensslSM3(t, covered); !bytes.Equal(sig.DataHash, want) {
+		t.Errorf("dataHash %x, openssl dgst -sm3 of the ByteRange bytes %x", sig.DataHash, want)
+	}
+}
+
+// opensslCheckToken has `openssl ts -verify` check the timestamp token of
+// an ECDSA TSA over the signature value (-data) under the test root; an
+// SM2 TSA's token OpenSSL 3.0 cannot check: it is only printed.
+func opensslCheckToken(t *testing.T, contents []byte, tc formatCase) {
+	t.Helper()
+	var token, sigValue []byte
+	if tc.want == FormatSES {
+		sig, err := ses.ParseSignature(contents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, sigValue = sig.TimeStamp, sig.SignatureValue
+	} else {
+		ci := children(t, contents)
+		sd := children(t, ci[1].Bytes)
+		si := children(t, children(t, sd[len(sd)-1].FullBytes)[0].FullBytes)
+		if _, err := asn1.Unmarshal(si[5].FullBytes, &sigValue); err != nil {
+			t.Fatal(err)
+		}
+		unsigned := bytes.Clone(si[6].FullBytes)
+		unsigned[0] = 0x31
+		attr := children(t, children(t, unsigned)[0].FullBytes)
+		token = children(t, attr[1].FullBytes)[0].FullBytes
+	}
+	tokenFile := writeTemp(t, "token.der", token)
+	text := run(t, "openssl", "ts", "-reply", "-token_in", "-in", tokenFile, "-text")
+	if !strings.Contains(text, "Policy OID: "+tsa.DevPolicy.String()) {
+		t.Errorf("openssl ts -reply -text:\n%s", text)
+	}
+	if tc.tsa != "/ecdsa" {
+		return
+	}
+	rootFile := writeTemp(t, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: newFormatPKI(t).root.Cert.Raw}))
+	msg := run(t, "openssl", "ts", "-verify", "-token_in", "-in", tokenFile, "-data", writeTemp(t, "sig.bin", sigValue), "-CAfile", rootFile)
+	t.Logf("openssl ts -verify: %s", strings.TrimSpace(msg))
+	if !strings.Contains(msg, "Verification: OK") {
+		t.Errorf("openssl ts -verify:\n%s", msg)
+	}
+}
+
+var _ = errors.Is
