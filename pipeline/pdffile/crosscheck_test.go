@@ -49,8 +49,12 @@ type crossCheckResult struct {
 // /Length, which pdfcpu rewrites to the length it read), stream data (as
 // stored; decoded where pdfcpu decoded it) and, for each page, the
 // dictionary and reference pdfcpu's page lookup gives.
-func compareWithPDFCPU(b []byte, f *File) crossCheckResult {
-	var res crossCheckResult
+func compareWithPDFCPU(b []byte, f *File) (res crossCheckResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res.pdfcpuErr = fmt.Errorf("pdfcpu panicked: %v", r)
+		}
+	}()
 	ctx, err := pdfcpuRead(b)
 	if err != nil {
 		res.pdfcpuErr = err

@@ -93,6 +93,9 @@ func (f *File) parseValue(text []byte) (o types.Object, err error) {
 	if i, _ := skipSpace(text, 0); i >= len(text) {
 		return nil, nil
 	}
+	if o, ok := fastParse(text, f.opts.MaxDepth); ok {
+		return o, nil
+	}
 	s := string(text)
 	defer func() {
 		if r := recover(); r != nil {

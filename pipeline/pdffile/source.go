@@ -19,8 +19,8 @@ type source struct {
 }
 
 const (
-	blockSize   = 4096
-	cacheBlocks = 64 // 256 KiB
+	blockSize   = 1024
+	cacheBlocks = 256 // 256 KiB
 )
 
 type block struct {

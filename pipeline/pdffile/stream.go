@@ -31,10 +31,11 @@ func (f *File) Stream(o types.Object) (types.StreamDict, []byte, error) {
 }
 
 // StreamReader is Stream returning a reader of the decoded data instead:
-// FlateDecode data is decoded as it is read, so a large stream is never
-// held whole (the other filters decode into memory, within
-// Options.MaxDecodedSize). Reading past Options.MaxDecodedSize bytes is
-// ErrLimit.
+// data without filters and FlateDecode data are read as the reader is
+// read, so a large stream is never held whole (the other filters decode
+// into memory, within Options.MaxDecodedSize). Reading more than
+// Options.MaxDecodedSize bytes of decoded data is ErrLimit; data stored
+// without a filter is as long as it is.
 func (f *File) StreamReader(o types.Object) (types.StreamDict, io.Reader, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -49,6 +50,9 @@ func (f *File) StreamReader(o types.Object) (types.StreamDict, io.Reader, error)
 	r, err := f.decoder(sd.Dict, off, n, f.resolve)
 	if err != nil {
 		return sd, nil, err
+	}
+	if _, ok := r.(*io.SectionReader); ok {
+		return sd, r, nil // no filter: as long as it is stored
 	}
 	return sd, &limitedReader{r: r, n: f.opts.MaxDecodedSize}, nil
 }
