@@ -390,13 +390,16 @@ func verifyCMS(r *Result, der []byte, parts ...[]byte) {
 	fail := func(status Status, err error) {
 		r.Status, r.Err = status, err
 	}
+	// Some signers (NSS, as poppler's pdfsig uses it) write BER, with
+	// indefinite lengths: read as DER, which leaves the signed
+	// attributes, DER already, as they are. What is not even BER is left
+	// to the DER parser to refuse.
+	if d, _, err := berToDER(der); err == nil {
+		der = d
+	}
 	var ci contentInfo
 	if _, err := asn1.Unmarshal(der, &ci); err != nil {
 		// Trailing bytes are the zero padding of /Contents and are ignored.
-		if len(der) > 1 && der[1] == 0x80 {
-			fail(Indeterminate, fmt.Errorf("%w: the CMS uses BER indefinite lengths, only DER is read", ErrUnsupported))
-			return
-		}
 		fail(Invalid, fmt.Errorf("%w: CMS ContentInfo (starts %x): %v", ErrSignatureFormat, der[:min(len(der), 8)], err))
 		return
 	}

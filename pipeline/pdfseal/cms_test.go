@@ -2,6 +2,7 @@ package pdfseal
 
 import (
 	"context"
+	"encoding/asn1"
 	"errors"
 	"testing"
 	"time"
@@ -101,7 +102,9 @@ func TestVerifyCMS(t *testing.T) {
 		{"gmsm, certificate left out", gmsm(true, []testKey{sm2K}, pkcs7.SignerInfoConfig{SkipCertificates: true}, true), content, Indeterminate, ErrNoSignerCertificate, "SM3"},
 		{"gmsm, two signers", gmsm(true, []testKey{sm2K, sm2K}, pkcs7.SignerInfoConfig{}, true), content, Indeterminate, ErrUnsupported, ""},
 		{"not DER", []byte{0x30, 0x03, 0x02, 0x01}, content, Invalid, ErrSignatureFormat, ""},
-		{"BER indefinite length", []byte{0x30, 0x80, 0x06, 0x00, 0x00, 0x00}, content, Indeterminate, ErrUnsupported, ""},
+		{"BER indefinite length, not a ContentInfo", []byte{0x30, 0x80, 0x06, 0x00, 0x00, 0x00}, content, Invalid, ErrSignatureFormat, ""},
+		{"ours, SM2, in BER as NSS writes it", indefinite(t, ours(sm2K)), content, Valid, nil, "SM3"},
+		{"gmsm, ECDSA SHA-256, in BER, other content", indefinite(t, sha256ECDSA(true)), []byte("other"), Invalid, ErrDigestMismatch, "SHA-256"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,4 +154,15 @@ func TestCMSMaxSize(t *testing.T) {
 			}
 		}
 	}
+}
+
+// indefinite returns the DER value der with its outer length in the BER
+// indefinite form, as NSS writes a CMS ContentInfo.
+func indefinite(t *testing.T, der []byte) []byte {
+	t.Helper()
+	var raw asn1.RawValue
+	if _, err := asn1.Unmarshal(der, &raw); err != nil {
+		t.Fatal(err)
+	}
+	return append(append([]byte{der[0], 0x80}, raw.Bytes...), 0, 0)
 }
