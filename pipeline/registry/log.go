@@ -101,9 +101,8 @@ const (
 	legacyName  = "record.json" // the unsigned layout's record (see ErrUnmigrated)
 )
 
-func sealKey(id string) string   { return sealsPrefix + id + "/" + SealName }
-func headKey(id string) string   { return sealChain(id).headKey() }
-func logPrefix(id string) string { return sealChain(id).logPrefix() }
+func sealKey(id string) string { return sealsPrefix + id + "/" + SealName }
+func headKey(id string) string { return sealChain(id).headKey() }
 func changeKey(id string, seq int) string {
 	return sealChain(id).changeKey(seq)
 }
