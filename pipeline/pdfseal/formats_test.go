@@ -14,8 +14,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"net/http/httptest"
@@ -45,15 +47,30 @@ type formatPKI struct {
 }
 
 var (
-	formatPKIOnce sync.Once
-	fpki          formatPKI
+	formatPKIOnce, formatRSAOnce sync.Once
+	fpki                         formatPKI
 )
 
+// newFormatPKI returns the test PKI, its RSA signer included.
 func newFormatPKI(t testing.TB) formatPKI {
+	t.Helper()
+	basePKI(t)
+	formatRSAOnce.Do(func() {
+		fpki.rsa = testKey{rsaTestKey(t).signer, testpki.Issue(t, &smx509.Certificate{
+			Subject:   pkix.Name{CommonName: "sealpipe test PAdES RSA signer", Organization: []string{"sealpipe tests"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+			KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+		}, rsaTestKey(t).signer, fpki.root)}
+	})
+	return fpki
+}
+
+// basePKI makes the test PKI but its RSA signer, whose key generation is
+// slow in an instrumented fuzz worker.
+func basePKI(t testing.TB) formatPKI {
 	t.Helper()
 	formatPKIOnce.Do(func() {
 		sm2K, _ := keys(t)
-		rsaK := rsaTestKey(t)
 		p256 := func() *ecdsa.PrivateKey {
 			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			if err != nil {
@@ -66,17 +83,16 @@ func newFormatPKI(t testing.TB) formatPKI {
 		fpki.root = &testpki.Identity{Key: rootKey, Cert: testpki.Issue(t, &smx509.Certificate{
 			Subject:   pkix.Name{CommonName: "sealpipe test ECDSA root", Organization: []string{"sealpipe tests"}},
 			NotBefore: from, NotAfter: to.AddDate(1, 0, 0),
-			KeyUsage:  smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+			KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
 		}, rootKey, nil)}
 		signer := func(key crypto.Signer, cn string) testKey {
 			return testKey{key, testpki.Issue(t, &smx509.Certificate{
 				Subject:   pkix.Name{CommonName: cn, Organization: []string{"sealpipe tests"}},
 				NotBefore: from, NotAfter: to,
-				KeyUsage:  smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+				KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
 			}, key, fpki.root)}
 		}
 		fpki.ec = signer(p256(), "sealpipe test PAdES P-256 signer")
-		fpki.rsa = signer(rsaK.signer, "sealpipe test PAdES RSA signer")
 		fpki.sm2 = sm2K
 		tsaCert := func(key crypto.Signer, cn string, parent *testpki.Identity) *tsa.Authority {
 			cert := testpki.Issue(t, &smx509.Certificate{
@@ -400,4 +416,305 @@ func opensslCheckToken(t *testing.T, contents []byte, tc formatCase) {
 	}
 }
 
-var _ = errors.Is
+// TestFormatsTampered: what Verify finds wrong in each format: the covered
+// bytes altered (every format), the timestamp token replaced or broken,
+// an ESS signing-certificate naming another certificate.
+func TestFormatsTampered(t *testing.T) {
+	t.Parallel()
+	p := newFormatPKI(t)
+	tsaURL := tsaServer(t, p)
+	verifyOne := func(t *testing.T, pdf []byte) Result {
+		t.Helper()
+		results, err := Verify(context.Background(), pdf)
+		if err != nil || len(results) != 1 {
+			t.Fatalf("Verify: %d results, %v", len(results), err)
+		}
+		return results[0]
+	}
+	for _, tc := range formatCases(p) {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := sealFormat(t, p, tc, tsaURL)
+			br, contents, _ := signedParts(t, out)
+			// A byte of the document information (its producer), inside the
+			// first range.
+			altered := bytes.Clone(out)
+			i := bytes.Index(altered, []byte("/Producer(iText"))
+			if i < 0 || i >= br[1] {
+				t.Fatal("no /Producer in the signed bytes")
+			}
+			altered[i+10] ^= 0x20
+			if r := verifyOne(t, altered); r.Status != Invalid || !errors.Is(r.Err, ErrDigestMismatch) {
+				t.Errorf("altered content: %s %v", r.Status, r.Err)
+			}
+			if tc.tsa == "" {
+				return
+			}
+			// The token's signature value broken: its last bytes are in the
+			// signature value (SM2, ECDSA: the s INTEGER).
+			var token []byte
+			var err error
+			if tc.want == FormatSES {
+				sig, err := ses.ParseSignature(contents)
+				if err != nil {
+					t.Fatal(err)
+				}
+				token = sig.TimeStamp
+			} else {
+				tokens, err := unsignedTimeStamps(signerInfoOf(t, contents).UnsignedAttrs)
+				if err != nil || len(tokens) != 1 {
+					t.Fatalf("%d tokens, %v", len(tokens), err)
+				}
+				token = tokens[0]
+			}
+			broken := bytes.Clone(token)
+			broken[len(broken)-2] ^= 1
+			if r := verifyOne(t, replaceContents(t, out, token, broken)); r.Status != Invalid || !errors.Is(r.Err, ErrTimeStamp) || !errors.Is(r.Err, ses.ErrSignature) {
+				t.Errorf("broken token: %s %v", r.Status, r.Err)
+			}
+			// A valid token of the same TSA over other data, of the same
+			// length (signature values vary by a byte or two), swapped in.
+			var other []byte
+			for range 50 {
+				if other, err = (&tsa.Client{URL: tsaURL + tc.tsa, Hash: tc.hash}).TimeStamp(context.Background(), []byte("other data")); err != nil {
+					t.Fatal(err)
+				}
+				if len(other) == len(token) {
+					break
+				}
+			}
+			if r := verifyOne(t, replaceContents(t, out, token, other)); r.Status != Invalid || !errors.Is(r.Err, ses.ErrTimeStampMismatch) {
+				t.Errorf("token over other data: %s %v", r.Status, r.Err)
+			}
+		})
+	}
+	t.Run("ESS names another certificate", func(t *testing.T) {
+		t.Parallel()
+		opts := options(t, p.ec, 1)
+		opts.Format = FormatPAdESBB
+		s, err := newSigner(&opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := []byte("the bytes a ByteRange covers")
+		// ESSCertIDv2 { certHash, issuerSerial } of other and signer certificates.
+		essOf := func(hashOf, serialOf *smx509.Certificate) []byte {
+			h := sha256.Sum256(hashOf.Raw)
+			is := tlv(0x30, tlv(0x30, tlv(0xa4, serialOf.RawIssuer)), mustMarshal(serialOf.SerialNumber))
+			return tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x04, h[:]), is)))
+		}
+		for _, ess := range []struct {
+			name           string
+			hashOf, serial *smx509.Certificate
+		}{
+			{"another certificate", p.rsa.cert, p.rsa.cert},
+			{"another certificate's hash", p.rsa.cert, p.ec.cert},
+			{"another certificate's serial", p.ec.cert, p.rsa.cert},
+		} {
+			s.(*cmsSigner).essCertV2 = essOf(ess.hashOf, ess.serial)
+			der, err := s.sign(context.Background(), sha256Sum(content), opts.Time)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Result{SubFilter: SubFilterCAdES}
+			verifyCMS(&r, der, content)
+			if r.Status != Invalid || !errors.Is(r.Err, ErrBadSignature) {
+				t.Errorf("ESS naming %s: %s %v", ess.name, r.Status, r.Err)
+			}
+		}
+		s.(*cmsSigner).essCertV2 = essOf(p.ec.cert, p.ec.cert)
+		der, err := s.sign(context.Background(), sha256Sum(content), opts.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Result{SubFilter: SubFilterCAdES}
+		if verifyCMS(&r, der, content); r.Status != Valid {
+			t.Errorf("ESS naming the signer: %s %v", r.Status, r.Err)
+		}
+		s.(*cmsSigner).pades = false // signingTime instead, no ESS: not CAdES
+		der, err = s.sign(context.Background(), sha256Sum(content), opts.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = Result{SubFilter: SubFilterCAdES}
+		verifyCMS(&r, der, content)
+		if r.Status != Invalid || !errors.Is(r.Err, ErrSignatureFormat) {
+			t.Errorf("CAdES without ESS: %s %v", r.Status, r.Err)
+		}
+		r = Result{SubFilter: SubFilterPKCS7}
+		if verifyCMS(&r, der, content); r.Status != Valid {
+			t.Errorf("the same CMS as adbe.pkcs7.detached: %s %v", r.Status, r.Err)
+		}
+	})
+}
+
+func sha256Sum(b []byte) []byte {
+	h := digestSHA256.new()
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// signerInfoOf decodes the one SignerInfo of a DER SignedData.
+func signerInfoOf(t *testing.T, der []byte) signerInfo {
+	t.Helper()
+	var ci contentInfo
+	var sd signedData
+	if _, err := asn1.Unmarshal(der, &ci); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(sd.SignerInfos) != 1 {
+		t.Fatalf("SignedData: %v", err)
+	}
+	return sd.SignerInfos[0]
+}
+
+// replaceContents replaces old by new inside the hex /Contents of the last
+// signature, keeping its length: the DER around a token of another length
+// is re-measured by re-encoding nothing, so callers swap equal lengths or
+// accept a broken structure.
+func replaceContents(t *testing.T, pdf, old, new []byte) []byte {
+	t.Helper()
+	br, contents, _ := signedParts(t, pdf)
+	i := bytes.Index(contents, old)
+	if i < 0 || len(old) != len(new) {
+		t.Fatalf("token not found in /Contents, or lengths %d and %d differ", len(old), len(new))
+	}
+	patched := bytes.Clone(contents)
+	copy(patched[i:], new)
+	out := bytes.Clone(pdf)
+	hexed := []byte(strings.ToUpper(hex.EncodeToString(patched)))
+	if !bytes.EqualFold(out[br[1]+1:br[1]+1+len(hexed)], []byte(hex.EncodeToString(contents))) {
+		t.Fatal("/Contents does not start with the DER")
+	}
+	copy(out[br[1]+1:], hexed)
+	return out
+}
+
+// TestFormatRefusals: Seal refuses options that cannot give the format
+// asked for, and a timestamp it cannot get.
+func TestFormatRefusals(t *testing.T) {
+	t.Parallel()
+	p := newFormatPKI(t)
+	tsaURL := tsaServer(t, p)
+	otherSeal := func() []byte {
+		makerKey, makerCert := testpki.SelfSigned(t, "maker")
+		seal, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
+			VendorID: "sealpipe", ID: "33010200000002", Type: ses.TypeUnit, Name: "别的章",
+			SignerCerts: [][]byte{p.ec.cert.Raw}, CreateDate: time.Now(), ValidStart: time.Now(), ValidEnd: time.Now().Add(time.Hour),
+			Picture: ses.Picture{Type: "PNG", Data: sealPNG(t, 10, 10), WidthMM: 40, HeightMM: 40},
+		}, makerKey, makerCert.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seal
+	}()
+	for _, tc := range []struct {
+		name   string
+		format Format
+		key    testKey
+		seal   []byte
+		tsa    TimeStamper
+		want   error
+	}{
+		{"unknown format", "cades", p.sm2, nil, nil, ErrSigner},
+		{"gmt0010 with an ECDSA key", FormatGMT0010, p.ec, nil, nil, ErrSigner},
+		{"PAdES with an SM2 key", FormatPAdESBB, p.sm2, nil, nil, ErrSigner},
+		{"B-T without a TSA", FormatPAdESBT, p.ec, nil, nil, ErrSigner},
+		{"B-B with a TSA", FormatPAdESBB, p.ec, nil, &tsa.Client{URL: tsaURL + "/ecdsa"}, ErrSigner},
+		{"ses without a seal", FormatSES, p.sm2, nil, nil, ErrSigner},
+		{"ses with a seal not listing the signer", FormatSES, p.sm2, otherSeal, nil, ErrSigner},
+		{"ses with an RSA key", FormatSES, p.rsa, p.seal, nil, ErrSigner},
+		{"TSA down", FormatPAdESBT, p.ec, nil, &tsa.Client{URL: tsaURL + "/nowhere"}, ErrTimeStamp},
+		{"token larger than reserved", FormatPAdESBT, p.ec, nil, tinyReserve{&tsa.Client{URL: tsaURL + "/ecdsa"}}, ErrTimeStamp},
+		{"token over other data", FormatPAdESBT, p.ec, nil, wrongData{&tsa.Client{URL: tsaURL + "/ecdsa"}}, ErrTimeStamp},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := options(t, tc.key, 1)
+			opts.Format, opts.SealData, opts.TimeStamper = tc.format, tc.seal, tc.tsa
+			if _, ok := tc.tsa.(tinyReserve); ok {
+				opts.TimeStampSize = 100
+			}
+			var out bytes.Buffer
+			err := Seal(context.Background(), &out, conformance(t, "pdf/hello.pdf"), opts)
+			if !errors.Is(err, tc.want) || out.Len() != 0 {
+				t.Errorf("Seal: %v (%d bytes written), want %v", err, out.Len(), tc.want)
+			}
+		})
+	}
+	if _, err := ParseFormat("PAdES-B-T"); err != nil {
+		t.Errorf("ParseFormat is case-blind: %v", err)
+	}
+}
+
+type tinyReserve struct{ TimeStamper }
+
+// wrongData stamps other data than it is given.
+type wrongData struct{ TimeStamper }
+
+func (w wrongData) TimeStamp(ctx context.Context, data []byte) ([]byte, error) {
+	return w.TimeStamper.TimeStamp(ctx, append(bytes.Clone(data), 0))
+}
+
+// TestPAdESBesideSM2: a document sealed with SM2 (GM/T 0010, then PKCS#7
+// OIDs), then signed PAdES B-T in a second incremental update: both
+// signatures verify, the first one's later revision is a permitted change,
+// and pdfsig finds the PAdES signature valid over the whole document and
+// names both signers where NSS can read them.
+func TestPAdESBesideSM2(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"qpdf", "pdfsig", "certutil"} {
+		testenv.Tool(t, tool)
+	}
+	p := newFormatPKI(t)
+	tsaURL := tsaServer(t, p)
+	nss := nssDB(t, p.root.Cert)
+	for _, first := range []Format{FormatGMT0010, FormatPKCS7, FormatSES} {
+		t.Run(string(first), func(t *testing.T) {
+			t.Parallel()
+			sm2Opts := options(t, p.sm2, 1)
+			sm2Opts.Format, sm2Opts.SealData = first, p.seal
+			once := seal(t, conformance(t, "pdf/hello.pdf"), sm2Opts)
+			padesOpts := options(t, p.ec, 1)
+			padesOpts.Format = FormatPAdESBT
+			padesOpts.TimeStamper = &tsa.Client{URL: tsaURL + "/ecdsa"}
+			padesOpts.Placement.X += 50
+			twice := seal(t, once, padesOpts)
+
+			results, err := Verify(context.Background(), twice)
+			if err != nil || len(results) != 2 {
+				t.Fatalf("Verify: %d results, %v", len(results), err)
+			}
+			sm2R, padesR := results[0], results[1]
+			if sm2R.Status != Valid || sm2R.Format != first || sm2R.CoversWholeFile || sm2R.ChangesErr != nil || sm2R.Changes != Signing {
+				t.Errorf("SM2 signature: %s %v, format %s, whole file %v, changes %s %v", sm2R.Status, sm2R.Err, sm2R.Format, sm2R.CoversWholeFile, sm2R.Changes, sm2R.ChangesErr)
+			}
+			if padesR.Status != Valid || padesR.Format != FormatPAdESBT || !padesR.CoversWholeFile || padesR.TimeStamp == nil || padesR.Field != "Seal2" {
+				t.Errorf("PAdES signature: %s %v, format %s, whole file %v, field %s", padesR.Status, padesR.Err, padesR.Format, padesR.CoversWholeFile, padesR.Field)
+			}
+			file := writeTemp(t, "twice.pdf", twice)
+			if msg := run(t, "qpdf", "--check", file); !strings.Contains(msg, "No syntax or stream encoding errors found") {
+				t.Errorf("qpdf --check:\n%s", msg)
+			}
+			msg, _ := runErr(t, "pdfsig", "-nssdir", nss, file)
+			t.Logf("pdfsig:\n%s", msg)
+			_, sig2, ok := strings.Cut(msg, "Signature #2:")
+			if !ok {
+				t.Fatal("pdfsig lists one signature")
+			}
+			for _, want := range []string{"Signature Field Name: Seal2", "Signature Type: ETSI.CAdES.detached", "Signature Validation: Signature is Valid.",
+				"Total document signed", "Certificate Validation: Certificate is Trusted."} {
+				if !strings.Contains(sig2, want) {
+					t.Errorf("pdfsig does not say %q of the PAdES signature", want)
+				}
+			}
+			sig1, _, _ := strings.Cut(msg, "Signature #2:")
+			if strings.Contains(sig1, "Total document signed") || !strings.Contains(sig1, "Signature Field Name: Seal1") {
+				t.Error("pdfsig: the SM2 signature should cover the first revision only")
+			}
+			if first == FormatPKCS7 && !strings.Contains(sig1, "Signer Certificate Common Name: "+p.sm2.cert.Subject.CommonName) {
+				t.Error("pdfsig does not name the SM2 signer")
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ func newSESSigner(key crypto.Signer, chain []*smx509.Certificate, seal []byte, s
 	return s, nil
 }
 
-func (s *sesSigner) subFilter() string   { return SubFilterSES }
+func (s *sesSigner) subFilter() string  { return SubFilterSES }
 func (s *sesSigner) newHash() hash.Hash { return sm3.New() }
 
 // maxSize is the length of the SES_Signature with the longest signature
