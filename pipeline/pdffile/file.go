@@ -179,8 +179,11 @@ func (f *File) Size() int64 { return f.size }
 func (f *File) Version() string { return f.version }
 
 // Trailer returns the trailer dictionary of the newest section (§7.5.5):
-// the one startxref names, or that of the reconstructed index. The caller
-// must not modify it.
+// the one startxref names (for a cross-reference stream, its dictionary,
+// §7.5.8.2), or the one a reconstruction found. /Root, /Info, /ID and
+// /Encrypt missing from it are taken from older trailers, as readers do
+// with updates that fail to repeat them (§7.5.6 requires they be). The
+// caller must not modify it; Revisions has each section's own trailer.
 func (f *File) Trailer() types.Dict { return f.trailer }
 
 // Encrypted reports whether the trailer has an /Encrypt entry (§7.6.1):

@@ -44,14 +44,14 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxObjectSize  = 8 << 20
-	DefaultMaxDecodedSize = 256 << 20
-	DefaultMaxSections    = 4096
-	DefaultMaxObjects     = 8_388_608
-	DefaultMaxDepth       = 64
-	DefaultMaxPageNodes   = 1_000_000
-	DefaultCacheObjects   = 1024
-	DefaultRepairWindow   = 1024
+	DefaultMaxObjectSize  = 8 << 20   // Options.MaxObjectSize
+	DefaultMaxDecodedSize = 256 << 20 // Options.MaxDecodedSize
+	DefaultMaxSections    = 4096      // Options.MaxSections
+	DefaultMaxObjects     = 8_388_608 // Options.MaxObjects
+	DefaultMaxDepth       = 64        // Options.MaxDepth
+	DefaultMaxPageNodes   = 1_000_000 // Options.MaxPageNodes
+	DefaultCacheObjects   = 1024      // Options.CacheObjects
+	DefaultRepairWindow   = 1024      // Options.RepairWindow
 )
 
 // withDefaults returns o with zero fields set to their defaults.

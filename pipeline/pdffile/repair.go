@@ -45,10 +45,10 @@ func (k RepairKind) String() string {
 
 // Repair is one repair made while reading a file.
 type Repair struct {
-	Kind   RepairKind
-	Object int    // the object concerned, 0 for none
-	Offset int64  // where in the file: the offset given, or the section's
-	Detail string // what was found, in words
+	Kind   RepairKind // what was repaired
+	Object int        // the object concerned, 0 for none
+	Offset int64      // where in the file: the offset given for it
+	Detail string     // what was found, in words
 }
 
 // String describes the repair in one line.

@@ -21,11 +21,11 @@ const (
 
 // scanState is what the reconstruction scan has found so far.
 type scanState struct {
-	index    []entry // by object number: the last header found
-	trailers []int64 // offsets after each trailer keyword, the last few
-	xrefs    []int64 // headers of objects that look like /XRef streams
-	catalogs []int64 // headers of objects that look like catalogs
-	objStms  []int64 // headers of objects that look like object streams
+	index    map[int]entry // by object number: the last header found
+	trailers []int64       // offsets after each trailer keyword, the last few
+	xrefs    []int64       // headers of objects that look like /XRef streams
+	catalogs []int64       // headers of objects that look like catalogs
+	objStms  []int64       // headers of objects that look like object streams
 	inStream bool
 	streamAt int64 // where the stream scanChunk is in began
 	skip     bool  // skip stream data
@@ -34,7 +34,7 @@ type scanState struct {
 
 // scanFile scans the whole file for object headers and trailers.
 func (f *File) scanFile(ctx context.Context) (*scanState, error) {
-	st := &scanState{}
+	st := &scanState{index: map[int]entry{}}
 	if err := f.scanFrom(ctx, st, 0, true); err != nil {
 		return nil, err
 	}
@@ -59,8 +59,8 @@ func (f *File) scannedOffset(nr int) (int64, bool) {
 		}
 		f.scanned = st
 	}
-	if nr < len(f.scanned.index) && f.scanned.index[nr].set {
-		return f.scanned.index[nr].off, true
+	if e, ok := f.scanned.index[nr]; ok && EntryKind(e.kind) == EntryInUse {
+		return e.off, true
 	}
 	return 0, false
 }
@@ -136,15 +136,7 @@ func (f *File) reconstruct(ctx context.Context, why error) error {
 	return nil
 }
 
-func (f *File) countScan() int {
-	n := 0
-	for _, e := range f.sections[0].scan {
-		if e.set {
-			n++
-		}
-	}
-	return n
-}
+func (f *File) countScan() int { return len(f.sections[0].scan) }
 
 // scanChunk scans b (the file from base) from index from to stop for
 // object headers, trailer keywords and the stream/endstream pairs between
@@ -199,16 +191,14 @@ func (f *File) scanChunk(st *scanState, b []byte, base int64, from, stop int) er
 			if !ok1 || !ok2 || gen > 65535 {
 				continue
 			}
-			if nr >= int64(f.opts.MaxObjects) {
-				return limit("the scan found object %d; the limit is %d", nr, f.opts.MaxObjects)
+			if nr == 0 || nr >= int64(f.opts.MaxObjects) {
+				continue // not a number an object can have
 			}
-			if int(nr) >= len(st.index) {
-				grown := make([]entry, max(int(nr)+1, 2*len(st.index)))
-				copy(grown, st.index)
-				st.index = grown
+			if len(st.index) >= f.opts.MaxObjects {
+				return limit("the scan found more than %d objects", f.opts.MaxObjects)
 			}
 			off := base + int64(ns)
-			st.index[nr] = entry{kind: uint8(EntryInUse), off: off, gen: uint16(gen), set: true}
+			st.index[int(nr)] = entry{kind: uint8(EntryInUse), off: off, gen: uint16(gen), set: true}
 			peek := b[p+3 : min(len(b), p+3+scanPeek)]
 			if e := bytes.Index(peek, []byte("endobj")); e >= 0 {
 				peek = peek[:e]
@@ -251,7 +241,8 @@ func appendBounded(list []int64, off int64) []int64 {
 func (f *File) indexObjectStreams(ctx context.Context, st *scanState) error {
 	f.sections = []*xsection{{Section: Section{Kind: SectionScan}, scan: st.index}}
 	direct := func(nr int) bool {
-		return nr < len(st.index) && st.index[nr].set && EntryKind(st.index[nr].kind) == EntryInUse
+		e, ok := st.index[nr]
+		return ok && EntryKind(e.kind) == EntryInUse
 	}
 	type comp struct{ nr, stm, idx int }
 	var found []comp
@@ -260,7 +251,7 @@ func (f *File) indexObjectStreams(ctx context.Context, st *scanState) error {
 			return err
 		}
 		raw, err := f.objectAt(off)
-		if err != nil || !raw.stream || raw.nr >= len(st.index) || st.index[raw.nr].off != off {
+		if err != nil || !raw.stream || st.index[raw.nr].off != off {
 			continue // damaged, or an older definition
 		}
 		if st.decoded > f.opts.MaxDecodedSize {
@@ -278,11 +269,6 @@ func (f *File) indexObjectStreams(ctx context.Context, st *scanState) error {
 		}
 	}
 	for _, c := range found {
-		if c.nr >= len(st.index) {
-			grown := make([]entry, c.nr+1)
-			copy(grown, st.index)
-			st.index = grown
-		}
 		st.index[c.nr] = entry{kind: uint8(EntryCompressed), off: int64(c.stm), idx: int32(c.idx), set: true}
 	}
 	f.objs = newLRU[int, cachedObject](f.opts.CacheObjects)

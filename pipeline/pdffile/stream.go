@@ -212,12 +212,8 @@ func (f *File) decodeAll(d types.Dict, off, n, want int64, res resolver) ([]byte
 		return nil, err
 	}
 	if want >= 0 {
-		buf := make([]byte, want)
-		k, err := io.ReadFull(r, buf)
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			return nil, err
-		}
-		return buf[:k], nil
+		// Memory follows the data decoded, not what the dictionary claims.
+		return io.ReadAll(io.LimitReader(r, want))
 	}
 	return io.ReadAll(&limitedReader{r: r, n: f.opts.MaxDecodedSize})
 }

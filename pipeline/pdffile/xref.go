@@ -61,7 +61,7 @@ type xsection struct {
 	nominal int64         // the offset that led to it (startxref, /Prev)
 	subs    []*subsection // SectionTable
 	stream  *streamIndex  // SectionStream, or a hybrid table's /XRefStm
-	scan    []entry       // SectionScan, indexed by object number
+	scan    map[int]entry // SectionScan
 }
 
 // subsection is a subsection of a cross-reference table (§7.5.4): count
@@ -300,11 +300,8 @@ func (s *xsection) maxNumber() int {
 			n = max(n, r.first+r.count)
 		}
 	}
-	for nr := len(s.scan) - 1; nr >= 0; nr-- {
-		if s.scan[nr].set {
-			n = max(n, nr+1)
-			break
-		}
+	for nr := range s.scan {
+		n = max(n, nr+1)
 	}
 	return n
 }
@@ -557,10 +554,8 @@ func (t *tokenizer) uint() (int64, error) {
 func (f *File) lookup(s *xsection, nr int) (entry, bool, error) {
 	switch s.Kind {
 	case SectionScan:
-		if nr < len(s.scan) && s.scan[nr].set {
-			return s.scan[nr], true, nil
-		}
-		return entry{}, false, nil
+		e, ok := s.scan[nr]
+		return e, ok, nil
 	case SectionStream:
 		e, ok := s.stream.lookup(nr)
 		return e, ok, nil
