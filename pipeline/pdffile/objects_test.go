@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -205,4 +206,50 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestClaimedSizes opens files whose numbers claim much more than their
+// bytes hold: what Open allocates follows the bytes.
+func TestClaimedSizes(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func() []byte
+	}{
+		{"a cross-reference stream claiming 8 million entries", func() []byte {
+			b := simpleDoc(newBuilder())
+			at := b.off()
+			data := deflate([]byte{1, 0, 0, 0, 15, 0, 0})
+			b.raw(fmt.Sprintf("9 0 obj\n<< /Type /XRef /Size 8000000 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\nstream\n", len(data)))
+			b.raw(string(data) + "\nendstream\nendobj\n")
+			b.raw(fmt.Sprintf("startxref\n%d\n%%%%EOF\n", at))
+			return b.bytes()
+		}},
+		{"a table claiming 8 million entries", func() []byte {
+			b := simpleDoc(newBuilder())
+			at := b.off()
+			b.raw("xref\n0 8000000\n0000000000 65535 f \n0000000015 00000 n \n")
+			b.raw(fmt.Sprintf("trailer\n<< /Size 8000000 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", at))
+			return b.bytes()
+		}},
+		{"a scan finding object 8,388,000", func() []byte {
+			return simpleDoc(newBuilder()).raw("8388000 0 obj\n(far)\nendobj\n").bytes()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.build()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			f, err := Open(bytes.NewReader(b), int64(len(b)), Options{})
+			if err == nil {
+				_, _, _, err = f.Page(1)
+			}
+			runtime.ReadMemStats(&after)
+			t.Logf("%v; %d KiB allocated", err, (after.TotalAlloc-before.TotalAlloc)>>10)
+			if after.TotalAlloc-before.TotalAlloc > 16<<20 {
+				t.Errorf("allocated %d MiB", (after.TotalAlloc-before.TotalAlloc)>>20)
+			}
+		})
+	}
 }
