@@ -150,7 +150,7 @@ func TestConformanceSet(t *testing.T) {
 					t.Errorf("pdffile and pdfcpu differ: %s", d)
 				}
 			}
-			t.Logf("pdfcpu cross-check: %d objects, %d streams' data, %d pages compared; %d repaired objects left out", res.objects, res.streams, res.pages, res.repaired)
+			t.Logf("pdfcpu cross-check: %s", res)
 		})
 	}
 }
