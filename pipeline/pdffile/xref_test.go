@@ -612,3 +612,37 @@ func TestOpenCanceled(t *testing.T) {
 		t.Fatalf("OpenContext with a canceled context: %v", err)
 	}
 }
+
+func TestSectionEntries(t *testing.T) {
+	b := simpleDoc(newBuilder())
+	b.obj(9, "(old)").obj(10, "(ten)")
+	first := b.table(b.keys(), nil, "/Size 11 /Root 1 0 R")
+	b.obj(9, "(new)")
+	second := b.xrefStream(11, []int{9}, []int{10}, "/Root 1 0 R", 2, false)
+	f := open(t, b.bytes(), Options{})
+	es, err := f.SectionEntries(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 || es[9].Kind != EntryInUse || es[10].Kind != EntryFree || es[11].Kind != EntryInUse {
+		t.Errorf("the update's entries %v", es)
+	}
+	es, err = f.SectionEntries(first)
+	if err != nil || len(es) != 10 || es[9].Offset == 0 {
+		t.Errorf("the first section's entries %v, %v", es, err)
+	}
+	nrs, err := f.ObjectNumbers()
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 11}; err != nil || !slices.Equal(nrs, want) {
+		t.Errorf("ObjectNumbers = %v, %v; want %v", nrs, err, want)
+	}
+	if _, err := f.SectionEntries(5); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SectionEntries(5): %v", err)
+	}
+	for _, h := range [][]byte{hybrid(true), hybrid(false)} {
+		f := open(t, h, Options{})
+		es, err := f.SectionEntries(f.StartXRef())
+		if err != nil || es[2].Kind != EntryCompressed || es[1].Kind != EntryInUse {
+			t.Errorf("hybrid entries %v, %v", es, err)
+		}
+	}
+}
