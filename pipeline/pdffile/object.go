@@ -191,6 +191,11 @@ func (f *File) readObject(nr int) (types.Object, error) {
 // repair window, or — if no header with its number is near — whatever
 // object is at off.
 func (f *File) objectFor(nr int, off int64) (*rawObject, error) {
+	if h, err := f.src.window(off, 48); err == nil {
+		if n, _, _, ok := objectHeader(h, 0); ok && n == int64(nr) {
+			return f.objectAt(off) // the right header: its errors are the object's
+		}
+	}
 	raw, err := f.objectAt(off)
 	if err == nil && raw.nr == nr {
 		return raw, nil
