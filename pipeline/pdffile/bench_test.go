@@ -10,18 +10,27 @@ import (
 	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 )
 
-// certificate returns a one-page demo certificate of the project's demo
-// generator (internal/demo/certpdf): the document the pipeline seals.
+// longBody is a certificate text of 228 characters, most of them
+// different: each character is a glyph XObject of the page.
+const longBody = "兹证明该同志自二〇一九年起在本县从事社区服务工作期间遵守国家法律法规认真履行职责积极参与基层治理与群众服务各项活动表现良好特此证明" +
+	"本证明仅用于办理相关业务手续不作其他用途如需核实请与出具单位联系电话地址邮编网址均以官方公布为准持证人应妥善保管本证明不得涂改转借" +
+	"或伪造否则依法承担相应责任有效期自出具之日起三十日内逾期作废需重新申请开具该人员家庭成员户籍住所婚姻状况教育背景职业资格健康情况经济收入纳税记录社会保险缴纳信息经"
+
+// certificate returns a one-page certificate of the project's demo
+// generator (internal/demo/certpdf), the document the pipeline seals, with
+// a long body: about 100 KB.
 func certificate(tb testing.TB) []byte {
 	tb.Helper()
-	b, err := certpdf.Render(certpdf.Sample(7, time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC)))
+	c := certpdf.Sample(7, time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC))
+	c.Body = longBody
+	b, err := certpdf.Render(c)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
 }
 
-// BenchmarkOpenPage opens a one-page certificate and finds its catalog
+// BenchmarkOpenPage opens a 100 KB one-page certificate and finds its catalog
 // and page 1, as sealing does, with pdffile and with pdfcpu
 // (ReadWithContext, which reads the whole file, then the catalog and the
 // page). The pdffile run reports how many times faster it is than pdfcpu's
