@@ -414,3 +414,23 @@ func (f *File) resolveDict(o types.Object, what string) (types.Dict, error) {
 	}
 	return nil, malformed("%s is %s, not a dictionary", what, describe(o))
 }
+
+// ObjectAt reads the indirect object whose header "nr gen obj" is at
+// offset (§7.3.10), whatever the cross-reference data says: a verifier
+// reads a signature dictionary where the signed bytes hold it. A stream
+// is returned as a types.StreamDict. It is not cached.
+func (f *File) ObjectAt(offset int64) (nr, gen int, obj types.Object, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if offset < 0 || offset >= f.size {
+		return 0, 0, nil, malformed("offset %d is not inside the %d-byte file", offset, f.size)
+	}
+	raw, err := f.objectAt(offset)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if raw.stream {
+		return raw.nr, raw.gen, f.streamDict(raw), nil
+	}
+	return raw.nr, raw.gen, raw.value, nil
+}

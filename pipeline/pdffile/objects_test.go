@@ -253,3 +253,27 @@ func TestClaimedSizes(t *testing.T) {
 		})
 	}
 }
+
+func TestObjectAt(t *testing.T) {
+	b := simpleDoc(newBuilder())
+	b.obj(9, "(old)")
+	b.table(b.keys(), nil, "/Size 10 /Root 1 0 R")
+	old := b.offs[9]
+	b.obj(9, "(new)")
+	b.table([]int{9}, nil, "/Size 10 /Root 1 0 R")
+	f := open(t, b.bytes(), Options{})
+	nr, gen, o, err := f.ObjectAt(old)
+	if err != nil || nr != 9 || gen != 0 || o != types.StringLiteral("old") {
+		t.Errorf("ObjectAt(%d) = %d %d %v %v", old, nr, gen, o, err)
+	}
+	if _, _, o, err := f.ObjectAt(b.offs[7]); err != nil || !isStream(o) {
+		t.Errorf("ObjectAt(stream) = %v %v", o, err)
+	}
+	for _, off := range []int64{-1, 3, f.Size()} {
+		if _, _, _, err := f.ObjectAt(off); !errors.Is(err, ErrMalformed) {
+			t.Errorf("ObjectAt(%d): %v", off, err)
+		}
+	}
+}
+
+func isStream(o types.Object) bool { _, ok := o.(types.StreamDict); return ok }
