@@ -25,8 +25,14 @@
 // An incremental update (§7.5.6) appends objects and a cross-reference
 // section chained to the previous one; the newest definition of an object
 // wins. [File.Revisions] lists the revisions with their sections,
-// trailers and where each ends in the file, for a caller judging what each
-// update changed.
+// trailers and where each ends in the file, [File.SectionEntries] what one
+// section defines, and [File.ObjectAt] reads an object where a given
+// revision's bytes hold it, for a caller judging what each update changed
+// (a revision can also be opened on its own, as the prefix of the file up
+// to its Revision.End). In a hybrid file an object that the table marks
+// free and the /XRefStm stream defines is read from the stream, as
+// §7.5.8.4 has readers search the stream after the table (PDF Reference
+// 1.7, example 3.11, marks such objects free in the table).
 //
 // # Damaged files
 //
