@@ -97,9 +97,23 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 	return p.sealPDF(ctx, input, seal, signer, cert, pl)
 }
 
+// SignatureFormats is what a pipeline's Signers may also do: choose the
+// PDF signature format of a seal (pdfseal.Options.Format) and, for a
+// format that timestamps, the timestamp authority (Options.TimeStamper).
+// internal/engine's follow SEALPIPE_PDF_SIGNATURE_FORMATS and
+// SEALPIPE_TSA_URL. Without it every seal gets pdfseal's default format.
+type SignatureFormats interface {
+	SignatureFormat(sealID string) (pdfseal.Format, pdfseal.TimeStamper)
+}
+
 // sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
 // lower-left corner, mapping pdfseal's refusals to rejection codes.
 func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) ([]byte, error) {
+	var format pdfseal.Format
+	var stamper pdfseal.TimeStamper
+	if sf, ok := p.signers.(SignatureFormats); ok {
+		format, stamper = sf.SignatureFormat(seal.ID)
+	}
 	var out bytes.Buffer
 	err := pdfseal.Seal(ctx, &out, input, pdfseal.Options{
 		Signer:   signer,
@@ -114,6 +128,8 @@ func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Ent
 		Name:         seal.Name,
 		Reason:       "电子印章 " + seal.ID,
 		MaxInputSize: p.cfg.MaxDocumentSize,
+		Format:       format,
+		TimeStamper:  stamper,
 	})
 	switch {
 	case errors.Is(err, pdfseal.ErrEncrypted):

@@ -219,6 +219,7 @@ failed, something could not be established).
 		newMigrateCmd(g),
 		newBackupCmd(g), newRestoreCmd(g),
 		newServeCmd(g),
+		newTSACmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -368,7 +368,10 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	signers := e.Signers()
+	signers, err := e.pipelineSigners(e.Signers())
+	if err != nil {
+		return nil, err
+	}
 	service, err := e.Service(ctx)
 	if err != nil {
 		return nil, err

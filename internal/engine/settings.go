@@ -132,6 +132,10 @@ type Settings struct {
 
 	// Exchange configures the exchange with the provincial seal system.
 	Exchange ExchangeSettings
+
+	// Signatures chooses the PDF signature format of each seal and the
+	// timestamp authority (signatures.go).
+	Signatures SignatureSettings
 }
 
 // RoleSettings are the OIDs that mark sealpipe's roles in certificates,
@@ -357,6 +361,9 @@ func Load(path string, lookup func(string) (string, bool), log *slog.Logger) (Se
 		return Settings{}, err
 	}
 	if _, err := s.retentionAction(); err != nil {
+		return Settings{}, err
+	}
+	if _, err := s.Signatures.formats(); err != nil {
 		return Settings{}, err
 	}
 	return s, nil

@@ -205,7 +205,10 @@ func unmarshal(what string, der []byte, v any) error {
 	rest, err := asn1.Unmarshal(der, v)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+		// encoding/asn1's structure errors append a dump of the field's
+		// tags: left out, the message goes back to clients.
+		msg, _, _ := strings.Cut(err.Error(), " {")
+		return fmt.Errorf("%w: %s does not decode: %s", ErrMalformed, what, msg)
 	case len(rest) > 0:
 		return fmt.Errorf("%w: %s: %d trailing bytes", ErrMalformed, what, len(rest))
 	}
