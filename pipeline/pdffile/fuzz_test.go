@@ -3,6 +3,8 @@ package pdffile
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -37,6 +39,13 @@ func fuzzSeeds() [][]byte {
 
 	seeds = append(seeds, hybrid(true), linearized())
 	seeds = append(seeds, simpleDoc(newBuilder()).bytes()) // to reconstruct
+	// The small files of the conformance set, where it is.
+	files, _ := filepath.Glob(filepath.Join(conformanceDir, "*.pdf"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil && len(b) < 32<<10 {
+			seeds = append(seeds, b)
+		}
+	}
 	return seeds
 }
 
