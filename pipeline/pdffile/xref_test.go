@@ -367,6 +367,39 @@ func TestOpen(t *testing.T) {
 			repairs:  []RepairKind{RepairObjectOffset, RepairObjectOffset, RepairObjectOffset},
 		},
 		{
+			name: "object offsets far off: found by scanning the file",
+			build: func() []byte {
+				b := simpleDoc(newBuilder())
+				for nr := range b.offs {
+					b.offs[nr] += 5000
+				}
+				b.table(b.keys(), nil, "/Size 9 /Root 1 0 R")
+				return b.bytes()
+			},
+			sections: "table",
+			repairs:  []RepairKind{RepairObjectOffset, RepairObjectOffset, RepairObjectOffset, RepairObjectOffset, RepairObjectOffset, RepairObjectOffset, RepairObjectOffset, RepairObjectOffset},
+		},
+		{
+			name: "two entries with one offset: the object there is used",
+			build: func() []byte {
+				b := simpleDoc(newBuilder())
+				b.offs[9] = b.offs[8]
+				b.table(b.keys(), nil, "/Size 10 /Root 1 0 R")
+				return b.bytes()
+			},
+			sections: "table",
+			check: func(t *testing.T, f *File) {
+				o, err := f.Object(9)
+				if d, ok := o.(types.Dict); err != nil || !ok || d["BaseFont"] != types.Name("Helvetica") {
+					t.Errorf("Object(9) = %v, %v", o, err)
+				}
+				if r := f.Repairs(); len(r) != 1 || r[0].Kind != RepairObjectNumber || r[0].Object != 9 {
+					t.Errorf("repairs %v", r)
+				}
+			},
+			repairs: []RepairKind{RepairObjectNumber},
+		},
+		{
 			name: "startxref a few bytes off",
 			build: func() []byte {
 				b := simpleDoc(newBuilder())
