@@ -34,10 +34,16 @@ type rawObject struct {
 func (f *File) objectAt(off int64) (*rawObject, error) {
 	n := 1024
 	for {
-		b, err := f.src.window(off, n)
+		// The text is read into a buffer kept for the next object: the
+		// parsed values copy what they keep.
+		if cap(f.scratch) < n {
+			f.scratch = make([]byte, n)
+		}
+		k, err := f.src.readAt(f.scratch[:min(int64(n), max(0, f.size-off))], off)
 		if err != nil {
 			return nil, err
 		}
+		b := f.scratch[:k]
 		eof := off+int64(len(b)) >= f.size
 		nr, gen, j, ok := objectHeader(b, 0)
 		if !ok || nr > int64(f.opts.MaxObjects) || gen > 65535 {
