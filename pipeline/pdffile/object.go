@@ -29,21 +29,26 @@ type rawObject struct {
 }
 
 // objectAt reads the indirect object whose header "nr gen obj" is at off:
-// the header, the object's text up to endobj (or stream), parsed by
-// pdfcpu's object parser. A missing endobj is repaired.
+// the header, the object's text up to endobj (or stream), parsed as
+// pdfcpu's object parser parses it (parseValue). A missing endobj is
+// repaired.
 func (f *File) objectAt(off int64) (*rawObject, error) {
 	n := 1024
 	for {
-		// The text is read into a buffer kept for the next object: the
-		// parsed values copy what they keep.
-		if cap(f.scratch) < n {
-			f.scratch = make([]byte, n)
+		// The text is read into a buffer kept for the next object (the
+		// parsed values copy what they keep), unless it is large.
+		buf := f.scratch
+		if cap(buf) < n {
+			buf = make([]byte, n)
+			if n <= 64<<10 {
+				f.scratch = buf
+			}
 		}
-		k, err := f.src.readAt(f.scratch[:min(int64(n), max(0, f.size-off))], off)
+		k, err := f.src.readAt(buf[:min(int64(n), max(0, f.size-off))], off)
 		if err != nil {
 			return nil, err
 		}
-		b := f.scratch[:k]
+		b := buf[:k]
 		eof := off+int64(len(b)) >= f.size
 		nr, gen, j, ok := objectHeader(b, 0)
 		if !ok || nr > int64(f.opts.MaxObjects) || gen > 65535 {
