@@ -138,6 +138,17 @@ func TestConformanceSet(t *testing.T) {
 				t.Logf("%s (%s): repairs %v, pages: %v", e.Expect, e.Error, repairs, pageErr)
 			}
 			t.Logf("%d pages, %d revisions, %v", n, len(f.Revisions()), time.Since(start))
+			if !isHostile && !slices.Contains(e.Features, "hostile") {
+				// pdfseal finds revisions by their "startxref N %%EOF"
+				// (N not 0); the chain must give the same ends.
+				var ends []int64
+				for _, r := range f.Revisions() {
+					ends = append(ends, r.End)
+				}
+				if want := eofEnds(b); !slices.Equal(ends, want) {
+					t.Errorf("revisions end at %v; the file's startxref-%%%%EOF pairs at %v", ends, want)
+				}
+			}
 			if pageErr != nil {
 				return
 			}
@@ -154,5 +165,26 @@ func TestConformanceSet(t *testing.T) {
 			}
 			t.Logf("pdfcpu cross-check: %s", res)
 		})
+	}
+}
+
+// eofEnds returns the end of each "startxref N %%EOF" of b with N not 0
+// (§7.5.5; 0 follows the first-page trailer of a linearized file), as
+// pipeline/pdfseal's revisionEnds finds them.
+func eofEnds(b []byte) []int64 {
+	var ends []int64
+	for at := 0; ; {
+		i := bytes.Index(b[at:], []byte("%%EOF"))
+		if i < 0 {
+			return ends
+		}
+		i += at
+		tail := bytes.TrimRight(b[max(0, i-32):i], " \t\r\n\f\x00")
+		digits := len(tail) - len(bytes.TrimRight(tail, "0123456789"))
+		if digits > 0 && !bytes.Equal(tail[len(tail)-digits:], []byte("0")) &&
+			bytes.HasSuffix(bytes.TrimRight(tail[:len(tail)-digits], " \t\r\n\f\x00"), []byte("startxref")) {
+			ends = append(ends, int64(i+len("%%EOF")))
+		}
+		at = i + len("%%EOF")
 	}
 }

@@ -543,6 +543,15 @@ func TestOpen(t *testing.T) {
 			if got := kinds(f.Repairs()); !slices.Equal(got, tt.repairs) {
 				t.Errorf("repairs %v, want %v", f.Repairs(), tt.repairs)
 			}
+			if len(tt.repairs) == 0 {
+				var ends []int64
+				for _, r := range f.Revisions() {
+					ends = append(ends, r.End)
+				}
+				if want := eofEnds(b); !slices.Equal(ends, want) {
+					t.Errorf("revisions end at %v; the file's startxref-%%%%EOF pairs at %v", ends, want)
+				}
+			}
 			if tt.pdfcpuDiffers == "" {
 				crossCheck(t, b, f)
 			} else if res := compareWithPDFCPU(b, f); len(res.diffs) == 0 {
@@ -568,6 +577,8 @@ func hybrid(free bool) []byte {
 		6: "<< /Type /Page /Parent 2 0 R /Contents 7 0 R /MediaBox [0 0 595 842] /Rotate 0 >>",
 	})
 	xs := b.xrefStream(11, b.compressed(), nil, "", 2, false)
+	// No startxref follows a hybrid file's stream: the table is the section.
+	b.buf.Truncate(b.buf.Len() - len(fmt.Sprintf("startxref\n%d\n%%%%EOF\n", xs)))
 	b.last = 0
 	var freed []int
 	if free {
