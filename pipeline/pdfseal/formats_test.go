@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -104,6 +105,7 @@ func basePKI(t testing.TB) formatPKI {
 			if err != nil {
 				t.Fatal(err)
 			}
+			a.Log = slog.New(slog.DiscardHandler)
 			return a
 		}
 		fpki.ecTSA = tsaCert(p256(), "sealpipe test ECDSA TSA", fpki.root)

@@ -12,6 +12,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -103,6 +104,7 @@ func authority(t testing.TB, id *testpki.Identity, parents ...*testpki.Identity)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Log = slog.New(slog.DiscardHandler)
 	return a
 }
 
