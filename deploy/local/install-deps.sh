@@ -3,7 +3,9 @@
 # OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks),
 # poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing),
 # softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool),
-# and rclone and s3cmd (the S3 tools departments upload batches with).
+# libnss3-tools (certutil: a trusted root in pdfsig's NSS database, for the
+# PAdES tests), and rclone and s3cmd (the S3 tools departments upload
+# batches with).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -14,6 +16,7 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdfsig   >/dev/null 2>&1 || need+=(poppler-utils)
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v pkcs11-tool   >/dev/null 2>&1 || need+=(opensc)
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v rclone   >/dev/null 2>&1 || need+=(rclone)
 command -v s3cmd    >/dev/null 2>&1 || need+=(s3cmd)
 
