@@ -25,6 +25,17 @@
 //   - ECDSA and RSA keys give an ordinary PKCS#7 SHA-256 signature that
 //     Adobe Reader and poppler's pdfsig check.
 //
+// Options.Format chooses another format: gmt0010 (the form above, SM2
+// only), pkcs7 (SM2/SM3 with the PKCS#7 content types, so that poppler and
+// Acrobat name the signer), ses (the GB/T 38540 SES_Signature in /Contents,
+// /SubFilter /GBT38540.SES_Signature, its dataHash the SM3 of the
+// ByteRange bytes) and pades-b-b / pades-b-t (ETSI EN 319 142-1:
+// /SubFilter /ETSI.CAdES.detached, ESS signing-certificate-v2 and no
+// signingTime, for ECDSA and RSA keys; B-T adds an RFC 3161
+// signature-time-stamp from Options.TimeStamper over the signature value).
+// [Verify] reads every format and reports it in Result.Format, with the
+// timestamp in Result.TimeStamp.
+//
 // The key is used only through crypto.Signer, so keys held in an HSM work:
 // for SM2, Sign receives the DER signed attributes and
 // sm2.DefaultSM2SignerOpts, as with github.com/emmansun/gmsm/pkcs7.
