@@ -90,8 +90,14 @@ func (v *Verifier) signature(ctx context.Context, r *pdfseal.Result) report.Sign
 	seal := v.sealChecks(ctx, r.SealData, at, &s, add)
 	v.signerChecks(seal, r.Signer, r.Certificates, at, add)
 
-	// §7.3 (h): pdfseal reads no signature timestamp token yet.
-	add(v.timestampCheck(false, nil, nil))
+	// §7.3 (h): the signature's RFC 3161 timestamp token, which a PAdES
+	// B-T signature carries; pdfseal checked its imprint and signature
+	// (an error wrapping pdfseal.ErrTimeStamp when they fail).
+	var tsErr error
+	if errors.Is(r.Err, pdfseal.ErrTimeStamp) {
+		tsErr = r.Err
+	}
+	add(v.timestampCheck(r.TimeStamp != nil || tsErr != nil, r.TimeStamp, tsErr))
 	s.Conclude()
 	return s
 }

@@ -3,16 +3,21 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
@@ -237,5 +242,96 @@ func TestModifications(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// tokenStamper is a pdfseal.TimeStamper whose tokens tsa issues in the
+// test (testpki.TimeStampToken, SM3 imprints).
+type tokenStamper struct {
+	t     *testing.T
+	tsa   *testpki.Identity
+	token *[]byte // the last token issued
+}
+
+func (s tokenStamper) TimeStamp(_ context.Context, data []byte) ([]byte, error) {
+	sum := sm3.Sum(data)
+	*s.token = testpki.TimeStampToken(s.t, s.tsa, sum[:], time.Now().Truncate(time.Second), testpki.TokenOptions{})
+	return *s.token, nil
+}
+
+// TestPAdESTimestamp: the "timestamp" check (GB/T 38540 §7.3 h) of a
+// PAdES B-T signature reports its token, OK when the TSA chains to a
+// trusted root at genTime, INDETERMINATE when it does not; a signature
+// without one skips the check.
+func TestPAdESTimestamp(t *testing.T) {
+	t.Parallel()
+	rootKey, root := certificate(t, nil, "root", true, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	ca := &testpki.Identity{Cert: root, Key: rootKey}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecCert := testpki.Issue(t, &smx509.Certificate{Subject: pkix.Name{CommonName: "signer"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment}, ecKey, ca)
+	tsaRoot := testpki.CA(t, "TSA root")
+	tsa := testpki.TSA(t, "sealpipe test TSA", tsaRoot)
+	var (
+		out   bytes.Buffer
+		token []byte
+	)
+	if err := pdfseal.Seal(context.Background(), &out, conformancePDF(t, "hello.pdf"), pdfseal.Options{
+		Signer: ecKey, Chain: []*smx509.Certificate{ecCert}, Image: redPNG(t), Format: pdfseal.FormatPAdESBT, TimeStamper: tokenStamper{t, tsa, &token},
+		Placement: pdfseal.Placement{Page: 1, X: 10, Y: 10, Width: 20, Height: 20},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The token is an unsigned attribute: its TSA signature's last byte
+	// changed in /Contents leaves the document's signature intact.
+	hexToken := []byte(hex.EncodeToString(token))
+	i := bytes.Index(out.Bytes(), hexToken)
+	if i < 0 {
+		hexToken = bytes.ToUpper(hexToken)
+		i = bytes.Index(out.Bytes(), hexToken)
+	}
+	if i < 0 {
+		t.Fatal("the token is not in /Contents")
+	}
+	broken := bytes.Clone(out.Bytes())
+	last := i + len(hexToken) - 1
+	if broken[last] == '0' {
+		broken[last] = '1'
+	} else {
+		broken[last] = '0'
+	}
+	timestamp := func(pdf []byte, v *verify.Verifier) report.Check {
+		t.Helper()
+		doc, err := v.PDF(context.Background(), "x.pdf", pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range doc.Signatures[0].Checks {
+			if c.Name == "timestamp" {
+				return c
+			}
+		}
+		t.Fatal("no timestamp check")
+		return report.Check{}
+	}
+	for _, tc := range []struct {
+		name   string
+		pdf    []byte
+		roots  []*smx509.Certificate
+		result report.Result
+		detail string
+	}{
+		{"the TSA trusted", out.Bytes(), []*smx509.Certificate{root, tsaRoot.Cert}, report.OK, `by "sealpipe test TSA"; chains to "TSA root"`},
+		{"the TSA's root not trusted", out.Bytes(), []*smx509.Certificate{root}, report.Unknown, "stamped at"},
+		{"the token's signature broken", broken, []*smx509.Certificate{root, tsaRoot.Cert}, report.NotOK, "signature"},
+		{"no token", sealed(t, rootKey, root), []*smx509.Certificate{root}, report.Skipped, "no timestamp token"},
+	} {
+		c := timestamp(tc.pdf, &verify.Verifier{Trust: trust.NewPool(tc.roots)})
+		if c.Result != tc.result || !strings.Contains(c.Detail, tc.detail) {
+			t.Errorf("%s: %+v, want %s saying %q", tc.name, c, tc.result, tc.detail)
+		}
 	}
 }
