@@ -100,9 +100,7 @@ name seal kept by the unit; --purpose does not apply.`,
 				if len(spec.Impression) == 0 {
 					return usageErr("--impression: %s is empty", impression)
 				}
-				// Through the API the PNG goes as base64 in a JSON body of
-				// at most adminapi.MaxUploadSize, with room for the rest.
-				if n := base64.StdEncoding.EncodedLen(len(spec.Impression)); client != nil && n > adminapi.MaxUploadSize-64<<10 {
+				if n := base64.StdEncoding.EncodedLen(len(spec.Impression)); client != nil && n > maxUploadFiles {
 					return usageErr("--impression: %s is %d bytes, more than the admin API takes (a request is at most %d KiB, the PNG in base64): scan at a lower resolution, or make the seal on the server", impression, len(spec.Impression), adminapi.MaxUploadSize>>10)
 				}
 			}

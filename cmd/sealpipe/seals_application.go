@@ -73,7 +73,7 @@ registrar or auditor).`,
 				up.Materials = append(up.Materials, adminapi.MaterialUpload{Name: m.Name, Data: m.Data})
 				size += base64.StdEncoding.EncodedLen(len(m.Data))
 			}
-			if size > adminapi.MaxUploadSize-64<<10 {
+			if size > maxUploadFiles {
 				return usageErr("--material: %d bytes in base64, more than the admin API takes (at most %d MiB a request): scan at a lower resolution", size, adminapi.MaxUploadSize>>20)
 			}
 			a, err := client.SubmitApplication(cmd.Context(), up)
@@ -227,6 +227,11 @@ registrar or auditor).`,
 	cmd.AddCommand(submit, review, mk, file, show, list)
 	return cmd
 }
+
+// maxUploadFiles bounds the files one admin API request carries, base64
+// in its JSON body of at most adminapi.MaxUploadSize, with room for the
+// rest of the body: an application's materials, an impression's scan.
+const maxUploadFiles = adminapi.MaxUploadSize - 64<<10
 
 // applicationReader is what show and list read applications from: this
 // machine's registry, or the admin API's GET routes.

@@ -475,7 +475,7 @@ func (a *FiledApplication) check(sealType int, created time.Time) error {
 		return fmt.Errorf("state %s, and a history that does not start with a submission and end there", a.State)
 	}
 	for _, m := range a.Materials {
-		if m.Name == "" || len(m.SM3) != 64 || strings.Trim(m.SM3, "0123456789abcdef") != "" || m.Size <= 0 {
+		if m.Name == "" || !isSM3Hex(m.SM3) || m.Size <= 0 {
 			return fmt.Errorf("material %q: SM3 %q, %d bytes", m.Name, m.SM3, m.Size)
 		}
 	}
@@ -485,13 +485,18 @@ func (a *FiledApplication) check(sealType int, created time.Time) error {
 			return fmt.Errorf("history: change %d where %d belongs", c.Seq, i+1)
 		case !slices.Contains(appOps, c.Op):
 			return fmt.Errorf("history: change %d: op %q", c.Seq, c.Op)
-		case len(c.ChangeSM3) != 64 || strings.Trim(c.ChangeSM3, "0123456789abcdef") != "":
+		case !isSM3Hex(c.ChangeSM3):
 			return fmt.Errorf("history: change %d: change_sm3 %q is no hex SM3", c.Seq, c.ChangeSM3)
 		case c.At.IsZero() || c.At.After(created) || i > 0 && c.At.Before(a.History[i-1].At):
 			return fmt.Errorf("history: change %d dated %s, out of order or after the export", c.Seq, rfc3339(c.At))
 		}
 	}
 	return nil
+}
+
+// isSM3Hex reports whether s is an SM3 digest in lower-case hex.
+func isSM3Hex(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // appOps are the changes an application's history may name.
