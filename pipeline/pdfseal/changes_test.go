@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
@@ -58,15 +58,20 @@ func fillIn(t testing.TB, pdf []byte) []byte {
 func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 	t.Helper()
 	ctx := context.Background()
-	pc, err := openPDF(ctx, in, MaxVerifySize)
+	f, err := openFile(ctx, in, MaxVerifySize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := pc.XRefTable
-	prev, stream, err := lastXRef(in, pc)
-	if err != nil {
-		t.Fatal(err)
+	revs := f.Revisions()
+	last := revs[len(revs)-1].Sections[0]
+	prev, stream := last.Offset, last.Kind == pdffile.SectionStream
+	root := f.Trailer()["Root"].(types.IndirectRef)
+	var info *types.IndirectRef
+	if r, ok := f.Trailer()["Info"].(types.IndirectRef); ok {
+		info = &r
 	}
+	id, _ := f.Trailer()["ID"].(types.Array)
+	size := f.XRefSize()
 	signer, err := newCMSSigner(k.signer, []*smx509.Certificate{k.cert})
 	if err != nil {
 		t.Fatal(err)
@@ -77,26 +82,26 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 		t.Fatal(err)
 	}
 	ref := func(n int) types.IndirectRef { return *types.NewIndirectRef(n, 0) }
-	cat, err := x.Catalog()
+	cat, err := f.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat = cat.Clone().(types.Dict)
 	form := types.Dict{}
-	if f, err := x.DereferenceDict(cat["AcroForm"]); err == nil && f != nil {
-		form = f.Clone().(types.Dict)
+	if d, err := resolveDict(f, cat["AcroForm"]); err == nil && d != nil {
+		form = d.Clone().(types.Dict)
 	}
-	fields, _ := x.DereferenceArray(form["Fields"])
+	fields, _ := resolveArray(f, form["Fields"])
 	fields = fields.Clone().(types.Array)
-	sigNr, fieldNr := *x.Size, *x.Size+1
+	sigNr, fieldNr := size, size+1
 	field := types.Dict{"Type": types.Name("Annot"), "Subtype": types.Name("Widget"), "FT": types.Name("Sig"), "T": types.StringLiteral(name),
 		"F": types.Integer(132), "Rect": types.Array{types.Integer(0), types.Integer(0), types.Integer(0), types.Integer(0)}}
-	for _, f := range fields {
-		if d, err := x.DereferenceDict(f); err == nil && d["T"] == types.StringLiteral(name) {
-			fieldNr, field = f.(types.IndirectRef).ObjectNumber.Value(), d.Clone().(types.Dict)
+	for _, o := range fields {
+		if d, err := resolveDict(f, o); err == nil && d["T"] == types.StringLiteral(name) {
+			fieldNr, field = o.(types.IndirectRef).ObjectNumber.Value(), d.Clone().(types.Dict)
 		}
 	}
-	if fieldNr == *x.Size+1 {
+	if fieldNr == size+1 {
 		form["Fields"] = append(fields, ref(fieldNr))
 	}
 	field["V"] = ref(sigNr)
@@ -124,14 +129,14 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 	if p > 0 {
 		cat["Perms"] = types.Dict{"DocMDP": ref(sigNr)}
 	}
-	if err := u.dictObject(x.Root.ObjectNumber.Value(), 0, cat); err != nil {
+	if err := u.dictObject(root.ObjectNumber.Value(), 0, cat); err != nil {
 		t.Fatal(err)
 	}
-	tr := trailerInfo{root: *x.Root, info: x.Info, id: x.ID, prev: prev}
+	tr := trailerInfo{root: root, info: info, id: id, prev: prev}
 	if stream {
-		err = u.finishStream(*x.Size+2, tr)
+		err = u.finishStream(size+2, tr, nil)
 	} else {
-		err = u.finishTable(tr)
+		err = u.finishTable(tr, nil)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -474,7 +479,10 @@ func TestDocMDP(t *testing.T) {
 
 func TestDocMDPPermission(t *testing.T) {
 	t.Parallel()
-	x := &model.XRefTable{Table: map[int]*model.XRefTableEntry{}}
+	x, err := openFile(context.Background(), textPDF(1, 100), MaxVerifySize) // the dictionaries below are direct
+	if err != nil {
+		t.Fatal(err)
+	}
 	ref := func(transform string, params types.Object) types.Dict {
 		return types.Dict{"Reference": types.Array{types.Dict{"TransformMethod": types.Name(transform), "TransformParams": params}}}
 	}
@@ -567,12 +575,8 @@ func TestSignedRevisionUnreadable(t *testing.T) {
 	t.Parallel()
 	broken := []byte("%PDF-1.7\n1 0 obj\n<</Type/Catalog\nendobj\nstartxref\n9\n%%EOF\n")
 	in := appendPDF(broken, []string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")
-	pc, err := openPDF(context.Background(), in, MaxVerifySize)
-	if err != nil {
-		t.Fatal(err)
-	}
 	res := []Result{{Field: "Broken", SignedSize: int64(len(broken)), Revision: 1, Status: Valid}}
-	if err := judgeChanges(context.Background(), in, pc.XRefTable, res); err != nil {
+	if err := judgeChanges(context.Background(), in, res); err != nil {
 		t.Fatal(err)
 	}
 	var me *ModificationError
