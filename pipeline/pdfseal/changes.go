@@ -118,8 +118,8 @@ const whitespace = " \t\r\n\f\x00"
 
 // judgeChanges fills the Permits, Changes and ChangesErr of results, which
 // are in signing order, for the file in. It returns only the context's
-// error. Each revision compared, the whole file included, is parsed with
-// pdfcpu (readSnapshot); a file whose signatures all cover it whole is not.
+// error. Each revision compared, the whole file included, is read whole
+// (readSnapshot); a file whose signatures all cover it whole is not.
 func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 	cert := 0 // DocMDP P of the certification signatures so far; the strictest wins
 	var judged []*Result
@@ -182,10 +182,14 @@ func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 		if found {
 			rev++
 		}
-		cur, err := readSnapshot(ctx, in[:p])
-		if err == nil && i > 0 {
-			// A later revision must also be one every reader reads alike.
+		var cur *snapshot
+		var err error
+		if i > 0 {
+			// A later revision must be one every reader reads alike.
 			err = checkRevisionChain(in[:p])
+		}
+		if err == nil {
+			cur, err = readSnapshot(ctx, in[:p])
 		}
 		switch {
 		case ctx.Err() != nil:

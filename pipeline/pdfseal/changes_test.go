@@ -568,7 +568,7 @@ func TestVerifyChangesBounds(t *testing.T) {
 	}
 }
 
-// TestSignedRevisionUnreadable: a signature whose revision pdfcpu cannot
+// TestSignedRevisionUnreadable: a signature whose revision cannot be
 // read on its own (here: a file prefixed with a broken revision) cannot be
 // compared with what follows, and fails.
 func TestSignedRevisionUnreadable(t *testing.T) {

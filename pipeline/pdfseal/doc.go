@@ -51,8 +51,9 @@
 // few bytes from the offset its entry gives makes the update's
 // cross-reference section complete, chained to nothing; a missing endobj
 // is sealed as is; other repairs are refused as [ErrMalformed]. Only when
-// a signature does not cover the whole file does Verify parse revisions
-// whole, with github.com/pdfcpu/pdfcpu, to compare them. Objects are
-// written by this package, never by pdfcpu (whose writer rewrites the
-// whole file).
+// a signature does not cover the whole file does Verify read every object
+// of the revisions after it, to compare them. Values are pdfcpu's
+// (github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types), as pdffile gives them;
+// objects are written by this package, never by pdfcpu (whose writer
+// rewrites the whole file).
 package pdfseal

@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
@@ -19,8 +18,8 @@ import (
 // Options.MaxInputSize is zero.
 const DefaultMaxInputSize = 64 << 20
 
-// Bounds on walking hostile object graphs. pdfcpu bounds its own parsing
-// (model.ResourceLimits); these bound this package's walks over the result.
+// Bounds on walking hostile object graphs. pdffile bounds its own reading
+// (pdffile.Options); these bound this package's walks over what it reads.
 const (
 	maxTreeDepth  = 32     // /Parent chains, /Kids nesting
 	maxFieldNodes = 10_000 // form field dictionaries visited
@@ -66,59 +65,9 @@ func openFile(ctx context.Context, in []byte, limit int64) (*pdffile.File, error
 	return f, nil
 }
 
-// openPDF parses in whole with pdfcpu under a size limit and a panic
-// guard, for comparing revisions (snapshot.go). It does not decrypt: an
-// encrypted file yields ErrEncrypted.
-func openPDF(ctx context.Context, in []byte, limit int64) (*model.Context, error) {
-	if err := checkInput(in, limit); err != nil {
-		return nil, err
-	}
-	conf := readConfiguration(limit)
-	var pc *model.Context
-	err := guard("read", func() error {
-		var err error
-		pc, err = pdfcpu.ReadWithContext(ctx, bytes.NewReader(in), conf)
-		return err
-	})
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case errors.Is(err, pdfcpu.ErrWrongPassword):
-		return nil, fmt.Errorf("%w: a password is needed to open it (%v)", ErrEncrypted, err)
-	case errors.Is(err, ErrMalformed):
-		return nil, err
-	default:
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if pc.XRefTable.Encrypt != nil {
-		return nil, fmt.Errorf("%w: trailer /Encrypt %s", ErrEncrypted, pc.XRefTable.Encrypt.PDFString())
-	}
-	return pc, nil
-}
-
-// readConfiguration is a pdfcpu configuration for reading only, built here
-// rather than by model.NewDefaultConfiguration, which creates a
-// configuration directory on disk. Resource limits scale with the input
-// limit.
-func readConfiguration(limit int64) *model.Configuration {
-	lim := model.DefaultResourceLimits()
-	lim.MaxStreamBytes = limit
-	lim.MaxDecodeBytes = max(4*limit, 64<<20)
-	lim.MaxObjectCount = 1_000_000
-	lim.MaxXRefEntries = 1_000_000
-	lim.MaxObjectStreamCount = 100_000
-	lim.MaxRecursionDepth = 64
-	return &model.Configuration{
-		Reader15:       true,
-		ValidationMode: model.ValidationRelaxed,
-		Eol:            types.EolLF,
-		Limits:         lim,
-	}
-}
-
-// guard runs f, turning a panic into ErrMalformed. Every call into pdfcpu on
-// hostile data goes through it.
+// guard runs f, turning a panic into ErrMalformed. Every walk over the
+// objects of hostile data goes through it (pdffile turns its parser's
+// panics into errors itself).
 func guard(what string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -163,9 +112,9 @@ const maxTrailerBytes = 64 << 10
 
 // checkXRefTable checks the syntax of a cross-reference table section after
 // its "xref" keyword (§7.5.4): subsections of entries, then the trailer
-// dictionary with an integer /Size (§7.5.5), which it returns. pdfcpu
-// rebuilds a broken section by scanning the file, which suits reading but
-// not appending.
+// dictionary with an integer /Size (§7.5.5), which it returns. pdffile
+// reconstructs a broken section by scanning the file, which suits reading
+// but not appending.
 func checkXRefTable(b []byte) (types.Dict, error) {
 	const ws = " \t\r\n\f\x00"
 	number := func() (int, bool) {

@@ -144,8 +144,8 @@ const MaxVerifySize = 256 << 20
 // signature that does not cover the whole file, the revisions after it
 // are compared with the document as signed (ISO 32000-1 §7.5.6) and
 // judged against what the signature permits (Result.ChangesErr); this
-// costs one parse of each of those revisions, at most 64, and of the
-// whole file. Results are in signing order: by the length of the revision
+// costs a read of every object of each of those revisions, at most 64,
+// and of the whole file. Results are in signing order: by the length of the revision
 // each one covers. A document without signatures gives an empty slice.
 func Verify(ctx context.Context, in []byte) ([]Result, error) {
 	f, err := openFile(ctx, in, MaxVerifySize)
