@@ -140,13 +140,16 @@ const MaxVerifySize = 256 << 20
 // (an offset a few bytes off, data to be reconstructed by scanning) does
 // not stop verification, as signatures are checked over bytes, not
 // objects, although Seal refuses such a file; a cross-reference table
-// that the last startxref names and that does not parse does. For each
-// signature that does not cover the whole file, the revisions after it
-// are compared with the document as signed (ISO 32000-1 §7.5.6) and
+// that the last startxref names and that does not parse does. A file
+// whose newest cross-reference data cannot be read at all (a /Prev chain
+// that loops) is verified as its newest readable revision left it. For
+// each signature that does not cover the whole file, the revisions after
+// it are compared with the document as signed (ISO 32000-1 §7.5.6) and
 // judged against what the signature permits (Result.ChangesErr); this
 // costs a read of every object of each of those revisions, at most 64,
-// and of the whole file. Results are in signing order: by the length of the revision
-// each one covers. A document without signatures gives an empty slice.
+// and of the whole file. Results are in signing order: by the length of
+// the revision each one covers. A document without signatures gives an
+// empty slice.
 func Verify(ctx context.Context, in []byte) ([]Result, error) {
 	f, err := openFile(ctx, in, MaxVerifySize)
 	if errors.Is(err, ErrMalformed) {
