@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,8 +55,9 @@ func fillIn(t testing.TB, pdf []byte) []byte {
 // name: the empty one the document has, or a new invisible one. With p > 0
 // the signature certifies the document with DocMDP permission P=p (ISO
 // 32000-1 §12.8.2.2) and the catalog names it in /Perms. Seal does none of
-// this: the revision is built here from Seal's parts.
-func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
+// this: the revision is built here from Seal's parts. fieldEntries are
+// set in the field's dictionary as well.
+func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntries ...types.Dict) []byte {
 	t.Helper()
 	ctx := context.Background()
 	f, err := openFile(ctx, in, MaxVerifySize)
@@ -105,6 +107,9 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 		form["Fields"] = append(fields, ref(fieldNr))
 	}
 	field["V"] = ref(sigNr)
+	for _, d := range fieldEntries {
+		maps.Copy(field, d)
+	}
 	u := newUpdate(in, 1<<16)
 	extra := types.Dict{"M": pdfDate(at)}
 	if p > 0 {
@@ -278,6 +283,12 @@ func TestVerifyChanges(t *testing.T) {
 		}, []wantSig{{changes: ValidationData}}},
 		{"junk after the last %%EOF", func(*testing.T) []byte { return append(bytes.Clone(sealed), "junk that no reader reads"...) }, []wantSig{passed}},
 		{"empty signature field signed", func(t *testing.T) []byte { return certify(t, sealed, ecK, "Approval", 0) }, []wantSig{permitted, passed}},
+		{"empty signature field signed, its widget's /M set (as pdfsig does)", func(t *testing.T) []byte {
+			return certify(t, sealed, ecK, "Approval", 0, types.Dict{"M": types.StringLiteral("D:20250314090000Z")})
+		}, []wantSig{permitted, passed}},
+		{"empty signature field signed, its widget's /F changed", func(t *testing.T) []byte {
+			return certify(t, sealed, ecK, "Approval", 0, types.Dict{"F": types.Integer(2)})
+		}, []wantSig{modified(OtherChange, `changes form field "Approval" (object 11): /F`), passed}},
 		{"empty signature field given an appearance, unsigned", func(t *testing.T) []byte {
 			e := pdfsealtest.New(t, sealed)
 			field := e.Dict(11)

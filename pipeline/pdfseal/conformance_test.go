@@ -59,9 +59,7 @@ var conformanceErrors = map[string]error{
 // as the manifest expects, with what goes wrong today. The test asserts
 // that each still fails, so a fix must remove its entry; the expectation
 // in the manifest is never weakened instead.
-var knownGaps = map[string]string{
-	"poppler-pdfsig-two.pdf": "sealed, but Verify judges pdfsig's second signature (filling the empty field Reviewer, setting /M in its object 15) a change the first signature does not permit (\"only further signatures and their appearances\")",
-}
+var knownGaps = map[string]string{}
 
 // TestConformanceSet seals every file of the set the manifest expects to
 // be sealed, and checks the output: the input is its prefix, Verify finds
