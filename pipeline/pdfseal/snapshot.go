@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strings"
@@ -58,13 +57,14 @@ func readSnapshot(ctx context.Context, b []byte) (*snapshot, error) {
 	}
 	var s *snapshot
 	err = guard("revision snapshot", func() error {
-		s, err = newSnapshot(ctx, f, int64(len(b)))
+		s, err = newSnapshot(ctx, f, b)
 		return err
 	})
 	return s, err
 }
 
-func newSnapshot(ctx context.Context, f *pdffile.File, end int64) (*snapshot, error) {
+// newSnapshot reads every object f, opened on b, defines.
+func newSnapshot(ctx context.Context, f *pdffile.File, b []byte) (*snapshot, error) {
 	for _, r := range f.Repairs() {
 		if r.Kind == pdffile.RepairReconstructed {
 			return nil, fmt.Errorf("%w: %s", ErrMalformed, r)
@@ -74,7 +74,7 @@ func newSnapshot(ctx context.Context, f *pdffile.File, end int64) (*snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	s := &snapshot{end: end, objs: make(map[int]snapObj, len(nrs))}
+	s := &snapshot{end: int64(len(b)), objs: make(map[int]snapObj, len(nrs))}
 	tr := f.Trailer()
 	if r, ok := tr["Root"].(types.IndirectRef); ok {
 		s.root = &r
@@ -117,11 +117,12 @@ func newSnapshot(ctx context.Context, f *pdffile.File, end int64) (*snapshot, er
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 			}
-			h := sha256.New()
-			if _, err := io.Copy(h, r); err != nil {
-				return nil, fmt.Errorf("%w: object %d: %v", ErrMalformed, nr, err)
+			// The data as stored, hashed where it lies in b.
+			_, off, n := r.Outer()
+			if off < 0 || n < 0 || off+n > int64(len(b)) {
+				return nil, fmt.Errorf("%w: object %d: stream data at %d of %d bytes is not inside the revision", ErrMalformed, nr, off, n)
 			}
-			h.Sum(o.sum[:0])
+			o.sum = sha256.Sum256(b[off : off+n])
 		}
 		s.objs[nr] = o
 	}
