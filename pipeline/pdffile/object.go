@@ -216,14 +216,14 @@ func (f *File) objectFor(nr int, off int64) (*rawObject, error) {
 	}
 	for _, p := range f.headersNear(nr, off) {
 		if r2, err2 := f.objectAt(p); err2 == nil && r2.nr == nr {
-			f.repaired(RepairObjectOffset, nr, off, "object %d is at %d, %+d bytes away", nr, p, p-off)
+			f.repairedAt(RepairObjectOffset, nr, off, p, "object %d is at %d, %+d bytes away", nr, p, p-off)
 			return r2, nil
 		}
 	}
 	// Offsets far off: where a scan of the file finds the object.
 	if p, ok := f.scannedOffset(nr); ok && p != off {
 		if r2, err2 := f.objectAt(p); err2 == nil && r2.nr == nr {
-			f.repaired(RepairObjectOffset, nr, off, "object %d is at %d, found by scanning the file", nr, p)
+			f.repairedAt(RepairObjectOffset, nr, off, p, "object %d is at %d, found by scanning the file", nr, p)
 			return r2, nil
 		}
 	}

@@ -48,7 +48,12 @@ type Repair struct {
 	Kind   RepairKind // what was repaired
 	Object int        // the object concerned, 0 for none
 	Offset int64      // where in the file: the offset given for it
-	Detail string     // what was found, in words
+	// Found is where the object (RepairObjectOffset) or the
+	// cross-reference section (RepairXRefOffset) was found instead of at
+	// Offset; 0 for the other kinds. A writer of a complete
+	// cross-reference section for a repaired file takes offsets from it.
+	Found  int64
+	Detail string // what was found, in words
 }
 
 // String describes the repair in one line.
@@ -68,12 +73,18 @@ type repairKey struct {
 
 // repaired records a repair once.
 func (f *File) repaired(kind RepairKind, object int, offset int64, format string, args ...any) {
+	f.repairedAt(kind, object, offset, 0, format, args...)
+}
+
+// repairedAt records, once, a repair that found the object or section at
+// found rather than at offset.
+func (f *File) repairedAt(kind RepairKind, object int, offset, found int64, format string, args ...any) {
 	k := repairKey{kind, object, offset}
 	if f.repairSeen[k] || len(f.repairs) >= 10_000 {
 		return
 	}
 	f.repairSeen[k] = true
-	f.repairs = append(f.repairs, Repair{Kind: kind, Object: object, Offset: offset, Detail: fmt.Sprintf(format, args...)})
+	f.repairs = append(f.repairs, Repair{Kind: kind, Object: object, Offset: offset, Found: found, Detail: fmt.Sprintf(format, args...)})
 }
 
 // Repairs returns the repairs made so far: those Open made to read the

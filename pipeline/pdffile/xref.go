@@ -316,7 +316,7 @@ func (f *File) readSection(off int64, wantStream bool) (*xsection, error) {
 	}
 	for _, p := range f.sectionsNear(off) {
 		if s, err2 := f.readSectionAt(p, wantStream); err2 == nil {
-			f.repaired(RepairXRefOffset, 0, off, "the cross-reference section is at %d, %+d bytes away", p, p-off)
+			f.repairedAt(RepairXRefOffset, 0, off, p, "the cross-reference section is at %d, %+d bytes away", p, p-off)
 			s.nominal = off
 			return s, nil
 		}

@@ -543,6 +543,23 @@ func TestOpen(t *testing.T) {
 			if got := kinds(f.Repairs()); !slices.Equal(got, tt.repairs) {
 				t.Errorf("repairs %v, want %v", f.Repairs(), tt.repairs)
 			}
+			for _, r := range f.Repairs() {
+				// Found is where the object or section really is.
+				switch at := b[min(int(r.Found), len(b)):]; r.Kind {
+				case RepairObjectOffset:
+					if !bytes.HasPrefix(at, fmt.Appendf(nil, "%d 0 obj", r.Object)) {
+						t.Errorf("%v: Found %d holds %.20q", r, r.Found, at)
+					}
+				case RepairXRefOffset:
+					if !bytes.HasPrefix(at, []byte("xref")) && !bytes.Contains(at[:min(len(at), 16)], []byte(" obj")) {
+						t.Errorf("%v: Found %d holds %.20q", r, r.Found, at)
+					}
+				default:
+					if r.Found != 0 {
+						t.Errorf("%v: Found %d", r, r.Found)
+					}
+				}
+			}
 			if len(tt.repairs) == 0 {
 				var ends []int64
 				for _, r := range f.Revisions() {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 // This file judges what the revisions after a signature changed. An
@@ -119,9 +117,10 @@ var maxRevisionBytes int64 = 1 << 30
 const whitespace = " \t\r\n\f\x00"
 
 // judgeChanges fills the Permits, Changes and ChangesErr of results, which
-// are in signing order, for the file in that x holds read. It returns only
-// the context's error.
-func judgeChanges(ctx context.Context, in []byte, x *model.XRefTable, results []Result) error {
+// are in signing order, for the file in. It returns only the context's
+// error. Each revision compared, the whole file included, is read whole
+// (readSnapshot); a file whose signatures all cover it whole is not.
+func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 	cert := 0 // DocMDP P of the certification signatures so far; the strictest wins
 	var judged []*Result
 	for i := range results {
@@ -159,7 +158,7 @@ func judgeChanges(ctx context.Context, in []byte, x *model.XRefTable, results []
 		points = append(points, p)
 	}
 	slices.Sort(points)
-	parsed := int64(0) // the whole file is read already
+	parsed := int64(0) // of the revisions before the whole file
 	for _, p := range points[:len(points)-1] {
 		parsed += p
 	}
@@ -185,14 +184,12 @@ func judgeChanges(ctx context.Context, in []byte, x *model.XRefTable, results []
 		}
 		var cur *snapshot
 		var err error
-		if p == int64(len(in)) {
-			err = guard("revision snapshot", func() error { cur = newSnapshot(ctx, x, p); return nil })
-		} else {
-			cur, err = readSnapshot(ctx, in[:p])
-		}
-		if err == nil && i > 0 {
-			// A later revision must also be one every reader reads alike.
+		if i > 0 {
+			// A later revision must be one every reader reads alike.
 			err = checkRevisionChain(in[:p])
+		}
+		if err == nil {
+			cur, err = readSnapshot(ctx, in[:p])
 		}
 		switch {
 		case ctx.Err() != nil:

@@ -5,15 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
@@ -54,19 +55,25 @@ func fillIn(t testing.TB, pdf []byte) []byte {
 // name: the empty one the document has, or a new invisible one. With p > 0
 // the signature certifies the document with DocMDP permission P=p (ISO
 // 32000-1 §12.8.2.2) and the catalog names it in /Perms. Seal does none of
-// this: the revision is built here from Seal's parts.
-func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
+// this: the revision is built here from Seal's parts. fieldEntries are
+// set in the field's dictionary as well.
+func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntries ...types.Dict) []byte {
 	t.Helper()
 	ctx := context.Background()
-	pc, err := openPDF(ctx, in, MaxVerifySize)
+	f, err := openFile(ctx, in, MaxVerifySize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := pc.XRefTable
-	prev, stream, err := lastXRef(in, pc)
-	if err != nil {
-		t.Fatal(err)
+	revs := f.Revisions()
+	last := revs[len(revs)-1].Sections[0]
+	prev, stream := last.Offset, last.Kind == pdffile.SectionStream
+	root := f.Trailer()["Root"].(types.IndirectRef)
+	var info *types.IndirectRef
+	if r, ok := f.Trailer()["Info"].(types.IndirectRef); ok {
+		info = &r
 	}
+	id, _ := f.Trailer()["ID"].(types.Array)
+	size := f.XRefSize()
 	signer, err := newCMSSigner(k.signer, []*smx509.Certificate{k.cert})
 	if err != nil {
 		t.Fatal(err)
@@ -77,29 +84,32 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 		t.Fatal(err)
 	}
 	ref := func(n int) types.IndirectRef { return *types.NewIndirectRef(n, 0) }
-	cat, err := x.Catalog()
+	cat, err := f.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat = cat.Clone().(types.Dict)
 	form := types.Dict{}
-	if f, err := x.DereferenceDict(cat["AcroForm"]); err == nil && f != nil {
-		form = f.Clone().(types.Dict)
+	if d, err := resolveDict(f, cat["AcroForm"]); err == nil && d != nil {
+		form = d.Clone().(types.Dict)
 	}
-	fields, _ := x.DereferenceArray(form["Fields"])
+	fields, _ := resolveArray(f, form["Fields"])
 	fields = fields.Clone().(types.Array)
-	sigNr, fieldNr := *x.Size, *x.Size+1
+	sigNr, fieldNr := size, size+1
 	field := types.Dict{"Type": types.Name("Annot"), "Subtype": types.Name("Widget"), "FT": types.Name("Sig"), "T": types.StringLiteral(name),
 		"F": types.Integer(132), "Rect": types.Array{types.Integer(0), types.Integer(0), types.Integer(0), types.Integer(0)}}
-	for _, f := range fields {
-		if d, err := x.DereferenceDict(f); err == nil && d["T"] == types.StringLiteral(name) {
-			fieldNr, field = f.(types.IndirectRef).ObjectNumber.Value(), d.Clone().(types.Dict)
+	for _, o := range fields {
+		if d, err := resolveDict(f, o); err == nil && d["T"] == types.StringLiteral(name) {
+			fieldNr, field = o.(types.IndirectRef).ObjectNumber.Value(), d.Clone().(types.Dict)
 		}
 	}
-	if fieldNr == *x.Size+1 {
+	if fieldNr == size+1 {
 		form["Fields"] = append(fields, ref(fieldNr))
 	}
 	field["V"] = ref(sigNr)
+	for _, d := range fieldEntries {
+		maps.Copy(field, d)
+	}
 	u := newUpdate(in, 1<<16)
 	extra := types.Dict{"M": pdfDate(at)}
 	if p > 0 {
@@ -124,14 +134,14 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int) []byte {
 	if p > 0 {
 		cat["Perms"] = types.Dict{"DocMDP": ref(sigNr)}
 	}
-	if err := u.dictObject(x.Root.ObjectNumber.Value(), 0, cat); err != nil {
+	if err := u.dictObject(root.ObjectNumber.Value(), 0, cat); err != nil {
 		t.Fatal(err)
 	}
-	tr := trailerInfo{root: *x.Root, info: x.Info, id: x.ID, prev: prev}
+	tr := trailerInfo{root: root, info: info, id: id, prev: prev}
 	if stream {
-		err = u.finishStream(*x.Size+2, tr)
+		err = u.finishStream(size+2, tr, nil)
 	} else {
-		err = u.finishTable(tr)
+		err = u.finishTable(tr, nil)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +283,12 @@ func TestVerifyChanges(t *testing.T) {
 		}, []wantSig{{changes: ValidationData}}},
 		{"junk after the last %%EOF", func(*testing.T) []byte { return append(bytes.Clone(sealed), "junk that no reader reads"...) }, []wantSig{passed}},
 		{"empty signature field signed", func(t *testing.T) []byte { return certify(t, sealed, ecK, "Approval", 0) }, []wantSig{permitted, passed}},
+		{"empty signature field signed, its widget's /M set (as pdfsig does)", func(t *testing.T) []byte {
+			return certify(t, sealed, ecK, "Approval", 0, types.Dict{"M": types.StringLiteral("D:20250314090000Z")})
+		}, []wantSig{permitted, passed}},
+		{"empty signature field signed, its widget's /F changed", func(t *testing.T) []byte {
+			return certify(t, sealed, ecK, "Approval", 0, types.Dict{"F": types.Integer(2)})
+		}, []wantSig{modified(OtherChange, `changes form field "Approval" (object 11): /F`), passed}},
 		{"empty signature field given an appearance, unsigned", func(t *testing.T) []byte {
 			e := pdfsealtest.New(t, sealed)
 			field := e.Dict(11)
@@ -474,7 +490,10 @@ func TestDocMDP(t *testing.T) {
 
 func TestDocMDPPermission(t *testing.T) {
 	t.Parallel()
-	x := &model.XRefTable{Table: map[int]*model.XRefTableEntry{}}
+	x, err := openFile(context.Background(), textPDF(1, 100), MaxVerifySize) // the dictionaries below are direct
+	if err != nil {
+		t.Fatal(err)
+	}
 	ref := func(transform string, params types.Object) types.Dict {
 		return types.Dict{"Reference": types.Array{types.Dict{"TransformMethod": types.Name(transform), "TransformParams": params}}}
 	}
@@ -560,19 +579,15 @@ func TestVerifyChangesBounds(t *testing.T) {
 	}
 }
 
-// TestSignedRevisionUnreadable: a signature whose revision pdfcpu cannot
+// TestSignedRevisionUnreadable: a signature whose revision cannot be
 // read on its own (here: a file prefixed with a broken revision) cannot be
 // compared with what follows, and fails.
 func TestSignedRevisionUnreadable(t *testing.T) {
 	t.Parallel()
 	broken := []byte("%PDF-1.7\n1 0 obj\n<</Type/Catalog\nendobj\nstartxref\n9\n%%EOF\n")
 	in := appendPDF(broken, []string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")
-	pc, err := openPDF(context.Background(), in, MaxVerifySize)
-	if err != nil {
-		t.Fatal(err)
-	}
 	res := []Result{{Field: "Broken", SignedSize: int64(len(broken)), Revision: 1, Status: Valid}}
-	if err := judgeChanges(context.Background(), in, pc.XRefTable, res); err != nil {
+	if err := judgeChanges(context.Background(), in, res); err != nil {
 		t.Fatal(err)
 	}
 	var me *ModificationError

@@ -53,8 +53,18 @@
 // chains, validity periods and revocation belong to the caller, which gets
 // the certificates in the Result.
 //
-// The input is parsed with github.com/pdfcpu/pdfcpu, under a size limit and
-// pdfcpu's resource limits, with parser panics turned into [ErrMalformed].
-// Objects are written by this package, never by pdfcpu (whose writer
+// The input is read lazily with package pipeline/pdffile, under a size
+// limit and its bounds: Seal reads the trailer and cross-reference data,
+// the catalog, the interactive form, the page tree and the target page
+// with its content streams located, not decoded; Verify reads the form's
+// field tree and each signature dictionary where the signed bytes hold it.
+// Damage pdffile repairs is judged by Seal (see xrefRepairs): an object a
+// few bytes from the offset its entry gives makes the update's
+// cross-reference section complete, chained to nothing; a missing endobj
+// is sealed as is; other repairs are refused as [ErrMalformed]. Only when
+// a signature does not cover the whole file does Verify read every object
+// of the revisions after it, to compare them. Values are pdfcpu's
+// (github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types), as pdffile gives them;
+// objects are written by this package, never by pdfcpu (whose writer
 // rewrites the whole file).
 package pdfseal

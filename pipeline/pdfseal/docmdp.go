@@ -3,8 +3,9 @@ package pdfseal
 import (
 	"fmt"
 
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // maxSigRefs bounds the signature reference dictionaries read from one
@@ -17,8 +18,8 @@ const maxSigRefs = 16
 // for an approval signature; else 1 (no changes), 2 (form filling and
 // signing) or 3 (also annotations). An absent P is 2, the default of table
 // 254; a value outside 1–3 counts as the strictest, 1.
-func docMDP(x *model.XRefTable, sig types.Dict) int {
-	refs, err := x.DereferenceArray(sig["Reference"])
+func docMDP(f *pdffile.File, sig types.Dict) int {
+	refs, err := resolveArray(f, sig["Reference"])
 	if err != nil {
 		return 0
 	}
@@ -26,25 +27,25 @@ func docMDP(x *model.XRefTable, sig types.Dict) int {
 		if i >= maxSigRefs {
 			break
 		}
-		ref, err := x.DereferenceDict(o)
+		ref, err := resolveDict(f, o)
 		if err != nil || ref == nil {
 			continue
 		}
-		if m, err := x.Dereference(ref["TransformMethod"]); err != nil || m != types.Name("DocMDP") {
+		if m, err := f.Resolve(ref["TransformMethod"]); err != nil || m != types.Name("DocMDP") {
 			continue
 		}
-		params, err := x.DereferenceDict(ref["TransformParams"])
+		params, err := resolveDict(f, ref["TransformParams"])
 		if err != nil {
 			return 1
 		}
-		p, err := x.DereferenceInteger(params["P"])
-		switch {
+		p, err := f.Resolve(params["P"])
+		switch v, isInt := p.(types.Integer); {
 		case err != nil:
 			return 1
 		case p == nil:
 			return 2
-		case *p >= 1 && *p <= 3:
-			return p.Value()
+		case isInt && v >= 1 && v <= 3:
+			return int(v)
 		}
 		return 1
 	}
@@ -56,19 +57,19 @@ func docMDP(x *model.XRefTable, sig types.Dict) int {
 // certified: the signature the catalog's /Perms /DocMDP names (§12.8.4,
 // table 258), or any signature field value with a DocMDP reference. When
 // there are several, the strictest counts.
-func certification(x *model.XRefTable, catalog types.Dict) (p int, name string) {
+func certification(f *pdffile.File, catalog types.Dict) (p int, name string) {
 	stricter := func(q int, n string) {
 		if q > 0 && (p == 0 || q < p) {
 			p, name = q, n
 		}
 	}
-	fields, _ := signatureFields(x)
-	for _, f := range fields {
-		stricter(docMDP(x, f.sig), f.name)
+	fields, _ := signatureFields(f)
+	for _, fd := range fields {
+		stricter(docMDP(f, fd.sig), fd.name)
 	}
-	if perms, err := x.DereferenceDict(catalog["Perms"]); err == nil && perms != nil {
-		if sig, err := x.DereferenceDict(perms["DocMDP"]); err == nil && sig != nil {
-			stricter(docMDP(x, sig), fmt.Sprintf("/Perms /DocMDP %s", perms["DocMDP"].PDFString()))
+	if perms, err := resolveDict(f, catalog["Perms"]); err == nil && perms != nil {
+		if sig, err := resolveDict(f, perms["DocMDP"]); err == nil && sig != nil {
+			stricter(docMDP(f, sig), fmt.Sprintf("/Perms /DocMDP %s", pdfString(perms["DocMDP"])))
 		}
 	}
 	return p, name

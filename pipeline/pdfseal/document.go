@@ -8,17 +8,18 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // DefaultMaxInputSize is the input size limit of [Seal] when
 // Options.MaxInputSize is zero.
 const DefaultMaxInputSize = 64 << 20
 
-// Bounds on walking hostile object graphs. pdfcpu bounds its own parsing
-// (model.ResourceLimits); these bound this package's walks over the result.
+// Bounds on walking hostile object graphs. pdffile bounds its own reading
+// (pdffile.Options); these bound this package's walks over what it reads.
 const (
 	maxTreeDepth  = 32     // /Parent chains, /Kids nesting
 	maxFieldNodes = 10_000 // form field dictionaries visited
@@ -40,58 +41,33 @@ func checkInput(in []byte, limit int64) error {
 	return nil
 }
 
-// openPDF parses in with pdfcpu under a size limit and a panic guard. It
-// does not decrypt: an encrypted file yields ErrEncrypted.
-func openPDF(ctx context.Context, in []byte, limit int64) (*model.Context, error) {
+// openFile opens in with pdffile under a size limit: only the header,
+// the trailer and the cross-reference data are read (ISO 32000-1 §7.5),
+// the objects later on demand. It does not decrypt: an encrypted file
+// (§7.6) is ErrEncrypted.
+func openFile(ctx context.Context, in []byte, limit int64) (*pdffile.File, error) {
 	if err := checkInput(in, limit); err != nil {
 		return nil, err
 	}
-	conf := readConfiguration(limit)
-	var pc *model.Context
-	err := guard("read", func() error {
-		var err error
-		pc, err = pdfcpu.ReadWithContext(ctx, bytes.NewReader(in), conf)
-		return err
+	f, err := pdffile.OpenContext(ctx, bytes.NewReader(in), int64(len(in)), pdffile.Options{
+		MaxDecodedSize: max(4*limit, 64<<20),
 	})
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case errors.Is(err, pdfcpu.ErrWrongPassword):
-		return nil, fmt.Errorf("%w: a password is needed to open it (%v)", ErrEncrypted, err)
-	case errors.Is(err, ErrMalformed):
-		return nil, err
 	default:
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if pc.XRefTable.Encrypt != nil {
-		return nil, fmt.Errorf("%w: trailer /Encrypt %s", ErrEncrypted, pc.XRefTable.Encrypt.PDFString())
+	if f.Encrypted() {
+		return nil, fmt.Errorf("%w: trailer /Encrypt %s", ErrEncrypted, pdfString(f.Trailer()["Encrypt"]))
 	}
-	return pc, nil
+	return f, nil
 }
 
-// readConfiguration is a pdfcpu configuration for reading only, built here
-// rather than by model.NewDefaultConfiguration, which creates a
-// configuration directory on disk. Resource limits scale with the input
-// limit.
-func readConfiguration(limit int64) *model.Configuration {
-	lim := model.DefaultResourceLimits()
-	lim.MaxStreamBytes = limit
-	lim.MaxDecodeBytes = max(4*limit, 64<<20)
-	lim.MaxObjectCount = 1_000_000
-	lim.MaxXRefEntries = 1_000_000
-	lim.MaxObjectStreamCount = 100_000
-	lim.MaxRecursionDepth = 64
-	return &model.Configuration{
-		Reader15:       true,
-		ValidationMode: model.ValidationRelaxed,
-		Eol:            types.EolLF,
-		Limits:         lim,
-	}
-}
-
-// guard runs f, turning a panic into ErrMalformed. Every call into pdfcpu on
-// hostile data goes through it.
+// guard runs f, turning a panic into ErrMalformed. Every walk over the
+// objects of hostile data goes through it (pdffile turns its parser's
+// panics into errors itself).
 func guard(what string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -108,38 +84,6 @@ func snippet(in []byte, off int64) string {
 	}
 	end := min(int64(len(in)), off+24)
 	return string(in[off:end])
-}
-
-// lastXRef returns the offset the final startxref names (§7.5.5) and
-// whether the section there is a cross-reference stream. An incremental
-// update chains to that section with /Prev, so it must really be there:
-// Seal refuses a file whose startxref is wrong even when pdfcpu could
-// repair it by scanning. The rest of the chain is checked by
-// checkXRefChain.
-func lastXRef(in []byte, pc *model.Context) (off int64, stream bool, err error) {
-	off, err = startXRef(in)
-	if err != nil {
-		return 0, false, err
-	}
-	at := bytes.TrimLeft(in[off:], " \t\r\n\f\x00")
-	if bytes.HasPrefix(at, []byte("xref")) {
-		if _, err := checkXRefTable(at[len("xref"):]); err != nil {
-			return 0, false, fmt.Errorf("%w: the cross-reference table at %d: %v", ErrMalformed, off, err)
-		}
-		return off, false, nil
-	}
-	// A stream must be one pdfcpu read as such, from this offset: not an
-	// object it found by scanning a file whose cross-references it had to
-	// rebuild.
-	if nr, _, ok := objectHeader(at); ok {
-		e, found := pc.XRefTable.Table[nr]
-		if found && e != nil && e.Offset != nil && *e.Offset == off {
-			if _, isXRef := e.Object.(types.XRefStreamDict); isXRef {
-				return off, true, nil
-			}
-		}
-	}
-	return 0, false, fmt.Errorf("%w: startxref %d points to %q, not to a readable cross-reference section", ErrMalformed, off, snippet(in, off))
 }
 
 // startXRef returns the offset the last startxref of in names (§7.5.5),
@@ -168,9 +112,9 @@ const maxTrailerBytes = 64 << 10
 
 // checkXRefTable checks the syntax of a cross-reference table section after
 // its "xref" keyword (§7.5.4): subsections of entries, then the trailer
-// dictionary with an integer /Size (§7.5.5), which it returns. pdfcpu
-// rebuilds a broken section by scanning the file, which suits reading but
-// not appending.
+// dictionary with an integer /Size (§7.5.5), which it returns. pdffile
+// reconstructs a broken section by scanning the file, which suits reading
+// but not appending.
 func checkXRefTable(b []byte) (types.Dict, error) {
 	const ws = " \t\r\n\f\x00"
 	number := func() (int, bool) {
@@ -255,8 +199,9 @@ func objectHeader(b []byte) (nr, n int, ok bool) {
 	return nums[0], len(b) - len(rest) + len("obj"), true
 }
 
-// target is what Seal needs from the input document, extracted from the
-// pdfcpu model under guard so that writing touches plain data only.
+// target is what Seal needs from the input document, read from it
+// through pdffile: the trailer, the catalog, the interactive form, the
+// target page and the path down the page tree to it.
 type target struct {
 	nextObj    int // first unused object number
 	root       types.IndirectRef
@@ -264,6 +209,10 @@ type target struct {
 	id         types.Array
 	prevXRef   int64 // offset of the input's last cross-reference section
 	xrefStream bool  // that section is a stream: write the update's as one too
+	// complete is set for a file read with repairs of its offsets: the
+	// update's cross-reference section then lists every object of the
+	// file where it really is, and has no /Prev (see xrefRepairs).
+	complete []xrefEntry
 
 	catalog     types.Dict         // copy of the catalog
 	acroForm    types.Dict         // copy of the interactive form dictionary, or a new one
@@ -286,36 +235,54 @@ type box struct{ llx, lly, urx, ury float64 }
 func (b box) width() float64  { return b.urx - b.llx }
 func (b box) height() float64 { return b.ury - b.lly }
 
-// sealTarget extracts from pc what sealing page pageNr needs.
-func sealTarget(in []byte, pc *model.Context, pageNr int) (*target, error) {
+// newObjects bounds the objects one update adds, for numbering them below
+// the limit of ISO 32000-1 Annex C.
+const newObjects = 16
+
+// sealTarget reads from f what sealing page pageNr needs. The input's
+// cross-reference chain has been checked (checkRevisionChain).
+func sealTarget(in []byte, f *pdffile.File, pageNr int) (*target, error) {
 	t := &target{}
 	err := guard("page lookup", func() error {
-		x := pc.XRefTable
+		revs := f.Revisions()
+		if len(revs) == 0 || len(revs[len(revs)-1].Sections) == 0 {
+			return fmt.Errorf("%w: no cross-reference section", ErrMalformed)
+		}
+		last := revs[len(revs)-1].Sections[0]
+		if last.Kind == pdffile.SectionScan {
+			return fmt.Errorf("%w: the cross-reference data had to be reconstructed", ErrMalformed)
+		}
+		t.prevXRef, t.xrefStream = last.Offset, last.Kind == pdffile.SectionStream
+		tr := f.Trailer()
+		root, ok := tr["Root"].(types.IndirectRef)
+		if !ok {
+			return fmt.Errorf("%w: trailer /Root is %s, not an indirect reference", ErrMalformed, pdfString(tr["Root"]))
+		}
+		t.root = root
+		if info, ok := tr["Info"].(types.IndirectRef); ok {
+			t.info = &info
+		}
+		if id, ok := tr["ID"].(types.Array); ok {
+			t.id = id.Clone().(types.Array)
+		}
 		var err error
-		if t.prevXRef, t.xrefStream, err = lastXRef(in, pc); err != nil {
+		if t.nextObj, err = nextObject(f); err != nil {
 			return err
 		}
-		if x.Root == nil {
-			return fmt.Errorf("%w: trailer has no /Root", ErrMalformed)
-		}
-		t.root, t.info, t.id = *x.Root, x.Info, x.ID
-		t.nextObj = 1
-		if x.Size != nil {
-			t.nextObj = *x.Size
-		}
-		for nr := range x.Table {
-			t.nextObj = max(t.nextObj, nr+1)
-		}
-		if err := t.readCatalog(x); err != nil {
+		if err := t.readCatalog(f); err != nil {
 			return err
 		}
-		if err := checkPageTree(x, t.catalog); err != nil {
+		if err := checkPageTree(f, t.catalog); err != nil {
 			return fmt.Errorf("%w: page tree: %v", ErrMalformed, err)
 		}
-		if p, sig := certification(x, t.catalog); p == 1 {
+		if p, sig := certification(f, t.catalog); p == 1 {
 			return fmt.Errorf("%w: signature %q certifies the document with DocMDP permission P=1 (ISO 32000-1 §12.8.2.2): no change, a seal included, is permitted", ErrNoChangesPermitted, sig)
 		}
-		return t.readPage(x, pageNr)
+		if err := t.readPage(f, pageNr); err != nil {
+			return err
+		}
+		t.complete, err = xrefRepairs(in, f)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -323,8 +290,34 @@ func sealTarget(in []byte, pc *model.Context, pageNr int) (*target, error) {
 	return t, nil
 }
 
-func (t *target) readCatalog(x *model.XRefTable) error {
-	cat, err := x.Catalog()
+// nextObject returns the first object number the update may use: the
+// input's XRefSize, or, when a trailer claims a /Size near the limit of
+// ISO 32000-1 Annex C (8,388,607 objects), one more than the highest
+// object number in use.
+func nextObject(f *pdffile.File) (int, error) {
+	if n := f.XRefSize(); n+newObjects <= maxObjectNumber {
+		return max(n, 1), nil
+	}
+	nrs, err := f.ObjectNumbers()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	n := 1
+	if len(nrs) > 0 {
+		n = nrs[len(nrs)-1] + 1
+	}
+	if n+newObjects > maxObjectNumber {
+		return 0, fmt.Errorf("%w: object %d is in use: no room for the seal's objects below the %d of ISO 32000-1 Annex C", ErrMalformed, n-1, maxObjectNumber)
+	}
+	return n, nil
+}
+
+// maxObjectNumber is the largest object number ISO 32000-1 Annex C (table
+// C.1) lets a conforming file use.
+const maxObjectNumber = 8_388_607
+
+func (t *target) readCatalog(f *pdffile.File) error {
+	cat, err := f.Catalog()
 	if err != nil || cat == nil {
 		return fmt.Errorf("%w: catalog %s: %v", ErrMalformed, t.root.PDFString(), err)
 	}
@@ -334,7 +327,7 @@ func (t *target) readCatalog(x *model.XRefTable) error {
 		if ref, isRef := o.(types.IndirectRef); isRef {
 			t.acroFormRef = &ref
 		}
-		d, err := x.DereferenceDict(o)
+		d, err := resolveDict(f, o)
 		if err != nil {
 			return fmt.Errorf("%w: /AcroForm: %v", ErrMalformed, err)
 		}
@@ -343,7 +336,7 @@ func (t *target) readCatalog(x *model.XRefTable) error {
 		}
 	}
 	if o, ok := t.acroForm.Find("Fields"); ok && o != nil {
-		a, err := x.DereferenceArray(o)
+		a, err := resolveArray(f, o)
 		if err != nil {
 			return fmt.Errorf("%w: /AcroForm /Fields: %v", ErrMalformed, err)
 		}
@@ -353,33 +346,32 @@ func (t *target) readCatalog(x *model.XRefTable) error {
 		t.fields = a.Clone().(types.Array)
 	}
 	t.fieldNames = make(map[string]bool, len(t.fields))
-	for _, f := range t.fields {
-		d, err := x.DereferenceDict(f)
+	for _, o := range t.fields {
+		d, err := resolveDict(f, o)
 		if err != nil || d == nil {
 			continue // a broken field does not stop sealing; it only cannot clash by name
 		}
-		if name, err := x.DereferenceText(d["T"]); err == nil {
+		if name, err := resolveText(f, d["T"]); err == nil {
 			t.fieldNames[name] = true
 		}
 	}
 	return nil
 }
 
-func (t *target) readPage(x *model.XRefTable, pageNr int) error {
-	if err := x.EnsurePageCount(); err != nil {
-		return fmt.Errorf("%w: page tree: %v", ErrMalformed, err)
-	}
-	if pageNr < 1 || pageNr > x.PageCount {
-		return fmt.Errorf("%w: page %d requested, the document has %d", ErrNoPage, pageNr, x.PageCount)
-	}
-	d, ref, _, err := x.PageDict(pageNr, false)
-	if err != nil || d == nil || ref == nil {
+// readPage reads page pageNr, found by going down the page tree (§7.7.3),
+// with its inherited attributes (§7.7.3.4).
+func (t *target) readPage(f *pdffile.File, pageNr int) error {
+	d, ref, attrs, err := f.Page(pageNr)
+	switch {
+	case errors.Is(err, pdffile.ErrNoPage):
+		return fmt.Errorf("%w: %v", ErrNoPage, err)
+	case err != nil:
 		return fmt.Errorf("%w: page %d: %v", ErrMalformed, pageNr, err)
 	}
-	t.pageRef = *ref
+	t.pageRef = ref
 	t.pageDict = d.Clone().(types.Dict)
 	if o, ok := t.pageDict.Find("Annots"); ok && o != nil {
-		a, err := x.DereferenceArray(o)
+		a, err := resolveArray(f, o)
 		if err != nil {
 			return fmt.Errorf("%w: page %d /Annots: %v", ErrMalformed, pageNr, err)
 		}
@@ -389,76 +381,140 @@ func (t *target) readPage(x *model.XRefTable, pageNr int) error {
 		t.pageAnnots = a.Clone().(types.Array)
 	}
 
-	// MediaBox, CropBox and Rotate are inheritable (§7.7.3.4, table 30).
-	inherited := func(key string) (types.Object, error) { return inheritedAttribute(x, d, key) }
-	media, err := inherited("MediaBox")
-	if err != nil {
-		return fmt.Errorf("%w: page %d /MediaBox: %v", ErrMalformed, pageNr, err)
+	if err := checkContents(f, t.pageDict["Contents"]); err != nil {
+		return fmt.Errorf("%w: page %d /Contents: %v", ErrMalformed, pageNr, err)
 	}
-	mb, ok := rectangle(x, media)
+
+	mb, ok := rectangle(attrs.MediaBox)
 	if !ok {
-		return fmt.Errorf("%w: page %d has no usable /MediaBox (%v)", ErrMalformed, pageNr, media)
+		return fmt.Errorf("%w: page %d has no usable /MediaBox (%s)", ErrMalformed, pageNr, pdfString(attrs.MediaBox))
 	}
 	t.pageBox = mb
-	if crop, err := inherited("CropBox"); err == nil && crop != nil {
-		if cb, ok := rectangle(x, crop); ok {
-			// §14.11.2: the crop box is clipped to the media box.
-			cb = box{max(cb.llx, mb.llx), max(cb.lly, mb.lly), min(cb.urx, mb.urx), min(cb.ury, mb.ury)}
-			if cb.width() > 0 && cb.height() > 0 {
-				t.pageBox = cb
-			}
+	if cb, ok := rectangle(attrs.CropBox); ok {
+		// §14.11.2: the crop box is clipped to the media box.
+		cb = box{max(cb.llx, mb.llx), max(cb.lly, mb.lly), min(cb.urx, mb.urx), min(cb.ury, mb.ury)}
+		if cb.width() > 0 && cb.height() > 0 {
+			t.pageBox = cb
 		}
 	}
-	if rot, err := inherited("Rotate"); err == nil && rot != nil {
+	if rot := attrs.Rotate; rot != nil {
 		r, ok := rot.(types.Integer)
 		if !ok || int(r)%90 != 0 {
-			return fmt.Errorf("%w: page %d /Rotate %v is not a multiple of 90", ErrMalformed, pageNr, rot)
+			return fmt.Errorf("%w: page %d /Rotate %s is not a multiple of 90", ErrMalformed, pageNr, pdfString(rot))
 		}
 		t.pageRotate = ((int(r) % 360) + 360) % 360
 	}
 	t.userUnit = 1
-	if u, ok := t.pageDict.Find("UserUnit"); ok && u != nil {
-		if f, err := x.DereferenceNumber(u); err == nil && f > 0 && !math.IsInf(f, 0) {
-			t.userUnit = f
+	if u, ok := number(attrs.UserUnit); ok && u > 0 && !math.IsInf(u, 0) {
+		t.userUnit = u
+	}
+	return nil
+}
+
+// checkContents finds the content streams of the page the seal goes on
+// (§7.8.2): a stream, an array of streams, or nothing (a reference to a
+// missing object included). Their data is not
+// read, only located; one whose /Length does not lead to endstream is a
+// repair (pdffile.RepairStreamLength) that xrefRepairs refuses, as readers
+// that trust /Length and readers that look for endstream show different
+// pages.
+func checkContents(f *pdffile.File, contents types.Object) error {
+	o, err := f.Resolve(contents)
+	if err != nil {
+		return err
+	}
+	streams := types.Array{contents}
+	switch v := o.(type) {
+	case nil:
+		return nil
+	case types.StreamDict:
+	case types.Array:
+		if len(v) > maxArrayLen {
+			return fmt.Errorf("%d content streams", len(v))
+		}
+		streams = v
+	default:
+		return fmt.Errorf("%s is %T, not a content stream", pdfString(contents), o)
+	}
+	for _, s := range streams {
+		if _, isRef := s.(types.IndirectRef); !isRef {
+			return fmt.Errorf("%s is not an indirect reference to a stream (§7.3.8)", pdfString(s))
+		}
+		if v, err := f.Resolve(s); err != nil || v == nil {
+			continue // a reference to nothing is null (§7.3.10): no content
+		}
+		if _, _, err := f.RawStream(s); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// inheritedAttribute looks key up in page and then up its /Parent chain,
-// at most maxTreeDepth levels.
-func inheritedAttribute(x *model.XRefTable, page types.Dict, key string) (types.Object, error) {
-	node := page
-	for depth := 0; node != nil && depth < maxTreeDepth; depth++ {
-		if o, ok := node.Find(key); ok && o != nil {
-			return x.Dereference(o)
-		}
-		parent, ok := node.Find("Parent")
-		if !ok {
-			return nil, nil
-		}
-		var err error
-		if node, err = x.DereferenceDict(parent); err != nil {
-			return nil, err
-		}
-	}
-	return nil, nil
-}
-
-// rectangle reads a PDF rectangle (§7.9.5) and normalises it.
-func rectangle(x *model.XRefTable, o types.Object) (box, bool) {
+// rectangle reads a PDF rectangle (§7.9.5) whose numbers are resolved,
+// and normalises it.
+func rectangle(o types.Object) (box, bool) {
 	a, ok := o.(types.Array)
 	if !ok || len(a) != 4 {
 		return box{}, false
 	}
 	var v [4]float64
 	for i, e := range a {
-		f, err := x.DereferenceNumber(e)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		f, ok := number(e)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			return box{}, false
 		}
 		v[i] = f
 	}
 	b := box{min(v[0], v[2]), min(v[1], v[3]), max(v[0], v[2]), max(v[1], v[3])}
 	return b, b.width() > 0 && b.height() > 0
+}
+
+// resolveDict resolves o (§7.3.10) to a dictionary, or nil for null. A
+// stream is not a dictionary here.
+func resolveDict(f *pdffile.File, o types.Object) (types.Dict, error) {
+	v, err := f.Resolve(o)
+	if err != nil {
+		return nil, err
+	}
+	switch d := v.(type) {
+	case nil:
+		return nil, nil
+	case types.Dict:
+		return d, nil
+	}
+	return nil, fmt.Errorf("%s is %T, not a dictionary", pdfString(o), v)
+}
+
+// resolveArray resolves o to an array, or nil for null.
+func resolveArray(f *pdffile.File, o types.Object) (types.Array, error) {
+	v, err := f.Resolve(o)
+	if err != nil {
+		return nil, err
+	}
+	switch a := v.(type) {
+	case nil:
+		return nil, nil
+	case types.Array:
+		return a, nil
+	}
+	return nil, fmt.Errorf("%s is %T, not an array", pdfString(o), v)
+}
+
+// resolveInteger resolves o to an integer; ok is false for anything else,
+// null included.
+func resolveInteger(f *pdffile.File, o types.Object) (n int, ok bool) {
+	v, err := f.Resolve(o)
+	if i, isInt := v.(types.Integer); err == nil && isInt {
+		return int(i), true
+	}
+	return 0, false
+}
+
+// resolveText resolves o to a text string (§7.9.2.2), decoded.
+func resolveText(f *pdffile.File, o types.Object) (string, error) {
+	v, err := f.Resolve(o)
+	if err != nil {
+		return "", err
+	}
+	return model.Text(v)
 }

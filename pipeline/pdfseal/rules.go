@@ -442,13 +442,18 @@ func (j *judge) annotation(nr, page int) {
 }
 
 // field judges a changed form field or widget. A signed signature field
-// never changes; an empty one may be signed (/V, with its appearance); at
-// FormFilling a form field may take a value and an appearance.
+// never changes; an empty one may be signed (/V, with its appearance, and
+// the widget's modification date /M, ISO 32000-1 §12.5.2 table 164, which
+// signers such as poppler's pdfsig set); at FormFilling a form field may
+// take a value and an appearance.
 func (j *judge) field(nr int, fr fieldRole, da, db types.Dict) {
 	keys := changedKeys(da, db)
 	var other []string
 	for _, k := range keys {
-		if k != "V" && k != "AP" && k != "AS" {
+		switch {
+		case k == "V" || k == "AP" || k == "AS":
+		case k == "M" && fr.kind == emptySigField:
+		default:
 			other = append(other, k)
 		}
 	}

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // Placement says where the seal picture goes: a box on a page, in
@@ -94,18 +97,18 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 		return err
 	}
 	// The update chains to the input's cross-reference sections (§7.5.6):
-	// their chain must end, which pdfcpu does not check.
+	// each must be where startxref and /Prev say, and their chain must end.
 	if err := checkRevisionChain(in); err != nil {
 		if !errors.Is(err, ErrMalformed) {
 			err = fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		return err
 	}
-	pc, err := openPDF(ctx, in, limit)
+	f, err := openFile(ctx, in, limit)
 	if err != nil {
 		return err
 	}
-	t, err := sealTarget(in, pc, opts.Placement.Page)
+	t, err := sealTarget(in, f, opts.Placement.Page)
 	if err != nil {
 		return err
 	}
@@ -406,11 +409,18 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 		}
 	}
 
+	// A file read with repaired offsets gets a complete section, chained
+	// to nothing: readers then never meet the wrong offsets (xrefRepairs).
 	tr := trailerInfo{root: t.root, info: t.info, id: t.id, prev: t.prevXRef}
-	if t.xrefStream {
-		err = u.finishStream(alloc(), tr)
+	stream := t.xrefStream
+	if t.complete != nil {
+		tr.prev = 0
+		stream = stream || slices.ContainsFunc(t.complete, func(e xrefEntry) bool { return e.kind == pdffile.EntryCompressed })
+	}
+	if stream {
+		err = u.finishStream(alloc(), tr, t.complete)
 	} else {
-		err = u.finishTable(tr)
+		err = u.finishTable(tr, t.complete)
 	}
 	if err != nil {
 		return nil, err

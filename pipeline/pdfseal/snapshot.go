@@ -11,6 +11,8 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // streamKind tells streams apart from other objects.
@@ -42,45 +44,89 @@ type snapObj struct {
 	broken string            // why an object in an object stream could not be decoded
 }
 
-// readSnapshot reads b, a revision of the file, as a PDF.
+// readSnapshot reads b, a revision of the file (§7.5.6: the file as an
+// update left it), as a PDF: every object its cross-reference data
+// defines, read with pdffile. A revision whose cross-reference data had to
+// be reconstructed by scanning, or with an object that cannot be read, is
+// ErrMalformed; an object of an object stream that cannot be decoded is
+// kept as broken, which no comparison finds equal.
 func readSnapshot(ctx context.Context, b []byte) (*snapshot, error) {
-	pc, err := openPDF(ctx, b, MaxVerifySize)
+	f, err := openFile(ctx, b, MaxVerifySize)
 	if err != nil {
 		return nil, err
 	}
 	var s *snapshot
-	err = guard("revision snapshot", func() error { s = newSnapshot(ctx, pc.XRefTable, int64(len(b))); return nil })
+	err = guard("revision snapshot", func() error {
+		s, err = newSnapshot(ctx, f, b)
+		return err
+	})
 	return s, err
 }
 
-func newSnapshot(ctx context.Context, x *model.XRefTable, end int64) *snapshot {
-	s := &snapshot{end: end, root: x.Root, info: x.Info, objs: make(map[int]snapObj, len(x.Table))}
-	for nr, e := range x.Table {
-		if e == nil || e.Free || e.Object == nil {
-			continue
+// newSnapshot reads every object f, opened on b, defines.
+func newSnapshot(ctx context.Context, f *pdffile.File, b []byte) (*snapshot, error) {
+	for _, r := range f.Repairs() {
+		if r.Kind == pdffile.RepairReconstructed {
+			return nil, fmt.Errorf("%w: %s", ErrMalformed, r)
 		}
-		o := snapObj{val: e.Object}
-		if e.Generation != nil {
-			o.gen = *e.Generation
-		}
-		if l, ok := o.val.(types.LazyObjectStreamObject); ok {
-			// pdfcpu decodes objects in object streams (§7.5.7) on demand.
-			var err error
-			if o.val, err = l.DecodedObject(ctx); err != nil {
-				o.val, o.broken = nil, err.Error()
+	}
+	nrs, err := f.ObjectNumbers()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	s := &snapshot{end: int64(len(b)), objs: make(map[int]snapObj, len(nrs))}
+	tr := f.Trailer()
+	if r, ok := tr["Root"].(types.IndirectRef); ok {
+		s.root = &r
+	}
+	if r, ok := tr["Info"].(types.IndirectRef); ok {
+		s.info = &r
+	}
+	for i, nr := range nrs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
 		}
-		switch v := o.val.(type) {
-		case types.StreamDict:
-			o.val, o.kind, o.sum = v.Dict, plainStream, sha256.Sum256(v.Raw)
-		case types.ObjectStreamDict:
-			o.val, o.kind, o.sum = v.Dict, objectStream, sha256.Sum256(v.Raw)
-		case types.XRefStreamDict:
-			o.val, o.kind, o.sum = v.Dict, xrefStream, sha256.Sum256(v.Raw)
+		e, _, err := f.Entry(nr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		o := snapObj{gen: e.Gen}
+		v, err := f.Object(nr)
+		switch {
+		case err != nil && e.Kind == pdffile.EntryCompressed:
+			o.broken = err.Error()
+			s.objs[nr] = o
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		case v == nil:
+			continue // null: as if absent (§7.3.10)
+		}
+		o.val = v
+		if sd, ok := v.(types.StreamDict); ok {
+			o.val, o.kind = sd.Dict, plainStream
+			switch t, _ := sd.Dict["Type"].(types.Name); t {
+			case "ObjStm":
+				o.kind = objectStream
+			case "XRef":
+				o.kind = xrefStream
+			}
+			_, r, err := f.RawStream(*types.NewIndirectRef(nr, e.Gen))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+			// The data as stored, hashed where it lies in b.
+			_, off, n := r.Outer()
+			if off < 0 || n < 0 || off+n > int64(len(b)) {
+				return nil, fmt.Errorf("%w: object %d: stream data at %d of %d bytes is not inside the revision", ErrMalformed, nr, off, n)
+			}
+			o.sum = sha256.Sum256(b[off : off+n])
 		}
 		s.objs[nr] = o
 	}
-	return s
+	return s, nil
 }
 
 // deref resolves o through indirect references; a reference to a missing
@@ -212,8 +258,7 @@ func (s *snapshot) describe(nr int) string {
 // equal reports whether two objects are the same PDF value: numbers by
 // value, strings by their bytes (literal or hex), dictionaries by their
 // entries (a null entry is an absent one, §7.3.7). The parser bounds how
-// deep values nest (model.ResourceLimits.MaxRecursionDepth), and so the
-// recursion.
+// deep values nest (pdffile's Options.MaxDepth), and so the recursion.
 func equal(a, b types.Object) bool {
 	if x, ok := number(a); ok {
 		y, ok := number(b)

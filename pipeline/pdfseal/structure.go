@@ -7,14 +7,17 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // This file checks the two structures a reader follows by reference, where
 // a damaged file can send it round in circles: the chain of
 // cross-reference sections (ISO 32000-1 §7.5.4–§7.5.8) and the page tree
-// (§7.7.3). pdfcpu tolerates loops in both, so a file it reads may still be
-// one qpdf and other readers call damaged; Seal refuses such a file rather
-// than chain an update onto it.
+// (§7.7.3). A reader that repairs or skips what it does not need may still
+// read a file qpdf and other readers call damaged; Seal refuses such a file
+// rather than chain an update onto it. It also decides which of the
+// repairs pdffile made to read a file it can seal (xrefRepairs).
 
 // maxXRefSections bounds the sections of one cross-reference chain.
 const maxXRefSections = 4096
@@ -114,7 +117,7 @@ func readXRefSection(in []byte, off int64) (types.Dict, bool, error) {
 // where present, is the node listing it, the root has none, and each
 // intermediate node's /Count is the number of pages below it (§7.7.3.2).
 // The walk visits each object once and at most maxTreeDepth levels deep.
-func checkPageTree(x *model.XRefTable, catalog types.Dict) error {
+func checkPageTree(f *pdffile.File, catalog types.Dict) error {
 	root, ok := catalog["Pages"].(types.IndirectRef)
 	if !ok {
 		return fmt.Errorf("the catalog's /Pages is %s, not an indirect reference", pdfString(catalog["Pages"]))
@@ -130,7 +133,7 @@ func checkPageTree(x *model.XRefTable, catalog types.Dict) error {
 			return 0, fmt.Errorf("the page tree is more than %d levels deep", maxTreeDepth)
 		}
 		seen[nr] = true
-		d, err := x.DereferenceDict(ref)
+		d, err := resolveDict(f, ref)
 		if err != nil || d == nil {
 			return 0, fmt.Errorf("page tree node %d is not a dictionary (%v)", nr, err)
 		}
@@ -145,7 +148,7 @@ func checkPageTree(x *model.XRefTable, catalog types.Dict) error {
 		if t := d.Type(); t != nil && *t == "Page" || t == nil && !hasKids {
 			return 1, nil
 		}
-		kids, err := x.DereferenceArray(kidsObj)
+		kids, err := resolveArray(f, kidsObj)
 		if err != nil {
 			return 0, fmt.Errorf("page tree node %d: /Kids: %v", nr, err)
 		}
@@ -161,12 +164,12 @@ func checkPageTree(x *model.XRefTable, catalog types.Dict) error {
 			}
 			pages += n
 		}
-		count, err := x.DereferenceInteger(d["Count"])
-		if err != nil || count == nil {
+		count, ok := resolveInteger(f, d["Count"])
+		if !ok {
 			return 0, fmt.Errorf("page tree node %d has /Count %s, not an integer", nr, pdfString(d["Count"]))
 		}
-		if count.Value() != pages {
-			return 0, fmt.Errorf("page tree node %d has /Count %d, but %d pages lie below it", nr, count.Value(), pages)
+		if count != pages {
+			return 0, fmt.Errorf("page tree node %d has /Count %d, but %d pages lie below it", nr, count, pages)
 		}
 		return pages, nil
 	}
@@ -180,4 +183,92 @@ func pdfString(o types.Object) string {
 		return "null"
 	}
 	return o.PDFString()
+}
+
+// xrefRepairs decides, from the repairs pdffile made reading what Seal
+// read, whether the input can be sealed and how the update's
+// cross-reference section must be written:
+//
+//   - a missing endobj (§7.3.10): the object ends where the next begins,
+//     as readers read it, and the update, whose objects are whole, chains
+//     to the input as usual; nil is returned;
+//   - an object not at the offset its entry gives but near it (§7.5.4):
+//     the update's section is complete — every object of the file where
+//     it really is, no /Prev (§7.5.6) — so that no reader of the output
+//     meets the wrong offsets; those entries are returned;
+//   - anything else — a cross-reference section not where startxref or
+//     /Prev says, an entry leading to another object than its own, a
+//     stream whose /Length does not reach endstream (§7.3.8.2), data
+//     reconstructed by scanning — is ErrMalformed naming the repair: the
+//     document the seal would certify is not one every reader reads alike.
+func xrefRepairs(in []byte, f *pdffile.File) ([]xrefEntry, error) {
+	complete := false
+	for _, r := range f.Repairs() {
+		switch r.Kind {
+		case pdffile.RepairMissingEndobj:
+		case pdffile.RepairObjectOffset:
+			complete = true
+		default:
+			return nil, fmt.Errorf("%w: the file needed a repair readers may not make alike (%s)", ErrMalformed, r)
+		}
+	}
+	if !complete {
+		return nil, nil
+	}
+	return completeXRef(in, f)
+}
+
+// completeXRef returns an entry for every object the file defines, with
+// the offset where its header really is: as its entry says, or as pdffile
+// found it nearby when reading it.
+func completeXRef(in []byte, f *pdffile.File) ([]xrefEntry, error) {
+	nrs, err := f.ObjectNumbers()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	out := make([]xrefEntry, 0, len(nrs))
+	var misplaced []int // indices into out
+	for _, nr := range nrs {
+		e, ok, err := f.Entry(nr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: object %d: %v", ErrMalformed, nr, err)
+		}
+		switch {
+		case !ok:
+		case e.Kind == pdffile.EntryCompressed:
+			out = append(out, xrefEntry{nr: nr, kind: e.Kind, off: int64(e.Stream), idx: e.Index})
+		case e.Kind == pdffile.EntryInUse && e.Offset > 0:
+			if h, _, ok := objectHeader(bytes.TrimLeft(in[min(e.Offset, int64(len(in))):], whitespace)); !ok || h != nr {
+				misplaced = append(misplaced, len(out))
+				// Reading it makes pdffile look for it (Repairs).
+				_, _ = f.Object(nr)
+			}
+			out = append(out, xrefEntry{nr: nr, gen: e.Gen, kind: e.Kind, off: e.Offset})
+		}
+	}
+	if len(misplaced) == 0 {
+		return out, nil
+	}
+	type at struct {
+		nr  int
+		off int64
+	}
+	found := make(map[at]int64)
+	for _, r := range f.Repairs() {
+		switch r.Kind {
+		case pdffile.RepairObjectOffset:
+			found[at{r.Object, r.Offset}] = r.Found
+		case pdffile.RepairMissingEndobj:
+		default:
+			return nil, fmt.Errorf("%w: the file needed a repair readers may not make alike (%s)", ErrMalformed, r)
+		}
+	}
+	for _, i := range misplaced {
+		// An object pdffile cannot find either keeps its entry: nothing
+		// Seal reads refers to it.
+		if p, ok := found[at{out[i].nr, out[i].off}]; ok {
+			out[i].off = p
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
@@ -131,39 +133,95 @@ const MaxVerifySize = 256 << 20
 // Verify checks every signature in a PDF's interactive form. It returns an
 // error (wrapping ErrMalformed, ErrEncrypted or ErrTooLarge, or the
 // context's error) only when the file cannot be read; problems with a
-// signature are reported in its Result. A cross-reference damage pdfcpu can
-// repair does not stop verification (signatures are checked over bytes, not
-// objects), although Seal refuses such a file. For each signature that does
-// not cover the whole file, the revisions after it are compared with the
-// document as signed (ISO 32000-1 §7.5.6) and judged against what the
-// signature permits (Result.ChangesErr); this costs one parse of each of
-// those revisions, at most 64. Results are in signing order: by the length
-// of the revision each one covers. A document without signatures gives an
+// signature are reported in its Result. The file is read lazily
+// (pipeline/pdffile): its cross-reference data, the form's field tree and
+// each signature's dictionary as signed; each signature is checked over
+// the bytes of its ByteRange. Cross-reference damage a reader can repair
+// (an offset a few bytes off, data to be reconstructed by scanning) does
+// not stop verification, as signatures are checked over bytes, not
+// objects, although Seal refuses such a file; a cross-reference table
+// that the last startxref names and that does not parse does. A file
+// whose newest cross-reference data cannot be read at all (a /Prev chain
+// that loops) is verified as its newest readable revision left it. For
+// each signature that does not cover the whole file, the revisions after
+// it are compared with the document as signed (ISO 32000-1 §7.5.6) and
+// judged against what the signature permits (Result.ChangesErr); this
+// costs a read of every object of each of those revisions, at most 64,
+// and of the whole file. Results are in signing order: by the length of
+// the revision each one covers. A document without signatures gives an
 // empty slice.
 func Verify(ctx context.Context, in []byte) ([]Result, error) {
-	pc, err := openPDF(ctx, in, MaxVerifySize)
+	f, err := openFile(ctx, in, MaxVerifySize)
+	if errors.Is(err, ErrMalformed) {
+		f, err = openReadableRevision(ctx, in, err)
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLastTable(in); err != nil {
 		return nil, err
 	}
 	var fields []sigField
 	if err := guard("form lookup", func() error {
-		fields, err = signatureFields(pc.XRefTable)
+		fields, err = signatureFields(f)
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	results := make([]Result, 0, len(fields))
-	for _, f := range fields {
+	for _, fd := range fields {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		results = append(results, verifyField(in, pc.XRefTable, f))
+		results = append(results, verifyField(in, f, fd))
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
-	if err := judgeChanges(ctx, in, pc.XRefTable, results); err != nil {
+	if err := judgeChanges(ctx, in, results); err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// openReadableRevision opens the newest earlier revision of in that can
+// be read on its own (§7.5.6: the file as an update left it, up to its
+// %%EOF), trying at most maxLaterRevisions of them, for a file whose
+// newest cross-reference data cannot be read (a /Prev chain that loops,
+// say). The signatures found there are checked over the bytes of the
+// whole file, and the revisions after them are judged unreadable changes.
+// Without such a revision, the error is err, why the whole file could not
+// be read.
+func openReadableRevision(ctx context.Context, in []byte, err error) (*pdffile.File, error) {
+	ends := revisionEnds(in)
+	for i, tried := len(ends)-1, 0; i >= 0 && tried < maxLaterRevisions; i-- {
+		if ends[i] >= int64(len(bytes.TrimRight(in, whitespace))) {
+			continue // the whole file, which does not read
+		}
+		tried++
+		f, rerr := openFile(ctx, in[:ends[i]], MaxVerifySize)
+		if rerr == nil || !errors.Is(rerr, ErrMalformed) {
+			return f, rerr
+		}
+	}
+	return nil, err
+}
+
+// checkLastTable checks the cross-reference table the last startxref
+// names, if it names one (§7.5.4): a table there that does not parse is
+// damage no reader repairs alike, where a startxref that names no section
+// at all is repaired by scanning the file.
+func checkLastTable(in []byte) error {
+	off, err := startXRef(in)
+	if err != nil {
+		return nil
+	}
+	at := bytes.TrimLeft(in[off:], whitespace)
+	if !bytes.HasPrefix(at, []byte("xref")) {
+		return nil
+	}
+	if _, err := checkXRefTable(at[len("xref"):]); err != nil {
+		return fmt.Errorf("%w: the cross-reference table at %d: %v", ErrMalformed, off, err)
+	}
+	return nil
 }
 
 // sigField is a signature field with a value.
@@ -177,16 +235,16 @@ type sigField struct {
 // (/FT /Sig, inheritable) that have a value. Broken nodes are skipped;
 // the walk is bounded in depth and size and visits each object once. Only
 // a missing catalog is an error.
-func signatureFields(x *model.XRefTable) ([]sigField, error) {
-	cat, err := x.Catalog()
+func signatureFields(f *pdffile.File) ([]sigField, error) {
+	cat, err := f.Catalog()
 	if err != nil || cat == nil {
-		return nil, fmt.Errorf("%w: no document catalog (trailer /Root %v): %v", ErrMalformed, x.Root, err)
+		return nil, fmt.Errorf("%w: no document catalog (trailer /Root %s): %v", ErrMalformed, pdfString(f.Trailer()["Root"]), err)
 	}
-	form, err := x.DereferenceDict(cat["AcroForm"])
+	form, err := resolveDict(f, cat["AcroForm"])
 	if err != nil || form == nil {
 		return nil, nil
 	}
-	roots, err := x.DereferenceArray(form["Fields"])
+	roots, err := resolveArray(f, form["Fields"])
 	if err != nil {
 		return nil, nil
 	}
@@ -199,12 +257,12 @@ func signatureFields(x *model.XRefTable) ([]sigField, error) {
 			return
 		}
 		visited[int(ref.ObjectNumber)] = true
-		d, err := x.DereferenceDict(ref)
+		d, err := resolveDict(f, ref)
 		if err != nil || d == nil {
 			return
 		}
 		name := parent
-		if t, err := x.DereferenceText(d["T"]); err == nil && t != "" {
+		if t, err := resolveText(f, d["T"]); err == nil && t != "" {
 			if name != "" {
 				name += "."
 			}
@@ -219,34 +277,34 @@ func signatureFields(x *model.XRefTable) ([]sigField, error) {
 				if vr, ok := v.(types.IndirectRef); ok {
 					holder = int(vr.ObjectNumber)
 				}
-				if sig, err := x.DereferenceDict(v); err == nil && sig != nil {
+				if sig, err := resolveDict(f, v); err == nil && sig != nil {
 					out = append(out, sigField{name: name, sig: sig, holder: holder})
 				}
 			}
 		}
-		kids, err := x.DereferenceArray(d["Kids"])
+		kids, err := resolveArray(f, d["Kids"])
 		if err != nil {
 			return
 		}
 		for _, k := range kids {
 			// Kids without /T are widget annotations, not fields: they
 			// would only repeat the inherited value.
-			if kd, err := x.DereferenceDict(k); err == nil && kd != nil && kd["T"] != nil {
+			if kd, err := resolveDict(f, k); err == nil && kd != nil && kd["T"] != nil {
 				walk(k, name, ft, depth+1)
 			}
 		}
 	}
-	for _, f := range roots {
-		walk(f, "", "", 0)
+	for _, o := range roots {
+		walk(o, "", "", 0)
 	}
 	return out, nil
 }
 
 // verifyField checks one signature.
-func verifyField(in []byte, x *model.XRefTable, f sigField) Result {
-	r := Result{Field: f.name, FileSize: int64(len(in))}
-	err := guard("signature "+f.name, func() error {
-		checkSignature(&r, in, x, f)
+func verifyField(in []byte, f *pdffile.File, fd sigField) Result {
+	r := Result{Field: fd.name, FileSize: int64(len(in))}
+	err := guard("signature "+fd.name, func() error {
+		checkSignature(&r, in, f, fd)
 		return nil
 	})
 	if err != nil {
@@ -255,14 +313,14 @@ func verifyField(in []byte, x *model.XRefTable, f sigField) Result {
 	return r
 }
 
-func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
+func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField) {
 	fail := func(status Status, err error) { r.Status, r.Err = status, err }
 
 	// ByteRange (§12.8.1): [0 a b c] — from the start to the /Contents
 	// string, and from after it to the end of the signed revision. The
 	// current dictionary's ByteRange locates the gap; everything else is
 	// then read from the dictionary as signed.
-	br, err := byteRange(x, f.sig["ByteRange"], int64(len(in)))
+	br, err := byteRange(file, f.sig["ByteRange"], int64(len(in)))
 	if err != nil {
 		fail(Invalid, err)
 		return
@@ -272,12 +330,12 @@ func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
 	r.CoversWholeFile = r.SignedSize == int64(len(in))
 	r.Revision = revisions(in[:r.SignedSize])
 
-	sig, err := signedDictionary(in, br, f.holder)
+	sig, err := signedDictionary(in, file, br, f.holder)
 	if err != nil {
 		fail(Invalid, err)
 		return
 	}
-	if signedBR, err := byteRange(x, sig["ByteRange"], int64(len(in))); err != nil || signedBR != br {
+	if signedBR, err := byteRange(file, sig["ByteRange"], int64(len(in))); err != nil || signedBR != br {
 		fail(Invalid, fmt.Errorf("%w: the signed dictionary's /ByteRange %v differs from the current %v", ErrSignatureFormat, sig["ByteRange"], br))
 		return
 	}
@@ -303,7 +361,7 @@ func checkSignature(r *Result, in []byte, x *model.XRefTable, f sigField) {
 	}
 	// Entries of the signed dictionary are covered by the signature. Those
 	// it refers to are judged with the later revisions.
-	r.DocMDP = docMDP(x, sig)
+	r.DocMDP = docMDP(file, sig)
 	if _, ok := sig["SESeal"]; ok {
 		r.SealData, _ = sig.StringEntryBytes("SESeal")
 	}
@@ -334,18 +392,18 @@ func revisions(b []byte) int { return len(revisionEnds(b)) }
 
 // byteRange reads and checks a /ByteRange: four non-negative integers
 // [0 a b c], a gap of at least "<>", all within a file of size bytes.
-func byteRange(x *model.XRefTable, o types.Object, size int64) ([4]int64, error) {
+func byteRange(f *pdffile.File, o types.Object, size int64) ([4]int64, error) {
 	var br [4]int64
-	a, err := x.DereferenceArray(o)
+	a, err := resolveArray(f, o)
 	if err != nil || len(a) != 4 {
-		return br, fmt.Errorf("%w: /ByteRange %v is not an array of four integers", ErrSignatureFormat, o)
+		return br, fmt.Errorf("%w: /ByteRange %s is not an array of four integers", ErrSignatureFormat, pdfString(o))
 	}
 	for i, e := range a {
-		v, err := x.DereferenceInteger(e)
-		if err != nil || v == nil || *v < 0 {
-			return br, fmt.Errorf("%w: /ByteRange %v is not an array of four non-negative integers", ErrSignatureFormat, a)
+		v, ok := resolveInteger(f, e)
+		if !ok || v < 0 {
+			return br, fmt.Errorf("%w: /ByteRange %s is not an array of four non-negative integers", ErrSignatureFormat, pdfString(a))
 		}
-		br[i] = int64(*v)
+		br[i] = int64(v)
 	}
 	if br[0] != 0 || br[1] < 1 || br[2] < br[1]+2 || br[2] > size || br[3] > size-br[2] {
 		return br, fmt.Errorf("%w: /ByteRange %v does not fit a %d-byte file as [0 a b c] with a gap", ErrSignatureFormat, br, size)
@@ -357,11 +415,13 @@ func byteRange(x *model.XRefTable, o types.Object, size int64) ([4]int64, error)
 var objectHeaderRe = regexp.MustCompile(`(?:^|[^0-9])([0-9]{1,10})[ \t\r\n\f\x00]+([0-9]{1,5})[ \t\r\n\f\x00]+obj\b`)
 
 // signedDictionary returns the signature dictionary as the signature covers
-// it: the indirect object whose text surrounds the ByteRange gap. That
-// object must be the field's value (object holder), or the field itself
-// when it holds its value inline. A later update may have replaced the
+// it (§12.8.1): the indirect object whose text surrounds the ByteRange gap,
+// read where the signed bytes hold it (pdffile's ObjectAt), whatever the
+// cross-reference data now says. That object must be the field's value
+// (object holder), or the field itself when it holds its value inline, and
+// must end within the signed bytes. A later update may have replaced the
 // object; the replacement is not signed and is not read.
-func signedDictionary(in []byte, br [4]int64, holder int) (types.Dict, error) {
+func signedDictionary(in []byte, f *pdffile.File, br [4]int64, holder int) (types.Dict, error) {
 	from := bytes.LastIndex(in[:br[1]], []byte("endobj")) + 1 // 0 when there is none
 	headers := objectHeaderRe.FindAllSubmatchIndex(in[from:br[1]], -1)
 	if len(headers) == 0 {
@@ -372,18 +432,16 @@ func signedDictionary(in []byte, br [4]int64, holder int) (types.Dict, error) {
 	if nr != holder {
 		return nil, fmt.Errorf("%w: the ByteRange gap at %d lies in object %d, but the signature field's value is object %d", ErrSignatureFormat, br[1], nr, holder)
 	}
-	end := bytes.Index(in[br[2]:br[2]+br[3]], []byte("endobj"))
-	if end < 0 {
+	if !bytes.Contains(in[br[2]:br[2]+br[3]], []byte("endobj")) {
 		return nil, fmt.Errorf("%w: object %d around the ByteRange gap does not end within the signed bytes", ErrSignatureFormat, nr)
 	}
-	text := string(in[from+h[1] : br[2]+int64(end)])
-	o, err := model.ParseObject(&text)
+	_, _, o, err := f.ObjectAt(int64(from + h[2]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: object %d as signed: %v", ErrSignatureFormat, nr, err)
 	}
 	d, ok := o.(types.Dict)
 	if !ok {
-		return nil, fmt.Errorf("%w: object %d as signed is a %T, not a dictionary", ErrSignatureFormat, nr, o)
+		return nil, fmt.Errorf("%w: object %d as signed is %T, not a dictionary", ErrSignatureFormat, nr, o)
 	}
 	if _, isSig := d["ByteRange"]; !isSig {
 		if v, ok := d["V"].(types.Dict); ok {

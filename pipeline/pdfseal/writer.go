@@ -12,6 +12,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
 // update accumulates an incremental update (§7.5.6) after the original
@@ -80,14 +82,16 @@ type trailerInfo struct {
 	root types.IndirectRef
 	info *types.IndirectRef
 	id   types.Array
-	prev int64
+	prev int64 // the section /Prev chains to; 0 for none (a complete section)
 }
 
 func (t trailerInfo) dict(size int) types.Dict {
 	d := types.Dict{
 		"Size": types.Integer(size),
 		"Root": t.root,
-		"Prev": types.Integer(t.prev),
+	}
+	if t.prev > 0 {
+		d["Prev"] = types.Integer(t.prev)
 	}
 	if t.info != nil {
 		d["Info"] = *t.info
@@ -98,34 +102,92 @@ func (t trailerInfo) dict(size int) types.Dict {
 	return d
 }
 
-// runs groups sorted object numbers into xref subsections: each run is
-// {first, count}.
-func runs(nrs []int) [][2]int {
-	var out [][2]int
-	for _, n := range nrs {
-		if k := len(out) - 1; k >= 0 && out[k][0]+out[k][1] == n {
-			out[k][1]++
-			continue
+// xrefEntry is one entry of a cross-reference section (§7.5.4, §7.5.8.3).
+type xrefEntry struct {
+	nr, gen int
+	kind    pdffile.EntryKind
+	off     int64 // in use: the offset of the object's header; compressed: the object stream's number; free: the next free object
+	idx     int   // compressed: the index in the object stream
+}
+
+// sectionEntries returns the entries of the update's cross-reference
+// section, by object number: the objects written so far and, for a
+// complete section (base not nil), every other object of the file as base
+// has it, with a free entry for each number in between, linked into the
+// list of free objects that object 0 heads (§7.5.4).
+func (u *update) sectionEntries(base []xrefEntry) []xrefEntry {
+	if base == nil {
+		nrs := u.objectNumbers()
+		out := make([]xrefEntry, len(nrs))
+		for i, n := range nrs {
+			out[i] = xrefEntry{nr: n, gen: u.gens[n], kind: pdffile.EntryInUse, off: u.offsets[n]}
 		}
-		out = append(out, [2]int{n, 1})
+		return out
+	}
+	byNr := make(map[int]xrefEntry, len(base)+len(u.offsets))
+	size := 1
+	for _, e := range base {
+		byNr[e.nr] = e
+		size = max(size, e.nr+1)
+	}
+	for n, off := range u.offsets {
+		byNr[n] = xrefEntry{nr: n, gen: u.gens[n], kind: pdffile.EntryInUse, off: off}
+		size = max(size, n+1)
+	}
+	out := make([]xrefEntry, size)
+	lastFree := 0
+	out[0] = xrefEntry{nr: 0, gen: 65535, kind: pdffile.EntryFree}
+	for n := 1; n < size; n++ {
+		e, ok := byNr[n]
+		if !ok || e.kind == pdffile.EntryFree {
+			e = xrefEntry{nr: n, kind: pdffile.EntryFree}
+			out[lastFree].off = int64(n)
+			lastFree = n
+		}
+		out[n] = e
+	}
+	return out
+}
+
+// runs groups entries, sorted by object number, into subsections of
+// consecutive numbers (§7.5.4).
+func runs(entries []xrefEntry) [][]xrefEntry {
+	var out [][]xrefEntry
+	start := 0
+	for i := range entries {
+		if i > 0 && entries[i].nr != entries[i-1].nr+1 {
+			out = append(out, entries[start:i])
+			start = i
+		}
+	}
+	if start < len(entries) {
+		out = append(out, entries[start:])
 	}
 	return out
 }
 
 // finishTable writes a cross-reference table section (§7.5.4) and the
-// trailer (§7.5.5) for the objects written so far.
-func (u *update) finishTable(t trailerInfo) error {
-	nrs := u.objectNumbers()
+// trailer (§7.5.5) for the objects written so far, and, when base is not
+// nil, for every other object of the file (a complete section).
+func (u *update) finishTable(t trailerInfo, base []xrefEntry) error {
+	entries := u.sectionEntries(base)
 	xref := u.offset()
 	u.buf.WriteString("xref\n")
-	for _, r := range runs(nrs) {
-		fmt.Fprintf(&u.buf, "%d %d\n", r[0], r[1])
-		for n := r[0]; n < r[0]+r[1]; n++ {
+	for _, r := range runs(entries) {
+		fmt.Fprintf(&u.buf, "%d %d\n", r[0].nr, len(r))
+		for _, e := range r {
 			// Each entry is exactly 20 bytes, ending in a two-byte EOL.
-			fmt.Fprintf(&u.buf, "%010d %05d n\r\n", u.offsets[n], u.gens[n])
+			switch e.kind {
+			case pdffile.EntryInUse:
+				fmt.Fprintf(&u.buf, "%010d %05d n\r\n", e.off, e.gen)
+			case pdffile.EntryFree:
+				fmt.Fprintf(&u.buf, "%010d %05d f\r\n", e.off, e.gen)
+			default:
+				return fmt.Errorf("%w: object %d is in an object stream, which a cross-reference table cannot say", ErrMalformed, e.nr)
+			}
 		}
 	}
-	d, err := appendObject(nil, t.dict(nrs[len(nrs)-1]+1), 0)
+	d, err := appendObject(nil, t.dict(entries[len(entries)-1].nr+1), 0)
 	if err != nil {
 		return fmt.Errorf("trailer: %w", err)
 	}
@@ -136,31 +198,55 @@ func (u *update) finishTable(t trailerInfo) error {
 }
 
 // finishStream writes a cross-reference stream (§7.5.8) as object nr, with
-// the trailer entries in its dictionary.
-func (u *update) finishStream(nr int, t trailerInfo) error {
+// the trailer entries in its dictionary, for the objects written so far
+// and, when base is not nil, for every other object of the file.
+func (u *update) finishStream(nr int, t trailerInfo, base []xrefEntry) error {
 	xref := u.offset()
 	u.offsets[nr], u.gens[nr] = xref, 0
-	nrs := u.objectNumbers()
-	offWidth := 1
-	for xref>>(8*offWidth) > 0 {
-		offWidth++
+	entries := u.sectionEntries(base)
+	var field2, field3 uint64 = uint64(xref), 0xffff
+	for _, e := range entries {
+		field2 = max(field2, uint64(e.off))
+		field3 = max(field3, uint64(e.gen), uint64(e.idx))
 	}
-	const typeWidth, genWidth = 1, 2
+	width := func(v uint64) int {
+		w := 1
+		for v>>(8*w) > 0 {
+			w++
+		}
+		return w
+	}
+	w2, w3 := width(field2), width(field3)
 	var data []byte
 	var index types.Array
-	for _, r := range runs(nrs) {
-		index = append(index, types.Integer(r[0]), types.Integer(r[1]))
-		for n := r[0]; n < r[0]+r[1]; n++ {
-			data = append(data, 1) // type 1: uncompressed object at an offset
-			var off [8]byte
-			binary.BigEndian.PutUint64(off[:], uint64(u.offsets[n]))
-			data = append(data, off[8-offWidth:]...)
-			data = binary.BigEndian.AppendUint16(data, uint16(u.gens[n]))
+	put := func(v uint64, w int) {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], v)
+		data = append(data, b[8-w:]...)
+	}
+	for _, r := range runs(entries) {
+		index = append(index, types.Integer(r[0].nr), types.Integer(len(r)))
+		for _, e := range r {
+			// Types 0, 1 and 2 of table 18: free, at an offset, in an object stream.
+			switch e.kind {
+			case pdffile.EntryFree:
+				data = append(data, 0)
+				put(uint64(e.off), w2)
+				put(uint64(e.gen), w3)
+			case pdffile.EntryInUse:
+				data = append(data, 1)
+				put(uint64(e.off), w2)
+				put(uint64(e.gen), w3)
+			case pdffile.EntryCompressed:
+				data = append(data, 2)
+				put(uint64(e.off), w2)
+				put(uint64(e.idx), w3)
+			}
 		}
 	}
-	d := t.dict(nrs[len(nrs)-1] + 1)
+	d := t.dict(entries[len(entries)-1].nr + 1)
 	d["Type"] = types.Name("XRef")
-	d["W"] = types.Array{types.Integer(typeWidth), types.Integer(offWidth), types.Integer(genWidth)}
+	d["W"] = types.Array{types.Integer(1), types.Integer(w2), types.Integer(w3)}
 	d["Index"] = index
 	// streamObject records the offset again: the same value.
 	if err := u.streamObject(nr, d, data); err != nil {
