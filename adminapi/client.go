@@ -23,6 +23,7 @@ import (
 // return an *Error for an error response.
 type Client struct {
 	base string
+	tls  *tls.Config
 	http *http.Client
 }
 
@@ -34,12 +35,13 @@ func NewClient(baseURL string, cert tls.Certificate, pool *trust.Pool) (*Client,
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return nil, fmt.Errorf("adminapi: admin API URL %q: want https://host:port", baseURL)
 	}
+	tc := ClientTLS(cert, pool, u.Hostname())
 	tr := &http.Transport{
-		TLSClientConfig:     ClientTLS(cert, pool, u.Hostname()),
+		TLSClientConfig:     tc,
 		TLSHandshakeTimeout: ReadHeaderTimeout,
 		ForceAttemptHTTP2:   true,
 	}
-	return &Client{base: "https://" + u.Host, http: &http.Client{Transport: tr, Timeout: WriteTimeout + ReadTimeout}}, nil
+	return &Client{base: "https://" + u.Host, tls: tc, http: &http.Client{Transport: tr, Timeout: WriteTimeout + ReadTimeout}}, nil
 }
 
 // Close releases the client's idle connections.
@@ -65,6 +67,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if refused := c.handshakeRefusal(ctx); refused != nil {
+			return refused
+		}
 		return fmt.Errorf("admin API: %w", err)
 	}
 	defer resp.Body.Close()
@@ -82,6 +87,31 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("admin API: %s %s: the response: %w", method, path, err)
+	}
+	return nil
+}
+
+// handshakeRefusal tells why a request failed when the server refused
+// this client at the TLS handshake. Under TLS 1.3 the server checks the
+// client's certificate after the client has finished its side of the
+// handshake, so a request on that connection fails as a reset or, with
+// HTTP/2, as a connection "not established", and the server's alert is
+// lost. handshakeRefusal dials once more, completes the handshake and waits
+// briefly for that alert; it returns nil when there is none (the failure
+// was something else).
+func (c *Client) handshakeRefusal(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: c.tls.Clone()}
+	d.Config.NextProtos = nil
+	conn, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(c.base, "https://"))
+	if err != nil {
+		return nil // the request's own error says why the dial failed
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "tls:") {
+		return fmt.Errorf("admin API: %s refused this client at the TLS handshake (revoked, expired or unknown client certificate?): %w", c.base, err)
 	}
 	return nil
 }
