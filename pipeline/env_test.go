@@ -40,8 +40,8 @@ var shared struct {
 
 // env is a pipeline over a fresh local store, with the demo's seals.
 type env struct {
-	t     *testing.T
-	store *fs.Store
+	t     testing.TB
+	store storage.Store
 	reg   *registry.Registry
 	marks registry.Marks // the worker's registry high-water marks, kept across restarts
 	ca    *devca.CA
@@ -49,23 +49,29 @@ type env struct {
 	cfg   pipeline.Config
 }
 
-func newEnv(t *testing.T, cfg pipeline.Config) *env {
+func newEnv(t testing.TB, cfg pipeline.Config) *env {
 	t.Helper()
 	return newEnvWith(t, cfg, fs.Options{})
 }
 
 // newEnvWith is newEnv over a local store opened with opts.
-func newEnvWith(t *testing.T, cfg pipeline.Config, opts fs.Options) *env {
+func newEnvWith(t testing.TB, cfg pipeline.Config, opts fs.Options) *env {
+	t.Helper()
+	st, err := fs.OpenWith(t.TempDir(), "sealpipe", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvOn(t, cfg, st)
+}
+
+// newEnvOn is newEnv over st, an empty store.
+func newEnvOn(t testing.TB, cfg pipeline.Config, st storage.Store) *env {
 	t.Helper()
 	shared.once.Do(func() {
 		shared.dir, shared.err = setupSharedPKI()
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
-	}
-	st, err := fs.OpenWith(t.TempDir(), "sealpipe", opts)
-	if err != nil {
-		t.Fatal(err)
 	}
 	ctx := context.Background()
 	ca, reg, err := demo.Setup(ctx, shared.dir, testPassphrase, st)

@@ -260,12 +260,14 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	var rep *report.Document
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
-		if output, err = p.seal(ctx, input, seal, doc.Placement); err != nil {
+		s, err := p.seal(ctx, input, seal, doc.Placement)
+		if err != nil {
 			return err
 		}
-		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
+		if rep, err = p.check(ctx, sealedKey, input, s); err != nil {
 			return err
 		}
+		output = s.out
 		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
@@ -291,14 +293,14 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if rep == nil {
 		// Written by a delivery that crashed before its records — or
 		// planted: it counts only if it is this very sealing.
-		if rep, err = p.check(ctx, sealedKey, input, output); err != nil {
+		if rep, err = p.check(ctx, sealedKey, input, &sealed{out: output}); err != nil {
 			return err
 		}
 		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
 	}
-	if err := p.recordUse(ctx, ref, name, seal, a, input, output, rep); err != nil {
+	if err := p.recordUse(ctx, ref, name, seal, a, input, rep); err != nil {
 		return err
 	}
 	return p.putRecord(ctx, ref.ReportKey(name), rep)

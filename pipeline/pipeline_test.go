@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -632,4 +633,49 @@ func TestVerifyJudgesStatusAtSigningTime(t *testing.T) {
 			t.Errorf("%s: registry-status check %+v", tc.name, status)
 		}
 	}
+}
+
+// TestSelfCheckAgrees: the pipeline checks what it sealed without
+// reading the output again (pdfseal.Sealed.Check, verify.SealedPDF); its
+// report must say what a full verification of the stored output says,
+// check by check, plus its own approved-content check.
+func TestSelfCheckAgrees(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, pipeline.Config{})
+	b := e.sampleBatch("selfcheck", 3, false)
+	e.upload(b)
+	e.runBatch(b.Ref)
+	v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{e.ca.Root}), Seals: e.reg}
+	for i := 1; i <= 3; i++ {
+		name := demo.DocumentName(i)
+		var stored report.Document
+		e.record(b.Ref.ReportKey(name), &stored)
+		out := e.read(b.Ref.SealedKey(name))
+		full, err := v.PDF(context.Background(), stored.Document, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.SM3 != full.SM3 || stored.Size != full.Size || stored.Indication != report.Passed || full.Indication != report.Passed ||
+			len(stored.Signatures) != 1 || len(full.Signatures) != 1 {
+			t.Fatalf("%s: stored report %s %d %s, %d signatures; full verification %s %d %s, %d signatures", name,
+				stored.SM3, stored.Size, stored.Indication, len(stored.Signatures), full.SM3, full.Size, full.Indication, len(full.Signatures))
+		}
+		got, want := stored.Signatures[0], full.Signatures[0]
+		if n := len(got.Checks); n == 0 || got.Checks[n-1].Name != "approved-content" {
+			t.Fatalf("%s: the stored report's last check is not the pipeline's own: %+v", name, got.Checks)
+		}
+		got.Checks = got.Checks[:len(got.Checks)-1]
+		if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
+			t.Errorf("%s: self-check\n%s\nfull verification\n%s", name, g, w)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -2,12 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -91,20 +88,20 @@ func (p *Pipeline) readBatchRejection(ctx context.Context, ref BatchRef) (*repor
 	return &rec, nil
 }
 
-func (p *Pipeline) recordUse(ctx context.Context, ref BatchRef, name string, seal *registry.Entry, a *approved, input, output []byte, rep *report.Document) error {
-	rec := p.usageRecord(seal, name, ref.SealedKey(name), input, output, rep)
+func (p *Pipeline) recordUse(ctx context.Context, ref BatchRef, name string, seal *registry.Entry, a *approved, in source, rep *report.Document) error {
+	rec := p.usageRecord(seal, name, ref.SealedKey(name), in, rep)
 	rec.Department, rec.Batch = ref.Department, ref.Batch
 	rec.Approver, rec.ApprovedAt = a.approver.Subject.String(), a.manifest.ApprovedAt
 	return p.audit.Append(ctx, rec)
 }
 
-// usageRecord describes one use of seal: document name sealed into
-// outputName, with the signer and signing time of the output's last signature.
-func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, input, output []byte, rep *report.Document) audit.Record {
-	in, out := sm3.Sum(input), sm3.Sum(output)
+// usageRecord describes one use of seal: document name (in) sealed into
+// outputName, whose report is rep (its SM3 is the output's), with the
+// signer and signing time of the output's last signature.
+func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, in source, rep *report.Document) audit.Record {
 	rec := audit.Record{
 		SealID: seal.ID, SealName: seal.Name, Document: name, Output: outputName,
-		InputSM3: hex.EncodeToString(in[:]), OutputSM3: hex.EncodeToString(out[:]),
+		InputSM3: in.sm3, OutputSM3: rep.SM3,
 		Operator: p.cfg.Operator,
 	}
 	if n := len(rep.Signatures); n > 0 {

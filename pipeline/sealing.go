@@ -54,32 +54,51 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.C
 	return e, nil
 }
 
+// source is a document to seal as read: its bytes and their SM3, hashed
+// once for the approval's digest, the signature and the output's digests
+// (pdfseal.Prefix).
+type source struct {
+	data   []byte
+	sm3    string // hex
+	prefix *pdfseal.Prefix
+}
+
+func newSource(data []byte) source {
+	h := sm3.New()
+	h.Write(data)
+	s := source{data: data, sm3: hex.EncodeToString(h.Sum(nil))}
+	s.prefix, _ = pdfseal.NewPrefix(h, int64(len(data))) // an SM3 state always makes one
+	return s
+}
+
 // readDocument reads an approved document and checks its size and digest.
-func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) ([]byte, error) {
+func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) (source, error) {
 	key := ref.Inbox() + doc.Name
 	data, _, err := storage.ReadAll(ctx, p.store, key, p.cfg.MaxDocumentSize)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
-			return nil, fmt.Errorf("%w: document %q not uploaded yet", ErrNotReady, key)
+			return source{}, fmt.Errorf("%w: document %q not uploaded yet", ErrNotReady, key)
 		}
-		return nil, reject(CodeDocumentMissing, err, "document %q was approved but not uploaded within %s of the approval", doc.Name, p.cfg.UploadWindow)
+		return source{}, reject(CodeDocumentMissing, err, "document %q was approved but not uploaded within %s of the approval", doc.Name, p.cfg.UploadWindow)
 	case errors.Is(err, storage.ErrTooLarge):
-		return nil, reject(CodeDocumentTooLarge, err, "document %q: %v", doc.Name, err)
+		return source{}, reject(CodeDocumentTooLarge, err, "document %q: %v", doc.Name, err)
 	case err != nil:
-		return nil, err
+		return source{}, err
 	}
-	if sum := sm3.Sum(data); hex.EncodeToString(sum[:]) != doc.SM3 {
-		return nil, reject(CodeDigestMismatch, nil, "document %q: SM3 %x does not match the approved %s", doc.Name, sum, doc.SM3)
+	in := newSource(data)
+	if in.sm3 != doc.SM3 {
+		return source{}, reject(CodeDigestMismatch, nil, "document %q: SM3 %s does not match the approved %s", doc.Name, in.sm3, doc.SM3)
 	}
-	return data, nil
+	return in, nil
 }
 
 // seal applies the seal to input in memory, in the input's format as its
 // content tells (verify.DetectFormat): a PDF gets one incremental update
 // (sealPDF), an OFD package a new package with one more Seal signature
 // (sealOFD). Content of neither format is DOCUMENT_MALFORMED.
-func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry, pl approval.Placement) ([]byte, error) {
+func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl approval.Placement) (*sealed, error) {
+	input := in.data
 	format := verify.DetectFormat(input)
 	if format == verify.FormatUnknown {
 		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, input[:min(len(input), 8)])
@@ -89,12 +108,19 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 		return nil, err
 	}
 	if format == verify.FormatOFD {
-		return p.sealOFD(ctx, input, seal, signer, cert, pl)
+		out, err := p.sealOFD(ctx, input, seal, signer, cert, pl)
+		return &sealed{out: out}, err
 	}
 	if pl.Riding {
 		return nil, reject(CodePlacementInvalid, nil, "a riding seal (骑缝章) is made on OFD documents only; this one is a PDF")
 	}
-	return p.sealPDF(ctx, input, seal, signer, cert, pl)
+	return p.sealPDF(ctx, in, seal, signer, cert, pl)
+}
+
+// sealed is a sealed output, and for a PDF what pdfseal.Update says of it.
+type sealed struct {
+	out []byte
+	pdf *pdfseal.Sealed // nil for an OFD output
 }
 
 // SignatureFormats is what a pipeline's Signers may also do: choose the
@@ -108,14 +134,13 @@ type SignatureFormats interface {
 
 // sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
 // lower-left corner, mapping pdfseal's refusals to rejection codes.
-func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) ([]byte, error) {
+func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) (*sealed, error) {
 	var format pdfseal.Format
 	var stamper pdfseal.TimeStamper
 	if sf, ok := p.signers.(SignatureFormats); ok {
 		format, stamper = sf.SignatureFormat(seal.ID)
 	}
-	var out bytes.Buffer
-	err := pdfseal.Seal(ctx, &out, input, pdfseal.Options{
+	s, err := pdfseal.Update(ctx, in.data, pdfseal.Options{
 		Signer:   signer,
 		Chain:    []*smx509.Certificate{cert},
 		Image:    seal.Seal.Picture.Data,
@@ -130,6 +155,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Ent
 		MaxInputSize: p.cfg.MaxDocumentSize,
 		Format:       format,
 		TimeStamper:  stamper,
+		Prefix:       in.prefix,
 	})
 	switch {
 	case errors.Is(err, pdfseal.ErrEncrypted):
@@ -145,7 +171,8 @@ func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Ent
 	case err != nil:
 		return nil, fmt.Errorf("pipeline: seal with %s: %w", seal.ID, err)
 	}
-	return out.Bytes(), nil
+	out := append(append(make([]byte, 0, len(in.data)+len(s.Update)), in.data...), s.Update...)
+	return &sealed{out: out, pdf: s}, nil
 }
 
 // signer returns the seal's signing key and the certificate of it that the
@@ -173,21 +200,34 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // (verify.Verifier.Document), and adds the pipeline's own check that the
 // approved input is intact in it: a PDF output is an incremental update of
 // exactly the approved input (it begins with it); an OFD output carries
-// every part of the approved package over unchanged (ofdCarriedOver).
-func (p *Pipeline) check(ctx context.Context, name string, input, output []byte) (*report.Document, error) {
-	rep, err := p.verifier.Document(ctx, name, output)
-	if err != nil {
-		return nil, reject(CodeSelfCheckFailed, err, "the sealed output cannot be read back: %v", err)
-	}
+// every part of the approved package over unchanged (ofdCarriedOver). A
+// PDF output that begins with the input is verified with the input's SM3
+// state (verify.Verifier.PrefixedPDF): its bytes are not hashed again;
+// one that pdfseal.Update just made from an input without signatures
+// (s.pdf.Alone) is not even parsed again (verify.Verifier.SealedPDF).
+func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed) (*report.Document, error) {
+	input, output := in.data, s.out
 	var c report.Check
+	var rep *report.Document
+	var err error
 	if verify.DetectFormat(input) == verify.FormatOFD {
 		c = ofdCarriedOver(input, output)
+		rep, err = p.verifier.Document(ctx, name, output)
 	} else {
 		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
 			Detail: fmt.Sprintf("the first %d bytes are the approved document", len(input))}
-		if len(output) < len(input) || !bytes.Equal(output[:len(input)], input) {
+		switch {
+		case !bytes.HasPrefix(output, input):
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
+			rep, err = p.verifier.Document(ctx, name, output)
+		case s.pdf != nil && s.pdf.Alone() && s.pdf.SM3 != nil:
+			rep, err = p.verifier.SealedPDF(ctx, name, input, s.pdf)
+		default:
+			rep, err = p.verifier.PrefixedPDF(ctx, name, output, in.prefix)
 		}
+	}
+	if err != nil {
+		return nil, reject(CodeSelfCheckFailed, err, "the sealed output cannot be read back: %v", err)
 	}
 	for i := range rep.Signatures {
 		rep.Signatures[i].Checks = append(rep.Signatures[i].Checks, c)
@@ -239,23 +279,24 @@ func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, p
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := p.seal(ctx, input, e, pl)
+	in := newSource(input)
+	s, err := p.seal(ctx, in, e, pl)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := p.check(ctx, output, input, out)
+	rep, err := p.check(ctx, output, in, s)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := sealedBy(rep, e); err != nil {
 		return nil, nil, err
 	}
-	rec := p.usageRecord(e, output, output, input, out, rep)
+	rec := p.usageRecord(e, output, output, in, rep)
 	if err := p.audit.Append(ctx, rec); err != nil {
 		return nil, nil, err
 	}
 	if _, err := p.audit.Commit(ctx, e.ID, "local:"+rec.Key(), []string{rec.Key()}); err != nil {
 		return nil, nil, err
 	}
-	return out, rep, nil
+	return s.out, rep, nil
 }

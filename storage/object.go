@@ -25,10 +25,14 @@ func ReadAll(ctx context.Context, st Store, key string, limit int64) ([]byte, Ob
 	if info.Size > limit {
 		return nil, info, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, key, info.Size, limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
-	if err != nil {
+	var buf bytes.Buffer
+	if info.Size >= 0 {
+		buf.Grow(int(info.Size) + bytes.MinRead) // read without growing
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(rc, limit+1)); err != nil { // one byte more reveals a longer content
 		return nil, info, fmt.Errorf("storage: read %s: %w", key, err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, info, fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, key, limit)
 	}

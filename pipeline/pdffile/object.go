@@ -37,14 +37,15 @@ func (f *File) objectAt(off int64) (*rawObject, error) {
 	for {
 		// The text is read into a buffer kept for the next object (the
 		// parsed values copy what they keep), unless it is large.
+		want := int(min(int64(n), max(0, f.size-off)))
 		buf := f.scratch
-		if cap(buf) < n {
-			buf = make([]byte, n)
-			if n <= 64<<10 {
+		if cap(buf) < want {
+			buf = make([]byte, want)
+			if want <= 64<<10 {
 				f.scratch = buf
 			}
 		}
-		k, err := f.src.readAt(buf[:min(int64(n), max(0, f.size-off))], off)
+		k, err := f.src.readAt(buf[:want], off)
 		if err != nil {
 			return nil, err
 		}

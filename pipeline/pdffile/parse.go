@@ -3,6 +3,7 @@ package pdffile
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
@@ -133,13 +134,20 @@ func (p *fastParser) value(depth int) (types.Object, bool) {
 		if len(h)%2 != 0 {
 			return nil, false
 		}
+		// Upper case, as pdfcpu's parser leaves it, in one allocation.
+		var up strings.Builder
+		up.Grow(len(h))
 		for _, c := range h {
-			if !isHex(c) {
+			switch {
+			case c >= 'a' && c <= 'f':
+				c -= 'a' - 'A'
+			case !isHex(c):
 				return nil, false
 			}
+			up.WriteByte(c)
 		}
 		p.i += k + 1
-		return types.HexLiteral(bytes.ToUpper(h)), true
+		return types.HexLiteral(up.String()), true
 	case '(':
 		j := skipString(p.b, p.i)
 		if j < 0 {

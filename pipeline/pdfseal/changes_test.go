@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,14 +147,14 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntrie
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := u.signable(slots)
+	doc, err := u.signable(in, slots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := doc.sign(ctx, signer, at); err != nil {
+	if err := doc.sign(ctx, signer, nil, at); err != nil {
 		t.Fatal(err)
 	}
-	return doc.buf
+	return append(slices.Clip(in), doc.upd...)
 }
 
 // wantSig is what TestVerifyChanges expects of one signature.

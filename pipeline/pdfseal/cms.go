@@ -127,7 +127,7 @@ func (s *cmsSigner) subFilter() string {
 	return SubFilterPKCS7
 }
 
-func (s *cmsSigner) newHash() hash.Hash { return s.digest.new() }
+func (s *cmsSigner) digestAlgorithm() digestAlgorithm { return s.digest }
 
 // newCMSSigner checks that key and chain belong together and picks the CMS
 // form the key's algorithm calls for.
@@ -383,10 +383,10 @@ type cmsAttribute struct {
 	Values asn1.RawValue `asn1:"set"`
 }
 
-// verifyCMS checks a detached SignedData over the concatenation of parts
-// and records the outcome in r: Status, Err, certificates, signer, signing
+// verifyCMS checks a detached SignedData over the bytes c covers and
+// records the outcome in r: Status, Err, certificates, signer, signing
 // time, digest algorithm.
-func verifyCMS(r *Result, der []byte, parts ...[]byte) {
+func verifyCMS(r *Result, der []byte, c covered) {
 	fail := func(status Status, err error) {
 		r.Status, r.Err = status, err
 	}
@@ -428,11 +428,7 @@ func verifyCMS(r *Result, der []byte, parts ...[]byte) {
 		return
 	}
 	r.DigestAlgorithm = dig.name
-	h := dig.new()
-	for _, p := range parts {
-		h.Write(p)
-	}
-	contentDigest := h.Sum(nil)
+	contentDigest := c.digest(dig)
 
 	var signedAttrs []byte // what the signature covers when attributes are present
 	var attrList []cmsAttribute
@@ -468,7 +464,7 @@ func verifyCMS(r *Result, der []byte, parts ...[]byte) {
 		return
 	}
 	r.Signer = signer
-	if status, err := checkSignatureValue(signer, si, dig, signedAttrs, contentDigest, parts); err != nil {
+	if status, err := checkSignatureValue(signer, si, dig, signedAttrs, contentDigest, c.parts); err != nil {
 		fail(status, err)
 		return
 	}

@@ -110,7 +110,7 @@ func TestVerifyCMS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var r Result
-			verifyCMS(&r, tc.der, tc.content[:3], tc.content[3:])
+			verifyCMS(&r, tc.der, covers(tc.content[:3], tc.content[3:]))
 			if r.Status != tc.status || !errors.Is(r.Err, tc.err) || (tc.err == nil) != (r.Err == nil) {
 				t.Fatalf("%v, %v; want %v, %v", r.Status, r.Err, tc.status, tc.err)
 			}
@@ -124,7 +124,7 @@ func TestVerifyCMS(t *testing.T) {
 	}
 	t.Run("signing time", func(t *testing.T) {
 		var r Result
-		verifyCMS(&r, ours(sm2K), content)
+		verifyCMS(&r, ours(sm2K), covers(content))
 		if !r.SigningTime.Equal(at) {
 			t.Errorf("signing time %v, want %v", r.SigningTime, at)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
-	"hash"
 	"strings"
 	"time"
 
@@ -104,8 +103,8 @@ const DefaultTimeStampSize = 8192
 type contentsSigner interface {
 	// subFilter is the dictionary's /SubFilter.
 	subFilter() string
-	// newHash returns the hash of the ByteRange bytes the signer signs.
-	newHash() hash.Hash
+	// digestAlgorithm is the digest of the ByteRange bytes the signer signs.
+	digestAlgorithm() digestAlgorithm
 	// maxSize bounds the DER the signer makes for a signature at t.
 	maxSize(t time.Time) (int, error)
 	// sign returns the DER for a digest of the ByteRange bytes.

@@ -44,7 +44,7 @@ func FuzzVerifySES(f *testing.F) {
 			data = append(covered[:len(covered):len(covered)], 0)
 		}
 		var r Result
-		verifySES(&r, contents, data)
+		verifySES(&r, contents, covers(data))
 		if other && r.Status == Valid {
 			t.Fatal("an SES_Signature verified over other bytes")
 		}
@@ -62,7 +62,7 @@ func FuzzVerifyCAdES(f *testing.F) {
 			data = append(covered[:len(covered):len(covered)], 0)
 		}
 		r := Result{SubFilter: SubFilterCAdES}
-		verifyCMS(&r, contents, data)
+		verifyCMS(&r, contents, covers(data))
 		if other && r.Status == Valid {
 			t.Fatal("a CMS verified over other bytes")
 		}

@@ -163,12 +163,19 @@ func formatCases(p formatPKI) []formatCase {
 // sealFormat seals hello.pdf in tc's format.
 func sealFormat(t *testing.T, p formatPKI, tc formatCase, tsaURL string) []byte {
 	t.Helper()
+	return seal(t, conformance(t, "pdf/hello.pdf"), formatOptions(t, p, tc, tsaURL))
+}
+
+// formatOptions are the options of tc's format, stamped by the test TSA
+// at tsaURL if tc says so.
+func formatOptions(t *testing.T, p formatPKI, tc formatCase, tsaURL string) Options {
+	t.Helper()
 	opts := options(t, tc.key, 1)
 	opts.Format, opts.SealData = tc.format, p.seal
 	if tc.tsa != "" {
 		opts.TimeStamper = &tsa.Client{URL: tsaURL + tc.tsa, Hash: tc.hash}
 	}
-	return seal(t, conformance(t, "pdf/hello.pdf"), opts)
+	return opts
 }
 
 // nssDB makes a temporary NSS database trusting the test root.
@@ -519,7 +526,7 @@ func TestFormatsTampered(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := Result{SubFilter: SubFilterCAdES}
-			verifyCMS(&r, der, content)
+			verifyCMS(&r, der, covers(content))
 			if r.Status != Invalid || !errors.Is(r.Err, ErrBadSignature) {
 				t.Errorf("ESS naming %s: %s %v", ess.name, r.Status, r.Err)
 			}
@@ -530,7 +537,7 @@ func TestFormatsTampered(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := Result{SubFilter: SubFilterCAdES}
-		if verifyCMS(&r, der, content); r.Status != Valid {
+		if verifyCMS(&r, der, covers(content)); r.Status != Valid {
 			t.Errorf("ESS naming the signer: %s %v", r.Status, r.Err)
 		}
 		s.(*cmsSigner).pades = false // signingTime instead, no ESS: not CAdES
@@ -539,12 +546,12 @@ func TestFormatsTampered(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = Result{SubFilter: SubFilterCAdES}
-		verifyCMS(&r, der, content)
+		verifyCMS(&r, der, covers(content))
 		if r.Status != Invalid || !errors.Is(r.Err, ErrSignatureFormat) {
 			t.Errorf("CAdES without ESS: %s %v", r.Status, r.Err)
 		}
 		r = Result{SubFilter: SubFilterPKCS7}
-		if verifyCMS(&r, der, content); r.Status != Valid {
+		if verifyCMS(&r, der, covers(content)); r.Status != Valid {
 			t.Errorf("the same CMS as adbe.pkcs7.detached: %s %v", r.Status, r.Err)
 		}
 	})

@@ -68,15 +68,41 @@ type Options struct {
 	Name, Reason, Location, ContactInfo string
 	// MaxInputSize bounds the input; zero means DefaultMaxInputSize.
 	MaxInputSize int64
+	// Prefix, if set, is the SM3 state of the input's first bytes, which
+	// an SM3 signature's digest then continues instead of hashing them
+	// again (see Prefix: the caller vouches for it).
+	Prefix *Prefix
 }
 
 // Seal writes in followed by one incremental update that adds a visible
 // seal and a signature over the whole result. The input is an exact prefix
-// of the output. The output is built in memory and written with a single
-// Write only when complete: on error nothing is written.
+// of the output. The update is built in memory and the output written only
+// when complete (the input, then the update): on error nothing is written.
 func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
-	if err := ctx.Err(); err != nil {
+	doc, err := sealDoc(ctx, in, opts)
+	if err != nil {
 		return err
+	}
+	return doc.writeTo(w)
+}
+
+// Update returns the incremental update that Seal appends to in, and not
+// in itself: the sealed document is in followed by Sealed.Update. It is
+// for callers that hold the input already and assemble or stream the
+// output themselves; Sealed.Check checks the result without reading the
+// document again.
+func Update(ctx context.Context, in []byte, opts Options) (*Sealed, error) {
+	doc, err := sealDoc(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealed{Update: doc.upd, SM3: doc.sm3, doc: doc}, nil
+}
+
+// sealDoc builds and signs the update of Seal and Update.
+func sealDoc(ctx context.Context, in []byte, opts Options) (*sealedDoc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	limit := opts.MaxInputSize
 	if limit <= 0 {
@@ -84,17 +110,17 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	}
 	signer, err := newSigner(&opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := opts.Placement.check(); err != nil {
-		return err
+		return nil, err
 	}
 	img, err := loadImage(opts.Image)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkInput(in, limit); err != nil {
-		return err
+		return nil, err
 	}
 	// The update chains to the input's cross-reference sections (§7.5.6):
 	// each must be where startxref and /Prev say, and their chain must end.
@@ -102,19 +128,19 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 		if !errors.Is(err, ErrMalformed) {
 			err = fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		return err
+		return nil, err
 	}
 	f, err := openFile(ctx, in, limit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t, err := sealTarget(in, f, opts.Placement.Page)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	geo, err := place(t.pageBox, t.pageRotate, t.userUnit, opts.Placement)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at := opts.Time
 	if at.IsZero() {
@@ -123,19 +149,16 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 	at = at.Truncate(time.Second)
 	cmsSize, err := signer.maxSize(at)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	doc, err := buildUpdate(in, t, img, geo, &opts, at, cmsSize, signer.subFilter())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := doc.sign(ctx, signer, at); err != nil {
-		return err
+	if err := doc.sign(ctx, signer, opts.Prefix, at); err != nil {
+		return nil, err
 	}
-	if _, err := w.Write(doc.buf); err != nil {
-		return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
-	}
-	return nil
+	return doc, nil
 }
 
 // check validates the numbers of a placement; whether the box fits the
@@ -218,28 +241,70 @@ func place(page box, rotate int, userUnit float64, p Placement) (geometry, error
 	return g, nil
 }
 
-// sealedDoc is the sealed file before the CMS is filled in.
+// sealedDoc is the sealed file before the CMS is filled in: the input
+// followed by the update, and what Sealed.Check needs to check it.
 type sealedDoc struct {
-	buf                        []byte
-	contentsStart, contentsEnd int // the /Contents hex string, brackets included
+	in, upd                    []byte
+	contentsStart, contentsEnd int // the /Contents hex string in upd, brackets included
+	byteRange                  [4]int64
+
+	field     string        // the signature field's name
+	subFilter string        // the signature dictionary's /SubFilter
+	sigNr     int           // the signature dictionary's object number
+	offsets   map[int]int64 // the update's objects, file offsets
+	gens      map[int]int
+	xref      int64  // the update's cross-reference section
+	sealData  []byte // /SESeal, if written
+	at        time.Time
+	alone     bool // the input has no form fields, so no signature
+
+	digestAlg digestAlgorithm
+	digest    []byte // the ByteRange digest signed
+	sm3       []byte // SM3 of the sealed file, when sign had a prefix
 }
 
 // sign fills in the CMS (or SES_Signature) over every byte of d but its
-// /Contents.
-func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, at time.Time) error {
+// /Contents. An SM3 digest continues prefix, if it is not nil, over the
+// input's first bytes, and then the SM3 of the whole sealed file costs
+// no more than the bytes from /Contents on.
+func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, prefix *Prefix, at time.Time) error {
 	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
 	// /Contents hex string, angle brackets included.
-	h := signer.newHash()
-	h.Write(d.buf[:d.contentsStart])
-	h.Write(d.buf[d.contentsEnd:])
-	cms, err := signer.sign(ctx, h.Sum(nil), at)
+	d.digestAlg = signer.digestAlgorithm()
+	var atContents *Prefix // SM3 state up to /Contents
+	if prefix != nil && prefix.n <= int64(len(d.in)) {
+		upTo := int64(len(d.in)) + int64(d.contentsStart)
+		var err error
+		if atContents, err = prefix.extend(upTo, d.in[prefix.n:], d.upd[:d.contentsStart]); err != nil {
+			return err
+		}
+	}
+	if d.digestAlg.hash == 0 && atContents != nil {
+		d.digest = atContents.Sum(d.upd[d.contentsEnd:])
+	} else {
+		d.digest = digestOf(d.digestAlg, prefix, d.in, d.upd[:d.contentsStart], d.upd[d.contentsEnd:])
+	}
+	cms, err := signer.sign(ctx, d.digest, at)
 	if err != nil {
 		return err
 	}
 	if 2*len(cms) > d.contentsEnd-d.contentsStart-2 {
 		return fmt.Errorf("%w: the %d-byte CMS exceeds the %d bytes reserved", ErrSigner, len(cms), (d.contentsEnd-d.contentsStart-2)/2)
 	}
-	hex.Encode(d.buf[d.contentsStart+1:], cms)
+	hex.Encode(d.upd[d.contentsStart+1:], cms)
+	if atContents != nil {
+		d.sm3 = atContents.Sum(d.upd[d.contentsStart:])
+	}
+	return nil
+}
+
+// writeTo writes the sealed file to w: the input, then the update.
+func (d *sealedDoc) writeTo(w io.Writer) error {
+	for _, b := range [][]byte{d.in, d.upd} {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -258,19 +323,30 @@ type sigSlots struct {
 // contentsLen hex digits. extra holds its other entries. Its /SubFilter
 // is adbe.pkcs7.detached.
 func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots, error) {
-	return u.signatureDictOf(nr, contentsLen, SubFilterPKCS7, extra)
+	return u.signatureDictOf(nr, contentsLen, SubFilterPKCS7, extra, nil)
 }
 
 // signatureDictOf is signatureDict with the /SubFilter subFilter, a name of
-// this package's (no character needs escaping).
-func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra types.Dict) (sigSlots, error) {
+// this package's (no character needs escaping), and, if sealData is not
+// empty, the entry /SESeal holding it as a hex string. Every other entry
+// precedes /Contents, which ends the dictionary: what follows the
+// signature is then short, and the SM3 of the sealed file continues the
+// signature's digest at /Contents (sealedDoc.sign).
+func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra types.Dict, sealData []byte) (sigSlots, error) {
 	rest, err := appendObject(nil, extra, 0)
 	if err != nil {
 		return sigSlots{}, err
 	}
 	var s sigSlots
 	u.begin(nr, 0)
-	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/" + subFilter + "/ByteRange[")
+	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/" + subFilter)
+	u.buf.Write(rest[2 : len(rest)-2]) // the entries, without "<<" and ">>"
+	if len(sealData) > 0 {
+		u.buf.WriteString("/SESeal<")
+		u.buf.Write(hex.AppendEncode(u.buf.AvailableBuffer(), sealData))
+		u.buf.WriteByte('>')
+	}
+	u.buf.WriteString("/ByteRange[")
 	s.byteRange = u.buf.Len()
 	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
 	u.buf.WriteString("]/Contents")
@@ -279,21 +355,25 @@ func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra ty
 	u.buf.WriteString(strings.Repeat("0", contentsLen))
 	u.buf.WriteByte('>')
 	s.contentsEnd = u.buf.Len()
-	u.buf.Write(rest[2:]) // "<<" dropped: the entries continue this dictionary
+	u.buf.WriteString(">>")
 	u.end()
 	return s, nil
 }
 
 // signable returns the finished update with the ByteRange of the signature
 // whose placeholders s locates filled in: everything but its /Contents.
-func (u *update) signable(s sigSlots) (*sealedDoc, error) {
+func (u *update) signable(in []byte, s sigSlots) (*sealedDoc, error) {
 	buf := u.buf.Bytes()
-	br := fmt.Sprintf("0 %d %d %d", s.contentsStart, s.contentsEnd, len(buf)-s.contentsEnd)
+	br := fmt.Sprintf("0 %d %d %d", u.base+int64(s.contentsStart), u.base+int64(s.contentsEnd), len(buf)-s.contentsEnd)
 	if len(br) > byteRangeWidth {
 		return nil, fmt.Errorf("%w: ByteRange %q does not fit its placeholder", ErrTooLarge, br)
 	}
 	copy(buf[s.byteRange:], br)
-	return &sealedDoc{buf: buf, contentsStart: s.contentsStart, contentsEnd: s.contentsEnd}, nil
+	return &sealedDoc{
+		in: in, upd: buf, contentsStart: s.contentsStart, contentsEnd: s.contentsEnd,
+		byteRange: [4]int64{0, u.base + int64(s.contentsStart), u.base + int64(s.contentsEnd), int64(len(buf) - s.contentsEnd)},
+		offsets:   u.offsets, gens: u.gens, xref: u.xref,
+	}, nil
 }
 
 // buildUpdate writes the incremental update with a zeroed /Contents of room
@@ -373,10 +453,11 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 			extra[key] = textString(v)
 		}
 	}
-	if len(opts.SealData) > 0 && subFilter != SubFilterSES { // an SES_Signature embeds its seal
-		extra["SESeal"] = types.HexLiteral(hex.EncodeToString(opts.SealData))
+	var sealData []byte
+	if subFilter != SubFilterSES { // an SES_Signature embeds its seal
+		sealData = opts.SealData
 	}
-	slots, err := u.signatureDictOf(sigNr, contentsLen, subFilter, extra)
+	slots, err := u.signatureDictOf(sigNr, contentsLen, subFilter, extra, sealData)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +506,14 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	if err != nil {
 		return nil, err
 	}
-	return u.signable(slots)
+	doc, err := u.signable(in, slots)
+	if err != nil {
+		return nil, err
+	}
+	doc.field, doc.subFilter, doc.sigNr, doc.at = name, subFilter, sigNr, at
+	doc.alone = len(t.fields) == 0 && t.complete == nil
+	doc.sealData = sealData
+	return doc, nil
 }
 
 // fieldName picks a signature field name no top-level field uses.

@@ -10,7 +10,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 
@@ -74,8 +73,8 @@ func newSESSigner(key crypto.Signer, chain []*smx509.Certificate, seal []byte, s
 	return s, nil
 }
 
-func (s *sesSigner) subFilter() string  { return SubFilterSES }
-func (s *sesSigner) newHash() hash.Hash { return sm3.New() }
+func (s *sesSigner) subFilter() string                { return SubFilterSES }
+func (s *sesSigner) digestAlgorithm() digestAlgorithm { return digestSM3 }
 
 // maxSize is the length of the SES_Signature with the longest signature
 // value, plus the timestamp's room.
@@ -154,11 +153,11 @@ func isSESSignature(der []byte) bool {
 	return outer.Bytes[0] == 0x30
 }
 
-// verifySES checks an SES_Signature over the concatenation of parts
+// verifySES checks an SES_Signature over the bytes c covers
 // (GB/T 38540 §7.3 a, b, g; the seal's own checks, the signer's place in
 // its certificate list and certificate chains are the caller's, from
 // Result.SealData and Result.Signer) and records the outcome in r.
-func verifySES(r *Result, contents []byte, parts ...[]byte) {
+func verifySES(r *Result, contents []byte, c covered) {
 	fail := func(status Status, err error) { r.Status, r.Err = status, err }
 	var outer asn1.RawValue
 	if _, err := asn1.Unmarshal(contents, &outer); err != nil {
@@ -180,11 +179,7 @@ func verifySES(r *Result, contents []byte, parts ...[]byte) {
 	if cert, err := ses.ParseCertificate(sig.Cert); err == nil {
 		r.Signer, r.Certificates = cert, []*smx509.Certificate{cert}
 	}
-	h := sm3.New()
-	for _, p := range parts {
-		h.Write(p)
-	}
-	if sum := h.Sum(nil); !bytes.Equal(sum, sig.DataHash) {
+	if sum := c.digest(digestSM3); !bytes.Equal(sum, sig.DataHash) {
 		fail(Invalid, &DigestMismatchError{Algorithm: "SM3", Signed: sig.DataHash, Computed: sum})
 		return
 	}

@@ -151,6 +151,20 @@ const MaxVerifySize = 256 << 20
 // the revision each one covers. A document without signatures gives an
 // empty slice.
 func Verify(ctx context.Context, in []byte) ([]Result, error) {
+	return VerifyWith(ctx, in, VerifyOptions{})
+}
+
+// VerifyOptions tunes VerifyWith.
+type VerifyOptions struct {
+	// Prefix, if set, is the SM3 state of in's first bytes, which the SM3
+	// digests of the signatures' ByteRanges then continue (see Prefix: the
+	// caller vouches for it). The pipeline's check of its own output
+	// passes the state of the input it hashed.
+	Prefix *Prefix
+}
+
+// VerifyWith is Verify with options.
+func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, error) {
 	f, err := openFile(ctx, in, MaxVerifySize)
 	if errors.Is(err, ErrMalformed) {
 		f, err = openReadableRevision(ctx, in, err)
@@ -173,7 +187,7 @@ func Verify(ctx context.Context, in []byte) ([]Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		results = append(results, verifyField(in, f, fd))
+		results = append(results, verifyField(in, f, fd, opts.Prefix))
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
 	if err := judgeChanges(ctx, in, results); err != nil {
@@ -301,10 +315,10 @@ func signatureFields(f *pdffile.File) ([]sigField, error) {
 }
 
 // verifyField checks one signature.
-func verifyField(in []byte, f *pdffile.File, fd sigField) Result {
+func verifyField(in []byte, f *pdffile.File, fd sigField, prefix *Prefix) Result {
 	r := Result{Field: fd.name, FileSize: int64(len(in))}
 	err := guard("signature "+fd.name, func() error {
-		checkSignature(&r, in, f, fd)
+		checkSignature(&r, in, f, fd, prefix)
 		return nil
 	})
 	if err != nil {
@@ -313,7 +327,7 @@ func verifyField(in []byte, f *pdffile.File, fd sigField) Result {
 	return r
 }
 
-func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField) {
+func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, prefix *Prefix) {
 	fail := func(status Status, err error) { r.Status, r.Err = status, err }
 
 	// ByteRange (§12.8.1): [0 a b c] — from the start to the /Contents
@@ -376,9 +390,9 @@ func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField) {
 	}
 	switch {
 	case r.SubFilter == SubFilterSES || r.SubFilter == SubFilterPKCS7 && isSESSignature(cms):
-		verifySES(r, cms, in[:br[1]], in[br[2]:r.SignedSize])
+		verifySES(r, cms, covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: prefix})
 	case r.SubFilter == SubFilterPKCS7 || r.SubFilter == SubFilterCAdES:
-		verifyCMS(r, cms, in[:br[1]], in[br[2]:r.SignedSize])
+		verifyCMS(r, cms, covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: prefix})
 	default:
 		fail(Indeterminate, fmt.Errorf("%w: /SubFilter %q", ErrUnsupported, r.SubFilter))
 	}
@@ -435,7 +449,15 @@ func signedDictionary(in []byte, f *pdffile.File, br [4]int64, holder int) (type
 	if !bytes.Contains(in[br[2]:br[2]+br[3]], []byte("endobj")) {
 		return nil, fmt.Errorf("%w: object %d around the ByteRange gap does not end within the signed bytes", ErrSignatureFormat, nr)
 	}
-	_, _, o, err := f.ObjectAt(int64(from + h[2]))
+	// The newest revision's object is often the one signed: then it is
+	// parsed (and cached) once.
+	var o types.Object
+	var err error
+	if e, ok, _ := f.Entry(nr); ok && e.Kind == pdffile.EntryInUse && e.Offset == int64(from+h[2]) {
+		o, err = f.Object(nr)
+	} else {
+		_, _, o, err = f.ObjectAt(int64(from + h[2]))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: object %d as signed: %v", ErrSignatureFormat, nr, err)
 	}

@@ -16,20 +16,22 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/pdffile"
 )
 
-// update accumulates an incremental update (§7.5.6) after the original
-// bytes. buf starts as a copy of the input, so offsets are file offsets and
-// the finished buffer is written with a single Write.
+// update accumulates an incremental update (§7.5.6) to be written after
+// the original's size bytes. Offsets are file offsets: base plus the
+// position in buf.
 type update struct {
+	base    int64 // where buf starts in the file
+	xref    int64 // where its cross-reference section starts, once finished
 	buf     bytes.Buffer
 	offsets map[int]int64 // object number → offset of "nr gen obj"
 	gens    map[int]int   // object number → generation
 }
 
+// newUpdate starts the update of in, with room for extra bytes. The
+// update starts on a fresh line even if the input lacks a final EOL.
 func newUpdate(in []byte, extra int) *update {
-	u := &update{offsets: make(map[int]int64), gens: make(map[int]int)}
-	u.buf.Grow(len(in) + extra)
-	u.buf.Write(in)
-	// The update starts on a fresh line even if the input lacks a final EOL.
+	u := &update{base: int64(len(in)), offsets: make(map[int]int64), gens: make(map[int]int)}
+	u.buf.Grow(extra)
 	if len(in) > 0 && in[len(in)-1] != '\n' && in[len(in)-1] != '\r' {
 		u.buf.WriteByte('\n')
 	}
@@ -37,7 +39,7 @@ func newUpdate(in []byte, extra int) *update {
 }
 
 // offset is the current write position, a file offset.
-func (u *update) offset() int64 { return int64(u.buf.Len()) }
+func (u *update) offset() int64 { return u.base + int64(u.buf.Len()) }
 
 // begin starts indirect object nr gen.
 func (u *update) begin(nr, gen int) {
@@ -172,6 +174,7 @@ func runs(entries []xrefEntry) [][]xrefEntry {
 func (u *update) finishTable(t trailerInfo, base []xrefEntry) error {
 	entries := u.sectionEntries(base)
 	xref := u.offset()
+	u.xref = xref
 	u.buf.WriteString("xref\n")
 	for _, r := range runs(entries) {
 		fmt.Fprintf(&u.buf, "%d %d\n", r[0].nr, len(r))
@@ -202,6 +205,7 @@ func (u *update) finishTable(t trailerInfo, base []xrefEntry) error {
 // and, when base is not nil, for every other object of the file.
 func (u *update) finishStream(nr int, t trailerInfo, base []xrefEntry) error {
 	xref := u.offset()
+	u.xref = xref
 	u.offsets[nr], u.gens[nr] = xref, 0
 	entries := u.sectionEntries(base)
 	var field2, field3 uint64 = uint64(xref), 0xffff

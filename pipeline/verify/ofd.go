@@ -11,17 +11,25 @@ import (
 
 	"github.com/sealpipe/sealpipe/pipeline/ofd"
 	"github.com/sealpipe/sealpipe/pipeline/ofdseal"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
-// newReport starts the report on a document.
-func (v *Verifier) newReport(name string, data []byte) *report.Document {
+// newReport starts the report on a document. Its SM3 continues prefix,
+// if not nil, over the document's first bytes.
+func (v *Verifier) newReport(name string, data []byte, prefix *pdfseal.Prefix) *report.Document {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
-	sum := sm3.Sum(data)
+	var sum []byte
+	if prefix != nil && prefix.Len() <= int64(len(data)) {
+		sum = prefix.Sum(data[prefix.Len():])
+	} else {
+		s := sm3.Sum(data)
+		sum = s[:]
+	}
 	return &report.Document{
 		Document:   name,
 		SM3:        fmt.Sprintf("%x", sum),
@@ -37,7 +45,7 @@ func (v *Verifier) newReport(name string, data []byte) *report.Document {
 // SM2 signatures that name no signer. It returns an error, wrapping package
 // ofd's sentinels, only when the package cannot be read.
 func (v *Verifier) OFD(ctx context.Context, name string, data []byte, opts ...ofdseal.Option) (*report.Document, error) {
-	doc := v.newReport(name, data)
+	doc := v.newReport(name, data, nil)
 	results, err := ofdseal.Verify(ctx, data, opts...)
 	if err != nil {
 		return nil, err

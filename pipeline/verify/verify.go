@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -42,20 +43,115 @@ type Verifier struct {
 	Seals SealLookup
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	memo memo
+}
+
+// memo remembers the checks whose result depends on nothing but their
+// inputs, so that the documents a batch seals with one seal check its
+// maker's signature once, and the certificate chains once for each second
+// of signing time (the pipeline's check of every output it seals). A
+// chain's revocation status is looked up again for the next second. It
+// is bounded: past maxMemo entries it starts afresh.
+type memo struct {
+	mu    sync.Mutex
+	maker map[string]makerResult // by the seal's DER
+	chain map[chainKey]report.Check
+}
+
+const maxMemo = 1024
+
+type makerResult struct {
+	cert *smx509.Certificate
+	err  error
+}
+
+type chainKey struct {
+	name, certs string // the check's name; the DER of the certificate and the extra ones
+	at          int64  // signing time, Unix seconds
+	usage       trust.Usage
+}
+
+// verifyMaker is seal.VerifyMaker, remembered.
+func (m *memo) verifyMaker(seal *ses.Seal) (*smx509.Certificate, error) {
+	m.mu.Lock()
+	r, ok := m.maker[string(seal.Raw)]
+	m.mu.Unlock()
+	if ok {
+		return r.cert, r.err
+	}
+	r.cert, r.err = seal.VerifyMaker()
+	m.mu.Lock()
+	if m.maker == nil || len(m.maker) >= maxMemo {
+		m.maker = make(map[string]makerResult)
+	}
+	m.maker[string(seal.Raw)] = r
+	m.mu.Unlock()
+	return r.cert, r.err
+}
+
+// check returns the remembered check for k, or makes it with f.
+func (m *memo) check(k chainKey, f func() report.Check) report.Check {
+	m.mu.Lock()
+	c, ok := m.chain[k]
+	m.mu.Unlock()
+	if ok {
+		return c
+	}
+	c = f()
+	m.mu.Lock()
+	if m.chain == nil || len(m.chain) >= maxMemo {
+		m.chain = make(map[chainKey]report.Check)
+	}
+	m.chain[k] = c
+	m.mu.Unlock()
+	return c
 }
 
 // PDF verifies every signature in a PDF document. It returns an error,
 // wrapping the pdfseal sentinel, only when the file cannot be read as a PDF
 // at all; every per-signature problem is reported in the result.
 func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.Document, error) {
-	doc := v.newReport(name, data)
-	results, err := pdfseal.Verify(ctx, data)
+	return v.PrefixedPDF(ctx, name, data, nil)
+}
+
+// PrefixedPDF is PDF for a document whose first bytes the caller has just
+// hashed with SM3 and vouches for (pdfseal.Prefix; nil for none): the
+// document's digest in the report and the SM3 digests of its signatures
+// continue that state instead of reading those bytes again. The
+// pipeline's check of an output it sealed passes the state of the
+// approved input, which the output begins with.
+func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, prefix *pdfseal.Prefix) (*report.Document, error) {
+	doc := v.newReport(name, data, prefix)
+	results, err := pdfseal.VerifyWith(ctx, data, pdfseal.VerifyOptions{Prefix: prefix})
 	if err != nil {
 		return nil, err
 	}
 	for i := range results {
 		doc.Signatures = append(doc.Signatures, v.signature(ctx, &results[i]))
 	}
+	doc.Conclude()
+	return doc, nil
+}
+
+// SealedPDF reports on the document that in followed by s.Update makes,
+// which pdfseal.Update just sealed from an input without signatures
+// (s.Alone): its one signature is checked by s.Check, without reading the
+// document again, and the document's SM3 is the one computed while it was
+// signed. The pipeline's check of its own output uses it; anything else
+// verifies documents with PDF. It fails with pdfseal.ErrNotAlone for an
+// input that was not alone, and when Update was not given a prefix.
+func (v *Verifier) SealedPDF(ctx context.Context, name string, in []byte, s *pdfseal.Sealed) (*report.Document, error) {
+	r, err := s.Check(in)
+	if err != nil {
+		return nil, err
+	}
+	if s.SM3 == nil {
+		return nil, fmt.Errorf("verify: %s: sealed without the SM3 state of its input", name)
+	}
+	doc := v.newReport(name, nil, nil)
+	doc.SM3, doc.Size = fmt.Sprintf("%x", s.SM3), r.FileSize
+	doc.Signatures = append(doc.Signatures, v.signature(ctx, &r))
 	doc.Conclude()
 	return doc, nil
 }
@@ -202,7 +298,7 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 	s.SealID, s.SealName = seal.ID, seal.Name
 	add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.OK, Detail: fmt.Sprintf("SESeal version %d, esID %s", seal.Version, seal.ID)})
 
-	maker, err := seal.VerifyMaker()
+	maker, err := v.memo.verifyMaker(seal)
 	if err != nil {
 		add(report.Check{Name: "seal-maker-signature", Clause: "GB/T 38540 §6.3 (2)", Result: report.NotOK, SubIndication: report.SubSigCryptoFailure, Detail: err.Error()})
 	} else {
@@ -276,6 +372,15 @@ func (v *Verifier) registryCheck(ctx context.Context, seal *ses.Seal, at time.Ti
 // the check is INDETERMINATE with NO_CERTIFICATE_CHAIN_FOUND, whatever else
 // is wrong with the certificate.
 func (v *Verifier) chainCheck(name, clause string, cert *smx509.Certificate, extra []*smx509.Certificate, at time.Time, usage trust.Usage) report.Check {
+	k := chainKey{name: name + "\x00" + clause, certs: string(cert.Raw), at: at.Unix(), usage: usage}
+	for _, c := range extra {
+		k.certs += "\x00" + string(c.Raw)
+	}
+	return v.memo.check(k, func() report.Check { return v.verifyChain(name, clause, cert, extra, at, usage) })
+}
+
+// verifyChain makes chainCheck's check.
+func (v *Verifier) verifyChain(name, clause string, cert *smx509.Certificate, extra []*smx509.Certificate, at time.Time, usage trust.Usage) report.Check {
 	c := report.Check{Name: name, Clause: clause, Result: report.OK}
 	if v.Trust == nil || !v.Trust.HasRoots() {
 		c.Result, c.SubIndication = report.Unknown, report.SubNoChain

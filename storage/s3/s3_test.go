@@ -950,12 +950,15 @@ func TestNetworkErrors(t *testing.T) {
 			// machine may take longer than the short one to store it.
 			mustPut(t, open(t, cfg), "obj", "old", storage.PutOptions{})
 			cfg.ResponseHeaderTimeout = 300 * time.Millisecond
-			// Every request dials afresh, rather than finding a kept
-			// connection closed by the proxy's breakdown.
-			cfg.IdleConnTimeout = time.Millisecond
+			// Every request after the breakdown dials afresh, rather than
+			// finding a kept connection closed by it: idle connections are
+			// dropped before the breakdown is looked at. Not much sooner:
+			// New's own requests reuse a connection, and one taken just as
+			// its idle timer fires fails ("idle connection timeout").
+			cfg.IdleConnTimeout = 30 * time.Millisecond
 			s := open(t, cfg)
 			tc.brk(p)
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 			for name, op := range operations {
 				start := time.Now()
 				err := op(t.Context(), s)

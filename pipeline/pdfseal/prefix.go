@@ -1,0 +1,133 @@
+package pdfseal
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"hash"
+
+	"github.com/emmansun/gmsm/sm3"
+)
+
+// Prefix is the SM3 state of a document's first bytes, handed over by a
+// caller that has just hashed them — the pipeline hashes every document
+// to check it against its approval — so that Seal and VerifyWith continue
+// it rather than hash those bytes again: sealing and the self-check of the
+// output then cost one SM3 pass over the document between them. Only SM3
+// digests use it; a SHA-2 signature hashes every byte itself.
+//
+// The caller vouches for it: the bytes it hashed must be the document's
+// first Len bytes. A Prefix of other bytes makes Seal sign a digest of
+// something else (a signature any verifier without it refuses) and
+// VerifyWith judge other bytes than it was given.
+type Prefix struct {
+	n     int64
+	state []byte // the SM3 state, as its MarshalBinary writes it
+}
+
+// NewPrefix captures the state of h, an SM3 hash (sm3.New) that has been
+// fed exactly a document's first n bytes. h is not changed.
+func NewPrefix(h hash.Hash, n int64) (*Prefix, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok || n < 0 {
+		return nil, fmt.Errorf("pdfseal: prefix digest: %T is not an SM3 hash", h)
+	}
+	state, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("pdfseal: prefix digest: %w", err)
+	}
+	p := &Prefix{n: n, state: state}
+	if _, err := p.hash(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Len is the number of bytes the prefix covers.
+func (p *Prefix) Len() int64 { return p.n }
+
+// Sum returns the SM3 digest of the prefix's bytes followed by rest.
+func (p *Prefix) Sum(rest ...[]byte) []byte {
+	h, err := p.hash()
+	if err != nil {
+		panic(err) // checked by NewPrefix
+	}
+	for _, b := range rest {
+		h.Write(b)
+	}
+	return h.Sum(nil)
+}
+
+// extend returns the prefix of the first n bytes, p's followed by rest.
+func (p *Prefix) extend(n int64, rest ...[]byte) (*Prefix, error) {
+	h, err := p.hash()
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range rest {
+		h.Write(b)
+	}
+	return NewPrefix(h, n)
+}
+
+// hash returns a new SM3 hash in the prefix's state.
+func (p *Prefix) hash() (hash.Hash, error) {
+	h := sm3.New()
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil, errors.New("pdfseal: prefix digest: SM3 state cannot be restored")
+	}
+	if err := u.UnmarshalBinary(p.state); err != nil {
+		return nil, fmt.Errorf("pdfseal: prefix digest: not an SM3 state: %w", err)
+	}
+	return h, nil
+}
+
+// digestOf returns the dig digest of the concatenation of parts. An SM3
+// digest continues p, when p is not nil and covers no more than parts
+// hold, over p's bytes: they are taken to be the first p.Len() bytes of
+// parts, which are not read.
+func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
+	total := int64(0)
+	for _, b := range parts {
+		total += int64(len(b))
+	}
+	h, skip := dig.new(), int64(0)
+	if dig.hash == 0 && p != nil && p.n <= total {
+		if ph, err := p.hash(); err == nil {
+			h, skip = ph, p.n
+		}
+	}
+	for _, b := range parts {
+		if skip >= int64(len(b)) {
+			skip -= int64(len(b))
+			continue
+		}
+		h.Write(b[skip:])
+		skip = 0
+	}
+	return h.Sum(nil)
+}
+
+// covered is what a signature covers: the parts of its ByteRange, with
+// the SM3 state of their first bytes if the caller has it (prefix), or
+// the digest itself when it was just computed over them (sum, of the
+// algorithm sumAlg: Sealed.Check, which checks what Seal signed without
+// hashing it again).
+type covered struct {
+	parts  [][]byte
+	prefix *Prefix
+	sum    []byte
+	sumAlg digestAlgorithm
+}
+
+// covers is what covered of parts alone.
+func covers(parts ...[]byte) covered { return covered{parts: parts} }
+
+// digest returns the dig digest of the covered bytes.
+func (c covered) digest(dig digestAlgorithm) []byte {
+	if c.sum != nil && dig.oid.Equal(c.sumAlg.oid) {
+		return c.sum
+	}
+	return digestOf(dig, c.prefix, c.parts...)
+}
