@@ -19,7 +19,11 @@
 // condition, records the new version in the key's sidecar file and publishes
 // the content with one rename, or with a hard link for a create-only write
 // (os.Link fails if the name exists, even for a writer that ignores the
-// lock). Both folders are fsynced (unless Options.NoSync). A reader sees the
+// lock). The content and the sidecar are durable before the content is
+// published, and the publication before Put returns (unless
+// Options.NoSync): the files and both folders are fsynced before and after
+// publishing, in rounds that concurrent writers share (group commit, see
+// syncer). A reader sees the
 // old object or the new one, never a partial file, and a crash at any point
 // leaves one of the two with its metadata: the new sidecar keeps the entry of
 // the file it replaces until the next write, so readers need no lock.
@@ -113,6 +117,9 @@ type Store struct {
 	tmp    string // <root>/.sealpipe/tmp
 	locks  string // <root>/.sealpipe/locks
 	noSync bool   // Options.NoSync
+	// group, when not nil, makes writes durable in shared rounds
+	// (barrier) instead of fsyncing each file and folder.
+	group *syncer
 
 	// held is the in-process half of the stripe locks: a goroutine holds
 	// stripe i of this Store while it has a value in held[i]. It queues
@@ -176,6 +183,9 @@ func OpenWith(root, bucket string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("fs: open bucket %q: %s is not on the same file system as %s", bucket, d, s.tmp)
 		}
 	}
+	if !opts.NoSync {
+		s.group = newSyncer(fsyncPaths)
+	}
 	for i := range s.held {
 		s.held[i] = make(chan struct{}, 1)
 	}
@@ -183,21 +193,39 @@ func OpenWith(root, bucket string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// syncFile makes f's content durable, unless the store skips fsync.
+// syncFile makes f's content durable, unless the store skips fsync; in a
+// store that syncs in shared rounds, the next barrier does, by its name.
 func (s *Store) syncFile(f *os.File) error {
-	if s.noSync {
+	switch {
+	case s.noSync:
+		return nil
+	case s.group != nil:
+		s.group.add(f.Name())
 		return nil
 	}
 	return f.Sync()
 }
 
 // syncDir makes the entries of folder dir durable, unless the store skips
-// fsync.
+// fsync; in a store that syncs in shared rounds, the next barrier does.
 func (s *Store) syncDir(dir string) error {
-	if s.noSync {
+	switch {
+	case s.noSync:
+		return nil
+	case s.group != nil:
+		s.group.add(dir)
 		return nil
 	}
 	return SyncDir(dir)
+}
+
+// barrier makes everything written so far durable when the store syncs
+// in shared rounds (group); without, syncFile and syncDir did.
+func (s *Store) barrier() error {
+	if s.group == nil {
+		return nil
+	}
+	return s.group.wait()
 }
 
 // checkBucket reports whether name is a valid S3 bucket name.
@@ -436,6 +464,11 @@ func (s *Store) commit(ctx context.Context, key, tmp string, v version, opts sto
 	if err := s.writeSidecar(key, versions); err != nil {
 		return s.pathError(op, key, err)
 	}
+	// The content and the sidecar are durable before the content is
+	// published, and the publication before Put returns.
+	if err := s.barrier(); err != nil {
+		return opError(op, key, err)
+	}
 	if testHookBeforePublish != nil {
 		if err := testHookBeforePublish(); err != nil {
 			return opError(op, key, err)
@@ -450,6 +483,9 @@ func (s *Store) commit(ctx context.Context, key, tmp string, v version, opts sto
 		return s.pathError(op, key, err)
 	}
 	if err := s.syncDir(filepath.Dir(dst)); err != nil {
+		return opError(op, key, err)
+	}
+	if err := s.barrier(); err != nil {
 		return opError(op, key, err)
 	}
 	return nil

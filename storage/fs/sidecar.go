@@ -119,5 +119,8 @@ func (s *Store) writeSidecar(key string, versions []version) (err error) {
 	if err := s.place(f.Name(), dst, false); err != nil {
 		return err
 	}
+	if s.group != nil {
+		s.group.add(dst) // the next round syncs it under the name it has then
+	}
 	return s.syncDir(filepath.Dir(dst))
 }
