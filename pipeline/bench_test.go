@@ -11,11 +11,14 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/memstore"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/storage/fs"
 )
 
@@ -103,6 +106,32 @@ func BenchmarkSealStage(b *testing.B) {
 				name := demo.DocumentName(int(next.Add(1)))
 				if out, err := e.p.SealDocument(context.Background(), bb.Ref, name); err != nil || out != report.OutcomeSealed {
 					b.Error(name, out, err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		perFloor(b, b.Elapsed()*time.Duration(runtime.GOMAXPROCS(0))/time.Duration(b.N))
+	})
+
+	// Verification of a sealed certificate, as `sealpipe verify` and a
+	// relying party do it: the whole file read and every check run, on
+	// every CPU at once.
+	bb := e.sampleBatch("verify-doc", 1, false)
+	if err := bb.Upload(context.Background(), e.store); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.p.SealDocument(context.Background(), bb.Ref, demo.DocumentName(1)); err != nil {
+		b.Fatal(err)
+	}
+	sealed := e.read(bb.Ref.SealedKey(demo.DocumentName(1)))
+	v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{e.ca.Root}), Seals: e.reg}
+	b.Run("verify-parallel", func(b *testing.B) {
+		b.SetBytes(int64(len(sealed)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if rep, err := v.PDF(context.Background(), "bench.pdf", sealed); err != nil || rep.Indication != report.Passed {
+					b.Error(rep, err)
 					return
 				}
 			}

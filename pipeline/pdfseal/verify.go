@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -425,8 +424,40 @@ func byteRange(f *pdffile.File, o types.Object, size int64) ([4]int64, error) {
 	return br, nil
 }
 
-// objectHeaderRe matches "nr gen obj".
-var objectHeaderRe = regexp.MustCompile(`(?:^|[^0-9])([0-9]{1,10})[ \t\r\n\f\x00]+([0-9]{1,5})[ \t\r\n\f\x00]+obj\b`)
+// lastObjectHeader finds the last "nr gen obj" in b (nr of 1 to 10
+// digits after a non-digit or the start of b, gen of 1 to 5, white space
+// between, a word boundary after "obj") and returns where nr starts and
+// ends. It reads backwards from the end: a signature dictionary holds tens
+// of kilobytes of hex strings before its /Contents.
+func lastObjectHeader(b []byte) (start, end int, ok bool) {
+	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == 0 }
+	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	word := func(c byte) bool { return digit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
+	back := func(k int, in func(byte) bool) int {
+		for k > 0 && in(b[k-1]) {
+			k--
+		}
+		return k
+	}
+	for at := len(b); ; {
+		i := bytes.LastIndex(b[:at], []byte("obj"))
+		if i < 0 {
+			return 0, 0, false
+		}
+		at = i
+		if i+3 < len(b) && word(b[i+3]) {
+			continue
+		}
+		genEnd := back(i, space)
+		genStart := back(genEnd, digit)
+		nrEnd := back(genStart, space)
+		nrStart := back(nrEnd, digit)
+		if genEnd == i || genEnd-genStart < 1 || genEnd-genStart > 5 || nrEnd == genStart || nrEnd-nrStart < 1 || nrEnd-nrStart > 10 {
+			continue
+		}
+		return nrStart, nrEnd, true
+	}
+}
 
 // signedDictionary returns the signature dictionary as the signature covers
 // it (§12.8.1): the indirect object whose text surrounds the ByteRange gap,
@@ -437,12 +468,11 @@ var objectHeaderRe = regexp.MustCompile(`(?:^|[^0-9])([0-9]{1,10})[ \t\r\n\f\x00
 // object; the replacement is not signed and is not read.
 func signedDictionary(in []byte, f *pdffile.File, br [4]int64, holder int) (types.Dict, error) {
 	from := bytes.LastIndex(in[:br[1]], []byte("endobj")) + 1 // 0 when there is none
-	headers := objectHeaderRe.FindAllSubmatchIndex(in[from:br[1]], -1)
-	if len(headers) == 0 {
+	hStart, hEnd, ok := lastObjectHeader(in[from:br[1]])
+	if !ok {
 		return nil, fmt.Errorf("%w: no object header before the ByteRange gap at %d", ErrSignatureFormat, br[1])
 	}
-	h := headers[len(headers)-1]
-	nr, _ := strconv.Atoi(string(in[from+h[2] : from+h[3]]))
+	nr, _ := strconv.Atoi(string(in[from+hStart : from+hEnd]))
 	if nr != holder {
 		return nil, fmt.Errorf("%w: the ByteRange gap at %d lies in object %d, but the signature field's value is object %d", ErrSignatureFormat, br[1], nr, holder)
 	}
@@ -453,10 +483,10 @@ func signedDictionary(in []byte, f *pdffile.File, br [4]int64, holder int) (type
 	// parsed (and cached) once.
 	var o types.Object
 	var err error
-	if e, ok, _ := f.Entry(nr); ok && e.Kind == pdffile.EntryInUse && e.Offset == int64(from+h[2]) {
+	if e, ok, _ := f.Entry(nr); ok && e.Kind == pdffile.EntryInUse && e.Offset == int64(from+hStart) {
 		o, err = f.Object(nr)
 	} else {
-		_, _, o, err = f.ObjectAt(int64(from + h[2]))
+		_, _, o, err = f.ObjectAt(int64(from + hStart))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: object %d as signed: %v", ErrSignatureFormat, nr, err)

@@ -224,3 +224,34 @@ func TestRevisions(t *testing.T) {
 		}
 	}
 }
+
+// TestLastObjectHeader: the backward scan finds what the pattern
+// (?:^|[^0-9])([0-9]{1,10})\s+([0-9]{1,5})\s+obj\b finds last.
+func TestLastObjectHeader(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // the object number found; "" for none
+	}{
+		{"12 0 obj <</A 1>>", "12"},
+		{"1 0 obj\n<<>>\nendobj\n7 0 obj\n<</Contents<00>", "7"},
+		{"%comment\n 3 0 obj", "3"},
+		{"12 0 objx 5 0 obj", "5"},
+		{"12 0 objx", ""},
+		{"12 123456 obj", ""},
+		{"12345678901 0 obj", ""},
+		{"x12 0 obj", "12"},
+		{"12 0obj", ""},
+		{"12\r\n0\x00obj/Type", "12"},
+		{"0 obj", ""},
+		{"", ""},
+	} {
+		start, end, ok := lastObjectHeader([]byte(tc.in))
+		got := ""
+		if ok {
+			got = tc.in[start:end]
+		}
+		if got != tc.want {
+			t.Errorf("lastObjectHeader(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
