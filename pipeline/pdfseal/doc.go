@@ -42,7 +42,19 @@
 //
 // When Options.SealData holds a GB/T 38540 SESeal, it is stored in the
 // signature dictionary under /SESeal, inside the bytes the signature covers,
-// and [Verify] returns it in Result.SealData.
+// and [Verify] returns it in Result.SealData. Every entry of the signature
+// dictionary precedes /Contents, so that little follows the signature.
+//
+// Sealing at the cost of the cryptography: [Update] returns only the
+// update ([Sealed]); a caller that has just hashed the input with SM3 (the
+// pipeline checks every document against its approved digest) hands the
+// state over as Options.Prefix, so the signature's digest and the sealed
+// file's SM3 ([Sealed].SM3) continue it, and the input is hashed once in
+// all. [Sealed.Check] then checks what was written — each object where
+// the update's cross-reference section puts it, startxref, the ByteRange
+// and /Contents as written, the signature value over the digest signed —
+// without parsing or hashing the document again; [VerifyWith] with a
+// Prefix verifies a document whose first bytes the caller has hashed.
 //
 // [Verify] finds the signature fields of a document and checks each
 // signature's integrity: the ByteRange, the digest of the covered bytes and
