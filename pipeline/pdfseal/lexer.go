@@ -241,6 +241,9 @@ func (l *lexer) hex() []byte {
 		}
 		odd = !odd
 	}
+	if odd { // unterminated: what was read, as for a closed string
+		out = append(out, half<<4)
+	}
 	return out
 }
 

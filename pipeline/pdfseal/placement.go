@@ -254,7 +254,8 @@ func (l *layout) place(ctx context.Context, f *pdffile.File, t *target, p Placem
 		budget = newTextBudget(ctx)
 		fonts = &fontReader{f: f, b: budget, cache: map[int]*pdfFont{}}
 	}
-	seen := make(map[int]int, len(pages)) // page object → page number
+	// Each page is its own object: checkPageTree refused a page tree
+	// that lists an object twice.
 	for i, n := range pages {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -265,10 +266,6 @@ func (l *layout) place(ctx context.Context, f *pdffile.File, t *target, p Placem
 				return err
 			}
 		}
-		if other, dup := seen[int(pt.ref.ObjectNumber)]; dup {
-			return fmt.Errorf("%w: pages %d and %d are the same page object %d", ErrMalformed, other, n, pt.ref.ObjectNumber)
-		}
-		seen[int(pt.ref.ObjectNumber)] = n
 		var w widget
 		switch {
 		case p.Riding:
@@ -278,7 +275,6 @@ func (l *layout) place(ctx context.Context, f *pdffile.File, t *target, p Placem
 			w, ok, err = onKeyword(f, pt, p, budget, fonts)
 			if err == nil && !ok {
 				if p.Page == 0 && len(p.Pages) == 0 && !p.AllPages {
-					delete(seen, int(pt.ref.ObjectNumber))
 					continue // look on the next page
 				}
 				return fmt.Errorf("%w: keyword %q is not on page %d", ErrPlacement, p.Keyword, n)

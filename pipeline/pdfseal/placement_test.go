@@ -671,6 +671,47 @@ func TestPlacementGuards(t *testing.T) {
 	}
 }
 
+// TestPlacementObjectNumbers checks that a seal on many pages numbers its
+// objects below the 8,388,607 of ISO 32000-1 Annex C: a document using
+// object 8,388,590 has room for a seal on one of its five pages, not on
+// all of them.
+func TestPlacementObjectNumbers(t *testing.T) {
+	t.Parallel()
+	sm2K, _ := keys(t)
+	const high = 8_388_590
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	objs := []string{"<</Type/Catalog/Pages 2 0 R>>", "<</Type/Pages/Count 5/Kids[3 0 R 4 0 R 5 0 R 6 0 R 7 0 R]>>"}
+	for range 5 {
+		objs = append(objs, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
+	}
+	var offsets []int
+	for i, o := range objs {
+		offsets = append(offsets, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	highAt := b.Len()
+	fmt.Fprintf(&b, "%d 0 obj\n<<>>\nendobj\n", high)
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", off)
+	}
+	fmt.Fprintf(&b, "%d 1\n%010d 00000 n\r\ntrailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", high, highAt, high+1, xref)
+	in := b.Bytes()
+
+	opts := options(t, sm2K, 2)
+	out := seal(t, in, opts)
+	if res, err := Verify(context.Background(), out); err != nil || len(res) != 1 || res[0].Status != Valid {
+		t.Fatalf("one page: Verify %v, %+v", err, res)
+	}
+	opts.Placement = Placement{AllPages: true, X: 10, Y: 10, Width: 30, Height: 30}
+	var w countingWriter
+	if err := Seal(context.Background(), &w, in, opts); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "Annex C") || w.writes != 0 {
+		t.Fatalf("all five pages: %v after %d writes; want ErrMalformed naming Annex C", err, w.writes)
+	}
+}
+
 func TestParseCorner(t *testing.T) {
 	for s, want := range map[string]Corner{"": LowerLeft, "lower-left": LowerLeft, "upper-left": UpperLeft, "Top-Right": UpperRight, "bottom-right": LowerRight} {
 		if got, err := ParseCorner(s); err != nil || got != want {
