@@ -91,9 +91,6 @@ func (p *Pipeline) seal(ctx context.Context, input []byte, seal *registry.Entry,
 	if format == verify.FormatOFD {
 		return p.sealOFD(ctx, input, seal, signer, cert, pl)
 	}
-	if pl.Riding {
-		return nil, reject(CodePlacementInvalid, nil, "a riding seal (骑缝章) is made on OFD documents only; this one is a PDF")
-	}
 	return p.sealPDF(ctx, input, seal, signer, cert, pl)
 }
 
@@ -107,23 +104,26 @@ type SignatureFormats interface {
 }
 
 // sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
-// lower-left corner, mapping pdfseal's refusals to rejection codes.
+// lower-left corner or pl.Corner (pdfPlacement), mapping pdfseal's
+// refusals to rejection codes.
 func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) ([]byte, error) {
+	place, err := pdfPlacement(pl, float64(seal.Seal.Picture.WidthMM), float64(seal.Seal.Picture.HeightMM))
+	if err != nil {
+		return nil, err
+	}
 	var format pdfseal.Format
 	var stamper pdfseal.TimeStamper
 	if sf, ok := p.signers.(SignatureFormats); ok {
 		format, stamper = sf.SignatureFormat(seal.ID)
 	}
 	var out bytes.Buffer
-	err := pdfseal.Seal(ctx, &out, input, pdfseal.Options{
-		Signer:   signer,
-		Chain:    []*smx509.Certificate{cert},
-		Image:    seal.Seal.Picture.Data,
-		SealData: seal.Seal.Raw,
-		Placement: pdfseal.Placement{
-			Page: pl.Page, X: pl.X, Y: pl.Y,
-			Width: float64(seal.Seal.Picture.WidthMM), Height: float64(seal.Seal.Picture.HeightMM),
-		},
+	err = pdfseal.Seal(ctx, &out, input, pdfseal.Options{
+		Signer:       signer,
+		Chain:        []*smx509.Certificate{cert},
+		Image:        seal.Seal.Picture.Data,
+		SealData:     seal.Seal.Raw,
+		Placement:    place,
+		Certify:      pl.Certify,
 		Time:         p.cfg.Now(),
 		Name:         seal.Name,
 		Reason:       "电子印章 " + seal.ID,
@@ -136,7 +136,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, input []byte, seal *registry.Ent
 		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrNoChangesPermitted):
 		return nil, reject(CodeDocumentLocked, err, "%v", err)
-	case errors.Is(err, pdfseal.ErrNoPage):
+	case errors.Is(err, pdfseal.ErrNoPage), errors.Is(err, pdfseal.ErrPlacement), errors.Is(err, pdfseal.ErrCertify):
 		return nil, reject(CodePlacementInvalid, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrTooLarge):
 		return nil, reject(CodeDocumentTooLarge, err, "%v", err)

@@ -225,7 +225,7 @@ func (m *Manifest) Validate() error {
 		if d.Seal == "" || len(d.Seal) > 64 || !printableASCII(d.Seal) {
 			return fmt.Errorf("%w: document %q: seal id %q is empty or not printable ASCII", ErrMalformed, d.Name, d.Seal)
 		}
-		if err := d.Placement.validate(); err != nil {
+		if err := d.Placement.Validate(); err != nil {
 			return fmt.Errorf("document %q: placement: %w", d.Name, err)
 		}
 	}

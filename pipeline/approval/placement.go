@@ -140,10 +140,16 @@ func (p *Pages) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// validate checks how a placement's fields combine; the format-specific
-// rules (corner, keyword, pages and certify are PDF's) are the pipeline's,
-// which knows the format.
-func (p Placement) validate() error {
+// Validate checks a placement as Manifest.Validate does: x and y from 0
+// to 5000 mm, a known corner, pages "all" or up to MaxPlacementPages
+// distinct numbers, a DocMDP level of 0 to MaxCertify, a keyword of at
+// most MaxKeywordLength bytes of UTF-8 without control characters and
+// with x and y 0, and fields that combine: a page, or pages, a keyword or
+// a riding seal instead; not page and pages; a riding seal without keyword
+// or pages. The format-specific rule (corner, keyword, pages and certify
+// are PDF's, PDFOnly) is the pipeline's, which knows the format. Errors
+// wrap ErrMalformed.
+func (p Placement) Validate() error {
 	if p.X < 0 || p.Y < 0 || p.X > 5000 || p.Y > 5000 {
 		return fmt.Errorf("%w: x %g, y %g: want 0 to 5000 mm", ErrMalformed, p.X, p.Y)
 	}
