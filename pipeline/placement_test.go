@@ -126,7 +126,7 @@ func TestLocalSealKeyword(t *testing.T) {
 func TestOFDPlacementRejections(t *testing.T) {
 	first := demo.FormatOFD.DocumentName(1)
 	for name, pl := range map[string]approval.Placement{
-		"keyword": {Keyword: "民政局"},
+		"keyword": {Page: 1, Keyword: "民政局"},
 		"pages":   {Pages: approval.AllPages, X: 20, Y: 20},
 		"corner":  {Page: 1, X: 20, Y: 20, Corner: "lower-left"},
 		"certify": {Page: 1, X: 20, Y: 20, Certify: 2},
@@ -136,6 +136,11 @@ func TestOFDPlacementRejections(t *testing.T) {
 			b := e.formatBatch("ofd", 1, false, demo.FormatOFD)
 			e.resign(b, demo.Approver, func(m *approval.Manifest) { m.Documents[0].Placement = pl })
 			e.wantRejected(b, first, pipeline.CodePlacementInvalid)
+			var rj report.Rejection
+			e.record(b.Ref.RejectionKey(first), &rj)
+			if want := name + " apply to PDF documents only"; !strings.Contains(rj.Reason, want) {
+				t.Errorf("rejection %q does not say %q", rj.Reason, want)
+			}
 		})
 	}
 }
