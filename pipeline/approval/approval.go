@@ -124,7 +124,7 @@ type Placement struct {
 	// Keyword (PDF) centres the picture on the first occurrence of this
 	// text on the page — on Page, on each of Pages, or with neither on the
 	// first page that shows it — such as the issuing unit's name or
-	// "（盖章）"; x and y must be 0. A page without it is refused
+	// "（盖章）"; x and y must be 0 and corner left out. A page without it is refused
 	// (PLACEMENT_INVALID).
 	Keyword string `json:"keyword,omitempty"`
 	// Pages (PDF) puts the picture on each of these pages, "all" or a list

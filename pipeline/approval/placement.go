@@ -143,8 +143,8 @@ func (p *Pages) UnmarshalJSON(b []byte) error {
 // Validate checks a placement as Manifest.Validate does: x and y from 0
 // to 5000 mm, a known corner, pages "all" or up to MaxPlacementPages
 // distinct numbers, a DocMDP level of 0 to MaxCertify, a keyword of at
-// most MaxKeywordLength bytes of UTF-8 without control characters and
-// with x and y 0, and fields that combine: a page, or pages, a keyword or
+// most MaxKeywordLength bytes of UTF-8 without control characters, with x
+// and y 0 and no corner, and fields that combine: a page, or pages, a keyword or
 // a riding seal instead; not page and pages; a riding seal without keyword
 // or pages. The format-specific rule (corner, keyword, pages and certify
 // are PDF's, PDFOnly) is the pipeline's, which knows the format. Errors
@@ -185,8 +185,8 @@ func (p Placement) Validate() error {
 		return fmt.Errorf("%w: keyword %q holds a control character", ErrMalformed, k)
 	case strings.TrimFunc(k, unicode.IsSpace) == "":
 		return fmt.Errorf("%w: keyword %q is only white space", ErrMalformed, k)
-	case p.X != 0 || p.Y != 0:
-		return fmt.Errorf("%w: keyword %q centres the seal on the text; x and y (%g, %g) must be 0", ErrMalformed, k, p.X, p.Y)
+	case p.X != 0 || p.Y != 0 || p.Corner != "":
+		return fmt.Errorf("%w: keyword %q centres the seal on the text; x and y (%g, %g) must be 0 and no corner (%q) given", ErrMalformed, k, p.X, p.Y, p.Corner)
 	}
 	return nil
 }

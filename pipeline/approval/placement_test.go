@@ -73,6 +73,7 @@ func TestPlacementRejects(t *testing.T) {
 		{`{"page": 1, "x": 20, "y": 30, "corner": "middle"}`, `corner "middle"`},
 		{`{"page": 1, "x": 20, "y": 30, "corner": "top-left"}`, `corner "top-left"`},
 		{`{"page": 1, "x": 20, "y": 0, "keyword": "a"}`, "must be 0"},
+		{`{"page": 1, "x": 0, "y": 0, "keyword": "a", "corner": "lower-left"}`, `no corner ("lower-left")`},
 		{`{"page": 1, "x": 0, "y": 0, "keyword": " \u3000 "}`, "white space"},
 		{`{"page": 1, "x": 0, "y": 0, "keyword": "a\u0007b"}`, "control character"},
 		{`{"page": 1, "x": 0, "y": 0, "keyword": "` + strings.Repeat("印", 90) + `"}`, "at most 256"},

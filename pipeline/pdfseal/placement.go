@@ -83,8 +83,8 @@ func (p Placement) checkModes() error {
 		if err := checkKeyword(p.Keyword); err != nil {
 			return err
 		}
-		if p.X != 0 || p.Y != 0 {
-			return fmt.Errorf("%w: keyword %q centres the box on the text; X and Y (%g, %g) must be 0", ErrPlacement, p.Keyword, p.X, p.Y)
+		if p.X != 0 || p.Y != 0 || p.Corner != LowerLeft {
+			return fmt.Errorf("%w: keyword %q centres the box on the text; X and Y (%g, %g) must be 0 and no corner (%v) given", ErrPlacement, p.Keyword, p.X, p.Y, p.Corner)
 		}
 	}
 	seen := make(map[int]bool, len(p.Pages))

@@ -402,6 +402,7 @@ func TestPlacementRefusals(t *testing.T) {
 		{"keyword missing from one listed page", in, Placement{Pages: []int{3, 1}, Keyword: "Page"}, ErrPlacement, []string{`"Page"`, "page 1"}},
 		{"keyword on all pages", in, Placement{AllPages: true, Keyword: "Civil"}, ErrPlacement, []string{"page 2"}},
 		{"keyword with X", in, Placement{Page: 1, Keyword: "Civil", X: 5}, ErrPlacement, []string{"must be 0"}},
+		{"keyword with a corner", in, Placement{Page: 1, Keyword: "Civil", Corner: UpperLeft}, ErrPlacement, []string{"no corner (upper-left)"}},
 		{"keyword of white space", in, Placement{Page: 1, Keyword: " \u3000 "}, ErrPlacement, []string{"white space"}},
 		{"keyword too long", in, Placement{Page: 1, Keyword: strings.Repeat("印", 100)}, ErrPlacement, []string{"at most 256"}},
 		{"keyword with a control character", in, Placement{Page: 1, Keyword: "a\x00b"}, ErrPlacement, []string{"control"}},

@@ -40,7 +40,7 @@ type Placement struct {
 	// this text on the page — on Page, on each of Pages, on every page
 	// with AllPages, or with Page 0 and no Pages on the first page that
 	// shows it — moved the least needed to lie inside the page. X and Y
-	// must be 0. White space is ignored in the keyword and in the page's
+	// must be 0 and Corner LowerLeft. White space is ignored in the keyword and in the page's
 	// text. Text is read from the page's content streams and the Form
 	// XObjects they paint, through each font's /ToUnicode CMap or else its
 	// encoding: simple fonts with WinAnsi, MacRoman or Standard encoding
