@@ -53,6 +53,7 @@ type textBudget struct {
 	bytes  int64
 	ops    int
 	glyphs int
+	reuse  []placedGlyph // the last page's glyphs, their room reused for the next
 }
 
 func newTextBudget(ctx context.Context) *textBudget {
@@ -112,7 +113,7 @@ type interp struct {
 }
 
 // pageGlyphs returns the characters page n shows, in the order its content
-// streams show them.
+// streams show them, in room the next call reuses.
 func pageGlyphs(f *pdffile.File, n int, b *textBudget, fonts *fontReader) ([]placedGlyph, error) {
 	d, _, attrs, err := f.Page(n)
 	if err != nil {
@@ -123,8 +124,10 @@ func pageGlyphs(f *pdffile.File, n int, b *textBudget, fonts *fontReader) ([]pla
 	if err != nil {
 		return nil, err
 	}
-	in := &interp{fonts: fonts, b: b, gs: gstate{ctm: identity, ts: textState{scale: 1}}}
-	if err := in.run(data, res); err != nil {
+	in := &interp{fonts: fonts, b: b, gs: gstate{ctm: identity, ts: textState{scale: 1}}, out: b.reuse[:0]}
+	err = in.run(data, res)
+	b.reuse = in.out
+	if err != nil {
 		return nil, err
 	}
 	return in.out, nil
