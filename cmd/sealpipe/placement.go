@@ -25,7 +25,7 @@ func addPlacementFlags(f *pflag.FlagSet, pl *approval.Placement) *placementFlags
 	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge (PDF: from the edge --corner names)")
 	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge (or top edge from the top, with an upper --corner); OFD: its top edge, mm from the page's top edge")
 	f.StringVar(&pf.corner, "corner", "", "PDF: page corner --x and --y are measured from, to the picture's nearest corner: "+strings.Join(approval.Corners, ", ")+" (empty: lower-left)")
-	f.StringVar(&pl.Keyword, "keyword", "", "PDF: centre the seal on the first occurrence of this text (e.g. the issuing unit's name or （盖章）) on --page, on each of --pages, or without either on the first page that shows it; --x, --y and --corner are not used")
+	f.StringVar(&pl.Keyword, "keyword", "", "PDF: centre the seal on the first occurrence of this text (e.g. the issuing unit's name or （盖章）) on --page, on each of --pages, or without either on the first page that shows it; leave --x, --y and --corner out")
 	f.StringVar(&pf.pages, "pages", "", "PDF: put the seal on each of these pages, \"all\" or numbers such as 1,3,5, as one signature; --page is not used")
 	f.BoolVar(&pl.Riding, "riding", false, "a riding seal (骑缝章): the picture cut across the right edge of every page, --y as for a stamp, one signature; --page and --x are not used")
 	f.IntVar(&pl.Certify, "certify", 0, "PDF: certify the document with this DocMDP permission: 1 no changes, 2 form filling and signing, 3 those and annotations (the document must not be signed yet); 0: an ordinary seal")
