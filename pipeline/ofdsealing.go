@@ -33,10 +33,14 @@ func contentType(doc []byte) string {
 
 // sealOFD seals an OFD package (pipeline/ofdseal) with one more Seal
 // signature. pl is read as OFD measures it: the stamp's top-left corner in
-// mm from the page's top-left corner (see approval.Placement). ofdseal's
+// mm from the page's top-left corner (see approval.Placement); its
+// PDF-only fields are refused (ofdPlacementErr). ofdseal's
 // refusals, and those of the package reader it wraps, become rejection
 // codes as pdfseal's do for a PDF.
 func (p *Pipeline) sealOFD(ctx context.Context, input []byte, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) ([]byte, error) {
+	if err := ofdPlacementErr(pl); err != nil {
+		return nil, err
+	}
 	var out bytes.Buffer
 	err := ofdseal.Seal(ctx, &out, input, ofdseal.Options{
 		Signer:   signer,

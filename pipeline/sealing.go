@@ -111,9 +111,6 @@ func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl
 		out, err := p.sealOFD(ctx, input, seal, signer, cert, pl)
 		return &sealed{out: out}, err
 	}
-	if pl.Riding {
-		return nil, reject(CodePlacementInvalid, nil, "a riding seal (骑缝章) is made on OFD documents only; this one is a PDF")
-	}
 	return p.sealPDF(ctx, in, seal, signer, cert, pl)
 }
 
@@ -133,22 +130,25 @@ type SignatureFormats interface {
 }
 
 // sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
-// lower-left corner, mapping pdfseal's refusals to rejection codes.
+// lower-left corner or pl.Corner (pdfPlacement), mapping pdfseal's
+// refusals to rejection codes.
 func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) (*sealed, error) {
+	place, err := pdfPlacement(pl, float64(seal.Seal.Picture.WidthMM), float64(seal.Seal.Picture.HeightMM))
+	if err != nil {
+		return nil, err
+	}
 	var format pdfseal.Format
 	var stamper pdfseal.TimeStamper
 	if sf, ok := p.signers.(SignatureFormats); ok {
 		format, stamper = sf.SignatureFormat(seal.ID)
 	}
 	s, err := pdfseal.Update(ctx, in.data, pdfseal.Options{
-		Signer:   signer,
-		Chain:    []*smx509.Certificate{cert},
-		Image:    seal.Seal.Picture.Data,
-		SealData: seal.Seal.Raw,
-		Placement: pdfseal.Placement{
-			Page: pl.Page, X: pl.X, Y: pl.Y,
-			Width: float64(seal.Seal.Picture.WidthMM), Height: float64(seal.Seal.Picture.HeightMM),
-		},
+		Signer:       signer,
+		Chain:        []*smx509.Certificate{cert},
+		Image:        seal.Seal.Picture.Data,
+		SealData:     seal.Seal.Raw,
+		Placement:    place,
+		Certify:      pl.Certify,
 		Time:         p.cfg.Now(),
 		Name:         seal.Name,
 		Reason:       "电子印章 " + seal.ID,
@@ -162,7 +162,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrNoChangesPermitted):
 		return nil, reject(CodeDocumentLocked, err, "%v", err)
-	case errors.Is(err, pdfseal.ErrNoPage):
+	case errors.Is(err, pdfseal.ErrNoPage), errors.Is(err, pdfseal.ErrPlacement), errors.Is(err, pdfseal.ErrCertify):
 		return nil, reject(CodePlacementInvalid, err, "%v", err)
 	case errors.Is(err, pdfseal.ErrTooLarge):
 		return nil, reject(CodeDocumentTooLarge, err, "%v", err)

@@ -24,8 +24,10 @@ DIR/approval.json.p7s, signed with the approver's key. Upload DIR's documents
 to inbox/<dept>/<batch>/ and the two approval files last: their arrival closes
 the batch. --x and --y are read as each document's format measures (told from
 its content): for a PDF the picture's lower-left corner from the page's
-lower-left corner, for an OFD its top-left corner from the page's top-left
-corner, in mm.`,
+lower-left corner (or from --corner), for an OFD its top-left corner from the
+page's top-left corner, in mm. --keyword, --pages, --corner and --certify are
+for PDF documents (an OFD listed with them is refused PLACEMENT_INVALID when
+sealed); --riding makes a riding seal (骑缝章) on either format.`,
 		Example: `  sealpipe approve ./batch-001 --dept civil-affairs --batch 2026-11-24-001 --approver approver-zhang --seal 33010200000001`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,9 +53,7 @@ corner, in mm.`,
 	f.StringVar(&batch, "batch", "", "batch identifier (the <batch> in inbox/<dept>/<batch>/)")
 	f.StringVar(&approver, "approver", "", "approver slug in the trust chain, whose key signs")
 	f.StringVar(&seal, "seal", "", "seal ID to apply to every document")
-	f.IntVar(&pl.Page, "page", pl.Page, "page to place the seal on (1-based)")
-	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge")
-	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge; OFD: its top edge, mm from the page's top edge")
-	f.BoolVar(&pl.Riding, "riding", false, "OFD only: a riding seal (骑缝章) across the right edge of every page, --y from the top; --page and --x are not used")
+	placement := addPlacementFlags(f, &pl)
+	cmd.PreRunE = func(*cobra.Command, []string) error { return placement.resolve() }
 	return cmd
 }

@@ -26,7 +26,9 @@ holds the documents, approval.json and approval.json.p7s, ready to upload to
 inbox/<dept>/<batch>/ with any S3 tool (documents first, approval files last).
 The certificates are PDF, OFD or both alternating (--format pdf|ofd|mixed);
 each document's placement in the approval is measured as its format measures
-(PDF: mm from the page's lower-left corner; OFD: from its top-left corner).
+(PDF: mm from the page's lower-left corner; OFD: from its top-left corner), on
+the certificate's seal area. With --certify each PDF document's seal certifies
+it (DocMDP).
 With --bad, two documents that must be refused are added (one changed after
 approval, one naming a seal its approver may not use).`,
 		Example: `  sealpipe batch make --docs 100 --out ./batch-001 --batch 2026-11-24-001
@@ -77,6 +79,7 @@ approval, one naming a seal its approver may not use).`,
 	f.StringVar(&opts.Seal, "seal", demo.SealCivil, "seal ID every document names")
 	f.BoolVar(&opts.Bad, "bad", false, "add two documents that must be refused")
 	f.StringVar(&format, "format", string(demo.FormatPDF), "document format: pdf, ofd or mixed (alternating)")
+	f.IntVar(&opts.Certify, "certify", 0, "PDF documents: have each seal certify its document with this DocMDP permission (1 no changes, 2 form filling and signing, 3 those and annotations); 0: ordinary seals")
 	cmd.AddCommand(makeCmd, newBatchUploadCmd(g), newBatchPruneCmd(g))
 	return cmd
 }

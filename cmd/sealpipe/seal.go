@@ -31,14 +31,22 @@ from the content, not the name.
 
 --page, --x and --y place the seal picture as the format measures, in mm:
   PDF: --x/--y are the picture's lower-left corner from the page's lower-left
-       corner (y up);
+       corner (y up), or with --corner from another corner of the page as
+       displayed to the picture's nearest corner;
   OFD: --x/--y are the picture's top-left corner from the page's top-left
        corner (y down).
+A PDF may instead be sealed on a keyword (--keyword: the picture centred on
+that text), on several pages (--pages), and certified (--certify, DocMDP).
+--riding makes a riding seal (骑缝章) on either format. Whatever the mode, the
+seal is one signature.
 
 The output is verified before it is written, and the use is recorded in the
 seal's usage log (audit/<seal>/local/...).`,
 		Example: `  sealpipe seal cert.pdf -o cert.sealed.pdf --seal 33010200000001
-  sealpipe seal cert.ofd -o cert.sealed.ofd --seal 33010200000001 --page 1 --x 120 --y 200`,
+  sealpipe seal cert.ofd -o cert.sealed.ofd --seal 33010200000001 --page 1 --x 120 --y 200
+  sealpipe seal cert.pdf -o cert.sealed.pdf --seal 33010200000001 --keyword （盖章）
+  sealpipe seal cert.pdf -o cert.sealed.pdf --seal 33010200000001 --pages all --corner upper-right --x 15 --y 15
+  sealpipe seal contract.pdf -o contract.sealed.pdf --seal 33010200000001 --riding --y 120`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sealID == "" || out == "" {
@@ -79,10 +87,8 @@ seal's usage log (audit/<seal>/local/...).`,
 	f.StringVar(&sealID, "seal", "", "registered seal ID to apply")
 	f.StringVarP(&out, "output", "o", "", "output file")
 	f.BoolVar(&force, "force", false, "replace the output file if it exists")
-	f.IntVar(&pl.Page, "page", pl.Page, "page to place the seal on (1-based)")
-	f.Float64Var(&pl.X, "x", pl.X, "seal picture's left edge, mm from the page's left edge")
-	f.Float64Var(&pl.Y, "y", pl.Y, "PDF: seal picture's bottom edge, mm from the page's bottom edge; OFD: its top edge, mm from the page's top edge")
-	f.BoolVar(&pl.Riding, "riding", false, "OFD only: a riding seal (骑缝章) across the right edge of every page, --y from the top; --page and --x are not used")
+	placement := addPlacementFlags(f, &pl)
+	cmd.PreRunE = func(*cobra.Command, []string) error { return placement.resolve() }
 	return cmd
 }
 

@@ -216,6 +216,10 @@ type BatchOptions struct {
 	Date time.Time
 	// Format is the documents' format. Empty means FormatPDF.
 	Format Format
+	// Certify, 1 to 3, has each PDF document's seal certify it with that
+	// DocMDP permission (approval.Placement.Certify); OFD documents do
+	// not take it. Zero: ordinary seals.
+	Certify int
 	// Approver signs the approval.
 	ApproverKey  crypto.Signer
 	ApproverCert *smx509.Certificate
@@ -279,6 +283,9 @@ func MakeBatch(opts BatchOptions) (*Batch, error) {
 		doc, pl, err := render(c, f)
 		if err != nil {
 			return fmt.Errorf("demo: render %s: %w", name, err)
+		}
+		if f != FormatOFD {
+			pl.Certify = opts.Certify
 		}
 		b.Files[name] = doc
 		m.Documents = append(m.Documents, approval.NewDocument(name, doc, seal, pl))

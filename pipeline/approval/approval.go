@@ -96,23 +96,50 @@ type Document struct {
 // document's content, not its name):
 //
 //   - PDF: the picture's lower-left corner, in millimetres from the page's
-//     lower-left corner (ISO 32000-1 default user space, y up);
+//     lower-left corner (ISO 32000-1 default user space, y up), or with
+//     Corner from another corner of the page as displayed, to the
+//     picture's nearest corner;
 //   - OFD: the picture's top-left corner, in millimetres from the top-left
 //     corner of the page's physical box (GB/T 33190 §7.3, y down), as the
 //     stamp annotation's Boundary states it.
+//
+// A PDF placement may instead find its place by a keyword, put the picture
+// on several pages, or make a riding seal, and may certify the document
+// (package pdfseal, Placement and Options.Certify); whatever the mode, the
+// seal is one signature. Corner, Keyword, Pages and Certify are PDF's: an
+// OFD document with them is refused (PLACEMENT_INVALID).
 type Placement struct {
-	// Page is the 1-based page number.
+	// Page is the 1-based page number. It is 0 (left out) with Pages, and
+	// may be with a Keyword (then looked for on every page) or Riding.
 	Page int `json:"page"`
 	// X is the picture's left edge in millimetres from the page's left
 	// edge; Y its bottom edge from the page's bottom edge (PDF) or its top
 	// edge from the page's top edge (OFD).
 	X float64 `json:"x"`
 	Y float64 `json:"y"`
-	// Riding asks for a riding seal (骑缝章, OFD only): the picture split
-	// across the right edge of every page, Y from the top as for a stamp,
-	// as one signature; Page and X are then not used. A PDF with Riding is
-	// refused (PLACEMENT_INVALID).
+	// Corner (PDF) is the corner of the page X and Y are measured from:
+	// "lower-left" (the default), "upper-left", "upper-right" or
+	// "lower-right".
+	Corner string `json:"corner,omitempty"`
+	// Keyword (PDF) centres the picture on the first occurrence of this
+	// text on the page — on Page, on each of Pages, or with neither on the
+	// first page that shows it — such as the issuing unit's name or
+	// "（盖章）"; x and y must be 0 and corner left out. A page without it is refused
+	// (PLACEMENT_INVALID).
+	Keyword string `json:"keyword,omitempty"`
+	// Pages (PDF) puts the picture on each of these pages, "all" or a list
+	// such as [1, 3], at X, Y (or on the keyword), as one signature.
+	Pages Pages `json:"pages,omitempty"`
+	// Riding asks for a riding seal (骑缝章): the picture split across the
+	// right edge of every page, Y measured as for a stamp (for a PDF from
+	// Corner's top or bottom edge, for an OFD from the top), as one
+	// signature; Page and X are then not used.
 	Riding bool `json:"riding,omitempty"`
+	// Certify (PDF), 1 to 3, makes the seal a certification signature with
+	// that DocMDP permission (ISO 32000-1 §12.8.2.2): 1 no changes, 2 form
+	// filling and signing, 3 those and annotations. A document signed
+	// already cannot be certified (PLACEMENT_INVALID).
+	Certify int `json:"certify,omitempty"`
 }
 
 // DefaultPlacement is where a seal goes when nobody says otherwise: page 1,
@@ -160,7 +187,10 @@ func Parse(data []byte) (*Manifest, error) {
 
 // Validate checks the manifest's rules: version, identifiers, approval time,
 // and for each document a safe unique name, a 32-byte hex digest, a seal and
-// a page.
+// a placement whose fields combine (a page or what stands for one, x and y
+// from 0 to 5000 mm, a known corner, a keyword of at most MaxKeywordLength
+// bytes without control characters, pages "all" or up to
+// MaxPlacementPages distinct numbers, a DocMDP level of 0 to 3).
 func (m *Manifest) Validate() error {
 	if m.Version != Version {
 		return fmt.Errorf("%w: version %d, want %d", ErrMalformed, m.Version, Version)
@@ -195,8 +225,8 @@ func (m *Manifest) Validate() error {
 		if d.Seal == "" || len(d.Seal) > 64 || !printableASCII(d.Seal) {
 			return fmt.Errorf("%w: document %q: seal id %q is empty or not printable ASCII", ErrMalformed, d.Name, d.Seal)
 		}
-		if d.Placement.Page < 1 || d.Placement.X < 0 || d.Placement.Y < 0 || d.Placement.X > 5000 || d.Placement.Y > 5000 {
-			return fmt.Errorf("%w: document %q: placement %+v out of range", ErrMalformed, d.Name, d.Placement)
+		if err := d.Placement.Validate(); err != nil {
+			return fmt.Errorf("document %q: placement: %w", d.Name, err)
 		}
 	}
 	return nil

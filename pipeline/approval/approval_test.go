@@ -177,6 +177,15 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add([]byte(`{"version":1}`))
+	for _, pl := range []string{
+		`{"page": 1, "x": 20, "y": 30, "corner": "upper-right", "certify": 2}`,
+		`{"page": 0, "x": 0, "y": 0, "keyword": "（盖章）", "pages": [1, 3]}`,
+		`{"x": 0, "y": 0, "keyword": "杭州市民政局", "pages": "all"}`,
+		`{"y": 100, "riding": true, "corner": "upper-left"}`,
+		`{"x": 20, "y": 30, "pages": [1, 1], "certify": 9}`,
+	} {
+		f.Add(manifestWith(f, pl))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {

@@ -12,6 +12,54 @@
 // same kind as the input's last one (a table, §7.5.4, or a stream,
 // §7.5.8) chained to it with /Prev.
 //
+// # Placements
+//
+// [Placement] says where the picture goes, in millimetres on the page as
+// displayed (after /Rotate, in /UserUnit; the picture is drawn upright):
+//
+//   - a box X, Y from a corner of the page, to the box's nearest corner
+//     (Corner; lower-left by default, PDF's own origin, §8.3.2.3);
+//   - a box centred on a keyword (Keyword), such as the issuing unit's name
+//     or "（盖章）", found on the page, on each listed page, or on the first
+//     page that shows it. The text is read by running the page's content
+//     streams and the Form XObjects they paint (§7.8.2, §8.10; depth 8):
+//     the CTM and q/Q (§8.4.4), the text state Tc, Tw, Tz, TL, Tf, Ts
+//     (§9.3), the text matrices of BT, Td, TD, Tm, T* (§9.4.2), and
+//     Tj, TJ, ' and " (§9.4.3), each character's text from its font's
+//     /ToUnicode CMap (§9.10.3) or else its encoding — simple fonts with
+//     WinAnsi, MacRoman or Standard encoding and /Differences (Annex D,
+//     glyph names through the Adobe Glyph List), composite fonts with
+//     Identity-H/V and the predefined Unicode, GB, Big5, Shift-JIS, EUC-JP
+//     and KSC CMaps (§9.7.5.2), an embedded CMap's codespace — and its
+//     width from /Widths, /W and /DW, or a standard 14 font's metrics.
+//     Only text whose centre lies in the crop box counts; hidden text
+//     (clipped, white, rendering mode 3) does. Keyword and text are
+//     compared in NFKC with white space ignored. The search is bounded
+//     (decoded bytes, operators, characters, nesting) like every other
+//     walk over hostile input here; passing a bound, or a page without the
+//     keyword, is [ErrPlacement] naming the keyword and the page;
+//   - the same box on several pages (Pages, AllPages), or a riding seal
+//     (骑缝章, Riding): the picture cut into one vertical strip per page,
+//     strip i against the right edge of page i, as package ofdseal cuts
+//     an OFD's.
+//
+// Whatever the mode, the seal is one signature. One widget is merged with
+// its field as above; several are the kids of one signature field that
+// holds the signature (§12.7.3.1; table 188: each widget has /Parent),
+// sharing one appearance form where their size and orientation agree (a
+// riding seal's strips each have their own, clipping the picture to the
+// strip with its /BBox, §8.10.1). Poppler before version 26 reads such
+// widget kids as fields of their own and lists them unsigned; Verify,
+// qpdf and later poppler read one signature.
+//
+// Options.Certify makes the signature a certification signature (§12.8.1,
+// §12.8.2.2): a /Reference to the DocMDP transform with the permission
+// /P 1, 2 or 3 (/V /1.2) in the signature dictionary, and /Perms /DocMDP
+// in the catalog (§12.8.4). A certification must be the document's first
+// signature: a signed or certified document is refused ([ErrCertify]).
+// Verify reports the permission in Result.DocMDP and judges later
+// revisions against it.
+//
 // The signature is /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached
 // (§12.8.3.3): a detached CMS SignedData over the ByteRange bytes. Its
 // algorithm follows the signer's key:
@@ -67,8 +115,9 @@
 //
 // The input is read lazily with package pipeline/pdffile, under a size
 // limit and its bounds: Seal reads the trailer and cross-reference data,
-// the catalog, the interactive form, the page tree and the target page
-// with its content streams located, not decoded; Verify reads the form's
+// the catalog, the interactive form, the page tree and the target pages
+// with their content streams located, not decoded — decoded, with their
+// fonts, only on the pages a keyword is looked for on; Verify reads the form's
 // field tree and each signature dictionary where the signed bytes hold it.
 // Damage pdffile repairs is judged by Seal (see xrefRepairs): an object a
 // few bytes from the offset its entry gives makes the update's

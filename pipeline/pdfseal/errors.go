@@ -21,7 +21,8 @@ var (
 	// ErrNoPage reports a Placement.Page the document does not have.
 	ErrNoPage = errors.New("pdfseal: no such page")
 	// ErrPlacement reports a placement box that is empty, not finite or
-	// not inside the page.
+	// not inside the page, placement fields that do not combine, or a
+	// keyword the page does not show.
 	ErrPlacement = errors.New("pdfseal: invalid placement")
 	// ErrImage reports a seal picture that is not a usable PNG.
 	ErrImage = errors.New("pdfseal: invalid seal image")
@@ -33,6 +34,11 @@ var (
 	// permission P=1 (ISO 32000-1 §12.8.2.2): its author permits no change,
 	// so sealing it would break the certification. It is refused.
 	ErrNoChangesPermitted = errors.New("pdfseal: the document's certification permits no changes")
+	// ErrCertify reports a certification (Options.Certify) that cannot be
+	// made: a DocMDP permission other than 1–3, or a document that is
+	// signed or certified already, as a certification signature must be
+	// the first (ISO 32000-1 §12.8.1).
+	ErrCertify = errors.New("pdfseal: cannot certify")
 
 	// ErrSignatureFormat reports a signature whose dictionary, ByteRange or
 	// CMS structure is broken. The signature is Invalid.

@@ -139,6 +139,7 @@ func FuzzChanges(f *testing.F) {
 func FuzzSeal(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s, uint8(1))
+		f.Add(s, uint8(0x80)) // the keyword search, on every page
 	}
 	sm2K, _ := keys(f)
 	base := options(f, sm2K, 1)
@@ -150,6 +151,11 @@ func FuzzSeal(f *testing.F) {
 		defer cancel()
 		opts := base
 		opts.Placement.Page = int(page)
+		if page >= 0x80 {
+			// The keyword search over whatever the pages show, on page
+			// page-0x80, or on every page for 0x80.
+			opts.Placement = Placement{Page: int(page - 0x80), Keyword: "Page", Width: 10, Height: 10}
+		}
 		var out bytes.Buffer
 		if err := Seal(ctx, &out, in, opts); err != nil {
 			if !wrapsOneOf(err, append(documentErrors, ErrNoPage, ErrPlacement)...) {

@@ -23,10 +23,46 @@ import (
 // CropBox (its MediaBox if it has none) as the page is displayed — on a
 // page with /Rotate, after rotation, and the picture is drawn upright. A
 // page's /UserUnit is honoured. The box must lie inside the page.
+//
+// Beyond one box on one page (Page, X, Y), a placement may measure from
+// another corner, find its place by a keyword, repeat the box on several
+// pages, or cut the picture across the pages' edges (see [Placement.Riding]);
+// whatever the mode, the seal is one signature with one signature field.
 type Placement struct {
 	Page          int     // 1-based page number
-	X, Y          float64 // lower-left corner of the box, mm
+	X, Y          float64 // lower-left corner of the box, mm (see Corner)
 	Width, Height float64 // size of the box, mm; the picture is stretched to fill it
+	// Corner is the corner of the displayed page X and Y are measured
+	// from, to the box's nearest corner; the zero value, LowerLeft, is the
+	// measure above.
+	Corner Corner
+	// Keyword, if set, places the box centred on the first occurrence of
+	// this text on the page — on Page, on each of Pages, on every page
+	// with AllPages, or with Page 0 and no Pages on the first page that
+	// shows it — moved the least needed to lie inside the page. X and Y
+	// must be 0 and Corner LowerLeft. White space is ignored in the keyword and in the page's
+	// text. Text is read from the page's content streams and the Form
+	// XObjects they paint, through each font's /ToUnicode CMap or else its
+	// encoding: simple fonts with WinAnsi, MacRoman or Standard encoding
+	// and /Differences, composite fonts with Identity-H/V and the
+	// predefined Unicode, GB, Big5, Shift-JIS, EUC-JP and KSC CMaps (ISO
+	// 32000-1 §9.10.2). A page that does not show the keyword is an
+	// ErrPlacement naming both.
+	Keyword string
+	// Pages, if set, puts the same box on each of these pages (1-based,
+	// each once, Page then 0); AllPages on every page. The seal is still
+	// one signature: one signature field whose kids are one widget
+	// annotation per page (§12.7.3.1, §12.5.6.19), sharing one appearance.
+	Pages    []int
+	AllPages bool
+	// Riding makes a riding seal (骑缝章): the picture cut into as many
+	// vertical strips of equal width as the document has pages, strip i
+	// against the right edge of page i as displayed, so that the pages'
+	// edges side by side show the whole seal — one signature field with a
+	// widget per page. Y is measured as for a box from Corner (its top or
+	// bottom edge); Page and X are not used, as with ofdseal's riding
+	// seal.
+	Riding bool
 }
 
 // Options configures [Seal].
@@ -72,6 +108,15 @@ type Options struct {
 	// an SM3 signature's digest then continues instead of hashing them
 	// again (see Prefix: the caller vouches for it).
 	Prefix *Prefix
+	// Certify, 1 to 3, makes the signature a certification signature
+	// (ISO 32000-1 §12.8.2.2, §12.8.4) with that DocMDP permission: 1 no
+	// changes, 2 form filling and signing, 3 those and annotations. The
+	// signature dictionary gets a /Reference to the DocMDP transform
+	// (/TransformParams /P n /V /1.2) and the catalog /Perms /DocMDP. A
+	// document with a signature already, or certified, is refused
+	// (ErrCertify): certification must be the first signature. Zero makes
+	// an ordinary approval signature.
+	Certify int
 }
 
 // Seal writes in followed by one incremental update that adds a visible
@@ -134,11 +179,11 @@ func sealDoc(ctx context.Context, in []byte, opts Options) (*sealedDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := sealTarget(in, f, opts.Placement.Page)
+	t, err := sealTarget(in, f, opts.Placement.firstPage())
 	if err != nil {
 		return nil, err
 	}
-	geo, err := place(t.pageBox, t.pageRotate, t.userUnit, opts.Placement)
+	geo, err := planSeal(ctx, in, f, t, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +217,7 @@ func (p Placement) check() error {
 	if p.Width <= 0 || p.Height <= 0 || p.X < 0 || p.Y < 0 {
 		return fmt.Errorf("%w: %+v: the box needs a positive size and a corner at X, Y ≥ 0", ErrPlacement, p)
 	}
-	if p.Page < 1 {
-		return fmt.Errorf("%w: page %d requested, pages are numbered from 1", ErrNoPage, p.Page)
-	}
-	return nil
+	return p.checkModes()
 }
 
 // geometry is the placement in the page's default user space.
@@ -255,6 +297,7 @@ type sealedDoc struct {
 	gens      map[int]int
 	xref      int64  // the update's cross-reference section
 	sealData  []byte // /SESeal, if written
+	docMDP    int    // the certification level, 0 for none
 	at        time.Time
 	alone     bool // the input has no form fields, so no signature
 
@@ -378,7 +421,7 @@ func (u *update) signable(in []byte, s sigSlots) (*sealedDoc, error) {
 
 // buildUpdate writes the incremental update with a zeroed /Contents of room
 // for cmsSize bytes, the /SubFilter subFilter and the final ByteRange.
-func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
+func buildUpdate(in []byte, t *target, img *sealImage, l *layout, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
 	contentsLen := 2 * (cmsSize + 32) // hex digits; a little slack over the computed bound
 	u := newUpdate(in, len(img.rgb)+len(img.alpha)+contentsLen+len(opts.SealData)*2+8192)
 
@@ -391,7 +434,6 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	}
 	formNr, fieldNr, sigNr := alloc(), alloc(), alloc()
 	ref := func(n int) types.IndirectRef { return *types.NewIndirectRef(n, 0) }
-	num := func(f float64) types.Object { return types.Float(round4(f)) }
 
 	// The picture (§8.9.5) and its soft mask (§11.6.5.3).
 	imageDict := types.Dict{
@@ -416,33 +458,10 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 		return nil, err
 	}
 
-	// The appearance (§12.5.5): a form drawing the picture over its BBox.
-	content := appendNumber(nil, g.width)
-	content = append(content, " 0 0 "...)
-	content = appendNumber(content, g.height)
-	content = append(content, " 0 0 cm /Im0 Do"...)
-	content = append(append([]byte("q "), content...), " Q"...)
-	form := types.Dict{
-		"Type": types.Name("XObject"), "Subtype": types.Name("Form"), "FormType": types.Integer(1),
-		"BBox":      types.Array{types.Integer(0), types.Integer(0), num(g.width), num(g.height)},
-		"Matrix":    types.Array{num(g.matrix[0]), num(g.matrix[1]), num(g.matrix[2]), num(g.matrix[3]), num(g.matrix[4]), num(g.matrix[5])},
-		"Resources": types.Dict{"XObject": types.Dict{"Im0": ref(imageNr)}},
-	}
-	if err := u.streamObject(formNr, form, content); err != nil {
-		return nil, err
-	}
-
-	// The signature field merged with its widget (§12.7.4.5, §12.5.6.19).
-	// F 132 = Print | Locked (§12.5.3).
+	// The appearances, the signature field and its widgets.
 	name := fieldName(t.fieldNames)
-	field := types.Dict{
-		"Type": types.Name("Annot"), "Subtype": types.Name("Widget"),
-		"FT": types.Name("Sig"), "T": types.StringLiteral(name), "V": ref(sigNr),
-		"F": types.Integer(132), "P": t.pageRef,
-		"Rect": types.Array{num(g.rect.llx), num(g.rect.lly), num(g.rect.urx), num(g.rect.ury)},
-		"AP":   types.Dict{"N": ref(formNr)},
-	}
-	if err := u.dictObject(fieldNr, 0, field); err != nil {
+	widgets, err := u.writeWidgets(l, name, imageNr, formNr, fieldNr, sigNr, alloc)
+	if err != nil {
 		return nil, err
 	}
 
@@ -457,15 +476,16 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	if subFilter != SubFilterSES { // an SES_Signature embeds its seal
 		sealData = opts.SealData
 	}
+	if l.certify > 0 {
+		extra["Reference"] = docMDPReference(l.certify)
+	}
 	slots, err := u.signatureDictOf(sigNr, contentsLen, subFilter, extra, sealData)
 	if err != nil {
 		return nil, err
 	}
 
-	// The page gains the widget (§12.5.2 /Annots).
-	page := t.pageDict
-	page["Annots"] = append(t.pageAnnots, ref(fieldNr))
-	if err := u.dictObject(int(t.pageRef.ObjectNumber), int(t.pageRef.GenerationNumber), page); err != nil {
+	// The pages gain the widgets (§12.5.2 /Annots).
+	if err := u.pagesGain(l, widgets); err != nil {
 		return nil, err
 	}
 
@@ -478,13 +498,20 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 		flags |= f
 	}
 	acroForm["SigFlags"] = flags
+	catalog := t.catalog
+	if l.certify > 0 {
+		// A certification signature is named in the catalog (§12.8.4).
+		l.perms["DocMDP"] = ref(sigNr)
+		catalog["Perms"] = l.perms
+	}
 	if t.acroFormRef != nil {
 		if err := u.dictObject(int(t.acroFormRef.ObjectNumber), int(t.acroFormRef.GenerationNumber), acroForm); err != nil {
 			return nil, err
 		}
 	} else {
-		catalog := t.catalog
 		catalog["AcroForm"] = acroForm
+	}
+	if t.acroFormRef == nil || l.certify > 0 {
 		if err := u.dictObject(int(t.root.ObjectNumber), int(t.root.GenerationNumber), catalog); err != nil {
 			return nil, err
 		}
@@ -510,7 +537,7 @@ func buildUpdate(in []byte, t *target, img *sealImage, g geometry, opts *Options
 	if err != nil {
 		return nil, err
 	}
-	doc.field, doc.subFilter, doc.sigNr, doc.at = name, subFilter, sigNr, at
+	doc.field, doc.subFilter, doc.sigNr, doc.at, doc.docMDP = name, subFilter, sigNr, at, l.certify
 	doc.alone = len(t.fields) == 0 && t.complete == nil
 	doc.sealData = sealData
 	return doc, nil

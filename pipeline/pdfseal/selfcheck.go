@@ -47,7 +47,7 @@ func (s *Sealed) Check(in []byte) (Result, error) {
 	r := Result{
 		Field: d.field, SubFilter: d.subFilter, ByteRange: d.byteRange,
 		CoversWholeFile: true, SignedSize: size, FileSize: size,
-		Revision: revisions(in) + 1, SealData: d.sealData,
+		Revision: revisions(in) + 1, SealData: d.sealData, DocMDP: d.docMDP,
 	}
 	err := guard("the sealed update", func() error {
 		if err := d.checkStructure(in); err != nil {
