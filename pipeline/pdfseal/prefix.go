@@ -119,6 +119,12 @@ type covered struct {
 	prefix *Prefix
 	sum    []byte
 	sumAlg digestAlgorithm
+	// gap and docSM3, when set, ask an SM3 digest of the two parts of a
+	// ByteRange that covers the whole file to set *docSM3 to the SM3 of
+	// the file, parts[0] + gap + parts[1], on the way: the bytes before
+	// the gap are hashed once for both.
+	gap    []byte
+	docSM3 *[]byte
 }
 
 // covers is what covered of parts alone.
@@ -129,5 +135,22 @@ func (c covered) digest(dig digestAlgorithm) []byte {
 	if c.sum != nil && dig.oid.Equal(c.sumAlg.oid) {
 		return c.sum
 	}
+	if dig.hash == 0 && c.docSM3 != nil && len(c.parts) == 2 {
+		if at, err := prefixOver(c.prefix, c.parts[0]); err == nil {
+			*c.docSM3 = at.Sum(c.gap, c.parts[1])
+			return at.Sum(c.parts[1])
+		}
+	}
 	return digestOf(dig, c.prefix, c.parts...)
+}
+
+// prefixOver returns the SM3 state over b, continuing p when p covers no
+// more than b (its bytes taken to be b's first ones).
+func prefixOver(p *Prefix, b []byte) (*Prefix, error) {
+	if p != nil && p.n <= int64(len(b)) {
+		return p.extend(int64(len(b)), b[p.n:])
+	}
+	h := sm3.New()
+	h.Write(b)
+	return NewPrefix(h, int64(len(b)))
 }

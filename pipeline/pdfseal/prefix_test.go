@@ -39,9 +39,20 @@ func TestPrefix(t *testing.T) {
 			opts := formatOptions(t, p, tc, tsaURL)
 			verify := func(doc []byte, pfx *Prefix) Result {
 				t.Helper()
-				res, err := VerifyWith(context.Background(), doc, VerifyOptions{Prefix: pfx})
+				var sum []byte
+				res, err := VerifyWith(context.Background(), doc, VerifyOptions{Prefix: pfx, SM3: &sum})
 				if err != nil || len(res) != 1 {
 					t.Fatalf("VerifyWith: %v, %d results", err, len(res))
+				}
+				// The file's SM3, computed along with an SM3 digest, is
+				// the file's whenever the bytes hashed are (a valid
+				// signature).
+				want := sm3.Sum(doc)
+				switch sm3Digest := res[0].DigestAlgorithm == "SM3"; {
+				case sm3Digest && res[0].Status == Valid && !bytes.Equal(sum, want[:]):
+					t.Errorf("VerifyOptions.SM3 = %x, the file's %x", sum, want)
+				case !sm3Digest && sum != nil:
+					t.Errorf("VerifyOptions.SM3 set to %x with a %s digest", sum, res[0].DigestAlgorithm)
 				}
 				return res[0]
 			}

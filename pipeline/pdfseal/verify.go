@@ -160,6 +160,12 @@ type VerifyOptions struct {
 	// caller vouches for it). The pipeline's check of its own output
 	// passes the state of the input it hashed.
 	Prefix *Prefix
+	// SM3, if set, receives the SM3 digest of the whole file when the
+	// SM3 digest of a signature covering it could compute it along the
+	// way, hashing the bytes before the signature once for both; it is
+	// left alone otherwise (no such signature, a SHA-2 one, a failure
+	// before the digest).
+	SM3 *[]byte
 }
 
 // VerifyWith is Verify with options.
@@ -186,7 +192,7 @@ func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		results = append(results, verifyField(in, f, fd, opts.Prefix))
+		results = append(results, verifyField(in, f, fd, opts))
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
 	if err := judgeChanges(ctx, in, results); err != nil {
@@ -314,10 +320,10 @@ func signatureFields(f *pdffile.File) ([]sigField, error) {
 }
 
 // verifyField checks one signature.
-func verifyField(in []byte, f *pdffile.File, fd sigField, prefix *Prefix) Result {
+func verifyField(in []byte, f *pdffile.File, fd sigField, opts VerifyOptions) Result {
 	r := Result{Field: fd.name, FileSize: int64(len(in))}
 	err := guard("signature "+fd.name, func() error {
-		checkSignature(&r, in, f, fd, prefix)
+		checkSignature(&r, in, f, fd, opts)
 		return nil
 	})
 	if err != nil {
@@ -326,7 +332,7 @@ func verifyField(in []byte, f *pdffile.File, fd sigField, prefix *Prefix) Result
 	return r
 }
 
-func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, prefix *Prefix) {
+func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, opts VerifyOptions) {
 	fail := func(status Status, err error) { r.Status, r.Err = status, err }
 
 	// ByteRange (§12.8.1): [0 a b c] — from the start to the /Contents
@@ -387,11 +393,15 @@ func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, prefix
 		fail(Invalid, fmt.Errorf("%w: /Contents holds no signature", ErrSignatureFormat))
 		return
 	}
+	c := covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: opts.Prefix}
+	if r.CoversWholeFile {
+		c.gap, c.docSM3 = in[br[1]:br[2]], opts.SM3
+	}
 	switch {
 	case r.SubFilter == SubFilterSES || r.SubFilter == SubFilterPKCS7 && isSESSignature(cms):
-		verifySES(r, cms, covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: prefix})
+		verifySES(r, cms, c)
 	case r.SubFilter == SubFilterPKCS7 || r.SubFilter == SubFilterCAdES:
-		verifyCMS(r, cms, covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: prefix})
+		verifyCMS(r, cms, c)
 	default:
 		fail(Indeterminate, fmt.Errorf("%w: /SubFilter %q", ErrUnsupported, r.SubFilter))
 	}

@@ -16,27 +16,30 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
-// newReport starts the report on a document. Its SM3 continues prefix,
-// if not nil, over the document's first bytes.
-func (v *Verifier) newReport(name string, data []byte, prefix *pdfseal.Prefix) *report.Document {
+// newReport starts the report on a document of size bytes whose SM3 is
+// sum.
+func (v *Verifier) newReport(name string, size int64, sum []byte) *report.Document {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
-	var sum []byte
-	if prefix != nil && prefix.Len() <= int64(len(data)) {
-		sum = prefix.Sum(data[prefix.Len():])
-	} else {
-		s := sm3.Sum(data)
-		sum = s[:]
-	}
 	return &report.Document{
 		Document:   name,
 		SM3:        fmt.Sprintf("%x", sum),
-		Size:       int64(len(data)),
+		Size:       size,
 		VerifiedAt: now().UTC(),
 		Signatures: []report.Signature{},
 	}
+}
+
+// documentSM3 returns the SM3 of data, continuing prefix, if not nil,
+// over its first bytes.
+func documentSM3(data []byte, prefix *pdfseal.Prefix) []byte {
+	if prefix != nil && prefix.Len() <= int64(len(data)) {
+		return prefix.Sum(data[prefix.Len():])
+	}
+	s := sm3.Sum(data)
+	return s[:]
 }
 
 // OFD verifies every signature of an OFD document (GB/T 33190 §18),
@@ -45,7 +48,7 @@ func (v *Verifier) newReport(name string, data []byte, prefix *pdfseal.Prefix) *
 // SM2 signatures that name no signer. It returns an error, wrapping package
 // ofd's sentinels, only when the package cannot be read.
 func (v *Verifier) OFD(ctx context.Context, name string, data []byte, opts ...ofdseal.Option) (*report.Document, error) {
-	doc := v.newReport(name, data, nil)
+	doc := v.newReport(name, int64(len(data)), documentSM3(data, nil))
 	results, err := ofdseal.Verify(ctx, data, opts...)
 	if err != nil {
 		return nil, err

@@ -122,11 +122,15 @@ func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.D
 // pipeline's check of an output it sealed passes the state of the
 // approved input, which the output begins with.
 func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, prefix *pdfseal.Prefix) (*report.Document, error) {
-	doc := v.newReport(name, data, prefix)
-	results, err := pdfseal.VerifyWith(ctx, data, pdfseal.VerifyOptions{Prefix: prefix})
+	var sum []byte
+	results, err := pdfseal.VerifyWith(ctx, data, pdfseal.VerifyOptions{Prefix: prefix, SM3: &sum})
 	if err != nil {
 		return nil, err
 	}
+	if sum == nil {
+		sum = documentSM3(data, prefix)
+	}
+	doc := v.newReport(name, int64(len(data)), sum)
 	for i := range results {
 		doc.Signatures = append(doc.Signatures, v.signature(ctx, &results[i]))
 	}
@@ -149,8 +153,7 @@ func (v *Verifier) SealedPDF(ctx context.Context, name string, in []byte, s *pdf
 	if s.SM3 == nil {
 		return nil, fmt.Errorf("verify: %s: sealed without the SM3 state of its input", name)
 	}
-	doc := v.newReport(name, nil, nil)
-	doc.SM3, doc.Size = fmt.Sprintf("%x", s.SM3), r.FileSize
+	doc := v.newReport(name, r.FileSize, s.SM3)
 	doc.Signatures = append(doc.Signatures, v.signature(ctx, &r))
 	doc.Conclude()
 	return doc, nil
