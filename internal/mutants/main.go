@@ -65,10 +65,18 @@ var mutants = []mutant{
 	{
 		name: "an approved document's digest is not compared",
 		file: "pipeline/sealing.go",
-		from: `hex.EncodeToString(sum[:]) != doc.SM3`,
-		to:   `false && hex.EncodeToString(sum[:]) != doc.SM3`,
+		from: `in.sm3 != doc.SM3`,
+		to:   `false && in.sm3 != doc.SM3`,
 		pkgs: []string{"./pipeline"},
 		run:  "TestBatchEndToEnd",
+	},
+	{
+		name: "the self-check of a sealed PDF trusts the update's layout unread",
+		file: "pipeline/pdfseal/selfcheck.go",
+		from: `if err := d.checkStructure(in); err != nil {`,
+		to:   `if err := error(nil); err != nil {`,
+		pkgs: []string{"./pipeline/pdfseal"},
+		run:  "TestSealedCheckTampered",
 	},
 	{
 		name: "a seal is used whatever its status",
