@@ -62,7 +62,7 @@ ignored: the demo always runs on the local store.`,
 	f := cmd.Flags()
 	f.IntVar(&opts.Docs, "docs", 20, "number of good sample documents (two bad ones are added)")
 	f.StringVar(&format, "format", string(demo.FormatPDF), "document format: pdf, ofd or mixed (alternating)")
-	f.IntVar(&opts.Concurrency, "concurrency", 0, "worker concurrency (default 4 × CPUs)")
+	f.IntVar(&opts.Concurrency, "concurrency", 0, "worker concurrency (default 16 × CPUs)")
 	f.DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "give up waiting for the batch after this long")
 	return cmd
 }

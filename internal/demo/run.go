@@ -19,7 +19,7 @@ type Options struct {
 	Docs int
 	// Format is the documents' format (see Format). Empty means FormatPDF.
 	Format Format
-	// Concurrency is the worker concurrency. Zero means 4 × CPUs.
+	// Concurrency is the worker concurrency. Zero means 16 × CPUs.
 	Concurrency int
 	// Timeout bounds the wait for the batch. Zero means 10 minutes.
 	Timeout time.Duration

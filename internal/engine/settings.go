@@ -94,7 +94,7 @@ type Settings struct {
 
 	// Concurrency is the number of documents processed at once per
 	// process. Zero means workers.DefaultConcurrency().
-	Concurrency int `env:"SEALPIPE_CONCURRENCY" help:"documents processed at once per process (0: 4 × CPUs)"`
+	Concurrency int `env:"SEALPIPE_CONCURRENCY" help:"documents processed at once per process (0: 16 × CPUs)"`
 	// MemoryBudget bounds the bytes of documents in flight per process
 	// (pipeline.Config.MemoryBudget): a document waits until it fits, and
 	// one larger than the budget is processed alone. A document in flight
