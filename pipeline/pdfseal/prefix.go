@@ -2,7 +2,6 @@ package pdfseal
 
 import (
 	"encoding"
-	"errors"
 	"fmt"
 	"hash"
 
@@ -36,11 +35,10 @@ func NewPrefix(h hash.Hash, n int64) (*Prefix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdfseal: prefix digest: %w", err)
 	}
-	p := &Prefix{n: n, state: state}
-	if _, err := p.hash(); err != nil {
-		return nil, err
+	if err := sm3.New().(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("pdfseal: prefix digest: not an SM3 state: %w", err)
 	}
-	return p, nil
+	return &Prefix{n: n, state: state}, nil
 }
 
 // Len is the number of bytes the prefix covers.
@@ -48,55 +46,35 @@ func (p *Prefix) Len() int64 { return p.n }
 
 // Sum returns the SM3 digest of the prefix's bytes followed by rest.
 func (p *Prefix) Sum(rest ...[]byte) []byte {
-	h, err := p.hash()
-	if err != nil {
-		panic(err) // checked by NewPrefix
-	}
+	h := p.hash()
 	for _, b := range rest {
 		h.Write(b)
 	}
 	return h.Sum(nil)
 }
 
-// extend returns the prefix of the first n bytes, p's followed by rest.
-func (p *Prefix) extend(n int64, rest ...[]byte) (*Prefix, error) {
-	h, err := p.hash()
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range rest {
-		h.Write(b)
-	}
-	return NewPrefix(h, n)
-}
-
-// hash returns a new SM3 hash in the prefix's state.
-func (p *Prefix) hash() (hash.Hash, error) {
+// hash returns a new SM3 hash in the prefix's state, which NewPrefix
+// checked restores.
+func (p *Prefix) hash() hash.Hash {
 	h := sm3.New()
-	u, ok := h.(encoding.BinaryUnmarshaler)
-	if !ok {
-		return nil, errors.New("pdfseal: prefix digest: SM3 state cannot be restored")
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state); err != nil {
+		panic(fmt.Sprintf("pdfseal: prefix digest: %v", err))
 	}
-	if err := u.UnmarshalBinary(p.state); err != nil {
-		return nil, fmt.Errorf("pdfseal: prefix digest: not an SM3 state: %w", err)
-	}
-	return h, nil
+	return h
 }
 
-// digestOf returns the dig digest of the concatenation of parts. An SM3
-// digest continues p, when p is not nil and covers no more than parts
-// hold, over p's bytes: they are taken to be the first p.Len() bytes of
-// parts, which are not read.
-func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
+// stateOver returns the SM3 state over the concatenation of parts. It
+// continues p, when p is not nil and covers no more than parts hold, over
+// p's bytes: they are taken to be the first p.Len() bytes of parts, which
+// are not read.
+func stateOver(p *Prefix, parts ...[]byte) *Prefix {
 	total := int64(0)
 	for _, b := range parts {
 		total += int64(len(b))
 	}
-	h, skip := dig.new(), int64(0)
-	if dig.hash == 0 && p != nil && p.n <= total {
-		if ph, err := p.hash(); err == nil {
-			h, skip = ph, p.n
-		}
+	h, skip := sm3.New(), int64(0)
+	if p != nil && p.n <= total {
+		h, skip = p.hash(), p.n
 	}
 	for _, b := range parts {
 		if skip >= int64(len(b)) {
@@ -105,6 +83,23 @@ func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
 		}
 		h.Write(b[skip:])
 		skip = 0
+	}
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic(fmt.Sprintf("pdfseal: prefix digest: %v", err))
+	}
+	return &Prefix{n: total, state: state}
+}
+
+// digestOf returns the dig digest of the concatenation of parts. An SM3
+// digest continues p over its bytes (see stateOver).
+func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
+	if dig.hash == 0 {
+		return stateOver(p, parts...).Sum()
+	}
+	h := dig.new()
+	for _, b := range parts {
+		h.Write(b)
 	}
 	return h.Sum(nil)
 }
@@ -136,21 +131,9 @@ func (c covered) digest(dig digestAlgorithm) []byte {
 		return c.sum
 	}
 	if dig.hash == 0 && c.docSM3 != nil && len(c.parts) == 2 {
-		if at, err := prefixOver(c.prefix, c.parts[0]); err == nil {
-			*c.docSM3 = at.Sum(c.gap, c.parts[1])
-			return at.Sum(c.parts[1])
-		}
+		at := stateOver(c.prefix, c.parts[0])
+		*c.docSM3 = at.Sum(c.gap, c.parts[1])
+		return at.Sum(c.parts[1])
 	}
 	return digestOf(dig, c.prefix, c.parts...)
-}
-
-// prefixOver returns the SM3 state over b, continuing p when p covers no
-// more than b (its bytes taken to be b's first ones).
-func prefixOver(p *Prefix, b []byte) (*Prefix, error) {
-	if p != nil && p.n <= int64(len(b)) {
-		return p.extend(int64(len(b)), b[p.n:])
-	}
-	h := sm3.New()
-	h.Write(b)
-	return NewPrefix(h, int64(len(b)))
 }

@@ -315,17 +315,13 @@ func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, prefix *Pre
 	// /Contents hex string, angle brackets included.
 	d.digestAlg = signer.digestAlgorithm()
 	var atContents *Prefix // SM3 state up to /Contents
-	if prefix != nil && prefix.n <= int64(len(d.in)) {
-		upTo := int64(len(d.in)) + int64(d.contentsStart)
-		var err error
-		if atContents, err = prefix.extend(upTo, d.in[prefix.n:], d.upd[:d.contentsStart]); err != nil {
-			return err
-		}
+	if d.digestAlg.hash == 0 || prefix != nil {
+		atContents = stateOver(prefix, d.in, d.upd[:d.contentsStart])
 	}
-	if d.digestAlg.hash == 0 && atContents != nil {
+	if d.digestAlg.hash == 0 {
 		d.digest = atContents.Sum(d.upd[d.contentsEnd:])
 	} else {
-		d.digest = digestOf(d.digestAlg, prefix, d.in, d.upd[:d.contentsStart], d.upd[d.contentsEnd:])
+		d.digest = digestOf(d.digestAlg, nil, d.in, d.upd[:d.contentsStart], d.upd[d.contentsEnd:])
 	}
 	cms, err := signer.sign(ctx, d.digest, at)
 	if err != nil {
@@ -335,7 +331,7 @@ func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, prefix *Pre
 		return fmt.Errorf("%w: the %d-byte CMS exceeds the %d bytes reserved", ErrSigner, len(cms), (d.contentsEnd-d.contentsStart-2)/2)
 	}
 	hex.Encode(d.upd[d.contentsStart+1:], cms)
-	if atContents != nil {
+	if prefix != nil {
 		d.sm3 = atContents.Sum(d.upd[d.contentsStart:])
 	}
 	return nil

@@ -440,7 +440,6 @@ func byteRange(f *pdffile.File, o types.Object, size int64) ([4]int64, error) {
 // ends. It reads backwards from the end: a signature dictionary holds tens
 // of kilobytes of hex strings before its /Contents.
 func lastObjectHeader(b []byte) (start, end int, ok bool) {
-	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == 0 }
 	digit := func(c byte) bool { return c >= '0' && c <= '9' }
 	word := func(c byte) bool { return digit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
 	back := func(k int, in func(byte) bool) int {
@@ -458,9 +457,9 @@ func lastObjectHeader(b []byte) (start, end int, ok bool) {
 		if i+3 < len(b) && word(b[i+3]) {
 			continue
 		}
-		genEnd := back(i, space)
+		genEnd := back(i, isWhite)
 		genStart := back(genEnd, digit)
-		nrEnd := back(genStart, space)
+		nrEnd := back(genStart, isWhite)
 		nrStart := back(nrEnd, digit)
 		if genEnd == i || genEnd-genStart < 1 || genEnd-genStart > 5 || nrEnd == genStart || nrEnd-nrStart < 1 || nrEnd-nrStart > 10 {
 			continue
