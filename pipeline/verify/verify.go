@@ -51,15 +51,11 @@ type Verifier struct {
 // inputs, so that the documents a batch seals with one seal check its
 // maker's signature once, and the certificate chains once for each second
 // of signing time (the pipeline's check of every output it seals). A
-// chain's revocation status is looked up again for the next second. It
-// is bounded: past maxMemo entries it starts afresh.
+// chain's revocation status is looked up again for the next second.
 type memo struct {
-	mu    sync.Mutex
-	maker map[string]makerResult // by the seal's DER
-	chain map[chainKey]report.Check
+	maker memoTable[string, makerResult] // by the seal's DER
+	chain memoTable[chainKey, report.Check]
 }
-
-const maxMemo = 1024
 
 type makerResult struct {
 	cert *smx509.Certificate
@@ -72,40 +68,32 @@ type chainKey struct {
 	usage       trust.Usage
 }
 
-// verifyMaker is seal.VerifyMaker, remembered.
-func (m *memo) verifyMaker(seal *ses.Seal) (*smx509.Certificate, error) {
-	m.mu.Lock()
-	r, ok := m.maker[string(seal.Raw)]
-	m.mu.Unlock()
-	if ok {
-		return r.cert, r.err
-	}
-	r.cert, r.err = seal.VerifyMaker()
-	m.mu.Lock()
-	if m.maker == nil || len(m.maker) >= maxMemo {
-		m.maker = make(map[string]makerResult)
-	}
-	m.maker[string(seal.Raw)] = r
-	m.mu.Unlock()
-	return r.cert, r.err
+// maxMemo bounds a memoTable: past it, the table starts afresh.
+const maxMemo = 1024
+
+// memoTable is a bounded map of results, safe for concurrent use.
+type memoTable[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
 }
 
-// check returns the remembered check for k, or makes it with f.
-func (m *memo) check(k chainKey, f func() report.Check) report.Check {
-	m.mu.Lock()
-	c, ok := m.chain[k]
-	m.mu.Unlock()
+// get returns the result remembered for k, or makes it with f and
+// remembers it.
+func (t *memoTable[K, V]) get(k K, f func() V) V {
+	t.mu.Lock()
+	v, ok := t.m[k]
+	t.mu.Unlock()
 	if ok {
-		return c
+		return v
 	}
-	c = f()
-	m.mu.Lock()
-	if m.chain == nil || len(m.chain) >= maxMemo {
-		m.chain = make(map[chainKey]report.Check)
+	v = f()
+	t.mu.Lock()
+	if t.m == nil || len(t.m) >= maxMemo {
+		t.m = make(map[K]V)
 	}
-	m.chain[k] = c
-	m.mu.Unlock()
-	return c
+	t.m[k] = v
+	t.mu.Unlock()
+	return v
 }
 
 // PDF verifies every signature in a PDF document. It returns an error,
@@ -301,7 +289,11 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 	s.SealID, s.SealName = seal.ID, seal.Name
 	add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.OK, Detail: fmt.Sprintf("SESeal version %d, esID %s", seal.Version, seal.ID)})
 
-	maker, err := v.memo.verifyMaker(seal)
+	mr := v.memo.maker.get(string(seal.Raw), func() makerResult {
+		cert, err := seal.VerifyMaker()
+		return makerResult{cert, err}
+	})
+	maker, err := mr.cert, mr.err
 	if err != nil {
 		add(report.Check{Name: "seal-maker-signature", Clause: "GB/T 38540 §6.3 (2)", Result: report.NotOK, SubIndication: report.SubSigCryptoFailure, Detail: err.Error()})
 	} else {
@@ -379,7 +371,7 @@ func (v *Verifier) chainCheck(name, clause string, cert *smx509.Certificate, ext
 	for _, c := range extra {
 		k.certs += "\x00" + string(c.Raw)
 	}
-	return v.memo.check(k, func() report.Check { return v.verifyChain(name, clause, cert, extra, at, usage) })
+	return v.memo.chain.get(k, func() report.Check { return v.verifyChain(name, clause, cert, extra, at, usage) })
 }
 
 // verifyChain makes chainCheck's check.
