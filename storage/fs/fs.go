@@ -184,7 +184,7 @@ func OpenWith(root, bucket string, opts Options) (*Store, error) {
 		}
 	}
 	if !opts.NoSync {
-		s.group = newSyncer(fsyncPaths)
+		s.group = newSyncer(fsyncAll)
 	}
 	for i := range s.held {
 		s.held[i] = make(chan struct{}, 1)
@@ -200,7 +200,7 @@ func (s *Store) syncFile(f *os.File) error {
 	case s.noSync:
 		return nil
 	case s.group != nil:
-		s.group.add(f.Name())
+		s.group.addFile(f.Name())
 		return nil
 	}
 	return f.Sync()
@@ -213,7 +213,7 @@ func (s *Store) syncDir(dir string) error {
 	case s.noSync:
 		return nil
 	case s.group != nil:
-		s.group.add(dir)
+		s.group.addDir(dir)
 		return nil
 	}
 	return SyncDir(dir)

@@ -120,7 +120,10 @@ func (s *Store) writeSidecar(key string, versions []version) (err error) {
 		return err
 	}
 	if s.group != nil {
-		s.group.add(dst) // the next round syncs it under the name it has then
+		// Named once in place: the next round syncs it under that name
+		// (its temporary one is gone by then). Not before: a failed
+		// place must leave nothing to sync.
+		s.group.addFile(dst)
 	}
 	return s.syncDir(filepath.Dir(dst))
 }

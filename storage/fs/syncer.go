@@ -3,6 +3,7 @@ package fs
 import (
 	"errors"
 	iofs "io/fs"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -10,7 +11,7 @@ import (
 
 // syncer makes what a Store wrote durable in rounds that every writer
 // waiting shares (group commit). A writer names the files and folders it
-// changed (add) and waits for a round that began after that (wait); a
+// changed (addFile, addDir) and waits for a round that began after that (wait); a
 // round fsyncs everything named since the last one. On a journaling file
 // system the first fsync of a round commits the journal for all of them,
 // so a round costs about what one write's own fsyncs did, however many
@@ -20,28 +21,29 @@ import (
 // the file system may have dropped what it could not write, and nothing
 // written since can be vouched for (the store must be reopened).
 type syncer struct {
-	flush func(paths []string) error // one round
+	flush func(files, dirs []string) error // one round
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	pending   map[string]bool
-	requested uint64 // waits asked for
-	done      uint64 // waits covered by completed rounds
-	running   bool
-	err       error // sticky: the first failed round's
-	rounds    uint64
+	mu          sync.Mutex
+	cond        *sync.Cond
+	files, dirs map[string]bool // named for the next round
+	requested   uint64          // waits asked for
+	done        uint64          // waits covered by completed rounds
+	running     bool
+	err         error // sticky: the first failed round's
+	rounds      uint64
 }
 
-func newSyncer(flush func(paths []string) error) *syncer {
-	y := &syncer{flush: flush, pending: make(map[string]bool)}
+func newSyncer(flush func(files, dirs []string) error) *syncer {
+	y := &syncer{flush: flush, files: make(map[string]bool), dirs: make(map[string]bool)}
 	y.cond = sync.NewCond(&y.mu)
 	return y
 }
 
-// fsyncPaths is a round: it fsyncs each file or folder. One that is gone
-// has nothing left to make durable: a folder pruned by a Delete.
-func fsyncPaths(paths []string) error {
-	for _, p := range paths {
+// fsyncAll is a round: it fsyncs each file, and each folder as SyncDir
+// does. One that is gone has nothing left to make durable: a folder
+// pruned by a Delete.
+func fsyncAll(files, dirs []string) error {
+	for _, p := range files {
 		f, err := os.Open(p)
 		if errors.Is(err, iofs.ErrNotExist) {
 			continue
@@ -55,15 +57,23 @@ func fsyncPaths(paths []string) error {
 			return err
 		}
 	}
+	for _, d := range dirs {
+		if err := SyncDir(d); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			return err
+		}
+	}
 	return nil
 }
 
-// add names paths for the next round.
-func (y *syncer) add(paths ...string) {
+// addFile names a file for the next round.
+func (y *syncer) addFile(path string) { y.add(y.files, path) }
+
+// addDir names a folder for the next round.
+func (y *syncer) addDir(path string) { y.add(y.dirs, path) }
+
+func (y *syncer) add(set map[string]bool, path string) {
 	y.mu.Lock()
-	for _, p := range paths {
-		y.pending[p] = true
-	}
+	set[path] = true
 	y.mu.Unlock()
 }
 
@@ -93,14 +103,11 @@ func (y *syncer) run() {
 	defer y.mu.Unlock()
 	for y.done < y.requested && y.err == nil {
 		upTo := y.requested
-		paths := make([]string, 0, len(y.pending))
-		for p := range y.pending {
-			paths = append(paths, p)
-		}
-		clear(y.pending)
-		slices.Sort(paths)
+		files, dirs := slices.Sorted(maps.Keys(y.files)), slices.Sorted(maps.Keys(y.dirs))
+		clear(y.files)
+		clear(y.dirs)
 		y.mu.Unlock()
-		err := y.flush(paths)
+		err := y.flush(files, dirs)
 		y.mu.Lock()
 		y.rounds++
 		if err != nil {

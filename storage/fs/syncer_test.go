@@ -19,7 +19,7 @@ func TestSyncer(t *testing.T) {
 	type span struct{ start, end time.Time }
 	var mu sync.Mutex
 	var rounds []span
-	y := newSyncer(func([]string) error {
+	y := newSyncer(func(_, _ []string) error {
 		s := span{start: time.Now()}
 		time.Sleep(5 * time.Millisecond)
 		s.end = time.Now()
@@ -59,7 +59,7 @@ func TestSyncer(t *testing.T) {
 func TestSyncerError(t *testing.T) {
 	fail := errors.New("EIO")
 	n := 0
-	y := newSyncer(func([]string) error {
+	y := newSyncer(func(_, _ []string) error {
 		n++
 		if n == 2 {
 			return fail
@@ -103,9 +103,9 @@ func TestGroupCommit(t *testing.T) {
 
 	// A Put's rounds fsync its content, its sidecar and both folders.
 	var synced []string
-	s.group = newSyncer(func(paths []string) error {
-		synced = append(synced, paths...)
-		return fsyncPaths(paths)
+	s.group = newSyncer(func(files, dirs []string) error {
+		synced = append(append(synced, files...), dirs...)
+		return fsyncAll(files, dirs)
 	})
 	const key = "g/sub/one"
 	if _, err := s.Put(t.Context(), key, strings.NewReader("one"), 3, storage.PutOptions{}); err != nil {
@@ -124,7 +124,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 
 	flushed := s.group.flush
-	s.group = newSyncer(func([]string) error { return errors.New("EIO") })
+	s.group = newSyncer(func(_, _ []string) error { return errors.New("EIO") })
 	defer func() { s.group = newSyncer(flushed) }()
 	if _, err := s.Put(t.Context(), "g/lost", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
 		t.Error("Put succeeded though its content could not be made durable")
