@@ -220,7 +220,7 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		case !bytes.HasPrefix(output, input):
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
 			rep, err = p.verifier.Document(ctx, name, output)
-		case s.pdf != nil && s.pdf.Alone() && s.pdf.SM3 != nil:
+		case s.pdf != nil && s.pdf.Alone():
 			rep, err = p.verifier.SealedPDF(ctx, name, input, s.pdf)
 		default:
 			rep, err = p.verifier.PrefixedPDF(ctx, name, output, in.prefix)
