@@ -92,8 +92,8 @@ func newBatchUploadCmd(g *globals) *cobra.Command {
 		Long: `Upload the batch folder DIR (the documents, approval.json and
 approval.json.p7s, as sealpipe approve or batch make write them) to
 inbox/<dept>/<batch>/ of the configured store, in the order the pipeline
-needs: every document first, then approval.json, then approval.json.p7s,
-whose arrival commits the batch. The department and batch are read from
+needs: every document first (16 at a time), then approval.json, then
+approval.json.p7s, whose arrival commits the batch. The department and batch are read from
 approval.json; --dept and --batch, if given, must match it.
 
 The folder is checked before anything is uploaded: a folder without both

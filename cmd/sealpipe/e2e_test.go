@@ -16,7 +16,7 @@ import (
 
 // embeddedDefaults clears the settings that point sealpipe at outside
 // services (make test exports them), so the test sees embedded defaults.
-func embeddedDefaults(t *testing.T) {
+func embeddedDefaults(t testing.TB) {
 	t.Helper()
 	for _, st := range engine.Table() {
 		t.Setenv(st.Key, "")
@@ -27,7 +27,7 @@ func embeddedDefaults(t *testing.T) {
 }
 
 // sealpipe runs the command line in-process and returns its exit code and output.
-func sealpipe(t *testing.T, args ...string) (int, string, string) {
+func sealpipe(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)

@@ -26,7 +26,7 @@ import (
 // particular SEALPIPE_S3_EVENTS_ARN stays unset: with it, `run` would
 // subscribe the bucket to the bucket-events list that other packages'
 // tests consume and check (testenv.ExclusiveEvents).
-func servicesEnv(t *testing.T) (string, *minio.Client, testenv.S3, testenv.PKCS11) {
+func servicesEnv(t testing.TB) (string, *minio.Client, testenv.S3, testenv.PKCS11) {
 	t.Helper()
 	s3 := testenv.MinIO(t)
 	redisAddr := testenv.Redis(t)
@@ -130,7 +130,7 @@ func TestRunWithServices(t *testing.T) {
 	}
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	code, out, errs := sealpipe(t, args...)
 	if code != exitOK {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -95,33 +96,98 @@ func (e *Engine) UploadBatch(ctx context.Context, opts UploadOptions) (*UploadRe
 		return nil, err
 	}
 	res.Batch, res.Inbox = ref.String(), strings.TrimSuffix(e.StoreLocation(), "/")+"/"+ref.Inbox()
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(opts.Dir, f))
+	// The documents go up side by side; the approval files after every
+	// document is in, one after the other: the signature's arrival commits
+	// the batch.
+	docs, approvals := files[:len(files)-2], files[len(files)-2:]
+	uploaded, err := e.uploadEach(ctx, st, opts.Dir, ref, docs, uploadConcurrency)
+	res.Objects = uploaded
+	if err != nil {
+		return res, err
+	}
+	res.Documents = len(uploaded)
+	for _, f := range approvals {
+		o, err := e.upload(ctx, st, opts.Dir, ref, f)
 		if err != nil {
-			return res, fmt.Errorf("upload %s: %w", f, err)
+			return res, err
 		}
-		o := UploadedObject{Name: f, Key: ref.Inbox() + f, Size: int64(len(data))}
-		created, err := storage.PutOnce(ctx, st, o.Key, data, storage.PutOptions{ContentType: contentType(f)})
-		if err != nil {
-			return res, fmt.Errorf("upload %s to %s: %w", f, o.Key, err)
-		}
-		if !created {
-			old, _, err := storage.ReadAll(ctx, st, o.Key, int64(len(data)))
-			if err != nil && !errors.Is(err, storage.ErrTooLarge) {
-				return res, fmt.Errorf("upload %s: %s exists; reading it back: %w", f, o.Key, err)
-			}
-			if err != nil || !bytes.Equal(old, data) {
-				return res, fmt.Errorf("%w: %s: batches are final once uploaded; upload the corrected batch under a new batch identifier", ErrUploadConflict, o.Key)
-			}
-			o.Existed = true
-		}
-		e.log.DebugContext(ctx, "uploaded", "key", o.Key, "size", o.Size, "existed", o.Existed)
 		res.Objects = append(res.Objects, o)
-		if approval.IsDocumentName(f) {
-			res.Documents++
-		}
 	}
 	return res, nil
+}
+
+// uploadConcurrency is how many documents of a batch UploadBatch uploads
+// at once: enough to keep a store's round trips overlapping, few enough
+// not to crowd a department's link.
+const uploadConcurrency = 16
+
+// uploadEach uploads files with up to n uploads at a time and returns what
+// was uploaded, in the order of files. After the first error it starts no
+// more uploads, waits for those under way and returns that error with the
+// objects that did go up.
+func (e *Engine) uploadEach(ctx context.Context, st storage.Store, dir string, ref pipeline.BatchRef, files []string, n int) ([]UploadedObject, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	objs := make([]UploadedObject, len(files))
+	done := make([]bool, len(files))
+	slots := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			o, err := e.upload(ctx, st, dir, ref, f)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			objs[i], done[i] = o, true
+		})
+	}
+	wg.Wait()
+	var up []UploadedObject
+	for i, o := range objs {
+		if done[i] {
+			up = append(up, o)
+		}
+	}
+	if err := context.Cause(ctx); err != nil {
+		return up, err
+	}
+	return up, nil
+}
+
+// upload uploads the batch file name create-only to the batch's inbox. An
+// object already there with the same bytes is left as it is; one with
+// other bytes is an error wrapping ErrUploadConflict.
+func (e *Engine) upload(ctx context.Context, st storage.Store, dir string, ref pipeline.BatchRef, name string) (UploadedObject, error) {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return UploadedObject{}, fmt.Errorf("upload %s: %w", name, err)
+	}
+	o := UploadedObject{Name: name, Key: ref.Inbox() + name, Size: int64(len(data))}
+	created, err := storage.PutOnce(ctx, st, o.Key, data, storage.PutOptions{ContentType: contentType(name)})
+	if err != nil {
+		return o, fmt.Errorf("upload %s to %s: %w", name, o.Key, err)
+	}
+	if !created {
+		old, _, err := storage.ReadAll(ctx, st, o.Key, int64(len(data)))
+		if err != nil && !errors.Is(err, storage.ErrTooLarge) {
+			return o, fmt.Errorf("upload %s: %s exists; reading it back: %w", name, o.Key, err)
+		}
+		if err != nil || !bytes.Equal(old, data) {
+			return o, fmt.Errorf("%w: %s: batches are final once uploaded; upload the corrected batch under a new batch identifier", ErrUploadConflict, o.Key)
+		}
+		o.Existed = true
+	}
+	e.log.DebugContext(ctx, "uploaded", "key", o.Key, "size", o.Size, "existed", o.Existed)
+	return o, nil
 }
 
 // uploadStore returns the store UploadBatch writes to, and a result saying
