@@ -48,18 +48,25 @@ type Verifier struct {
 }
 
 // memo remembers the checks whose result depends on nothing but their
-// inputs, so that the documents a batch seals with one seal check its
-// maker's signature once, and the certificate chains once for each second
-// of signing time (the pipeline's check of every output it seals). A
-// chain's revocation status is looked up again for the next second.
+// inputs, so that the documents a batch seals with one seal parse it and
+// check its maker's signature once, and the certificate chains once for
+// each second of signing time (the pipeline's check of every output it
+// seals). A chain's revocation status is looked up again for the next
+// second.
 type memo struct {
-	maker memoTable[string, makerResult] // by the seal's DER
+	seal  memoTable[string, sealResult] // by the seal's DER as embedded
 	chain memoTable[chainKey, report.Check]
 }
 
-type makerResult struct {
-	cert *smx509.Certificate
-	err  error
+// sealResult is an embedded seal as read: parsed (or parseErr), and its
+// maker's certificate once the maker's signature verified (or makerErr).
+// The seal is shared by every report that embeds the same bytes: read,
+// never changed.
+type sealResult struct {
+	seal     *ses.Seal
+	parseErr error
+	maker    *smx509.Certificate
+	makerErr error
 }
 
 type chainKey struct {
@@ -281,19 +288,22 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.Skipped, Detail: "plain digital signature: no GB/T 38540 seal embedded"})
 		return nil
 	}
-	seal, err := ses.ParseSeal(sealData)
-	if err != nil {
-		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.NotOK, SubIndication: report.SubFormatFailure, Detail: err.Error()})
+	sr := v.memo.seal.get(string(sealData), func() sealResult {
+		seal, err := ses.ParseSeal(sealData)
+		if err != nil {
+			return sealResult{parseErr: err}
+		}
+		maker, err := seal.VerifyMaker()
+		return sealResult{seal: seal, maker: maker, makerErr: err}
+	})
+	if sr.parseErr != nil {
+		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.NotOK, SubIndication: report.SubFormatFailure, Detail: sr.parseErr.Error()})
 		return nil
 	}
+	seal, maker, err := sr.seal, sr.maker, sr.makerErr
 	s.SealID, s.SealName = seal.ID, seal.Name
 	add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.OK, Detail: fmt.Sprintf("SESeal version %d, esID %s", seal.Version, seal.ID)})
 
-	mr := v.memo.maker.get(string(seal.Raw), func() makerResult {
-		cert, err := seal.VerifyMaker()
-		return makerResult{cert, err}
-	})
-	maker, err := mr.cert, mr.err
 	if err != nil {
 		add(report.Check{Name: "seal-maker-signature", Clause: "GB/T 38540 §6.3 (2)", Result: report.NotOK, SubIndication: report.SubSigCryptoFailure, Detail: err.Error()})
 	} else {
