@@ -243,6 +243,22 @@ var mutants = []mutant{
 		pkgs: []string{"./adminapi"},
 		run:  "TestClientCRL",
 	},
+	{
+		name: "a verifier's seal memo answers for other bytes",
+		file: "pipeline/verify/verify.go",
+		from: `sr := v.memo.seal.get(string(sealData), func() sealResult {`,
+		to:   `sr := v.memo.seal.get("", func() sealResult {`,
+		pkgs: []string{"./pipeline/verify"},
+		run:  "TestSealMemo",
+	},
+	{
+		name: "a batch upload submits the approval after a document failed",
+		file: "internal/engine/upload.go",
+		from: "res.Objects = uploaded\n\tif err != nil {",
+		to:   "res.Objects = uploaded\n\tif err != nil && false {",
+		pkgs: []string{"./cmd/sealpipe"},
+		run:  "TestScripts/batch_upload",
+	},
 }
 
 func main() {
