@@ -3,7 +3,6 @@ package pdffile
 import (
 	"bytes"
 	"strconv"
-	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
@@ -134,20 +133,16 @@ func (p *fastParser) value(depth int) (types.Object, bool) {
 		if len(h)%2 != 0 {
 			return nil, false
 		}
-		// Upper case, as pdfcpu's parser leaves it, in one allocation.
-		var up strings.Builder
-		up.Grow(len(h))
-		for _, c := range h {
-			switch {
-			case c >= 'a' && c <= 'f':
-				c -= 'a' - 'A'
-			case !isHex(c):
+		// Upper case, as pdfcpu's parser leaves it: signature dictionaries
+		// hold tens of kilobytes of hex, so a byte costs a table look-up.
+		up := make([]byte, len(h))
+		for i, c := range h {
+			if up[i] = upperHex[c]; up[i] == 0 {
 				return nil, false
 			}
-			up.WriteByte(c)
 		}
 		p.i += k + 1
-		return types.HexLiteral(up.String()), true
+		return types.HexLiteral(up), true
 	case '(':
 		j := skipString(p.b, p.i)
 		if j < 0 {
@@ -272,9 +267,17 @@ func (p *fastParser) name() (types.Name, bool) {
 	return types.Name(s), true
 }
 
-func isHex(c byte) bool {
-	return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
+// upperHex maps a hexadecimal digit to its upper-case form and every
+// other byte to 0.
+var upperHex = func() (t [256]byte) {
+	for _, c := range []byte("0123456789ABCDEF") {
+		t[c] = c
+	}
+	for _, c := range []byte("abcdef") {
+		t[c] = c - 'a' + 'A'
+	}
+	return t
+}()
 
 // isInteger matches [+-]?[0-9]+ (§7.3.3), what strconv.Atoi accepts.
 func isInteger(t []byte) bool {
