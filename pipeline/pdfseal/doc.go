@@ -5,7 +5,9 @@
 // 32000-1 §7.5.6): the input's bytes are an exact prefix of the output, so
 // signatures already in the document stay valid. The update holds the
 // picture as an image XObject (RGB, FlateDecode, with an /SMask for the
-// PNG's alpha), an appearance form drawing it, a signature field merged with
+// PNG's alpha — or, in a document claiming PDF/A-1 in its XMP metadata,
+// which forbids soft masks (ISO 19005-1 §6.4), a 1-bit stencil /Mask),
+// an appearance form drawing it, a signature field merged with
 // its widget annotation (§12.7.4.5, §12.5.6.19), the signature dictionary
 // (§12.8.1), new versions of the page (/Annots) and of the interactive form
 // (/AcroForm /Fields, /SigFlags 3), and a cross-reference section of the

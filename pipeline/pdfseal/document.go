@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"regexp"
 	"strconv"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -220,6 +222,8 @@ type target struct {
 	fields      types.Array        // resolved /Fields
 	fieldNames  map[string]bool    // partial names of the top-level fields
 
+	pdfaPart int // the PDF/A part the catalog's XMP metadata claims (pdfaid:part), 0 for none
+
 	pageRef    types.IndirectRef
 	pageDict   types.Dict  // copy of the page dictionary
 	pageAnnots types.Array // resolved /Annots
@@ -345,6 +349,7 @@ func (t *target) readCatalog(f *pdffile.File) error {
 		}
 		t.fields = a.Clone().(types.Array)
 	}
+	t.pdfaPart = pdfaPart(f, t.catalog)
 	t.fieldNames = make(map[string]bool, len(t.fields))
 	for _, o := range t.fields {
 		d, err := resolveDict(f, o)
@@ -518,3 +523,33 @@ func resolveText(f *pdffile.File, o types.Object) (string, error) {
 	}
 	return model.Text(v)
 }
+
+// pdfaPart returns the part of ISO 19005 (PDF/A) the document claims to
+// conform to: the pdfaid:part property of the XMP metadata stream the
+// catalog's /Metadata names (§14.3.2; ISO 19005-1 §6.7.11), as an element
+// or an attribute, 0 when there is none or it cannot be read. Only its
+// first maxXMPScan bytes are read: the identification schema comes first
+// in the packets producers write.
+func pdfaPart(f *pdffile.File, catalog types.Dict) int {
+	o, ok := catalog.Find("Metadata")
+	if !ok || o == nil {
+		return 0
+	}
+	_, r, err := f.StreamReader(o)
+	if err != nil {
+		return 0
+	}
+	xmp, _ := io.ReadAll(io.LimitReader(r, maxXMPScan))
+	m := pdfaPartRE.FindSubmatch(xmp)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// maxXMPScan bounds what pdfaPart reads of a metadata stream.
+const maxXMPScan = 64 << 10
+
+// pdfaPartRE matches <pdfaid:part>N</pdfaid:part> and pdfaid:part="N".
+var pdfaPartRE = regexp.MustCompile(`pdfaid:part\s*(?:>|=\s*["'])\s*([0-9]{1,2})\s*[<"']`)

@@ -20,10 +20,13 @@ const (
 
 // sealImage is a seal picture ready to embed: zlib (FlateDecode) streams of
 // 8-bit RGB samples and, if the picture is not opaque, of 8-bit alpha
-// samples for an /SMask (§11.6.5.3).
+// samples for an /SMask (§11.6.5.3) and of the 1-bit stencil mask that
+// stands for it where transparency is not allowed (mask, for /Mask,
+// §8.9.6.3: 1 where the picture is at least half opaque; PDF/A-1 forbids
+// soft masks, ISO 19005-1 §6.4).
 type sealImage struct {
-	width, height int
-	rgb, alpha    []byte // alpha is nil when every pixel is opaque
+	width, height       int
+	rgb, alpha, stencil []byte // alpha and stencil are nil when every pixel is opaque
 }
 
 // imageCache keeps recently encoded pictures. A batch applies the same seal
@@ -106,9 +109,25 @@ func encodeImage(data []byte) (*sealImage, error) {
 	}
 	img := &sealImage{width: w, height: h, rgb: deflate(rgb)}
 	if !opaque {
-		img.alpha = deflate(alpha)
+		img.alpha, img.stencil = deflate(alpha), deflate(stencilOf(alpha, w, h))
 	}
 	return img, nil
+}
+
+// stencilOf packs alpha, w×h 8-bit samples, into the rows of a 1-bit image
+// mask, each row starting on a byte (§8.9.5.2): 1 where a pixel is at
+// least half opaque. With /Decode [1 0] on the mask, 1 paints.
+func stencilOf(alpha []byte, w, h int) []byte {
+	stride := (w + 7) / 8
+	out := make([]byte, stride*h)
+	for y := range h {
+		for x := range w {
+			if alpha[y*w+x] >= 0x80 {
+				out[y*stride+x/8] |= 0x80 >> (x % 8)
+			}
+		}
+	}
+	return out
 }
 
 // deflate compresses b for /FlateDecode (a zlib stream, §7.4.4).

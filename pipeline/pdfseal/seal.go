@@ -419,12 +419,12 @@ func (u *update) signable(in []byte, s sigSlots) (*sealedDoc, error) {
 // for cmsSize bytes, the /SubFilter subFilter and the final ByteRange.
 func buildUpdate(in []byte, t *target, img *sealImage, l *layout, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
 	contentsLen := 2 * (cmsSize + 32) // hex digits; a little slack over the computed bound
-	u := newUpdate(in, len(img.rgb)+len(img.alpha)+contentsLen+len(opts.SealData)*2+8192)
+	u := newUpdate(in, len(img.rgb)+max(len(img.alpha), len(img.stencil))+contentsLen+len(opts.SealData)*2+8192)
 
 	nr := t.nextObj
 	alloc := func() int { nr++; return nr - 1 }
 	imageNr := alloc()
-	smaskNr := 0
+	smaskNr := 0 // the soft mask or, in PDF/A-1, the stencil mask
 	if img.alpha != nil {
 		smaskNr = alloc()
 	}
@@ -438,7 +438,21 @@ func buildUpdate(in []byte, t *target, img *sealImage, l *layout, opts *Options,
 		"ColorSpace": types.Name("DeviceRGB"), "BitsPerComponent": types.Integer(8),
 		"Filter": types.Name("FlateDecode"),
 	}
-	if smaskNr != 0 {
+	switch {
+	case smaskNr != 0 && t.pdfaPart == 1:
+		// PDF/A-1 forbids soft masks (ISO 19005-1 §6.4): an explicit
+		// stencil mask (§8.9.6.3) keeps the document conformant.
+		maskDict := types.Dict{
+			"Type": types.Name("XObject"), "Subtype": types.Name("Image"),
+			"Width": types.Integer(img.width), "Height": types.Integer(img.height),
+			"ImageMask": types.Boolean(true), "Decode": types.Array{types.Integer(1), types.Integer(0)},
+			"Filter": types.Name("FlateDecode"),
+		}
+		if err := u.streamObject(smaskNr, maskDict, img.stencil); err != nil {
+			return nil, err
+		}
+		imageDict["Mask"] = ref(smaskNr)
+	case smaskNr != 0:
 		maskDict := types.Dict{
 			"Type": types.Name("XObject"), "Subtype": types.Name("Image"),
 			"Width": types.Integer(img.width), "Height": types.Integer(img.height),
