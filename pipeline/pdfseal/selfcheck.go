@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -39,18 +40,29 @@ func (s *Sealed) Alone() bool { return s.doc.alone }
 // must be the input Update sealed. For an input that was not Alone it
 // returns ErrNotAlone.
 func (s *Sealed) Check(in []byte) (Result, error) {
+	return s.CheckReader(bytes.NewReader(in), int64(len(in)))
+}
+
+// CheckReader is Check of the input of size bytes read through in, which
+// it reads once, streaming, to count its revisions (Result.Revision).
+func (s *Sealed) CheckReader(in io.ReaderAt, size int64) (Result, error) {
 	d := s.doc
 	if !d.alone {
 		return Result{}, ErrNotAlone
 	}
-	size := int64(len(in) + len(d.upd))
+	src := newSource(in, size)
+	rev := revisions(src)
+	if err := src.failed(); err != nil {
+		return Result{}, err
+	}
+	total := size + int64(len(d.upd))
 	r := Result{
 		Field: d.field, SubFilter: d.subFilter, ByteRange: d.byteRange,
-		CoversWholeFile: true, SignedSize: size, FileSize: size,
-		Revision: revisions(in) + 1, SealData: d.sealData, DocMDP: d.docMDP,
+		CoversWholeFile: true, SignedSize: total, FileSize: total,
+		Revision: rev + 1, SealData: d.sealData, DocMDP: d.docMDP,
 	}
 	err := guard("the sealed update", func() error {
-		if err := d.checkStructure(in); err != nil {
+		if err := d.checkStructure(size); err != nil {
 			r.Status, r.Err = Invalid, err
 			return nil
 		}
@@ -78,8 +90,7 @@ func (s *Sealed) Check(in []byte) (Result, error) {
 }
 
 // checkStructure checks the update as written (see Sealed.Check).
-func (d *sealedDoc) checkStructure(in []byte) error {
-	base := int64(len(in))
+func (d *sealedDoc) checkStructure(base int64) error {
 	at := func(off int64) []byte {
 		if off < base || off >= base+int64(len(d.upd)) {
 			return nil
