@@ -17,17 +17,17 @@ import (
 // share it): reads after it see no bytes, and the entry points return it
 // rather than any verdict built on what could not be read.
 type source struct {
-	r    io.ReaderAt
-	size int64
-	err  *error
+	r     io.ReaderAt
+	size  int64
+	err   *error
+	chunk int // the size of the buffer scans and hashes stream through
 }
 
-// scanChunk is the size of the buffer scans and hashes stream the
-// document through (a variable for the tests of chunk boundaries).
-var scanChunk = 256 << 10
+// scanChunk is a source's chunk, but in the tests of chunk boundaries.
+const scanChunk = 256 << 10
 
 func newSource(r io.ReaderAt, size int64) *source {
-	return &source{r: r, size: max(size, 0), err: new(error)}
+	return &source{r: r, size: max(size, 0), err: new(error), chunk: scanChunk}
 }
 
 // bytesSource is the source of a document held in memory.
@@ -39,7 +39,7 @@ func (s *source) failed() error { return *s.err }
 // prefix returns the source of the document's first n bytes: a revision
 // of it (§7.5.6).
 func (s *source) prefix(n int64) *source {
-	return &source{r: s.r, size: min(max(n, 0), s.size), err: s.err}
+	return &source{r: s.r, size: min(max(n, 0), s.size), err: s.err, chunk: s.chunk}
 }
 
 // reader returns the document as an io.ReaderAt that ends at its size,
@@ -82,7 +82,7 @@ func (s *source) each(from, to int64, sep []byte, back int, fn func(at int64, be
 	var buf []byte
 	for pos := from; pos < to; {
 		lo := max(from, pos-int64(back))
-		hi := min(to, pos+int64(scanChunk))
+		hi := min(to, pos+int64(s.chunk))
 		buf = s.readInto(buf, lo, hi)
 		if int64(len(buf)) < hi-lo {
 			return
@@ -122,7 +122,7 @@ func (s *source) lastIndex(end int64, sep []byte) int64 {
 	end = min(end, s.size)
 	var buf []byte
 	for hi := end; hi > 0; {
-		lo := max(0, hi-int64(scanChunk))
+		lo := max(0, hi-int64(s.chunk))
 		buf = s.readInto(buf, lo, hi)
 		if int64(len(buf)) < hi-lo {
 			return -1
@@ -142,7 +142,7 @@ func (s *source) lastIndex(end int64, sep []byte) int64 {
 // not PDF white space (§7.2.2), or the document's size.
 func (s *source) skipWhite(off int64) int64 {
 	var buf []byte
-	for n := int64(64); off < s.size; n = min(4*n, int64(scanChunk)) {
+	for n := int64(64); off < s.size; n = min(4*n, int64(s.chunk)) {
 		buf = s.readInto(buf, off, off+n)
 		if len(buf) == 0 {
 			return s.size
@@ -160,7 +160,7 @@ func (s *source) skipWhite(off int64) int64 {
 func (s *source) trimWhite(end int64) int64 {
 	end = min(end, s.size)
 	var buf []byte
-	for n := int64(64); end > 0; n = min(4*n, int64(scanChunk)) {
+	for n := int64(64); end > 0; n = min(4*n, int64(s.chunk)) {
 		buf = s.readInto(buf, max(0, end-n), end)
 		if len(buf) == 0 {
 			return 0
@@ -211,7 +211,7 @@ func (p span) hashTo(w io.Writer, skip int64) {
 	}
 	var buf []byte
 	for off, end := p.off+skip, p.off+p.n; off < end; {
-		buf = p.src.readInto(buf, off, min(end, off+int64(scanChunk)))
+		buf = p.src.readInto(buf, off, min(end, off+int64(p.src.chunk)))
 		if len(buf) == 0 {
 			return
 		}
