@@ -49,16 +49,16 @@ func (p *Prefix) Sum(rest ...[]byte) []byte { return p.sum(spans(rest...)...) }
 
 // sum returns the SM3 digest of the prefix's bytes followed by rest.
 func (p *Prefix) sum(rest ...span) []byte {
-	h := p.hash()
+	h := p.Hash()
 	for _, s := range rest {
 		s.hashTo(h, 0)
 	}
 	return h.Sum(nil)
 }
 
-// hash returns a new SM3 hash in the prefix's state, which NewPrefix
-// checked restores.
-func (p *Prefix) hash() hash.Hash {
+// Hash returns a new SM3 hash in the prefix's state, to be fed the
+// bytes that follow the prefix.
+func (p *Prefix) Hash() hash.Hash {
 	h := sm3.New()
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state); err != nil {
 		panic(fmt.Sprintf("pdfseal: prefix digest: %v", err))
@@ -77,7 +77,7 @@ func stateOver(p *Prefix, parts ...span) *Prefix {
 	}
 	h, skip := sm3.New(), int64(0)
 	if p != nil && p.n <= total {
-		h, skip = p.hash(), p.n
+		h, skip = p.Hash(), p.n
 	}
 	for _, s := range parts {
 		if skip >= s.size() {
