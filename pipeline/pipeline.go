@@ -260,6 +260,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if err != nil {
 		return err
 	}
+	defer input.Close()
 
 	sealedKey, maxOutput := ref.SealedKey(name), 2*p.cfg.MaxDocumentSize
 	output, _, err := storage.ReadAll(ctx, p.store, sealedKey, maxOutput)
@@ -273,14 +274,16 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if rep, err = p.check(ctx, sealedKey, input, s); err != nil {
 			return err
 		}
-		if output, err = s.bytes(); err != nil {
-			return err
-		}
 		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
-		created, err := storage.PutOnce(ctx, p.store, sealedKey, output, storage.PutOptions{
-			ContentType: contentType(output),
+		head, err := input.head()
+		if err != nil {
+			return err
+		}
+		// Streamed from where the input lies: uploaded in parts if large.
+		created, err := storage.PutOnceFrom(ctx, p.store, sealedKey, s.stream(), s.size(), storage.PutOptions{
+			ContentType: contentType(head),
 			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
 		})
 		switch {

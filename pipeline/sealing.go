@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -58,19 +60,35 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.C
 // source is a document to seal as read: its bytes, through r, and their
 // SM3, hashed once for the approval's digest, the signature and the
 // output's digests (pdfseal.Prefix). data holds the bytes when they are
-// in memory; a document streamed from a file has none.
+// in memory; a document in a file (a local one, or one spooled from the
+// store) has none, and close releases the file.
 type source struct {
 	r      io.ReaderAt
 	size   int64
 	data   []byte
 	sm3    string // hex
 	prefix *pdfseal.Prefix
+	close  func() error
 }
 
+// Close releases the file a source spooled to, if any.
+func (s source) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
+}
+
+// spoolSize is the size above which a document read from the store is
+// spooled to a temporary file, hashed on the way, rather than held in
+// memory: it is sealed over the file and its output uploaded from it
+// (storage.PutOnceFrom), so memory does not grow with it.
+const spoolSize = 16 << 20
+
 func newSource(data []byte) source {
-	s, _ := readSource(bytes.NewReader(data), int64(len(data))) // bytes.Reader does not fail
-	s.data = data
-	return s
+	h := sm3.New()
+	h.Write(data)
+	return hashedSource(bytes.NewReader(data), data, int64(len(data)), h)
 }
 
 // readSource hashes the size bytes of r, reading them once, streaming.
@@ -79,8 +97,63 @@ func readSource(r io.ReaderAt, size int64) (source, error) {
 	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return source{}, fmt.Errorf("pipeline: reading the document: %w", err)
 	}
-	s := source{r: r, size: size, sm3: hex.EncodeToString(h.Sum(nil))}
+	return hashedSource(r, nil, size, h), nil
+}
+
+// hashedSource is the source of the size bytes of r (data, if they are in
+// memory), which h, an SM3 hash, has been fed.
+func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) source {
+	s := source{r: r, size: size, data: data, sm3: hex.EncodeToString(h.Sum(nil))}
 	s.prefix, _ = pdfseal.NewPrefix(h, size) // an SM3 state always makes one
+	return s
+}
+
+// fetch reads the object under key, of at most MaxDocumentSize bytes
+// (storage.ErrTooLarge, as from storage.ReadAll), hashing it as it reads
+// it once: into memory, or one of more than spoolSize bytes into a
+// temporary file.
+func (p *Pipeline) fetch(ctx context.Context, key string) (source, error) {
+	rc, info, err := p.store.Get(ctx, key)
+	if err != nil {
+		return source{}, err
+	}
+	defer rc.Close()
+	limit := p.cfg.MaxDocumentSize
+	if info.Size > limit {
+		return source{}, fmt.Errorf("%w: %s is %d bytes, more than %d", storage.ErrTooLarge, key, info.Size, limit)
+	}
+	var buf bytes.Buffer
+	var f *os.File
+	sink := io.Writer(&buf)
+	if info.Size > spoolSize || info.Size < 0 {
+		if f, err = os.CreateTemp("", "sealpipe-document-*"); err != nil {
+			return source{}, fmt.Errorf("pipeline: spooling %s: %w", key, err)
+		}
+		sink = f
+	} else {
+		buf.Grow(int(info.Size) + bytes.MinRead)
+	}
+	release := func() error {
+		if f == nil {
+			return nil
+		}
+		f.Close()
+		return os.Remove(f.Name())
+	}
+	h := sm3.New()
+	n, err := io.Copy(io.MultiWriter(sink, h), io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
+	switch {
+	case err != nil:
+		release()
+		return source{}, fmt.Errorf("storage: read %s: %w", key, err)
+	case n > limit:
+		release()
+		return source{}, fmt.Errorf("%w: %s holds more than %d bytes", storage.ErrTooLarge, key, limit)
+	case f == nil:
+		return hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h), nil
+	}
+	s := hashedSource(f, nil, n, h)
+	s.close = release
 	return s, nil
 }
 
@@ -110,10 +183,12 @@ func (s source) bytes(limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// readDocument reads an approved document and checks its size and digest.
+// readDocument reads an approved document and checks its size and digest:
+// into memory, or one of more than spoolSize bytes into a temporary file
+// (the caller closes the source).
 func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) (source, error) {
 	key := ref.Inbox() + doc.Name
-	data, _, err := storage.ReadAll(ctx, p.store, key, p.cfg.MaxDocumentSize)
+	in, err := p.fetch(ctx, key)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
@@ -125,8 +200,8 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 	case err != nil:
 		return source{}, err
 	}
-	in := newSource(data)
 	if in.sm3 != doc.SM3 {
+		in.Close()
 		return source{}, reject(CodeDigestMismatch, nil, "document %q: SM3 %s does not match the approved %s", doc.Name, in.sm3, doc.SM3)
 	}
 	return in, nil
@@ -184,6 +259,9 @@ func (s *sealed) reader() io.ReaderAt {
 	}
 	return joined{s.in.r, s.in.size, s.pdf.Update}
 }
+
+// stream returns a reader of the output.
+func (s *sealed) stream() io.Reader { return io.NewSectionReader(s.reader(), 0, s.size()) }
 
 // bytes returns the output in memory.
 func (s *sealed) bytes() ([]byte, error) {
@@ -335,7 +413,7 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		// the update (sealed.reader): it begins with the input by
 		// construction. One found in the store is checked.
 		switch {
-		case s.pdf == nil && !bytes.HasPrefix(s.out, in.data):
+		case s.pdf == nil && !beginsWith(s.out, in):
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
 			rep, err = p.verifier.Document(ctx, name, s.out)
 		case s.pdf != nil && s.pdf.Alone():
@@ -353,6 +431,16 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 	}
 	rep.Conclude()
 	return rep, nil
+}
+
+// beginsWith reports whether out begins with the document in: whether its
+// first bytes have in's SM3.
+func beginsWith(out []byte, in source) bool {
+	if int64(len(out)) < in.size {
+		return false
+	}
+	sum := sm3.Sum(out[:in.size])
+	return hex.EncodeToString(sum[:]) == in.sm3
 }
 
 // checkApprovedContent names the pipeline's own check of a sealed output.
@@ -431,9 +519,7 @@ func (o *Output) Size() int64 { return o.s.size() }
 
 // WriteTo writes the output to w: a PDF's input, read again where it
 // lies, then its incremental update.
-func (o *Output) WriteTo(w io.Writer) (int64, error) {
-	return io.Copy(w, io.NewSectionReader(o.s.reader(), 0, o.s.size()))
-}
+func (o *Output) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, o.s.stream()) }
 
 // sealLocal is SealLocal and SealLocalFile of in.
 func (p *Pipeline) sealLocal(ctx context.Context, in source, sealID string, pl approval.Placement, output string) (*sealed, *report.Document, error) {
