@@ -1,7 +1,6 @@
 package pdfseal
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"encoding/hex"
@@ -138,7 +137,7 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 // output themselves; Sealed.Check checks the result without reading the
 // document again.
 func Update(ctx context.Context, in []byte, opts Options) (*Sealed, error) {
-	return UpdateReader(ctx, bytes.NewReader(in), int64(len(in)), opts)
+	return sealedFrom(ctx, bytesSource(in), opts)
 }
 
 // UpdateReader is Update over a document of size bytes read through r,
@@ -153,7 +152,12 @@ func Update(ctx context.Context, in []byte, opts Options) (*Sealed, error) {
 // bytes followed by Sealed.Update, which the caller writes (see
 // Sealed.CheckReader); r must not change until it has.
 func UpdateReader(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Sealed, error) {
-	doc, err := sealDoc(ctx, newSource(r, size), opts)
+	return sealedFrom(ctx, newSource(r, size), opts)
+}
+
+// sealedFrom is Update and UpdateReader.
+func sealedFrom(ctx context.Context, in *source, opts Options) (*Sealed, error) {
+	doc, err := sealDoc(ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}

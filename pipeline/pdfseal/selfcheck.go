@@ -39,22 +39,25 @@ func (s *Sealed) Alone() bool { return s.doc.alone }
 // (its certificates, signing time and timestamp as Verify reads them). in
 // must be the input Update sealed. For an input that was not Alone it
 // returns ErrNotAlone.
-func (s *Sealed) Check(in []byte) (Result, error) {
-	return s.CheckReader(bytes.NewReader(in), int64(len(in)))
-}
+func (s *Sealed) Check(in []byte) (Result, error) { return s.check(bytesSource(in)) }
 
 // CheckReader is Check of the input of size bytes read through in, which
 // it reads once, streaming, to count its revisions (Result.Revision).
 func (s *Sealed) CheckReader(in io.ReaderAt, size int64) (Result, error) {
+	return s.check(newSource(in, size))
+}
+
+// check is Check and CheckReader.
+func (s *Sealed) check(in *source) (Result, error) {
 	d := s.doc
 	if !d.alone {
 		return Result{}, ErrNotAlone
 	}
-	src := newSource(in, size)
-	rev := revisions(src)
-	if err := src.failed(); err != nil {
+	rev := revisions(in)
+	if err := in.failed(); err != nil {
 		return Result{}, err
 	}
+	size := in.size
 	total := size + int64(len(d.upd))
 	r := Result{
 		Field: d.field, SubFilter: d.subFilter, ByteRange: d.byteRange,

@@ -13,12 +13,16 @@ import (
 // a buffer of scanChunk bytes. A document of any size is then sealed and
 // verified in memory bounded by its structure, not by its length.
 //
+// A document the caller holds in memory is read in place: its windows
+// and chunks are slices of it, not copies, and the logic is the same.
+//
 // The first read error is kept (a source and the prefixes made from it
 // share it): reads after it see no bytes, and the entry points return it
 // rather than any verdict built on what could not be read.
 type source struct {
 	r     io.ReaderAt
 	size  int64
+	mem   []byte // the document, when it is in memory
 	err   *error
 	chunk int // the size of the buffer scans and hashes stream through
 }
@@ -31,7 +35,11 @@ func newSource(r io.ReaderAt, size int64) *source {
 }
 
 // bytesSource is the source of a document held in memory.
-func bytesSource(b []byte) *source { return newSource(bytes.NewReader(b), int64(len(b))) }
+func bytesSource(b []byte) *source {
+	s := newSource(bytes.NewReader(b), int64(len(b)))
+	s.mem = b
+	return s
+}
 
 // failed returns the first read error, if any.
 func (s *source) failed() error { return *s.err }
@@ -39,7 +47,11 @@ func (s *source) failed() error { return *s.err }
 // prefix returns the source of the document's first n bytes: a revision
 // of it (§7.5.6).
 func (s *source) prefix(n int64) *source {
-	return &source{r: s.r, size: min(max(n, 0), s.size), err: s.err, chunk: s.chunk}
+	p := &source{r: s.r, size: min(max(n, 0), s.size), err: s.err, chunk: s.chunk}
+	if s.mem != nil {
+		p.mem = s.mem[:p.size]
+	}
+	return p
 }
 
 // reader returns the document as an io.ReaderAt that ends at its size,
@@ -47,11 +59,15 @@ func (s *source) prefix(n int64) *source {
 func (s *source) reader() io.ReaderAt { return io.NewSectionReader(s.r, 0, s.size) }
 
 // readInto reads the bytes [off, end), clipped to the document, into buf,
-// which it grows if need be, and returns them.
+// which it grows if need be, and returns them; for a document in memory,
+// it returns them in place. The caller does not modify them.
 func (s *source) readInto(buf []byte, off, end int64) []byte {
 	off, end = max(off, 0), min(end, s.size)
 	if off >= end || *s.err != nil {
 		return buf[:0]
+	}
+	if s.mem != nil {
+		return s.mem[off:end:end]
 	}
 	n := int(end - off)
 	if cap(buf) < n {

@@ -29,7 +29,7 @@ func revisionEndsOf(b []byte) []int64 {
 }
 
 // TestSourceChunks: what the source finds by streaming in chunks of any
-// size — an occurrence across two chunks, the bytes before one that lie
+// size, in memory or through its io.ReaderAt — an occurrence across two chunks, the bytes before one that lie
 // in the chunk before — is what a search of the bytes in memory finds.
 func TestSourceChunks(t *testing.T) {
 	t.Parallel()
@@ -51,25 +51,27 @@ func TestSourceChunks(t *testing.T) {
 		wantTrim := int64(len(bytes.TrimRight(in.b, whitespace)))
 		wantSkip := int64(len(in.b) - len(bytes.TrimLeft(in.b, whitespace)))
 		for _, chunk := range []int{64, 65, 97, 128, 1000, scanChunk} {
-			s := bytesSource(in.b)
-			s.chunk = chunk
-			if got := revisionEnds(s); !slices.Equal(got, wantEnds) {
-				t.Errorf("%s, chunk %d: revisionEnds %v, want %v", in.name, chunk, got, wantEnds)
-			}
-			if got := s.lastIndex(s.size, []byte("endobj")); got != wantLast {
-				t.Errorf("%s, chunk %d: lastIndex %d, want %d", in.name, chunk, got, wantLast)
-			}
-			if got := s.index(0, s.size, []byte("%%EOF")); got != wantFirst {
-				t.Errorf("%s, chunk %d: index %d, want %d", in.name, chunk, got, wantFirst)
-			}
-			if got := s.trimWhite(s.size); got != wantTrim {
-				t.Errorf("%s, chunk %d: trimWhite %d, want %d", in.name, chunk, got, wantTrim)
-			}
-			if got := s.skipWhite(0); got != wantSkip {
-				t.Errorf("%s, chunk %d: skipWhite %d, want %d", in.name, chunk, got, wantSkip)
-			}
-			if got, want := stateOver(nil, s.span(0, s.size)).Sum(), sm3Sum(in.b); !bytes.Equal(got, want) {
-				t.Errorf("%s, chunk %d: the streamed SM3 differs", in.name, chunk)
+			// The same, read in place and through the io.ReaderAt.
+			for _, s := range []*source{bytesSource(in.b), newSource(bytes.NewReader(in.b), int64(len(in.b)))} {
+				s.chunk = chunk
+				if got := revisionEnds(s); !slices.Equal(got, wantEnds) {
+					t.Errorf("%s, chunk %d: revisionEnds %v, want %v", in.name, chunk, got, wantEnds)
+				}
+				if got := s.lastIndex(s.size, []byte("endobj")); got != wantLast {
+					t.Errorf("%s, chunk %d: lastIndex %d, want %d", in.name, chunk, got, wantLast)
+				}
+				if got := s.index(0, s.size, []byte("%%EOF")); got != wantFirst {
+					t.Errorf("%s, chunk %d: index %d, want %d", in.name, chunk, got, wantFirst)
+				}
+				if got := s.trimWhite(s.size); got != wantTrim {
+					t.Errorf("%s, chunk %d: trimWhite %d, want %d", in.name, chunk, got, wantTrim)
+				}
+				if got := s.skipWhite(0); got != wantSkip {
+					t.Errorf("%s, chunk %d: skipWhite %d, want %d", in.name, chunk, got, wantSkip)
+				}
+				if got, want := stateOver(nil, s.span(0, s.size)).Sum(), sm3Sum(in.b); !bytes.Equal(got, want) {
+					t.Errorf("%s, chunk %d: the streamed SM3 differs", in.name, chunk)
+				}
 			}
 		}
 	}

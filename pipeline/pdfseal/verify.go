@@ -175,7 +175,7 @@ type VerifyOptions struct {
 
 // VerifyWith is Verify with options.
 func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, error) {
-	return VerifyReader(ctx, bytes.NewReader(in), int64(len(in)), opts)
+	return verifyDoc(ctx, bytesSource(in), opts)
 }
 
 // VerifyReader is VerifyWith over a document of size bytes read through
@@ -187,8 +187,12 @@ func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, e
 // (§7.5.6) scans the file the same way. Memory is then bounded by the
 // document's structure, not its length. A failure to read r is the
 // error, whatever the parse made of the bytes it lacked.
-func VerifyReader(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) (results []Result, err error) {
-	in := newSource(r, size)
+func VerifyReader(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) ([]Result, error) {
+	return verifyDoc(ctx, newSource(r, size), opts)
+}
+
+// verifyDoc is VerifyWith and VerifyReader.
+func verifyDoc(ctx context.Context, in *source, opts VerifyOptions) (results []Result, err error) {
 	defer func() {
 		if rerr := in.failed(); rerr != nil {
 			results, err = nil, rerr
