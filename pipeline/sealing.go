@@ -325,11 +325,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 	if sf, ok := p.signers.(SignatureFormats); ok {
 		format, stamper = sf.SignatureFormat(seal.ID)
 	}
-	limit := p.cfg.MaxDocumentSize
-	if in.data == nil {
-		limit = p.cfg.MaxFileSize // streamed, not held in memory
-	}
-	s, err := pdfseal.UpdateReader(ctx, in.r, in.size, pdfseal.Options{
+	opts := pdfseal.Options{
 		Signer:       signer,
 		Chain:        []*smx509.Certificate{cert},
 		Image:        seal.Seal.Picture.Data,
@@ -339,11 +335,18 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 		Time:         p.cfg.Now(),
 		Name:         seal.Name,
 		Reason:       "电子印章 " + seal.ID,
-		MaxInputSize: limit,
+		MaxInputSize: p.cfg.MaxDocumentSize,
 		Format:       format,
 		TimeStamper:  stamper,
 		Prefix:       in.prefix,
-	})
+	}
+	var s *pdfseal.Sealed
+	if in.data != nil {
+		s, err = pdfseal.Update(ctx, in.data, opts) // read in place
+	} else {
+		opts.MaxInputSize = p.cfg.MaxFileSize // streamed, not held in memory
+		s, err = pdfseal.UpdateReader(ctx, in.r, in.size, opts)
+	}
 	switch {
 	case errors.Is(err, pdfseal.ErrEncrypted):
 		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
@@ -416,6 +419,8 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		case s.pdf == nil && !beginsWith(s.out, in):
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
 			rep, err = p.verifier.Document(ctx, name, s.out)
+		case s.pdf != nil && s.pdf.Alone() && in.data != nil:
+			rep, err = p.verifier.SealedPDF(ctx, name, in.data, s.pdf) // read in place
 		case s.pdf != nil && s.pdf.Alone():
 			rep, err = p.verifier.SealedPDFReader(ctx, name, in.r, in.size, s.pdf)
 		default:
