@@ -30,6 +30,9 @@ type Signers interface {
 type Config struct {
 	// MaxDocumentSize bounds a document, in bytes. Zero means 64 MiB.
 	MaxDocumentSize int64
+	// MaxFileSize bounds a PDF that SealLocalFile seals, in bytes: one
+	// streamed from a file, not held in memory. Zero means 4 GiB.
+	MaxFileSize int64
 	// MaxApprovalAge is how long after its approval time a batch may still be
 	// sealed. Zero means 7 days.
 	MaxApprovalAge time.Duration
@@ -61,6 +64,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxDocumentSize == 0 {
 		c.MaxDocumentSize = 64 << 20
+	}
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = 4 << 30
 	}
 	if c.MaxApprovalAge == 0 {
 		c.MaxApprovalAge = 7 * 24 * time.Hour
@@ -107,7 +113,7 @@ func New(store storage.Store, seals *registry.Registry, pool *trust.Pool, signer
 		store:    store,
 		seals:    seals,
 		trust:    pool,
-		verifier: &verify.Verifier{Trust: pool, Seals: seals, Now: cfg.Now},
+		verifier: &verify.Verifier{Trust: pool, Seals: seals, Now: cfg.Now, MaxPDFSize: 2 * max(cfg.MaxFileSize, cfg.MaxDocumentSize)},
 		audit:    audit.New(store, cfg.Service, pool),
 		signers:  signers,
 		cfg:      cfg,
@@ -254,6 +260,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if err != nil {
 		return err
 	}
+	defer input.Close()
 
 	sealedKey, maxOutput := ref.SealedKey(name), 2*p.cfg.MaxDocumentSize
 	output, _, err := storage.ReadAll(ctx, p.store, sealedKey, maxOutput)
@@ -267,12 +274,16 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if rep, err = p.check(ctx, sealedKey, input, s); err != nil {
 			return err
 		}
-		output = s.out
 		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
-		created, err := storage.PutOnce(ctx, p.store, sealedKey, output, storage.PutOptions{
-			ContentType: contentType(output),
+		head, err := input.head()
+		if err != nil {
+			return err
+		}
+		// Streamed from where the input lies: uploaded in parts if large.
+		created, err := storage.PutOnceFrom(ctx, p.store, sealedKey, s.stream(), s.size(), storage.PutOptions{
+			ContentType: contentType(head),
 			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
 		})
 		switch {

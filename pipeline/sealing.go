@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -54,27 +57,138 @@ func (p *Pipeline) usableSeal(ctx context.Context, id string, approver *smx509.C
 	return e, nil
 }
 
-// source is a document to seal as read: its bytes and their SM3, hashed
-// once for the approval's digest, the signature and the output's digests
-// (pdfseal.Prefix).
+// source is a document to seal as read: its bytes, through r, and their
+// SM3, hashed once for the approval's digest, the signature and the
+// output's digests (pdfseal.Prefix). data holds the bytes when they are
+// in memory; a document in a file (a local one, or one spooled from the
+// store) has none, and close releases the file.
 type source struct {
+	r      io.ReaderAt
+	size   int64
 	data   []byte
 	sm3    string // hex
 	prefix *pdfseal.Prefix
+	close  func() error
 }
+
+// Close releases the file a source spooled to, if any.
+func (s source) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
+}
+
+// spoolSize is the size above which a document read from the store is
+// spooled to a temporary file, hashed on the way, rather than held in
+// memory: it is sealed over the file and its output uploaded from it
+// (storage.PutOnceFrom), so memory does not grow with it.
+const spoolSize = 16 << 20
 
 func newSource(data []byte) source {
 	h := sm3.New()
 	h.Write(data)
-	s := source{data: data, sm3: hex.EncodeToString(h.Sum(nil))}
-	s.prefix, _ = pdfseal.NewPrefix(h, int64(len(data))) // an SM3 state always makes one
+	return hashedSource(bytes.NewReader(data), data, int64(len(data)), h)
+}
+
+// readSource hashes the size bytes of r, reading them once, streaming.
+func readSource(r io.ReaderAt, size int64) (source, error) {
+	h := sm3.New()
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
+		return source{}, fmt.Errorf("pipeline: reading the document: %w", err)
+	}
+	return hashedSource(r, nil, size, h), nil
+}
+
+// hashedSource is the source of the size bytes of r (data, if they are in
+// memory), which h, an SM3 hash, has been fed.
+func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) source {
+	s := source{r: r, size: size, data: data, sm3: hex.EncodeToString(h.Sum(nil))}
+	s.prefix, _ = pdfseal.NewPrefix(h, size) // an SM3 state always makes one
 	return s
 }
 
-// readDocument reads an approved document and checks its size and digest.
+// fetch reads the object under key, of at most MaxDocumentSize bytes
+// (storage.ErrTooLarge, as from storage.ReadAll), hashing it as it reads
+// it once: into memory, or one of more than spoolSize bytes into a
+// temporary file.
+func (p *Pipeline) fetch(ctx context.Context, key string) (source, error) {
+	rc, info, err := p.store.Get(ctx, key)
+	if err != nil {
+		return source{}, err
+	}
+	defer rc.Close()
+	limit := p.cfg.MaxDocumentSize
+	if info.Size > limit {
+		return source{}, fmt.Errorf("%w: %s is %d bytes, more than %d", storage.ErrTooLarge, key, info.Size, limit)
+	}
+	var buf bytes.Buffer
+	var f *os.File
+	sink := io.Writer(&buf)
+	if info.Size > spoolSize || info.Size < 0 {
+		if f, err = os.CreateTemp("", "sealpipe-document-*"); err != nil {
+			return source{}, fmt.Errorf("pipeline: spooling %s: %w", key, err)
+		}
+		sink = f
+	} else {
+		buf.Grow(int(info.Size) + bytes.MinRead)
+	}
+	release := func() error {
+		if f == nil {
+			return nil
+		}
+		f.Close()
+		return os.Remove(f.Name())
+	}
+	h := sm3.New()
+	n, err := io.Copy(io.MultiWriter(sink, h), io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
+	switch {
+	case err != nil:
+		release()
+		return source{}, fmt.Errorf("storage: read %s: %w", key, err)
+	case n > limit:
+		release()
+		return source{}, fmt.Errorf("%w: %s holds more than %d bytes", storage.ErrTooLarge, key, limit)
+	case f == nil:
+		return hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h), nil
+	}
+	s := hashedSource(f, nil, n, h)
+	s.close = release
+	return s, nil
+}
+
+// head returns the document's first bytes, which tell its format
+// (verify.DetectFormat).
+func (s source) head() ([]byte, error) {
+	head := make([]byte, min(s.size, 1024))
+	if _, err := s.r.ReadAt(head, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("pipeline: reading the document: %w", err)
+	}
+	return head, nil
+}
+
+// bytes returns the document's bytes, reading them if they are not in
+// memory, up to limit.
+func (s source) bytes(limit int64) ([]byte, error) {
+	if s.data != nil || s.size == 0 {
+		return s.data, nil
+	}
+	if s.size > limit {
+		return nil, reject(CodeDocumentTooLarge, storage.ErrTooLarge, "the document has %d bytes, the limit is %d", s.size, limit)
+	}
+	b := make([]byte, s.size)
+	if _, err := s.r.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("pipeline: reading the document: %w", err)
+	}
+	return b, nil
+}
+
+// readDocument reads an approved document and checks its size and digest:
+// into memory, or one of more than spoolSize bytes into a temporary file
+// (the caller closes the source).
 func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) (source, error) {
 	key := ref.Inbox() + doc.Name
-	data, _, err := storage.ReadAll(ctx, p.store, key, p.cfg.MaxDocumentSize)
+	in, err := p.fetch(ctx, key)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
@@ -86,8 +200,8 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 	case err != nil:
 		return source{}, err
 	}
-	in := newSource(data)
 	if in.sm3 != doc.SM3 {
+		in.Close()
 		return source{}, reject(CodeDigestMismatch, nil, "document %q: SM3 %s does not match the approved %s", doc.Name, in.sm3, doc.SM3)
 	}
 	return in, nil
@@ -98,26 +212,95 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 // (sealPDF), an OFD package a new package with one more Seal signature
 // (sealOFD). Content of neither format is DOCUMENT_MALFORMED.
 func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl approval.Placement) (*sealed, error) {
-	input := in.data
-	format := verify.DetectFormat(input)
+	head, err := in.head()
+	if err != nil {
+		return nil, err
+	}
+	format := verify.DetectFormat(head)
 	if format == verify.FormatUnknown {
-		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, input[:min(len(input), 8)])
+		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, head[:min(len(head), 8)])
 	}
 	signer, cert, err := p.signer(ctx, seal)
 	if err != nil {
 		return nil, err
 	}
 	if format == verify.FormatOFD {
+		input, err := in.bytes(p.cfg.MaxDocumentSize)
+		if err != nil {
+			return nil, err
+		}
 		out, err := p.sealOFD(ctx, input, seal, signer, cert, pl)
 		return &sealed{out: out}, err
 	}
 	return p.sealPDF(ctx, in, seal, signer, cert, pl)
 }
 
-// sealed is a sealed output, and for a PDF what pdfseal.Update says of it.
+// sealed is a sealed output: an OFD package, or a PDF's input followed by
+// the update pdfseal.UpdateReader made (pdf).
 type sealed struct {
-	out []byte
-	pdf *pdfseal.Sealed // nil for an OFD output
+	out []byte // an OFD output
+	in  source // a PDF's input
+	pdf *pdfseal.Sealed
+}
+
+// size is the length of the output.
+func (s *sealed) size() int64 {
+	if s.pdf == nil {
+		return int64(len(s.out))
+	}
+	return s.in.size + int64(len(s.pdf.Update))
+}
+
+// reader returns the output as an io.ReaderAt, which reads a PDF's input
+// where it lies.
+func (s *sealed) reader() io.ReaderAt {
+	if s.pdf == nil {
+		return bytes.NewReader(s.out)
+	}
+	return joined{s.in.r, s.in.size, s.pdf.Update}
+}
+
+// stream returns a reader of the output.
+func (s *sealed) stream() io.Reader { return io.NewSectionReader(s.reader(), 0, s.size()) }
+
+// bytes returns the output in memory.
+func (s *sealed) bytes() ([]byte, error) {
+	if s.pdf == nil {
+		return s.out, nil
+	}
+	b := make([]byte, s.size())
+	if _, err := s.reader().ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("pipeline: reading the document: %w", err)
+	}
+	return b, nil
+}
+
+// joined reads the n bytes of a followed by b.
+type joined struct {
+	a io.ReaderAt
+	n int64
+	b []byte
+}
+
+func (j joined) ReadAt(p []byte, off int64) (int, error) {
+	k := 0
+	if off < j.n {
+		m, err := j.a.ReadAt(p[:min(int64(len(p)), j.n-off)], off)
+		if k = m; err != nil && (err != io.EOF || off+int64(m) < j.n) {
+			return k, err
+		}
+	}
+	if k < len(p) {
+		at := max(off+int64(k)-j.n, 0)
+		if at >= int64(len(j.b)) {
+			return k, io.EOF
+		}
+		k += copy(p[k:], j.b[at:])
+	}
+	if k < len(p) {
+		return k, io.EOF
+	}
+	return k, nil
 }
 
 // SignatureFormats is what a pipeline's Signers may also do: choose the
@@ -142,7 +325,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 	if sf, ok := p.signers.(SignatureFormats); ok {
 		format, stamper = sf.SignatureFormat(seal.ID)
 	}
-	s, err := pdfseal.Update(ctx, in.data, pdfseal.Options{
+	opts := pdfseal.Options{
 		Signer:       signer,
 		Chain:        []*smx509.Certificate{cert},
 		Image:        seal.Seal.Picture.Data,
@@ -156,7 +339,14 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 		Format:       format,
 		TimeStamper:  stamper,
 		Prefix:       in.prefix,
-	})
+	}
+	var s *pdfseal.Sealed
+	if in.data != nil {
+		s, err = pdfseal.Update(ctx, in.data, opts) // read in place
+	} else {
+		opts.MaxInputSize = p.cfg.MaxFileSize // streamed, not held in memory
+		s, err = pdfseal.UpdateReader(ctx, in.r, in.size, opts)
+	}
 	switch {
 	case errors.Is(err, pdfseal.ErrEncrypted):
 		return nil, reject(CodeDocumentEncrypted, err, "%v", err)
@@ -171,8 +361,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 	case err != nil:
 		return nil, fmt.Errorf("pipeline: seal with %s: %w", seal.ID, err)
 	}
-	out := append(append(make([]byte, 0, len(in.data)+len(s.Update)), in.data...), s.Update...)
-	return &sealed{out: out, pdf: s}, nil
+	return &sealed{in: in, pdf: s}, nil
 }
 
 // signer returns the seal's signing key and the certificate of it that the
@@ -202,28 +391,40 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // exactly the approved input (it begins with it); an OFD output carries
 // every part of the approved package over unchanged (ofdCarriedOver). A
 // PDF output that begins with the input is verified with the input's SM3
-// state (verify.Verifier.PrefixedPDF): its bytes are not hashed again;
+// state (verify.Verifier.PDFReader, reading the input where it lies): its
+// bytes are not hashed again;
 // one that pdfseal.Update just made from an input without signatures
 // (s.pdf.Alone) is not even parsed again (verify.Verifier.SealedPDF).
 func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed) (*report.Document, error) {
-	input, output := in.data, s.out
+	head, err := in.head()
+	if err != nil {
+		return nil, err
+	}
 	var c report.Check
 	var rep *report.Document
-	var err error
-	if verify.DetectFormat(input) == verify.FormatOFD {
-		c = ofdCarriedOver(input, output)
-		rep, err = p.verifier.Document(ctx, name, output)
+	if verify.DetectFormat(head) == verify.FormatOFD {
+		input, ierr := in.bytes(p.cfg.MaxDocumentSize)
+		if ierr != nil {
+			return nil, ierr
+		}
+		c = ofdCarriedOver(input, s.out)
+		rep, err = p.verifier.Document(ctx, name, s.out)
 	} else {
 		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
-			Detail: fmt.Sprintf("the first %d bytes are the approved document", len(input))}
+			Detail: fmt.Sprintf("the first %d bytes are the approved document", in.size)}
+		// An output sealed here is the input where it lies followed by
+		// the update (sealed.reader): it begins with the input by
+		// construction. One found in the store is checked.
 		switch {
-		case !bytes.HasPrefix(output, input):
+		case s.pdf == nil && !beginsWith(s.out, in):
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
-			rep, err = p.verifier.Document(ctx, name, output)
+			rep, err = p.verifier.Document(ctx, name, s.out)
+		case s.pdf != nil && s.pdf.Alone() && in.data != nil:
+			rep, err = p.verifier.SealedPDF(ctx, name, in.data, s.pdf) // read in place
 		case s.pdf != nil && s.pdf.Alone():
-			rep, err = p.verifier.SealedPDF(ctx, name, input, s.pdf)
+			rep, err = p.verifier.SealedPDFReader(ctx, name, in.r, in.size, s.pdf)
 		default:
-			rep, err = p.verifier.PrefixedPDF(ctx, name, output, in.prefix)
+			rep, err = p.verifier.PDFReader(ctx, name, s.reader(), s.size(), in.prefix)
 		}
 	}
 	if err != nil {
@@ -235,6 +436,16 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 	}
 	rep.Conclude()
 	return rep, nil
+}
+
+// beginsWith reports whether out begins with the document in: whether its
+// first bytes have in's SM3.
+func beginsWith(out []byte, in source) bool {
+	if int64(len(out)) < in.size {
+		return false
+	}
+	sum := sm3.Sum(out[:in.size])
+	return hex.EncodeToString(sum[:]) == in.sm3
 }
 
 // checkApprovedContent names the pipeline's own check of a sealed output.
@@ -275,11 +486,52 @@ func failedChecks(rep *report.Document) string {
 // as its name) before returning the sealed bytes and their report. Refusals
 // are *RejectError.
 func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
+	s, rep, err := p.sealLocal(ctx, newSource(input), sealID, pl, output)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := s.bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, rep, nil
+}
+
+// SealLocalFile is SealLocal for a document of size bytes read through r,
+// a file, which is never held whole: r is read once, streaming, for its
+// SM3, and a PDF sealed over r (pdfseal.UpdateReader), verified without
+// hashing its bytes again, up to Config.MaxFileSize; an OFD package is
+// read whole, up to Config.MaxDocumentSize. The caller writes the
+// output (Output.WriteTo), which reads r again: r must not change until
+// it has.
+func (p *Pipeline) SealLocalFile(ctx context.Context, r io.ReaderAt, size int64, sealID string, pl approval.Placement, output string) (*Output, *report.Document, error) {
+	in, err := readSource(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, rep, err := p.sealLocal(ctx, in, sealID, pl, output)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Output{s}, rep, nil
+}
+
+// Output is a document SealLocalFile sealed.
+type Output struct{ s *sealed }
+
+// Size is the length of the output, in bytes.
+func (o *Output) Size() int64 { return o.s.size() }
+
+// WriteTo writes the output to w: a PDF's input, read again where it
+// lies, then its incremental update.
+func (o *Output) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, o.s.stream()) }
+
+// sealLocal is SealLocal and SealLocalFile of in.
+func (p *Pipeline) sealLocal(ctx context.Context, in source, sealID string, pl approval.Placement, output string) (*sealed, *report.Document, error) {
 	e, err := p.usableSeal(ctx, sealID, nil, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	in := newSource(input)
 	s, err := p.seal(ctx, in, e, pl)
 	if err != nil {
 		return nil, nil, err
@@ -298,5 +550,5 @@ func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, p
 	if _, err := p.audit.Commit(ctx, e.ID, "local:"+rec.Key(), []string{rec.Key()}); err != nil {
 		return nil, nil, err
 	}
-	return s.out, rep, nil
+	return s, rep, nil
 }

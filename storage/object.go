@@ -44,8 +44,15 @@ func ReadAll(ctx context.Context, st Store, key string, limit int64) ([]byte, Ob
 // this call created the object. It sets opts.IfNoneMatch; opts.IfMatch
 // must be empty.
 func PutOnce(ctx context.Context, st Store, key string, body []byte, opts PutOptions) (created bool, err error) {
+	return PutOnceFrom(ctx, st, key, bytes.NewReader(body), int64(len(body)), opts)
+}
+
+// PutOnceFrom is PutOnce of the size bytes r holds, which are streamed: a
+// store that uploads large objects in parts (storage/s3's multipart
+// upload) holds one part at a time.
+func PutOnceFrom(ctx context.Context, st Store, key string, r io.Reader, size int64, opts PutOptions) (created bool, err error) {
 	opts.IfNoneMatch = true
-	_, err = st.Put(ctx, key, bytes.NewReader(body), int64(len(body)), opts)
+	_, err = st.Put(ctx, key, r, size, opts)
 	switch {
 	case errors.Is(err, ErrPreconditionFailed):
 		return false, nil

@@ -7,10 +7,14 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// testCommands are the commands TestMain links this binary as, on $PATH
+// for the scripts and the tests.
+var testCommands = map[string]func(){
+	"sealpipe": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+}
+
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"sealpipe": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
-	})
+	testscript.Main(m, testCommands)
 }
 
 // TestScripts runs the CLI behaviour scripts in testdata/script.

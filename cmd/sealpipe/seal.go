@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -57,7 +58,15 @@ seal's usage log (audit/<seal>/local/...).`,
 					return usageErr("%s exists; pass --force to replace it", out)
 				}
 			}
-			input, err := os.ReadFile(args[0])
+			// The input is streamed, never held whole: hashed as it is
+			// read once, sealed over the file (a PDF up to
+			// SEALPIPE_MAX_FILE_SIZE), then copied to the output.
+			input, err := os.Open(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer input.Close()
+			info, err := input.Stat()
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -65,7 +74,7 @@ seal's usage log (audit/<seal>/local/...).`,
 			if err != nil {
 				return err
 			}
-			sealed, rep, err := p.SealLocal(cmd.Context(), input, sealID, pl, filepath.Base(out))
+			sealed, rep, err := p.SealLocalFile(cmd.Context(), input, info.Size(), sealID, pl, filepath.Base(out))
 			var rj *pipeline.RejectError
 			switch {
 			case errors.As(err, &rj):
@@ -79,7 +88,7 @@ seal's usage log (audit/<seal>/local/...).`,
 			if g.jsonOut {
 				return printJSON(g, rep)
 			}
-			fmt.Fprintf(g.stdout, "sealed %s -> %s (%d bytes, %s)\n", args[0], out, len(sealed), rep.Indication)
+			fmt.Fprintf(g.stdout, "sealed %s -> %s (%d bytes, %s)\n", args[0], out, sealed.Size(), rep.Indication)
 			return nil
 		},
 	}
@@ -93,14 +102,15 @@ seal's usage log (audit/<seal>/local/...).`,
 }
 
 // writeFileAtomic writes data to name through a temporary file in the same
-// folder, so a reader never sees a half-written file.
-func writeFileAtomic(name string, data []byte) error {
+// folder, synced before it is renamed, so a reader never sees a
+// half-written file. data is copied through a buffer of bounded size.
+func writeFileAtomic(name string, data io.WriterTo) error {
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".sealpipe-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := data.WriteTo(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/verify"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -67,11 +69,7 @@ over 3 (indeterminate) over 0.`,
 			var docs []*report.Document
 			var verdicts []report.Indication
 			for _, name := range args {
-				data, err := os.ReadFile(name)
-				var doc *report.Document
-				if err == nil {
-					doc, err = v.Document(cmd.Context(), name, data)
-				}
+				doc, err := verifyFile(cmd.Context(), v, name)
 				if err != nil {
 					// No verdict: the file could not be judged at all. Its
 					// result, "FILE: error: REASON", goes to stdout in its
@@ -106,6 +104,21 @@ over 3 (indeterminate) over 0.`,
 	f.BoolVar(&noRegistry, "no-registry", false, "skip the registry status check")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print every check, not only those that did not pass")
 	return cmd
+}
+
+// verifyFile verifies the document in the file name, streaming a PDF from
+// it (verify.Verifier.DocumentReader).
+func verifyFile(ctx context.Context, v *verify.Verifier, name string) (*report.Document, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return v.DocumentReader(ctx, name, f, info.Size())
 }
 
 func printDocument(g *globals, d *report.Document, verbose bool) {

@@ -396,6 +396,7 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		}
 		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{
 			Logger: e.log, Operator: e.operator, Service: service, MemoryBudget: int64(e.settings.MemoryBudget),
+			MaxDocumentSize: int64(e.settings.MaxDocumentSize), MaxFileSize: int64(e.settings.MaxFileSize),
 		})
 	}
 	return e.pipeline, nil
@@ -445,7 +446,7 @@ func (e *Engine) Verifier(ctx context.Context, opts VerifierOptions) (*verify.Ve
 	if err != nil {
 		return nil, err
 	}
-	v := &verify.Verifier{Trust: pool}
+	v := &verify.Verifier{Trust: pool, MaxPDFSize: int64(e.settings.MaxFileSize)}
 	if !opts.NoRegistry && (e.settings.S3.Endpoint != "" || e.LocalStoreExists()) {
 		reg, err := e.Registry(ctx)
 		if err != nil {

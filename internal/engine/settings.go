@@ -102,6 +102,19 @@ type Settings struct {
 	// (internal/faults TestMemoryBudget measures it): the default, four
 	// documents of 62 MB at once, took 1.2–1.4 GB, none 2.2 GB.
 	MemoryBudget ByteSize `env:"SEALPIPE_MEMORY_BUDGET" default:"256MiB" help:"bytes of documents in flight per process, e.g. 512MiB; a larger document is processed alone. Peak memory is about 200 MiB + 5 × this"`
+	// MaxDocumentSize bounds a document of a batch
+	// (pipeline.Config.MaxDocumentSize). A PDF of more than 16 MiB is
+	// spooled to a temporary file while it is hashed, sealed over the
+	// file and its output uploaded from it (a multipart upload on S3), so
+	// memory does not grow with it; an OFD package is held in memory, and
+	// the memory budget charges every document its size.
+	MaxDocumentSize ByteSize `env:"SEALPIPE_MAX_DOCUMENT_SIZE" default:"64MiB" help:"largest document of a batch; a PDF over 16 MiB is spooled to a temporary file and streamed, an OFD package is held in memory"`
+	// MaxFileSize bounds a local PDF that `sealpipe seal` and `sealpipe
+	// verify` read (pipeline.Config.MaxFileSize, verify.Verifier.MaxPDFSize):
+	// they stream it from the file in bounded memory (pdfseal.UpdateReader,
+	// pdfseal.VerifyReader), so it may be far larger than a batch's
+	// documents, which are held in memory.
+	MaxFileSize ByteSize `env:"SEALPIPE_MAX_FILE_SIZE" default:"4GiB" help:"largest local PDF that seal and verify read; streamed from the file in bounded memory (peak under 100 MiB for 1 GiB)"`
 	// PollInterval is how often `run` scans the inbox for approved batches,
 	// the safety net behind bucket events.
 	PollInterval time.Duration `env:"SEALPIPE_POLL_INTERVAL" default:"30s" help:"how often run scans the inbox for approved batches (the safety net behind events)"`

@@ -119,8 +119,9 @@ const whitespace = " \t\r\n\f\x00"
 // judgeChanges fills the Permits, Changes and ChangesErr of results, which
 // are in signing order, for the file in. It returns only the context's
 // error. Each revision compared, the whole file included, is read whole
-// (readSnapshot); a file whose signatures all cover it whole is not.
-func judgeChanges(ctx context.Context, in []byte, results []Result) error {
+// (readSnapshot), under the size limit limit; a file whose signatures all
+// cover it whole is not.
+func judgeChanges(ctx context.Context, in *source, limit int64, results []Result) error {
 	cert := 0 // DocMDP P of the certification signatures so far; the strictest wins
 	var judged []*Result
 	for i := range results {
@@ -139,17 +140,18 @@ func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 	// The states to compare: where each judged signature's revision ends,
 	// where each later revision ends, and the whole file; white space
 	// after an end belongs to it.
-	norm := func(p int64) int64 { return int64(len(in)) - int64(len(bytes.TrimLeft(in[p:], whitespace))) }
-	first := int64(len(in))
+	norm := in.skipWhite
+	first := in.size
 	for _, r := range judged {
 		first = min(first, norm(r.SignedSize))
 	}
-	set := map[int64]bool{first: true, int64(len(in)): true}
+	set := map[int64]bool{first: true, in.size: true}
 	for _, r := range judged {
 		set[norm(r.SignedSize)] = true
 	}
-	for _, e := range revisionEnds(in) {
-		if e = norm(e); e > first && e < int64(len(in)) {
+	ends := revisionEnds(in)
+	for _, e := range ends {
+		if e = norm(e); e > first && e < in.size {
 			set[e] = true
 		}
 	}
@@ -170,7 +172,6 @@ func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 		return nil
 	}
 
-	ends := revisionEnds(in)
 	diffs := make([]revisionChanges, len(points)) // diffs[i]: from the state before points[i] to it
 	stateErr := make([]error, len(points))
 	var prev *snapshot
@@ -186,10 +187,10 @@ func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 		var err error
 		if i > 0 {
 			// A later revision must be one every reader reads alike.
-			err = checkRevisionChain(in[:p])
+			err = checkRevisionChain(in.prefix(p))
 		}
 		if err == nil {
-			cur, err = readSnapshot(ctx, in[:p])
+			cur, err = readSnapshot(ctx, in.prefix(p), limit)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -229,7 +230,7 @@ func judgeChanges(ctx context.Context, in []byte, results []Result) error {
 }
 
 // checkRevisionChain checks the cross-reference chain of a revision.
-func checkRevisionChain(b []byte) error {
+func checkRevisionChain(b *source) error {
 	off, err := startXRef(b)
 	if err != nil {
 		return err
@@ -263,20 +264,18 @@ func unreadable(rev int, err error) revisionChanges {
 // revisionEnds returns where each revision of b ends: after the %%EOF of
 // each "startxref N %%EOF" (§7.5.5), less the first-page trailer of a
 // linearized file, whose startxref is 0 (Annex F.3.4).
-func revisionEnds(b []byte) []int64 {
+//
+// It streams b: the 32 bytes before each %%EOF are all it looks at.
+func revisionEnds(b *source) []int64 {
 	var ends []int64
-	for at := 0; ; {
-		i := bytes.Index(b[at:], []byte("%%EOF"))
-		if i < 0 {
-			return ends
-		}
-		i += at
-		tail := bytes.TrimRight(b[max(0, i-32):i], whitespace)
+	b.each(0, b.size, []byte("%%EOF"), 32, func(i int64, before []byte) bool {
+		tail := bytes.TrimRight(before, whitespace)
 		digits := len(tail) - len(bytes.TrimRight(tail, "0123456789"))
 		if digits > 0 && !bytes.Equal(tail[len(tail)-digits:], []byte("0")) &&
 			bytes.HasSuffix(bytes.TrimRight(tail[:len(tail)-digits], whitespace), []byte("startxref")) {
-			ends = append(ends, int64(i+len("%%EOF")))
+			ends = append(ends, i+int64(len("%%EOF")))
 		}
-		at = i + len("%%EOF")
-	}
+		return true
+	})
+	return ends
 }

@@ -61,7 +61,7 @@ func fillIn(t testing.TB, pdf []byte) []byte {
 func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntries ...types.Dict) []byte {
 	t.Helper()
 	ctx := context.Background()
-	f, err := openFile(ctx, in, MaxVerifySize)
+	f, err := openFile(ctx, bytesSource(in), MaxVerifySize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntrie
 	for _, d := range fieldEntries {
 		maps.Copy(field, d)
 	}
-	u := newUpdate(in, 1<<16)
+	u := newUpdate(bytesSource(in), 1<<16)
 	extra := types.Dict{"M": pdfDate(at)}
 	if p > 0 {
 		extra["Reference"] = types.Array{types.Dict{"Type": types.Name("SigRef"), "TransformMethod": types.Name("DocMDP"),
@@ -147,7 +147,7 @@ func certify(t *testing.T, in []byte, k testKey, name string, p int, fieldEntrie
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := u.signable(in, slots)
+	doc, err := u.signable(bytesSource(in), slots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestVerifyChanges(t *testing.T) {
 		}, []wantSig{modified(OtherChange, "removes a form field widget")}},
 		{"later revision whose /Prev loops", func(t *testing.T) []byte {
 			changed := pdfsealtest.New(t, sealed).Set(10, types.Dict{"Title": types.StringLiteral("Approval 2025-001")}).Bytes()
-			at, err := startXRef(changed)
+			at, err := startXRef(bytesSource(changed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -491,7 +491,7 @@ func TestDocMDP(t *testing.T) {
 
 func TestDocMDPPermission(t *testing.T) {
 	t.Parallel()
-	x, err := openFile(context.Background(), textPDF(1, 100), MaxVerifySize) // the dictionaries below are direct
+	x, err := openFile(context.Background(), bytesSource(textPDF(1, 100)), MaxVerifySize) // the dictionaries below are direct
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +588,7 @@ func TestSignedRevisionUnreadable(t *testing.T) {
 	broken := []byte("%PDF-1.7\n1 0 obj\n<</Type/Catalog\nendobj\nstartxref\n9\n%%EOF\n")
 	in := appendPDF(broken, []string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")
 	res := []Result{{Field: "Broken", SignedSize: int64(len(broken)), Revision: 1, Status: Valid}}
-	if err := judgeChanges(context.Background(), in, res); err != nil {
+	if err := judgeChanges(context.Background(), bytesSource(in), MaxVerifySize, res); err != nil {
 		t.Fatal(err)
 	}
 	var me *ModificationError

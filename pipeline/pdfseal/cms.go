@@ -604,7 +604,7 @@ func findSigner(certs []*smx509.Certificate, sid asn1.RawValue) *smx509.Certific
 // checkSignatureValue verifies the SignerInfo's signature with the signer's
 // public key. With signed attributes the signature covers them; without,
 // it covers the content itself (RFC 5652 §5.4).
-func checkSignatureValue(cert *smx509.Certificate, si signerInfo, dig digestAlgorithm, signedAttrs, contentDigest []byte, parts [][]byte) (Status, error) {
+func checkSignatureValue(cert *smx509.Certificate, si signerInfo, dig digestAlgorithm, signedAttrs, contentDigest []byte, parts []span) (Status, error) {
 	alg := si.SignatureAlgorithm.Algorithm
 	bad := func(format string, args ...any) (Status, error) {
 		return Invalid, fmt.Errorf("%w: "+format, append([]any{ErrBadSignature}, args...)...)
@@ -636,7 +636,7 @@ func checkSignatureValue(cert *smx509.Certificate, si signerInfo, dig digestAlgo
 				h.Write(signedAttrs)
 			} else {
 				for _, p := range parts {
-					h.Write(p)
+					p.hashTo(h, 0)
 				}
 			}
 			if !sm2.VerifyASN1(pub, h.Sum(nil), si.Signature) {

@@ -30,15 +30,15 @@ const (
 
 // checkInput checks what is cheap to check before parsing: the size limit
 // and the header.
-func checkInput(in []byte, limit int64) error {
-	if int64(len(in)) > limit {
-		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(in), limit)
+func checkInput(in *source, limit int64) error {
+	if in.size > limit {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, in.size, limit)
 	}
-	if len(in) == 0 {
+	if in.size == 0 {
 		return fmt.Errorf("%w: empty input", ErrMalformed)
 	}
-	if i := bytes.Index(in[:min(len(in), 1024)], []byte("%PDF-")); i < 0 {
-		return fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes (starts %q)", ErrMalformed, snippet(in, 0))
+	if head := in.read(0, 1024); !bytes.Contains(head, []byte("%PDF-")) {
+		return fmt.Errorf("%w: no %%PDF- header in the first 1024 bytes (starts %q)", ErrMalformed, snippet(head, 0))
 	}
 	return nil
 }
@@ -47,11 +47,11 @@ func checkInput(in []byte, limit int64) error {
 // the trailer and the cross-reference data are read (ISO 32000-1 §7.5),
 // the objects later on demand. It does not decrypt: an encrypted file
 // (§7.6) is ErrEncrypted.
-func openFile(ctx context.Context, in []byte, limit int64) (*pdffile.File, error) {
+func openFile(ctx context.Context, in *source, limit int64) (*pdffile.File, error) {
 	if err := checkInput(in, limit); err != nil {
 		return nil, err
 	}
-	f, err := pdffile.OpenContext(ctx, bytes.NewReader(in), int64(len(in)), pdffile.Options{
+	f, err := pdffile.OpenContext(ctx, in.reader(), in.size, pdffile.Options{
 		MaxDecodedSize: max(4*limit, 64<<20),
 	})
 	switch {
@@ -90,11 +90,11 @@ func snippet(in []byte, off int64) string {
 
 // startXRef returns the offset the last startxref of in names (§7.5.5),
 // looked for in the last 2048 bytes.
-func startXRef(in []byte) (int64, error) {
-	tail := in[max(0, len(in)-2048):]
+func startXRef(in *source) (int64, error) {
+	tail := in.read(in.size-2048, in.size)
 	i := bytes.LastIndex(tail, []byte("startxref"))
 	if i < 0 {
-		return 0, fmt.Errorf("%w: no startxref in the last 2048 bytes (ends %q)", ErrMalformed, snippet(in, int64(max(0, len(in)-24))))
+		return 0, fmt.Errorf("%w: no startxref in the last 2048 bytes (ends %q)", ErrMalformed, snippet(tail, int64(max(0, len(tail)-24))))
 	}
 	rest := bytes.TrimLeft(tail[i+len("startxref"):], " \t\r\n\f\x00")
 	n := 0
@@ -102,8 +102,8 @@ func startXRef(in []byte) (int64, error) {
 		n++
 	}
 	off, err := strconv.ParseInt(string(rest[:n]), 10, 64)
-	if err != nil || off <= 0 || off >= int64(len(in)) {
-		return 0, fmt.Errorf("%w: startxref %q is not an offset inside the %d-byte file", ErrMalformed, snippet(rest, 0), len(in))
+	if err != nil || off <= 0 || off >= in.size {
+		return 0, fmt.Errorf("%w: startxref %q is not an offset inside the %d-byte file", ErrMalformed, snippet(rest, 0), in.size)
 	}
 	return off, nil
 }
@@ -245,7 +245,7 @@ const newObjects = 16
 
 // sealTarget reads from f what sealing page pageNr needs. The input's
 // cross-reference chain has been checked (checkRevisionChain).
-func sealTarget(in []byte, f *pdffile.File, pageNr int) (*target, error) {
+func sealTarget(in *source, f *pdffile.File, pageNr int) (*target, error) {
 	t := &target{}
 	err := guard("page lookup", func() error {
 		revs := f.Revisions()

@@ -214,7 +214,7 @@ func (l *layout) merged() bool {
 // computes each widget's box; with opts.Certify it checks that the
 // document can be certified. Reading more of the file may make pdffile
 // repair more, which xrefRepairs judges again.
-func planSeal(ctx context.Context, in []byte, f *pdffile.File, t *target, opts *Options) (*layout, error) {
+func planSeal(ctx context.Context, in *source, f *pdffile.File, t *target, opts *Options) (*layout, error) {
 	l := &layout{}
 	err := guard("placement", func() error {
 		if err := l.place(ctx, f, t, opts.Placement); err != nil {

@@ -198,7 +198,7 @@ var (
 // object it is on and the appearance it shows.
 func sealField(t *testing.T, pdf []byte) (field types.Dict, pages, forms []int) {
 	t.Helper()
-	f, err := openFile(context.Background(), pdf, MaxVerifySize)
+	f, err := openFile(context.Background(), bytesSource(pdf), MaxVerifySize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +491,7 @@ func TestKeywordBoxes(t *testing.T) {
 				in = conformanceSetFile(t, tc.file)
 			}
 			file := writeTemp(t, "in.pdf", in)
-			f, err := openFile(context.Background(), in, MaxVerifySize)
+			f, err := openFile(context.Background(), bytesSource(in), MaxVerifySize)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -585,7 +585,7 @@ func TestCertify(t *testing.T) {
 				t.Fatalf("Verify: %v, %+v; want one valid signature with DocMDP %d", err, res, p)
 			}
 			// The catalog names it (§12.8.4), and certification finds it.
-			f, err := openFile(context.Background(), out, MaxVerifySize)
+			f, err := openFile(context.Background(), bytesSource(out), MaxVerifySize)
 			if err != nil {
 				t.Fatal(err)
 			}

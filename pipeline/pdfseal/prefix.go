@@ -45,17 +45,20 @@ func NewPrefix(h hash.Hash, n int64) (*Prefix, error) {
 func (p *Prefix) Len() int64 { return p.n }
 
 // Sum returns the SM3 digest of the prefix's bytes followed by rest.
-func (p *Prefix) Sum(rest ...[]byte) []byte {
-	h := p.hash()
-	for _, b := range rest {
-		h.Write(b)
+func (p *Prefix) Sum(rest ...[]byte) []byte { return p.sum(spans(rest...)...) }
+
+// sum returns the SM3 digest of the prefix's bytes followed by rest.
+func (p *Prefix) sum(rest ...span) []byte {
+	h := p.Hash()
+	for _, s := range rest {
+		s.hashTo(h, 0)
 	}
 	return h.Sum(nil)
 }
 
-// hash returns a new SM3 hash in the prefix's state, which NewPrefix
-// checked restores.
-func (p *Prefix) hash() hash.Hash {
+// Hash returns a new SM3 hash in the prefix's state, to be fed the
+// bytes that follow the prefix.
+func (p *Prefix) Hash() hash.Hash {
 	h := sm3.New()
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state); err != nil {
 		panic(fmt.Sprintf("pdfseal: prefix digest: %v", err))
@@ -67,21 +70,21 @@ func (p *Prefix) hash() hash.Hash {
 // continues p, when p is not nil and covers no more than parts hold, over
 // p's bytes: they are taken to be the first p.Len() bytes of parts, which
 // are not read.
-func stateOver(p *Prefix, parts ...[]byte) *Prefix {
+func stateOver(p *Prefix, parts ...span) *Prefix {
 	total := int64(0)
-	for _, b := range parts {
-		total += int64(len(b))
+	for _, s := range parts {
+		total += s.size()
 	}
 	h, skip := sm3.New(), int64(0)
 	if p != nil && p.n <= total {
-		h, skip = p.hash(), p.n
+		h, skip = p.Hash(), p.n
 	}
-	for _, b := range parts {
-		if skip >= int64(len(b)) {
-			skip -= int64(len(b))
+	for _, s := range parts {
+		if skip >= s.size() {
+			skip -= s.size()
 			continue
 		}
-		h.Write(b[skip:])
+		s.hashTo(h, skip)
 		skip = 0
 	}
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
@@ -93,13 +96,13 @@ func stateOver(p *Prefix, parts ...[]byte) *Prefix {
 
 // digestOf returns the dig digest of the concatenation of parts. An SM3
 // digest continues p over its bytes (see stateOver).
-func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
+func digestOf(dig digestAlgorithm, p *Prefix, parts ...span) []byte {
 	if dig.hash == 0 {
 		return stateOver(p, parts...).Sum()
 	}
 	h := dig.new()
-	for _, b := range parts {
-		h.Write(b)
+	for _, s := range parts {
+		s.hashTo(h, 0)
 	}
 	return h.Sum(nil)
 }
@@ -110,7 +113,7 @@ func digestOf(dig digestAlgorithm, p *Prefix, parts ...[]byte) []byte {
 // algorithm sumAlg: Sealed.Check, which checks what Seal signed without
 // hashing it again).
 type covered struct {
-	parts  [][]byte
+	parts  []span
 	prefix *Prefix
 	sum    []byte
 	sumAlg digestAlgorithm
@@ -118,12 +121,12 @@ type covered struct {
 	// ByteRange that covers the whole file to set *docSM3 to the SM3 of
 	// the file, parts[0] + gap + parts[1], on the way: the bytes before
 	// the gap are hashed once for both.
-	gap    []byte
+	gap    span
 	docSM3 *[]byte
 }
 
 // covers is what covered of parts alone.
-func covers(parts ...[]byte) covered { return covered{parts: parts} }
+func covers(parts ...[]byte) covered { return covered{parts: spans(parts...)} }
 
 // digest returns the dig digest of the covered bytes.
 func (c covered) digest(dig digestAlgorithm) []byte {
@@ -132,8 +135,8 @@ func (c covered) digest(dig digestAlgorithm) []byte {
 	}
 	if dig.hash == 0 && c.docSM3 != nil && len(c.parts) == 2 {
 		at := stateOver(c.prefix, c.parts[0])
-		*c.docSM3 = at.Sum(c.gap, c.parts[1])
-		return at.Sum(c.parts[1])
+		*c.docSM3 = at.sum(c.gap, c.parts[1])
+		return at.sum(c.parts[1])
 	}
 	return digestOf(dig, c.prefix, c.parts...)
 }

@@ -1,7 +1,6 @@
 package pdfseal
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +10,7 @@ import (
 
 // judge holds the comparison of one revision with the one before it.
 type judge struct {
-	in      []byte
+	in      *source
 	a, b    *snapshot
 	ra      *roles
 	out     revisionChanges
@@ -21,7 +20,7 @@ type judge struct {
 
 // judgeRevision compares revision b, numbered rev, with a, the revision
 // before it, and classifies each change.
-func judgeRevision(in []byte, a, b *snapshot, rev int) revisionChanges {
+func judgeRevision(in *source, a, b *snapshot, rev int) revisionChanges {
 	j := &judge{in: in, a: a, b: b, out: revisionChanges{rev: rev}, cleared: map[int]bool{}, sigDone: map[int]bool{}}
 	err := guard("revision comparison", func() error {
 		j.run()
@@ -358,7 +357,7 @@ func (j *judge) signatureValue(v types.Object) (ChangeLevel, error) {
 		n[i], _ = j.b.integer(br[i])
 	}
 	end := n[2] + n[3]
-	trimmed := int64(len(bytes.TrimRight(j.in[:j.b.end], whitespace)))
+	trimmed := j.in.trimWhite(j.b.end)
 	if len(br) != 4 || end < trimmed || end > j.b.end {
 		return 0, fmt.Errorf("the signature's /ByteRange %s does not end where the revision ends (byte %d)", pdfString(sig["ByteRange"]), j.b.end)
 	}

@@ -124,7 +124,7 @@ type Options struct {
 // of the output. The update is built in memory and the output written only
 // when complete (the input, then the update): on error nothing is written.
 func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
-	doc, err := sealDoc(ctx, in, opts)
+	doc, err := sealDoc(ctx, bytesSource(in), opts)
 	if err != nil {
 		return err
 	}
@@ -137,6 +137,26 @@ func Seal(ctx context.Context, w io.Writer, in []byte, opts Options) error {
 // output themselves; Sealed.Check checks the result without reading the
 // document again.
 func Update(ctx context.Context, in []byte, opts Options) (*Sealed, error) {
+	return sealedFrom(ctx, bytesSource(in), opts)
+}
+
+// UpdateReader is Update over a document of size bytes read through r,
+// which is never held whole: the header, the tail, the cross-reference
+// sections (ISO 32000-1 §7.5.4–§7.5.8) and the objects the seal needs
+// are read as windows of it, and the signature's digest streams the
+// ByteRange (§12.8.1) through a fixed-size buffer — or continues
+// opts.Prefix over the bytes it covers, without reading them. Memory is
+// then bounded by the document's structure, not its length: a document
+// of a gigabyte whose pages hold its bulk seals in a few megabytes.
+// opts.MaxInputSize still bounds size. The sealed document is r's size
+// bytes followed by Sealed.Update, which the caller writes (see
+// Sealed.CheckReader); r must not change until it has.
+func UpdateReader(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Sealed, error) {
+	return sealedFrom(ctx, newSource(r, size), opts)
+}
+
+// sealedFrom is Update and UpdateReader.
+func sealedFrom(ctx context.Context, in *source, opts Options) (*Sealed, error) {
 	doc, err := sealDoc(ctx, in, opts)
 	if err != nil {
 		return nil, err
@@ -144,8 +164,14 @@ func Update(ctx context.Context, in []byte, opts Options) (*Sealed, error) {
 	return &Sealed{Update: doc.upd, SM3: doc.sm3, doc: doc}, nil
 }
 
-// sealDoc builds and signs the update of Seal and Update.
-func sealDoc(ctx context.Context, in []byte, opts Options) (*sealedDoc, error) {
+// sealDoc builds and signs the update of Seal and Update. A failure to
+// read in is its error, whatever the parse made of the bytes it lacked.
+func sealDoc(ctx context.Context, in *source, opts Options) (doc *sealedDoc, err error) {
+	defer func() {
+		if rerr := in.failed(); rerr != nil {
+			doc, err = nil, rerr
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -196,7 +222,7 @@ func sealDoc(ctx context.Context, in []byte, opts Options) (*sealedDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := buildUpdate(in, t, img, geo, &opts, at, cmsSize, signer.subFilter())
+	doc, err = buildUpdate(in, t, img, geo, &opts, at, cmsSize, signer.subFilter())
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +312,8 @@ func place(page box, rotate int, userUnit float64, p Placement) (geometry, error
 // sealedDoc is the sealed file before the CMS is filled in: the input
 // followed by the update, and what Sealed.Check needs to check it.
 type sealedDoc struct {
-	in, upd                    []byte
+	in                         *source
+	upd                        []byte
 	contentsStart, contentsEnd int // the /Contents hex string in upd, brackets included
 	byteRange                  [4]int64
 
@@ -314,14 +341,18 @@ func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, prefix *Pre
 	// ISO 32000-1 §12.8.1: the digest covers the whole file except the
 	// /Contents hex string, angle brackets included.
 	d.digestAlg = signer.digestAlgorithm()
+	in := d.in.span(0, d.in.size)
 	var atContents *Prefix // SM3 state up to /Contents
 	if d.digestAlg.hash == 0 || prefix != nil {
-		atContents = stateOver(prefix, d.in, d.upd[:d.contentsStart])
+		atContents = stateOver(prefix, in, span{b: d.upd[:d.contentsStart]})
 	}
 	if d.digestAlg.hash == 0 {
 		d.digest = atContents.Sum(d.upd[d.contentsEnd:])
 	} else {
-		d.digest = digestOf(d.digestAlg, nil, d.in, d.upd[:d.contentsStart], d.upd[d.contentsEnd:])
+		d.digest = digestOf(d.digestAlg, nil, in, span{b: d.upd[:d.contentsStart]}, span{b: d.upd[d.contentsEnd:]})
+	}
+	if err := d.in.failed(); err != nil {
+		return err // a digest of bytes that could not be read is not signed
 	}
 	cms, err := signer.sign(ctx, d.digest, at)
 	if err != nil {
@@ -339,10 +370,11 @@ func (d *sealedDoc) sign(ctx context.Context, signer contentsSigner, prefix *Pre
 
 // writeTo writes the sealed file to w: the input, then the update.
 func (d *sealedDoc) writeTo(w io.Writer) error {
-	for _, b := range [][]byte{d.in, d.upd} {
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
-		}
+	if _, err := io.Copy(w, io.NewSectionReader(d.in.r, 0, d.in.size)); err != nil {
+		return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
+	}
+	if _, err := w.Write(d.upd); err != nil {
+		return fmt.Errorf("pdfseal: writing the sealed document: %w", err)
 	}
 	return nil
 }
@@ -401,7 +433,7 @@ func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra ty
 
 // signable returns the finished update with the ByteRange of the signature
 // whose placeholders s locates filled in: everything but its /Contents.
-func (u *update) signable(in []byte, s sigSlots) (*sealedDoc, error) {
+func (u *update) signable(in *source, s sigSlots) (*sealedDoc, error) {
 	buf := u.buf.Bytes()
 	br := fmt.Sprintf("0 %d %d %d", u.base+int64(s.contentsStart), u.base+int64(s.contentsEnd), len(buf)-s.contentsEnd)
 	if len(br) > byteRangeWidth {
@@ -417,7 +449,7 @@ func (u *update) signable(in []byte, s sigSlots) (*sealedDoc, error) {
 
 // buildUpdate writes the incremental update with a zeroed /Contents of room
 // for cmsSize bytes, the /SubFilter subFilter and the final ByteRange.
-func buildUpdate(in []byte, t *target, img *sealImage, l *layout, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
+func buildUpdate(in *source, t *target, img *sealImage, l *layout, opts *Options, at time.Time, cmsSize int, subFilter string) (*sealedDoc, error) {
 	contentsLen := 2 * (cmsSize + 32) // hex digits; a little slack over the computed bound
 	u := newUpdate(in, len(img.rgb)+max(len(img.alpha), len(img.stencil))+contentsLen+len(opts.SealData)*2+8192)
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -38,19 +39,33 @@ func (s *Sealed) Alone() bool { return s.doc.alone }
 // (its certificates, signing time and timestamp as Verify reads them). in
 // must be the input Update sealed. For an input that was not Alone it
 // returns ErrNotAlone.
-func (s *Sealed) Check(in []byte) (Result, error) {
+func (s *Sealed) Check(in []byte) (Result, error) { return s.check(bytesSource(in)) }
+
+// CheckReader is Check of the input of size bytes read through in, which
+// it reads once, streaming, to count its revisions (Result.Revision).
+func (s *Sealed) CheckReader(in io.ReaderAt, size int64) (Result, error) {
+	return s.check(newSource(in, size))
+}
+
+// check is Check and CheckReader.
+func (s *Sealed) check(in *source) (Result, error) {
 	d := s.doc
 	if !d.alone {
 		return Result{}, ErrNotAlone
 	}
-	size := int64(len(in) + len(d.upd))
+	rev := revisions(in)
+	if err := in.failed(); err != nil {
+		return Result{}, err
+	}
+	size := in.size
+	total := size + int64(len(d.upd))
 	r := Result{
 		Field: d.field, SubFilter: d.subFilter, ByteRange: d.byteRange,
-		CoversWholeFile: true, SignedSize: size, FileSize: size,
-		Revision: revisions(in) + 1, SealData: d.sealData, DocMDP: d.docMDP,
+		CoversWholeFile: true, SignedSize: total, FileSize: total,
+		Revision: rev + 1, SealData: d.sealData, DocMDP: d.docMDP,
 	}
 	err := guard("the sealed update", func() error {
-		if err := d.checkStructure(in); err != nil {
+		if err := d.checkStructure(size); err != nil {
 			r.Status, r.Err = Invalid, err
 			return nil
 		}
@@ -78,8 +93,7 @@ func (s *Sealed) Check(in []byte) (Result, error) {
 }
 
 // checkStructure checks the update as written (see Sealed.Check).
-func (d *sealedDoc) checkStructure(in []byte) error {
-	base := int64(len(in))
+func (d *sealedDoc) checkStructure(base int64) error {
 	at := func(off int64) []byte {
 		if off < base || off >= base+int64(len(d.upd)) {
 			return nil

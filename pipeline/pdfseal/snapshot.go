@@ -50,8 +50,8 @@ type snapObj struct {
 // be reconstructed by scanning, or with an object that cannot be read, is
 // ErrMalformed; an object of an object stream that cannot be decoded is
 // kept as broken, which no comparison finds equal.
-func readSnapshot(ctx context.Context, b []byte) (*snapshot, error) {
-	f, err := openFile(ctx, b, MaxVerifySize)
+func readSnapshot(ctx context.Context, b *source, limit int64) (*snapshot, error) {
+	f, err := openFile(ctx, b, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func readSnapshot(ctx context.Context, b []byte) (*snapshot, error) {
 }
 
 // newSnapshot reads every object f, opened on b, defines.
-func newSnapshot(ctx context.Context, f *pdffile.File, b []byte) (*snapshot, error) {
+func newSnapshot(ctx context.Context, f *pdffile.File, b *source) (*snapshot, error) {
 	for _, r := range f.Repairs() {
 		if r.Kind == pdffile.RepairReconstructed {
 			return nil, fmt.Errorf("%w: %s", ErrMalformed, r)
@@ -74,7 +74,7 @@ func newSnapshot(ctx context.Context, f *pdffile.File, b []byte) (*snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	s := &snapshot{end: int64(len(b)), objs: make(map[int]snapObj, len(nrs))}
+	s := &snapshot{end: b.size, objs: make(map[int]snapObj, len(nrs))}
 	tr := f.Trailer()
 	if r, ok := tr["Root"].(types.IndirectRef); ok {
 		s.root = &r
@@ -119,10 +119,12 @@ func newSnapshot(ctx context.Context, f *pdffile.File, b []byte) (*snapshot, err
 			}
 			// The data as stored, hashed where it lies in b.
 			_, off, n := r.Outer()
-			if off < 0 || n < 0 || off+n > int64(len(b)) {
+			if off < 0 || n < 0 || off+n > b.size {
 				return nil, fmt.Errorf("%w: object %d: stream data at %d of %d bytes is not inside the revision", ErrMalformed, nr, off, n)
 			}
-			o.sum = sha256.Sum256(b[off : off+n])
+			h := sha256.New()
+			b.span(off, off+n).hashTo(h, 0)
+			h.Sum(o.sum[:0])
 		}
 		s.objs[nr] = o
 	}

@@ -33,11 +33,11 @@ var errXRefLoop = errors.New("the cross-reference chain loops")
 // section may be reached twice: a /Prev that points back into the chain
 // (two sections naming each other, say) is errXRefLoop. The work is
 // bounded: at most maxXRefSections sections, each read once.
-func checkXRefChain(in []byte, start int64) error {
+func checkXRefChain(in *source, start int64) error {
 	seen := make(map[int64]bool)
 	visit := func(off int64, from int64, key string) error {
-		if off <= 0 || off >= int64(len(in)) {
-			return fmt.Errorf("the section at %d names %s %d, not an offset inside the %d-byte file", from, key, off, len(in))
+		if off <= 0 || off >= in.size {
+			return fmt.Errorf("the section at %d names %s %d, not an offset inside the %d-byte file", from, key, off, in.size)
 		}
 		if seen[off] {
 			return fmt.Errorf("%w: the section at %d names %s %d, a section already in the chain", errXRefLoop, from, key, off)
@@ -89,26 +89,80 @@ func checkXRefChain(in []byte, start int64) error {
 // (§7.5.4) and its trailer, or a cross-reference stream object (§7.5.8),
 // whose dictionary holds the trailer entries. It returns that dictionary
 // and whether the section is a stream; the stream's data is not read.
-func readXRefSection(in []byte, off int64) (types.Dict, bool, error) {
-	at := bytes.TrimLeft(in[off:], " \t\r\n\f\x00")
-	if bytes.HasPrefix(at, []byte("xref")) {
-		d, err := checkXRefTable(at[len("xref"):])
+func readXRefSection(in *source, off int64) (types.Dict, bool, error) {
+	off = in.skipWhite(off)
+	if bytes.Equal(in.read(off, off+4), []byte("xref")) {
+		d, err := readXRefTable(in, off+int64(len("xref")))
 		return d, false, err
 	}
-	_, n, ok := objectHeader(at)
-	if !ok {
-		return nil, false, fmt.Errorf("%q is neither a cross-reference table nor an object", snippet(at, 0))
-	}
-	text := string(at[n:min(len(at), n+maxTrailerBytes)])
-	o, err := model.ParseObject(&text)
+	var d types.Dict
+	err := parseGrowing(in, off, maxHeaderBytes+maxTrailerBytes, func(at []byte) error {
+		_, n, ok := objectHeader(at)
+		if !ok {
+			return fmt.Errorf("%q is neither a cross-reference table nor an object", snippet(at, 0))
+		}
+		text := string(at[n:min(len(at), n+maxTrailerBytes)])
+		o, err := model.ParseObject(&text)
+		if err != nil {
+			return fmt.Errorf("cross-reference stream dictionary: %v", err)
+		}
+		d, ok = o.(types.Dict)
+		if !ok || d.Type() == nil || *d.Type() != "XRef" {
+			return fmt.Errorf("the object there is not a cross-reference stream (%s)", snippet(at, 0))
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, false, fmt.Errorf("cross-reference stream dictionary: %v", err)
-	}
-	d, ok := o.(types.Dict)
-	if !ok || d.Type() == nil || *d.Type() != "XRef" {
-		return nil, false, fmt.Errorf("the object there is not a cross-reference stream (%s)", snippet(at, 0))
+		return nil, false, err
 	}
 	return d, true, nil
+}
+
+// maxHeaderBytes bounds the text read for an object's header, "nr gen
+// obj" (§7.3.10), white space included.
+const maxHeaderBytes = 4096
+
+// headerAt returns the number of the object whose header, "nr gen obj",
+// is at off, after white space.
+func headerAt(in *source, off int64) (nr int, ok bool) {
+	off = in.skipWhite(off)
+	err := parseGrowing(in, off, maxHeaderBytes, func(b []byte) error {
+		if nr, _, ok = objectHeader(b); !ok {
+			return errNoHeader
+		}
+		return nil
+	})
+	return nr, err == nil
+}
+
+var errNoHeader = errors.New("no object header")
+
+// readXRefTable checks the cross-reference table whose "xref" keyword
+// ends at off, and returns its trailer (checkXRefTable), read in a window
+// that grows until the table and its trailer fit it.
+func readXRefTable(in *source, off int64) (types.Dict, error) {
+	var d types.Dict
+	err := parseGrowing(in, off, in.size, func(b []byte) (err error) {
+		d, err = checkXRefTable(b)
+		return err
+	})
+	return d, err
+}
+
+// parseGrowing calls parse on the bytes of in from off, 64 of them and
+// then four times more each time, until it succeeds or has had the
+// first most bytes (or all to the end). parse must succeed on a window
+// only where it would on every larger one, with the same result: the
+// structures this package reads itself are short, whatever the length of
+// the document, and are read in a window of about their size.
+func parseGrowing(in *source, off, most int64, parse func([]byte) error) error {
+	for n := int64(64); ; n *= 4 {
+		n = min(n, most)
+		err := parse(in.read(off, off+n))
+		if err == nil || n == most || off+n >= in.size || in.failed() != nil {
+			return err
+		}
+	}
 }
 
 // checkPageTree walks the page tree (§7.7.3) from the catalog's /Pages and
@@ -201,7 +255,7 @@ func pdfString(o types.Object) string {
 //     stream whose /Length does not reach endstream (§7.3.8.2), data
 //     reconstructed by scanning — is ErrMalformed naming the repair: the
 //     document the seal would certify is not one every reader reads alike.
-func xrefRepairs(in []byte, f *pdffile.File) ([]xrefEntry, error) {
+func xrefRepairs(in *source, f *pdffile.File) ([]xrefEntry, error) {
 	complete := false
 	for _, r := range f.Repairs() {
 		switch r.Kind {
@@ -221,7 +275,7 @@ func xrefRepairs(in []byte, f *pdffile.File) ([]xrefEntry, error) {
 // completeXRef returns an entry for every object the file defines, with
 // the offset where its header really is: as its entry says, or as pdffile
 // found it nearby when reading it.
-func completeXRef(in []byte, f *pdffile.File) ([]xrefEntry, error) {
+func completeXRef(in *source, f *pdffile.File) ([]xrefEntry, error) {
 	nrs, err := f.ObjectNumbers()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -238,7 +292,7 @@ func completeXRef(in []byte, f *pdffile.File) ([]xrefEntry, error) {
 		case e.Kind == pdffile.EntryCompressed:
 			out = append(out, xrefEntry{nr: nr, kind: e.Kind, off: int64(e.Stream), idx: e.Index})
 		case e.Kind == pdffile.EntryInUse && e.Offset > 0:
-			if h, _, ok := objectHeader(bytes.TrimLeft(in[min(e.Offset, int64(len(in))):], whitespace)); !ok || h != nr {
+			if h, ok := headerAt(in, e.Offset); !ok || h != nr {
 				misplaced = append(misplaced, len(out))
 				// Reading it makes pdffile look for it (Repairs).
 				_, _ = f.Object(nr)

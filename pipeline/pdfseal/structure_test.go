@@ -170,21 +170,21 @@ func TestSealRefusesDamagedStructure(t *testing.T) {
 func TestCheckXRefChain(t *testing.T) {
 	t.Parallel()
 	in := textPDF(1, 100)
-	off, err := startXRef(in)
+	off, err := startXRef(bytesSource(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkXRefChain(in, off); err != nil {
+	if err := checkXRefChain(bytesSource(in), off); err != nil {
 		t.Fatalf("a sound single-section file: %v", err)
 	}
 	loop := twoRevisions(func(_, x1, x2 int) (string, string) { return fmt.Sprintf("/Prev %d", x2), fmt.Sprintf("/Prev %d", x1) })
-	off, _ = startXRef(loop)
-	if err := checkXRefChain(loop, off); !errors.Is(err, errXRefLoop) {
+	off, _ = startXRef(bytesSource(loop))
+	if err := checkXRefChain(bytesSource(loop), off); !errors.Is(err, errXRefLoop) {
 		t.Fatalf("ping-pong: %v, want errXRefLoop", err)
 	}
 	sound := twoRevisions(func(_, x1, _ int) (string, string) { return "", fmt.Sprintf("/Prev %d", x1) })
-	off, _ = startXRef(sound)
-	if err := checkXRefChain(sound, off); err != nil {
+	off, _ = startXRef(bytesSource(sound))
+	if err := checkXRefChain(bytesSource(sound), off); err != nil {
 		t.Fatalf("two sound revisions: %v", err)
 	}
 	sm2K, _ := keys(t)
@@ -210,7 +210,7 @@ func TestCheckXRefChain(t *testing.T) {
 		fmt.Fprintf(&b, ">>\nstartxref\n%d\n%%%%EOF\n", at)
 		prev = at
 	}
-	if err := checkXRefChain(b.Bytes(), int64(prev)); err == nil || !strings.Contains(err.Error(), "more than 4096 cross-reference sections") {
+	if err := checkXRefChain(bytesSource(b.Bytes()), int64(prev)); err == nil || !strings.Contains(err.Error(), "more than 4096 cross-reference sections") {
 		t.Fatalf("a chain of %d sections: %v", maxXRefSections+1, err)
 	}
 }

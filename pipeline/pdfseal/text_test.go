@@ -187,7 +187,7 @@ func glyphsOf(t *testing.T, content string) []placedGlyph {
 		"<</Type/Font/Subtype/CIDFontType2/DW 1000/W[1 [250] 5 9 600]>>",
 		streamObj("/Type/XObject/Subtype/Form/BBox[0 0 100 100]/Matrix[2 0 0 2 10 0]", []byte("BT /F1 10 Tf (X) Tj ET")),
 	}, "/Root 1 0 R")
-	f, err := openFile(context.Background(), pdf, 1<<20)
+	f, err := openFile(context.Background(), bytesSource(pdf), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

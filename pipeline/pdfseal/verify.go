@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -153,8 +154,12 @@ func Verify(ctx context.Context, in []byte) ([]Result, error) {
 	return VerifyWith(ctx, in, VerifyOptions{})
 }
 
-// VerifyOptions tunes VerifyWith.
+// VerifyOptions tunes VerifyWith and VerifyReader.
 type VerifyOptions struct {
+	// MaxSize bounds the input; zero means MaxVerifySize. VerifyReader
+	// reads a document of any size in bounded memory, so a caller that
+	// sealed larger documents (Options.MaxInputSize) raises it to match.
+	MaxSize int64
 	// Prefix, if set, is the SM3 state of in's first bytes, which the SM3
 	// digests of the signatures' ByteRanges then continue (see Prefix: the
 	// caller vouches for it). The pipeline's check of its own output
@@ -170,9 +175,36 @@ type VerifyOptions struct {
 
 // VerifyWith is Verify with options.
 func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, error) {
-	f, err := openFile(ctx, in, MaxVerifySize)
+	return verifyDoc(ctx, bytesSource(in), opts)
+}
+
+// VerifyReader is VerifyWith over a document of size bytes read through
+// r, which is never held whole: the cross-reference data and the objects
+// the form's field tree needs are read as windows of it (pipeline/pdffile),
+// each signature's dictionary and CMS where its ByteRange puts them, and
+// the bytes each ByteRange covers (ISO 32000-1 §12.8.1) are hashed as
+// they stream through a fixed-size buffer; a count of the revisions
+// (§7.5.6) scans the file the same way. Memory is then bounded by the
+// document's structure, not its length. A failure to read r is the
+// error, whatever the parse made of the bytes it lacked.
+func VerifyReader(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) ([]Result, error) {
+	return verifyDoc(ctx, newSource(r, size), opts)
+}
+
+// verifyDoc is VerifyWith and VerifyReader.
+func verifyDoc(ctx context.Context, in *source, opts VerifyOptions) (results []Result, err error) {
+	defer func() {
+		if rerr := in.failed(); rerr != nil {
+			results, err = nil, rerr
+		}
+	}()
+	limit := opts.MaxSize
+	if limit <= 0 {
+		limit = MaxVerifySize
+	}
+	f, err := openFile(ctx, in, limit)
 	if errors.Is(err, ErrMalformed) {
-		f, err = openReadableRevision(ctx, in, err)
+		f, err = openReadableRevision(ctx, in, limit, err)
 	}
 	if err != nil {
 		return nil, err
@@ -187,7 +219,7 @@ func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, e
 	}); err != nil {
 		return nil, err
 	}
-	results := make([]Result, 0, len(fields))
+	results = make([]Result, 0, len(fields))
 	for _, fd := range fields {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -195,7 +227,7 @@ func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, e
 		results = append(results, verifyField(in, f, fd, opts))
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Compare(a.SignedSize, b.SignedSize) })
-	if err := judgeChanges(ctx, in, results); err != nil {
+	if err := judgeChanges(ctx, in, limit, results); err != nil {
 		return nil, err
 	}
 	return results, nil
@@ -209,14 +241,15 @@ func VerifyWith(ctx context.Context, in []byte, opts VerifyOptions) ([]Result, e
 // whole file, and the revisions after them are judged unreadable changes.
 // Without such a revision, the error is err, why the whole file could not
 // be read.
-func openReadableRevision(ctx context.Context, in []byte, err error) (*pdffile.File, error) {
+func openReadableRevision(ctx context.Context, in *source, limit int64, err error) (*pdffile.File, error) {
 	ends := revisionEnds(in)
+	whole := in.trimWhite(in.size)
 	for i, tried := len(ends)-1, 0; i >= 0 && tried < maxLaterRevisions; i-- {
-		if ends[i] >= int64(len(bytes.TrimRight(in, whitespace))) {
+		if ends[i] >= whole {
 			continue // the whole file, which does not read
 		}
 		tried++
-		f, rerr := openFile(ctx, in[:ends[i]], MaxVerifySize)
+		f, rerr := openFile(ctx, in.prefix(ends[i]), limit)
 		if rerr == nil || !errors.Is(rerr, ErrMalformed) {
 			return f, rerr
 		}
@@ -228,16 +261,16 @@ func openReadableRevision(ctx context.Context, in []byte, err error) (*pdffile.F
 // names, if it names one (§7.5.4): a table there that does not parse is
 // damage no reader repairs alike, where a startxref that names no section
 // at all is repaired by scanning the file.
-func checkLastTable(in []byte) error {
+func checkLastTable(in *source) error {
 	off, err := startXRef(in)
 	if err != nil {
 		return nil
 	}
-	at := bytes.TrimLeft(in[off:], whitespace)
-	if !bytes.HasPrefix(at, []byte("xref")) {
+	at := in.skipWhite(off)
+	if !bytes.Equal(in.read(at, at+4), []byte("xref")) {
 		return nil
 	}
-	if _, err := checkXRefTable(at[len("xref"):]); err != nil {
+	if _, err := readXRefTable(in, at+int64(len("xref"))); err != nil {
 		return fmt.Errorf("%w: the cross-reference table at %d: %v", ErrMalformed, off, err)
 	}
 	return nil
@@ -320,8 +353,8 @@ func signatureFields(f *pdffile.File) ([]sigField, error) {
 }
 
 // verifyField checks one signature.
-func verifyField(in []byte, f *pdffile.File, fd sigField, opts VerifyOptions) Result {
-	r := Result{Field: fd.name, FileSize: int64(len(in))}
+func verifyField(in *source, f *pdffile.File, fd sigField, opts VerifyOptions) Result {
+	r := Result{Field: fd.name, FileSize: in.size}
 	err := guard("signature "+fd.name, func() error {
 		checkSignature(&r, in, f, fd, opts)
 		return nil
@@ -332,37 +365,37 @@ func verifyField(in []byte, f *pdffile.File, fd sigField, opts VerifyOptions) Re
 	return r
 }
 
-func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, opts VerifyOptions) {
+func checkSignature(r *Result, in *source, file *pdffile.File, f sigField, opts VerifyOptions) {
 	fail := func(status Status, err error) { r.Status, r.Err = status, err }
 
 	// ByteRange (§12.8.1): [0 a b c] — from the start to the /Contents
 	// string, and from after it to the end of the signed revision. The
 	// current dictionary's ByteRange locates the gap; everything else is
 	// then read from the dictionary as signed.
-	br, err := byteRange(file, f.sig["ByteRange"], int64(len(in)))
+	br, err := byteRange(file, f.sig["ByteRange"], in.size)
 	if err != nil {
 		fail(Invalid, err)
 		return
 	}
 	r.ByteRange = br
 	r.SignedSize = br[2] + br[3]
-	r.CoversWholeFile = r.SignedSize == int64(len(in))
-	r.Revision = revisions(in[:r.SignedSize])
+	r.CoversWholeFile = r.SignedSize == in.size
+	r.Revision = revisions(in.prefix(r.SignedSize))
 
 	sig, err := signedDictionary(in, file, br, f.holder)
 	if err != nil {
 		fail(Invalid, err)
 		return
 	}
-	if signedBR, err := byteRange(file, sig["ByteRange"], int64(len(in))); err != nil || signedBR != br {
+	if signedBR, err := byteRange(file, sig["ByteRange"], in.size); err != nil || signedBR != br {
 		fail(Invalid, fmt.Errorf("%w: the signed dictionary's /ByteRange %v differs from the current %v", ErrSignatureFormat, sig["ByteRange"], br))
 		return
 	}
 	if sf, ok := sig["SubFilter"].(types.Name); ok {
 		r.SubFilter = string(sf)
 	}
-	gap := in[br[1]:br[2]]
-	if gap[0] != '<' || gap[len(gap)-1] != '>' {
+	gap := in.read(br[1], br[2])
+	if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
 		fail(Invalid, fmt.Errorf("%w: the ByteRange gap at %d starts %q, not a hex string", ErrSignatureFormat, br[1], snippet(gap, 0)))
 		return
 	}
@@ -393,9 +426,9 @@ func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, opts V
 		fail(Invalid, fmt.Errorf("%w: /Contents holds no signature", ErrSignatureFormat))
 		return
 	}
-	c := covered{parts: [][]byte{in[:br[1]], in[br[2]:r.SignedSize]}, prefix: opts.Prefix}
+	c := covered{parts: []span{in.span(0, br[1]), in.span(br[2], r.SignedSize)}, prefix: opts.Prefix}
 	if r.CoversWholeFile {
-		c.gap, c.docSM3 = in[br[1]:br[2]], opts.SM3
+		c.gap, c.docSM3 = span{b: gap}, opts.SM3
 	}
 	switch {
 	case r.SubFilter == SubFilterSES || r.SubFilter == SubFilterPKCS7 && isSESSignature(cms):
@@ -411,7 +444,7 @@ func checkSignature(r *Result, in []byte, file *pdffile.File, f sigField, opts V
 }
 
 // revisions counts the file revisions in b (see revisionEnds).
-func revisions(b []byte) int { return len(revisionEnds(b)) }
+func revisions(b *source) int { return len(revisionEnds(b)) }
 
 // byteRange reads and checks a /ByteRange: four non-negative integers
 // [0 a b c], a gap of at least "<>", all within a file of size bytes.
@@ -468,6 +501,11 @@ func lastObjectHeader(b []byte) (start, end int, ok bool) {
 	}
 }
 
+// maxSignedText bounds the text read before a ByteRange gap for the
+// header of the object around it: a signature dictionary's entries before
+// its /Contents, a seal's data among them.
+const maxSignedText = 16 << 20
+
 // signedDictionary returns the signature dictionary as the signature covers
 // it (§12.8.1): the indirect object whose text surrounds the ByteRange gap,
 // read where the signed bytes hold it (pdffile's ObjectAt), whatever the
@@ -475,27 +513,29 @@ func lastObjectHeader(b []byte) (start, end int, ok bool) {
 // (object holder), or the field itself when it holds its value inline, and
 // must end within the signed bytes. A later update may have replaced the
 // object; the replacement is not signed and is not read.
-func signedDictionary(in []byte, f *pdffile.File, br [4]int64, holder int) (types.Dict, error) {
-	from := bytes.LastIndex(in[:br[1]], []byte("endobj")) + 1 // 0 when there is none
-	hStart, hEnd, ok := lastObjectHeader(in[from:br[1]])
+func signedDictionary(in *source, f *pdffile.File, br [4]int64, holder int) (types.Dict, error) {
+	from := in.lastIndex(br[1], []byte("endobj")) + 1 // 0 when there is none
+	from = max(from, br[1]-maxSignedText)
+	text := in.read(from, br[1])
+	hStart, hEnd, ok := lastObjectHeader(text)
 	if !ok {
 		return nil, fmt.Errorf("%w: no object header before the ByteRange gap at %d", ErrSignatureFormat, br[1])
 	}
-	nr, _ := strconv.Atoi(string(in[from+hStart : from+hEnd]))
+	nr, _ := strconv.Atoi(string(text[hStart:hEnd]))
 	if nr != holder {
 		return nil, fmt.Errorf("%w: the ByteRange gap at %d lies in object %d, but the signature field's value is object %d", ErrSignatureFormat, br[1], nr, holder)
 	}
-	if !bytes.Contains(in[br[2]:br[2]+br[3]], []byte("endobj")) {
+	if in.index(br[2], br[2]+br[3], []byte("endobj")) < 0 {
 		return nil, fmt.Errorf("%w: object %d around the ByteRange gap does not end within the signed bytes", ErrSignatureFormat, nr)
 	}
 	// The newest revision's object is often the one signed: then it is
 	// parsed (and cached) once.
 	var o types.Object
 	var err error
-	if e, ok, _ := f.Entry(nr); ok && e.Kind == pdffile.EntryInUse && e.Offset == int64(from+hStart) {
+	if e, ok, _ := f.Entry(nr); ok && e.Kind == pdffile.EntryInUse && e.Offset == from+int64(hStart) {
 		o, err = f.Object(nr)
 	} else {
-		_, _, o, err = f.ObjectAt(int64(from + hStart))
+		_, _, o, err = f.ObjectAt(from + int64(hStart))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: object %d as signed: %v", ErrSignatureFormat, nr, err)

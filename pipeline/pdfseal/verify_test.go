@@ -219,7 +219,7 @@ func TestRevisions(t *testing.T) {
 		{"nothing", []byte("%PDF-1.7\n"), 0},
 	}
 	for _, tc := range tests {
-		if got := revisions(tc.in); got != tc.want {
+		if got := revisions(bytesSource(tc.in)); got != tc.want {
 			t.Errorf("%s: %d revisions, want %d", tc.name, got, tc.want)
 		}
 	}

@@ -29,10 +29,10 @@ type update struct {
 
 // newUpdate starts the update of in, with room for extra bytes. The
 // update starts on a fresh line even if the input lacks a final EOL.
-func newUpdate(in []byte, extra int) *update {
-	u := &update{base: int64(len(in)), offsets: make(map[int]int64), gens: make(map[int]int)}
+func newUpdate(in *source, extra int) *update {
+	u := &update{base: in.size, offsets: make(map[int]int64), gens: make(map[int]int)}
 	u.buf.Grow(extra)
-	if len(in) > 0 && in[len(in)-1] != '\n' && in[len(in)-1] != '\r' {
+	if last := in.read(in.size-1, in.size); len(last) > 0 && last[0] != '\n' && last[0] != '\r' {
 		u.buf.WriteByte('\n')
 	}
 	return u

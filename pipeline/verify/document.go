@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/sealpipe/sealpipe/pipeline/report"
 )
@@ -58,11 +59,25 @@ func DetectFormat(data []byte) Format {
 // read at all: ErrUnknownFormat, or the format's own (the sentinels of
 // pdfseal for a PDF, of ofd for an OFD package).
 func (v *Verifier) Document(ctx context.Context, name string, data []byte) (*report.Document, error) {
-	switch DetectFormat(data) {
+	return v.DocumentReader(ctx, name, bytes.NewReader(data), int64(len(data)))
+}
+
+// DocumentReader is Document for a document of size bytes read through r:
+// a PDF is streamed (PDFReader), an OFD package read whole.
+func (v *Verifier) DocumentReader(ctx context.Context, name string, r io.ReaderAt, size int64) (*report.Document, error) {
+	head := make([]byte, min(size, 1024))
+	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("verify: reading %q: %w", name, err)
+	}
+	switch DetectFormat(head) {
 	case FormatPDF:
-		return v.PDF(ctx, name, data)
+		return v.PDFReader(ctx, name, r, size, nil)
 	case FormatOFD:
+		data, err := io.ReadAll(io.NewSectionReader(r, 0, size))
+		if err != nil {
+			return nil, fmt.Errorf("verify: reading %q: %w", name, err)
+		}
 		return v.OFD(ctx, name, data)
 	}
-	return nil, fmt.Errorf("%w: %q starts % x", ErrUnknownFormat, name, data[:min(len(data), 8)])
+	return nil, fmt.Errorf("%w: %q starts % x", ErrUnknownFormat, name, head[:min(len(head), 8)])
 }

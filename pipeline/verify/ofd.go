@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -32,14 +33,17 @@ func (v *Verifier) newReport(name string, size int64, sum []byte) *report.Docume
 	}
 }
 
-// documentSM3 returns the SM3 of data, continuing prefix, if not nil,
-// over its first bytes.
-func documentSM3(data []byte, prefix *pdfseal.Prefix) []byte {
-	if prefix != nil && prefix.Len() <= int64(len(data)) {
-		return prefix.Sum(data[prefix.Len():])
+// documentSM3 returns the SM3 of the size bytes of r, continuing prefix,
+// if not nil, over their first bytes; the rest is streamed.
+func documentSM3(r io.ReaderAt, size int64, prefix *pdfseal.Prefix) ([]byte, error) {
+	h, from := sm3.New(), int64(0)
+	if prefix != nil && prefix.Len() <= size {
+		h, from = prefix.Hash(), prefix.Len()
 	}
-	s := sm3.Sum(data)
-	return s[:]
+	if _, err := io.Copy(h, io.NewSectionReader(r, from, size-from)); err != nil {
+		return nil, fmt.Errorf("verify: hashing the document: %w", err)
+	}
+	return h.Sum(nil), nil
 }
 
 // OFD verifies every signature of an OFD document (GB/T 33190 §18),
@@ -48,7 +52,8 @@ func documentSM3(data []byte, prefix *pdfseal.Prefix) []byte {
 // SM2 signatures that name no signer. It returns an error, wrapping package
 // ofd's sentinels, only when the package cannot be read.
 func (v *Verifier) OFD(ctx context.Context, name string, data []byte, opts ...ofdseal.Option) (*report.Document, error) {
-	doc := v.newReport(name, int64(len(data)), documentSM3(data, nil))
+	sum := sm3.Sum(data)
+	doc := v.newReport(name, int64(len(data)), sum[:])
 	results, err := ofdseal.Verify(ctx, data, opts...)
 	if err != nil {
 		return nil, err

@@ -8,9 +8,11 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -43,6 +45,9 @@ type Verifier struct {
 	Seals SealLookup
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// MaxPDFSize bounds the PDF documents PDFReader reads, which it
+	// streams in bounded memory; zero means pdfseal.MaxVerifySize.
+	MaxPDFSize int64
 
 	memo memo
 }
@@ -117,15 +122,25 @@ func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.D
 // pipeline's check of an output it sealed passes the state of the
 // approved input, which the output begins with.
 func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, prefix *pdfseal.Prefix) (*report.Document, error) {
+	return v.PDFReader(ctx, name, bytes.NewReader(data), int64(len(data)), prefix)
+}
+
+// PDFReader is PrefixedPDF for a document of size bytes read through r,
+// which is never held whole (pdfseal.VerifyReader): the document's SM3,
+// when no signature's digest gave it, is computed streaming. `sealpipe
+// verify` reads files with it, up to MaxPDFSize.
+func (v *Verifier) PDFReader(ctx context.Context, name string, r io.ReaderAt, size int64, prefix *pdfseal.Prefix) (*report.Document, error) {
 	var sum []byte
-	results, err := pdfseal.VerifyWith(ctx, data, pdfseal.VerifyOptions{Prefix: prefix, SM3: &sum})
+	results, err := pdfseal.VerifyReader(ctx, r, size, pdfseal.VerifyOptions{Prefix: prefix, SM3: &sum, MaxSize: v.MaxPDFSize})
 	if err != nil {
 		return nil, err
 	}
 	if sum == nil {
-		sum = documentSM3(data, prefix)
+		if sum, err = documentSM3(r, size, prefix); err != nil {
+			return nil, err
+		}
 	}
-	doc := v.newReport(name, int64(len(data)), sum)
+	doc := v.newReport(name, size, sum)
 	for i := range results {
 		doc.Signatures = append(doc.Signatures, v.signature(ctx, &results[i]))
 	}
@@ -141,7 +156,13 @@ func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, pr
 // verifies documents with PDF. It fails with pdfseal.ErrNotAlone for an
 // input that was not alone, and when Update was not given a prefix.
 func (v *Verifier) SealedPDF(ctx context.Context, name string, in []byte, s *pdfseal.Sealed) (*report.Document, error) {
-	r, err := s.Check(in)
+	return v.SealedPDFReader(ctx, name, bytes.NewReader(in), int64(len(in)), s)
+}
+
+// SealedPDFReader is SealedPDF for an input of size bytes read through
+// in (pdfseal.Sealed.CheckReader).
+func (v *Verifier) SealedPDFReader(ctx context.Context, name string, in io.ReaderAt, size int64, s *pdfseal.Sealed) (*report.Document, error) {
+	r, err := s.CheckReader(in, size)
 	if err != nil {
 		return nil, err
 	}
