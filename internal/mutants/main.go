@@ -73,7 +73,7 @@ var mutants = []mutant{
 	{
 		name: "the self-check of a sealed PDF trusts the update's layout unread",
 		file: "pipeline/pdfseal/selfcheck.go",
-		from: `if err := d.checkStructure(in); err != nil {`,
+		from: `if err := d.checkStructure(size); err != nil {`,
 		to:   `if err := error(nil); err != nil {`,
 		pkgs: []string{"./pipeline/pdfseal"},
 		run:  "TestSealedCheckTampered",
