@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -45,6 +47,9 @@ type Config struct {
 	// UploadPoll is how often a document task waiting for its document's
 	// upload looks again. Zero means 10 seconds.
 	UploadPoll time.Duration
+	// ChunkSize is the number of documents batch intake puts in one
+	// documents:seal task. Zero means DefaultChunkSize.
+	ChunkSize int
 	// Retention keeps finished tasks so that their IDs keep deduplicating
 	// re-enqueued work. Zero means 24 hours.
 	Retention time.Duration
@@ -53,6 +58,10 @@ type Config struct {
 	// Metrics receives counters; nil records none.
 	Metrics *Metrics
 }
+
+// DefaultChunkSize is Config.ChunkSize's default: the number of documents
+// one documents:seal task seals when Config.ChunkSize is zero.
+const DefaultChunkSize = 32
 
 // Handlers process sealpipe's tasks.
 type Handlers struct {
@@ -72,6 +81,9 @@ func NewHandlers(p Processor, q Enqueuer, cfg Config) *Handlers {
 	if cfg.Retention == 0 {
 		cfg.Retention = 24 * time.Hour
 	}
+	if cfg.ChunkSize < 1 {
+		cfg.ChunkSize = DefaultChunkSize
+	}
 	if cfg.UploadPoll == 0 {
 		cfg.UploadPoll = 10 * time.Second
 	}
@@ -84,6 +96,7 @@ func NewHandlers(p Processor, q Enqueuer, cfg Config) *Handlers {
 // Register installs the handlers on mux.
 func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeBatchIntake, h.HandleBatchIntake)
+	mux.HandleFunc(TypeDocumentsSeal, h.HandleDocumentsSeal)
 	mux.HandleFunc(TypeDocumentSeal, h.HandleDocumentSeal)
 	mux.HandleFunc(TypeBatchReport, h.HandleBatchReport)
 }
@@ -101,8 +114,8 @@ func (h *Handlers) Enqueue(ctx context.Context, t *asynq.Task, extra ...asynq.Op
 }
 
 // HandleBatchIntake validates a batch's approval, fans out its documents
-// and schedules the batch report, which waits until every document has an
-// outcome.
+// in chunks of Config.ChunkSize, in manifest order, and schedules the batch
+// report, which waits until every document has an outcome.
 func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
 	p, err := decode[BatchPayload](t)
 	if err != nil {
@@ -115,16 +128,95 @@ func (h *Handlers) HandleBatchIntake(ctx context.Context, t *asynq.Task) error {
 	if plan.Complete {
 		return h.enqueueReport(ctx, p)
 	}
-	for _, name := range plan.Documents {
-		task, err := NewDocumentSealTask(p.Bucket, p.Ref(), plan.ApprovalETag, name)
+	first := 0
+	for names := range slices.Chunk(plan.Documents, h.cfg.ChunkSize) {
+		task, err := NewDocumentsSealTask(p.Bucket, p.Ref(), plan.ApprovalETag, first, names)
 		if err != nil {
 			return err
 		}
 		if err := h.Enqueue(ctx, task); err != nil {
-			return fmt.Errorf("workers: enqueue %s: %w", name, err)
+			return fmt.Errorf("workers: enqueue documents %d to %d: %w", first, first+len(names)-1, err)
 		}
+		first += len(names)
 	}
 	return h.enqueueReport(ctx, p, asynq.ProcessIn(reportPoll))
+}
+
+// HandleDocumentsSeal seals a chunk of documents, chunkConcurrency at a
+// time. A document that cannot be sealed now — it waits for its upload, it
+// failed and must be retried, or a refusal escaped as an error — is handed
+// off to its own document:seal task, which waits, retries and records its
+// final failure exactly as if intake had enqueued it; the chunk still
+// succeeds. The chunk fails, and is run again whole, only when its context
+// ends or a hand-off cannot be enqueued: the documents it already sealed
+// then return their outcome at once.
+func (h *Handlers) HandleDocumentsSeal(ctx context.Context, t *asynq.Task) error {
+	p, err := decode[ChunkPayload](t)
+	if err != nil {
+		return err
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, chunkConcurrency)
+	)
+documents:
+	for _, name := range p.Documents {
+		select {
+		case <-ctx.Done():
+			break documents
+		case sem <- struct{}{}:
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := h.sealOrHandOff(ctx, p.BatchPayload, name); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("workers: documents %d to %d cut short: %w", p.First, p.First+len(p.Documents)-1, err)
+	}
+	return errors.Join(errs...)
+}
+
+// chunkConcurrency is how many of its documents a documents:seal task
+// seals at once.
+const chunkConcurrency = 1
+
+// sealOrHandOff seals one document of a chunk, or hands it off to its own
+// task if it cannot be sealed now. It fails only if the hand-off does.
+func (h *Handlers) sealOrHandOff(ctx context.Context, p BatchPayload, name string) error {
+	start := time.Now()
+	out, err := h.p.SealDocument(ctx, p.Ref(), name)
+	if err == nil {
+		h.cfg.Metrics.observe(out, time.Since(start))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	return h.handOff(ctx, p, name, classifyWait(err))
+}
+
+// handOff enqueues the document:seal task of document name, which the
+// error cause (classified) kept from being sealed in its chunk. The task
+// first runs when a retry of its own after cause would.
+func (h *Handlers) handOff(ctx context.Context, p BatchPayload, name string, cause error) error {
+	task, err := NewDocumentSealTask(p.Bucket, p.Ref(), p.ApprovalETag, name)
+	if err != nil {
+		return err
+	}
+	if err := h.Enqueue(ctx, task, asynq.ProcessIn(h.RetryDelay(0, cause, task))); err != nil {
+		return fmt.Errorf("workers: hand off %s: %w", name, err)
+	}
+	h.cfg.Metrics.handedOff()
+	h.cfg.Logger.DebugContext(ctx, "document handed off to its own task", "batch", p.Ref().String(), "document", name, "err", cause)
+	return nil
 }
 
 // HandleDocumentSeal seals one document.
@@ -199,6 +291,12 @@ func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 		if recErr = h.p.RecordFailure(ctx, p.Ref(), p.Document, err); recErr == nil {
 			h.cfg.Metrics.observe(report.OutcomeRejected, 0)
 		}
+	case TypeDocumentsSeal:
+		p, derr := decode[ChunkPayload](t)
+		if derr != nil {
+			return
+		}
+		recErr = h.handOffChunk(ctx, p, err)
 	case TypeBatchIntake:
 		p, derr := decode[BatchPayload](t)
 		if derr != nil {
@@ -211,6 +309,23 @@ func (h *Handlers) HandleError(ctx context.Context, t *asynq.Task, err error) {
 	if recErr != nil {
 		h.cfg.Logger.ErrorContext(ctx, "could not record a final task failure", "type", t.Type(), "err", recErr)
 	}
+}
+
+// handOffChunk hands every document of a chunk whose task failed for good
+// off to its own task, so that none is dropped: one already done returns
+// its outcome at once, one already handed off is not enqueued twice. A
+// document that cannot be handed off either is recorded as failed, as its
+// own task's final failure would be.
+func (h *Handlers) handOffChunk(ctx context.Context, p ChunkPayload, cause error) error {
+	var errs []error
+	for _, name := range p.Documents {
+		if err := h.handOff(ctx, p.BatchPayload, name, cause); err != nil {
+			if err := h.p.RecordFailure(ctx, p.Ref(), name, cause); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // classify maps a pipeline error onto Asynq's retry decision. A refusal that
