@@ -48,6 +48,22 @@ var mutants = []mutant{
 		run:  "TestRefusal",
 	},
 	{
+		name: "a chunk drops a document it cannot seal now (no hand-off)",
+		file: "workers/handlers.go",
+		from: `return h.handOff(ctx, p, name, classifyWait(err))`,
+		to:   `return nil`,
+		pkgs: []string{"./workers"},
+		run:  "TestChunkHandsOff|TestWaitsDoNotUseRetryBudget",
+	},
+	{
+		name: "a chunk cut short counts as done",
+		file: "workers/handlers.go",
+		from: `return fmt.Errorf("workers: documents %d to %d cut short: %w", p.First, p.First+len(p.Documents)-1, err)`,
+		to:   `return nil`,
+		pkgs: []string{"./workers"},
+		run:  "TestChunkCutShort",
+	},
+	{
 		name: "a second upload overwrites the first (IfNoneMatch dropped)",
 		file: "internal/demo/demo.go",
 		from: `storage.PutOptions{IfNoneMatch: true, ContentType: ContentType(n)}`,

@@ -1,0 +1,286 @@
+package workers_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/storage/fs"
+	"github.com/sealpipe/sealpipe/workers"
+)
+
+// queued returns the tasks waiting in the default queue of the Redis at
+// opt, pending and scheduled, by ID.
+func queued(t *testing.T, opt asynq.RedisClientOpt) map[string]*asynq.TaskInfo {
+	t.Helper()
+	ins := asynq.NewInspector(opt)
+	defer ins.Close()
+	out := map[string]*asynq.TaskInfo{}
+	for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){ins.ListPendingTasks, ins.ListScheduledTasks} {
+		tasks, err := list("default", asynq.PageSize(1000))
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range tasks {
+			out[ti.ID] = ti
+		}
+	}
+	return out
+}
+
+// names returns n document names.
+func names(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("d%04d.pdf", i)
+	}
+	return out
+}
+
+// TestIntakeChunks checks that intake enqueues ceil(N/ChunkSize) chunk
+// tasks with IDs naming their range of the manifest, which together name
+// every document once, in order, and the batch report.
+func TestIntakeChunks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		docs, size int
+		ids        []string // of the chunk tasks
+	}{
+		{docs: 0, size: 32},
+		{docs: 1, size: 32, ids: []string{"chunk:b/inbox/d/x/0-1@e1"}},
+		{docs: 32, size: 32, ids: []string{"chunk:b/inbox/d/x/0-32@e1"}},
+		{docs: 33, size: 32, ids: []string{"chunk:b/inbox/d/x/0-32@e1", "chunk:b/inbox/d/x/32-33@e1"}},
+		{docs: 100, size: 0, ids: []string{ // DefaultChunkSize
+			"chunk:b/inbox/d/x/0-32@e1", "chunk:b/inbox/d/x/32-64@e1", "chunk:b/inbox/d/x/64-96@e1", "chunk:b/inbox/d/x/96-100@e1",
+		}},
+		{docs: 3, size: 1, ids: []string{"chunk:b/inbox/d/x/0-1@e1", "chunk:b/inbox/d/x/1-2@e1", "chunk:b/inbox/d/x/2-3@e1"}},
+	} {
+		t.Run(fmt.Sprintf("%d by %d", tc.docs, tc.size), func(t *testing.T) {
+			t.Parallel()
+			opt, client := queue(t)
+			h := workers.NewHandlers(newFake(names(tc.docs)...), client, workers.Config{Bucket: "b", ChunkSize: tc.size})
+			intake, _, rep := testTasks(t)
+			for range 2 { // a second intake enqueues nothing new
+				if err := h.HandleBatchIntake(t.Context(), intake); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tasks := queued(t, opt)
+			if len(tasks) != len(tc.ids)+1 {
+				t.Errorf("%d tasks queued, want %d chunks and the report", len(tasks), len(tc.ids))
+			}
+			if ti := tasks["report:b/"+testRef.Inbox()]; ti == nil || ti.Type != rep.Type() {
+				t.Errorf("no batch report queued")
+			}
+			var all []string
+			for _, id := range tc.ids {
+				ti := tasks[id]
+				if ti == nil || ti.Type != workers.TypeDocumentsSeal {
+					t.Fatalf("no chunk %s queued; have %v", id, slices.Collect(maps.Keys(tasks)))
+				}
+				var p workers.ChunkPayload
+				if err := json.Unmarshal(ti.Payload, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.First != len(all) || p.ApprovalETag != "e1" || p.Ref() != testRef || len(p.Documents) > cmp.Or(tc.size, workers.DefaultChunkSize) {
+					t.Errorf("chunk %s: %+v", id, p)
+				}
+				all = append(all, p.Documents...)
+			}
+			if !slices.Equal(all, names(tc.docs)) {
+				t.Errorf("the chunks name %v, want %v", all, names(tc.docs))
+			}
+		})
+	}
+}
+
+// TestChunkHandsOff checks that a chunk seals the documents it can and
+// hands exactly each one that waits for its upload, fails or is refused
+// off to its own document:seal task, and still succeeds.
+func TestChunkHandsOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"waiting for its upload", pipeline.ErrNotReady},
+		{"failing", errors.New("hsm unreachable")},
+		{"refused", &pipeline.RejectError{Code: pipeline.CodeSealUnknown, Reason: "escaped refusal"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			docs := names(5)
+			odd := docs[2]
+			f := newFake(docs...)
+			f.sealErr = func(name string, _ int) error {
+				if name == odd {
+					return tc.err
+				}
+				return nil
+			}
+			opt, client := queue(t)
+			h := workers.NewHandlers(f, client, workers.Config{Bucket: "b"})
+			chunk, err := workers.NewDocumentsSealTask("b", testRef, "e1", 0, docs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.HandleDocumentsSeal(t.Context(), chunk); err != nil {
+				t.Fatalf("the chunk failed: %v", err)
+			}
+			for _, d := range docs {
+				if f.sealCalls[d] != 1 || f.sealed[d] == (d == odd) {
+					t.Errorf("%s: sealed %v after %d calls", d, f.sealed[d], f.sealCalls[d])
+				}
+			}
+			tasks := queued(t, opt)
+			want := "seal:b/" + testRef.Inbox() + odd + "@e1"
+			if ti := tasks[want]; len(tasks) != 1 || ti == nil || ti.Type != workers.TypeDocumentSeal || ti.State != asynq.TaskStateScheduled {
+				t.Errorf("queued %v, want only %s, scheduled", slices.Collect(maps.Keys(tasks)), want)
+			}
+		})
+	}
+}
+
+// cancelAfter is a processor whose context is cut (a worker stopped or
+// killed) once it has sealed after documents.
+type cancelAfter struct {
+	workers.Processor
+	after  int32
+	n      atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) SealDocument(ctx context.Context, ref pipeline.BatchRef, name string) (report.Outcome, error) {
+	out, err := c.Processor.SealDocument(ctx, ref, name)
+	if c.n.Add(1) == c.after {
+		c.cancel()
+	}
+	return out, err
+}
+
+// TestChunkCutShort runs a real batch whose chunk is cut short after three
+// documents: the chunk fails, and running it again seals the rest, each
+// document exactly once, without handing any off.
+func TestChunkCutShort(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st, err := fs.Open(t.TempDir(), "sealpipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, b := sealing(t, st, "cut", 6)
+	if err := b.Upload(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	opt, client := queue(t)
+	h := workers.NewHandlers(p, client, workers.Config{Bucket: st.Bucket()})
+	sig, err := st.Stat(ctx, b.Ref.Inbox()+approval.SignatureName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intake, err := workers.NewBatchIntakeTask(st.Bucket(), b.Ref, sig.ETag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.HandleBatchIntake(ctx, intake); err != nil {
+		t.Fatal(err)
+	}
+	var chunk *asynq.Task
+	for _, ti := range queued(t, opt) {
+		if ti.Type == workers.TypeDocumentsSeal {
+			chunk = asynq.NewTask(ti.Type, ti.Payload)
+		}
+	}
+	if chunk == nil {
+		t.Fatal("intake queued no chunk")
+	}
+
+	cutCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cut := workers.NewHandlers(&cancelAfter{Processor: p, after: 3, cancel: cancel}, client, workers.Config{Bucket: st.Bucket()})
+	if err := cut.HandleDocumentsSeal(cutCtx, chunk); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the chunk cut short returned %v, want context.Canceled", err)
+	}
+	if done := outcomes(t, st, b.Ref); done < 3 || done == len(b.Files)-2 {
+		t.Fatalf("%d documents have an outcome after the cut, want 3 or more but not all", done)
+	}
+	if err := h.HandleDocumentsSeal(ctx, chunk); err != nil {
+		t.Fatalf("the chunk run again: %v", err)
+	}
+	rep, err := p.WriteBatchReport(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sealed != 6 || rep.Rejected != 2 {
+		t.Errorf("sealed %d rejected %d, want 6 and 2", rep.Sealed, rep.Rejected)
+	}
+	if n := count(t, st, storage.PrefixAudit); n != 6 {
+		t.Errorf("usage records: %d, want 6", n)
+	}
+	for id, ti := range queued(t, opt) {
+		if ti.Type == workers.TypeDocumentSeal {
+			t.Errorf("%s was handed off", id)
+		}
+	}
+}
+
+// outcomes counts the documents of batch ref with a report or a rejection.
+func outcomes(t *testing.T, st storage.Store, ref pipeline.BatchRef) int {
+	t.Helper()
+	return count(t, st, storage.PrefixReports+ref.String()+"/") + count(t, st, storage.PrefixRejected+ref.String()+"/")
+}
+
+// count counts the objects under prefix.
+func count(t *testing.T, st storage.Store, prefix string) int {
+	t.Helper()
+	n := 0
+	if err := st.List(t.Context(), prefix, func(storage.ObjectInfo) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBatchTasksCountsDocuments checks that the queue's count of a
+// batch's tasks says how many documents its seal tasks hold.
+func TestBatchTasksCountsDocuments(t *testing.T) {
+	t.Parallel()
+	opt, client := queue(t)
+	h := workers.NewHandlers(newFake(names(70)...), client, workers.Config{Bucket: "b"})
+	intake, doc, _ := testTasks(t)
+	if err := h.HandleBatchIntake(t.Context(), intake); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Enqueue(t.Context(), doc); err != nil { // a hand-off
+		t.Fatal(err)
+	}
+	other, err := workers.NewDocumentsSealTask("b", pipeline.BatchRef{Department: "d", Batch: "y"}, "e1", 0, names(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Enqueue(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	c, err := workers.BatchTasks(t.Context(), workers.Redis{Addr: opt.Addr}, "", "b", testRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three chunks and a document pending, the report scheduled.
+	if want := (workers.TaskCounts{Pending: 4, Scheduled: 1, Documents: 71}); c != want {
+		t.Errorf("BatchTasks = %+v, want %+v", c, want)
+	}
+}
