@@ -284,3 +284,50 @@ func TestBatchTasksCountsDocuments(t *testing.T) {
 		t.Errorf("BatchTasks = %+v, want %+v", c, want)
 	}
 }
+
+// downQueue is an Enqueuer whose Redis is down.
+type downQueue struct{}
+
+func (downQueue) EnqueueContext(context.Context, *asynq.Task, ...asynq.Option) (*asynq.TaskInfo, error) {
+	return nil, errors.New("redis down")
+}
+
+// TestChunkFinalFailure checks that a chunk task failing for good drops no
+// document: each is handed off to its own task or, with the queue down
+// too, recorded as failed.
+func TestChunkFinalFailure(t *testing.T) {
+	t.Parallel()
+	docs := names(3)
+	chunk, err := workers.NewDocumentsSealTask("b", testRef, "e1", 0, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("hand off: redis down")
+	t.Run("handed off", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(docs...)
+		opt, client := queue(t)
+		h := workers.NewHandlers(f, client, workers.Config{Bucket: "b"})
+		h.HandleError(t.Context(), chunk, cause) // no retry count in the context: final
+		tasks := queued(t, opt)
+		for _, d := range docs {
+			if tasks["seal:b/"+testRef.Inbox()+d+"@e1"] == nil {
+				t.Errorf("%s not handed off", d)
+			}
+		}
+		if len(f.recorded) != 0 || len(tasks) != len(docs) {
+			t.Errorf("queued %d tasks, recorded %v; want %d hand-offs and no failure", len(tasks), f.recorded, len(docs))
+		}
+	})
+	t.Run("recorded", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(docs...)
+		h := workers.NewHandlers(f, downQueue{}, workers.Config{Bucket: "b"})
+		h.HandleError(t.Context(), chunk, cause)
+		for _, d := range docs {
+			if len(f.recorded[d]) != 1 || !errors.Is(f.recorded[d][0], cause) {
+				t.Errorf("%s: recorded %v, want the chunk's failure once", d, f.recorded[d])
+			}
+		}
+	})
+}

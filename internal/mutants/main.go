@@ -64,6 +64,14 @@ var mutants = []mutant{
 		run:  "TestChunkCutShort",
 	},
 	{
+		name: "a chunk failing for good drops its documents",
+		file: "workers/handlers.go",
+		from: `recErr = h.handOffChunk(ctx, p, err)`,
+		to:   `recErr = h.handOffChunk(ctx, ChunkPayload{BatchPayload: p.BatchPayload}, err)`,
+		pkgs: []string{"./workers"},
+		run:  "TestChunkFinalFailure",
+	},
+	{
 		name: "a second upload overwrites the first (IfNoneMatch dropped)",
 		file: "internal/demo/demo.go",
 		from: `storage.PutOptions{IfNoneMatch: true, ContentType: ContentType(n)}`,
