@@ -1,12 +1,10 @@
 package workers_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -52,28 +50,29 @@ func names(n int) []string {
 	return out
 }
 
-// TestIntakeChunks checks that intake enqueues ceil(N/ChunkSize) chunk
-// tasks with IDs naming their range of the manifest, which together name
+// TestIntakeChunks checks that intake enqueues ceil(N/size) chunk tasks,
+// size being ChunkSize or less for a batch too small to spread over 32
+// tasks, with IDs naming their range of the manifest, which together name
 // every document once, in order, and the batch report.
 func TestIntakeChunks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		docs, size int
-		ids        []string // of the chunk tasks
+		docs, chunkSize int
+		size            int // of the chunks but the last
 	}{
-		{docs: 0, size: 32},
-		{docs: 1, size: 32, ids: []string{"chunk:b/inbox/d/x/0-1@e1"}},
-		{docs: 32, size: 32, ids: []string{"chunk:b/inbox/d/x/0-32@e1"}},
-		{docs: 33, size: 32, ids: []string{"chunk:b/inbox/d/x/0-32@e1", "chunk:b/inbox/d/x/32-33@e1"}},
-		{docs: 100, size: 0, ids: []string{ // DefaultChunkSize
-			"chunk:b/inbox/d/x/0-32@e1", "chunk:b/inbox/d/x/32-64@e1", "chunk:b/inbox/d/x/64-96@e1", "chunk:b/inbox/d/x/96-100@e1",
-		}},
-		{docs: 3, size: 1, ids: []string{"chunk:b/inbox/d/x/0-1@e1", "chunk:b/inbox/d/x/1-2@e1", "chunk:b/inbox/d/x/2-3@e1"}},
+		{docs: 0, chunkSize: 32, size: 1},
+		{docs: 1, chunkSize: 32, size: 1},
+		{docs: 20, chunkSize: 32, size: 1},
+		{docs: 33, chunkSize: 32, size: 2},
+		{docs: 100, chunkSize: 32, size: 4},
+		{docs: 1024, chunkSize: 32, size: 32},
+		{docs: 1025, chunkSize: 0, size: workers.DefaultChunkSize},
+		{docs: 2000, chunkSize: 16, size: 16},
 	} {
-		t.Run(fmt.Sprintf("%d by %d", tc.docs, tc.size), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d by %d", tc.docs, tc.chunkSize), func(t *testing.T) {
 			t.Parallel()
 			opt, client := queue(t)
-			h := workers.NewHandlers(newFake(names(tc.docs)...), client, workers.Config{Bucket: "b", ChunkSize: tc.size})
+			h := workers.NewHandlers(newFake(names(tc.docs)...), client, workers.Config{Bucket: "b", ChunkSize: tc.chunkSize})
 			intake, _, rep := testTasks(t)
 			for range 2 { // a second intake enqueues nothing new
 				if err := h.HandleBatchIntake(t.Context(), intake); err != nil {
@@ -81,29 +80,31 @@ func TestIntakeChunks(t *testing.T) {
 				}
 			}
 			tasks := queued(t, opt)
-			if len(tasks) != len(tc.ids)+1 {
-				t.Errorf("%d tasks queued, want %d chunks and the report", len(tasks), len(tc.ids))
+			chunks := (tc.docs + tc.size - 1) / tc.size
+			if len(tasks) != chunks+1 {
+				t.Errorf("%d tasks queued, want %d chunks and the report", len(tasks), chunks)
 			}
 			if ti := tasks["report:b/"+testRef.Inbox()]; ti == nil || ti.Type != rep.Type() {
 				t.Errorf("no batch report queued")
 			}
 			var all []string
-			for _, id := range tc.ids {
+			for first := 0; first < tc.docs; first += tc.size {
+				id := fmt.Sprintf("chunk:b/%s%d-%d@e1", testRef.Inbox(), first, min(first+tc.size, tc.docs))
 				ti := tasks[id]
 				if ti == nil || ti.Type != workers.TypeDocumentsSeal {
-					t.Fatalf("no chunk %s queued; have %v", id, slices.Collect(maps.Keys(tasks)))
+					t.Fatalf("no chunk %s queued", id)
 				}
 				var p workers.ChunkPayload
 				if err := json.Unmarshal(ti.Payload, &p); err != nil {
 					t.Fatal(err)
 				}
-				if p.First != len(all) || p.ApprovalETag != "e1" || p.Ref() != testRef || len(p.Documents) > cmp.Or(tc.size, workers.DefaultChunkSize) {
+				if p.First != first || p.ApprovalETag != "e1" || p.Ref() != testRef {
 					t.Errorf("chunk %s: %+v", id, p)
 				}
 				all = append(all, p.Documents...)
 			}
 			if !slices.Equal(all, names(tc.docs)) {
-				t.Errorf("the chunks name %v, want %v", all, names(tc.docs))
+				t.Errorf("the chunks name %d documents, want the %d in order", len(all), tc.docs)
 			}
 		})
 	}
@@ -150,7 +151,7 @@ func TestChunkHandsOff(t *testing.T) {
 			tasks := queued(t, opt)
 			want := "seal:b/" + testRef.Inbox() + odd + "@e1"
 			if ti := tasks[want]; len(tasks) != 1 || ti == nil || ti.Type != workers.TypeDocumentSeal || ti.State != asynq.TaskStateScheduled {
-				t.Errorf("queued %v, want only %s, scheduled", slices.Collect(maps.Keys(tasks)), want)
+				t.Errorf("queued %d tasks, want only %s, scheduled", len(tasks), want)
 			}
 		})
 	}
@@ -200,14 +201,18 @@ func TestChunkCutShort(t *testing.T) {
 	if err := h.HandleBatchIntake(ctx, intake); err != nil {
 		t.Fatal(err)
 	}
-	var chunk *asynq.Task
+	// One chunk of all the batch's documents (intake spreads so small a
+	// batch over a task per document).
+	var all workers.ChunkPayload
 	for _, ti := range queued(t, opt) {
-		if ti.Type == workers.TypeDocumentsSeal {
-			chunk = asynq.NewTask(ti.Type, ti.Payload)
+		var p workers.ChunkPayload
+		if ti.Type == workers.TypeDocumentsSeal && json.Unmarshal(ti.Payload, &p) == nil {
+			all.ApprovalETag, all.Documents = p.ApprovalETag, append(all.Documents, p.Documents...)
 		}
 	}
-	if chunk == nil {
-		t.Fatal("intake queued no chunk")
+	chunk, err := workers.NewDocumentsSealTask(st.Bucket(), b.Ref, all.ApprovalETag, 0, all.Documents)
+	if err != nil || len(all.Documents) != len(b.Files)-2 {
+		t.Fatalf("chunk of %d documents: %v", len(all.Documents), err)
 	}
 
 	cutCtx, cancel := context.WithCancel(ctx)
@@ -279,8 +284,9 @@ func TestBatchTasksCountsDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three chunks and a document pending, the report scheduled.
-	if want := (workers.TaskCounts{Pending: 4, Scheduled: 1, Documents: 71}); c != want {
+	// 24 chunks of 3 (spread over 32 tasks at most) and a document
+	// pending, the report scheduled.
+	if want := (workers.TaskCounts{Pending: 25, Scheduled: 1, Documents: 71}); c != want {
 		t.Errorf("BatchTasks = %+v, want %+v", c, want)
 	}
 }
