@@ -13,6 +13,8 @@ import (
 
 // TaskCounts counts a batch's tasks in the queue by state. A batch report
 // waiting for its documents shows as Scheduled (its next look) or Retry.
+// Documents says how much sealing those tasks hold, since a documents:seal
+// task seals a whole chunk.
 type TaskCounts struct {
 	// Pending tasks wait for a worker; Active ones are being processed.
 	Pending int `json:"pending"`
@@ -23,6 +25,10 @@ type TaskCounts struct {
 	Retry     int `json:"retry"`
 	// Archived tasks failed for good and are kept for inspection.
 	Archived int `json:"archived"`
+	// Documents counts the documents that the seal tasks still to run
+	// (archived ones aside) name: every document of a documents:seal
+	// task, one for a document:seal task.
+	Documents int `json:"documents"`
 }
 
 // Total is the number of tasks still to run (archived ones aside).
@@ -44,12 +50,13 @@ func BatchTasks(ctx context.Context, redis Redis, queue, bucket string, ref pipe
 	lists := []struct {
 		n    *int
 		list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+		open bool // its tasks are still to run
 	}{
-		{&c.Pending, ins.ListPendingTasks},
-		{&c.Active, ins.ListActiveTasks},
-		{&c.Scheduled, ins.ListScheduledTasks},
-		{&c.Retry, ins.ListRetryTasks},
-		{&c.Archived, ins.ListArchivedTasks},
+		{&c.Pending, ins.ListPendingTasks, true},
+		{&c.Active, ins.ListActiveTasks, true},
+		{&c.Scheduled, ins.ListScheduledTasks, true},
+		{&c.Retry, ins.ListRetryTasks, true},
+		{&c.Archived, ins.ListArchivedTasks, false},
 	}
 	for _, l := range lists {
 		for page := 1; ; page++ {
@@ -64,9 +71,19 @@ func BatchTasks(ctx context.Context, redis Redis, queue, bucket string, ref pipe
 				return c, fmt.Errorf("workers: inspect queue %q: %w", queue, err)
 			}
 			for _, t := range tasks {
-				var p BatchPayload
-				if json.Unmarshal(t.Payload, &p) == nil && p.Bucket == bucket && p.Ref() == ref {
-					*l.n++
+				var p ChunkPayload
+				if json.Unmarshal(t.Payload, &p) != nil || p.Bucket != bucket || p.Ref() != ref {
+					continue
+				}
+				*l.n++
+				if !l.open {
+					continue
+				}
+				switch t.Type {
+				case TypeDocumentsSeal:
+					c.Documents += len(p.Documents)
+				case TypeDocumentSeal:
+					c.Documents++
 				}
 			}
 			if len(tasks) < inspectPageSize {

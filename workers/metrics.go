@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	documents *prometheus.CounterVec
 	sealTime  prometheus.Histogram
+	handoffs  prometheus.Counter
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -23,11 +24,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		sealTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sealpipe_document_seconds",
-			Help:    "Time to process one document task: validation, sealing, verification and writes.",
+			Help:    "Time to process one document: validation, sealing, verification and writes.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealpipe_document_handoffs_total",
+			Help: "Documents a chunk task handed off to a task of their own, to wait for their upload or be retried.",
+		}),
 	}
-	reg.MustRegister(m.documents, m.sealTime)
+	reg.MustRegister(m.documents, m.sealTime, m.handoffs)
 	return m
 }
 
@@ -38,5 +43,11 @@ func (m *Metrics) observe(out report.Outcome, d time.Duration) {
 	m.documents.WithLabelValues(string(out)).Inc()
 	if d > 0 {
 		m.sealTime.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) handedOff() {
+	if m != nil {
+		m.handoffs.Inc()
 	}
 }

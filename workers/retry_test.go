@@ -193,8 +193,10 @@ func TestFinalFailureIsRecorded(t *testing.T) {
 	if len(f.recorded["a.pdf"]) != 1 || !errors.Is(f.recorded["a.pdf"][0], hsmDown) || len(f.recorded["b.pdf"]) != 0 {
 		t.Fatalf("recorded failures: %v", f.recorded)
 	}
-	if n := f.sealCalls["a.pdf"]; n != 2 {
-		t.Errorf("a.pdf tried %d times, want 2 (MaxRetry 1)", n)
+	// Once in its chunk, which hands it off, then MaxRetry+1 times in its
+	// own task.
+	if n := f.sealCalls["a.pdf"]; n != 3 {
+		t.Errorf("a.pdf tried %d times, want 3 (its chunk, then MaxRetry 1)", n)
 	}
 }
 
@@ -312,7 +314,8 @@ func TestWaitAfterFailuresIsFinal(t *testing.T) {
 	t.Parallel()
 	f := newFake("a.pdf")
 	f.sealErr = func(_ string, call int) error {
-		if call == 0 {
+		// Call 0 fails in its chunk, call 1 in its own task: MaxRetry 1.
+		if call < 2 {
 			return errors.New("hsm unreachable")
 		}
 		return pipeline.ErrNotReady
@@ -324,8 +327,8 @@ func TestWaitAfterFailuresIsFinal(t *testing.T) {
 	waitFor(t, 30*time.Second, "the batch report", f.locked(func() bool { return f.reported > 0 }))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := f.sealCalls["a.pdf"]; n != 2 || len(f.recorded["a.pdf"]) != 1 || !errors.Is(f.recorded["a.pdf"][0], pipeline.ErrNotReady) {
-		t.Errorf("after %d calls, recorded %v; want 2 calls and the wait recorded", n, f.recorded)
+	if n := f.sealCalls["a.pdf"]; n != 3 || len(f.recorded["a.pdf"]) != 1 || !errors.Is(f.recorded["a.pdf"][0], pipeline.ErrNotReady) {
+		t.Errorf("after %d calls, recorded %v; want 3 calls and the wait recorded", n, f.recorded)
 	}
 }
 

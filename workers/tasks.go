@@ -8,15 +8,25 @@
 // Task flow for one batch:
 //
 //	batch:intake    validate the approval; reject the batch, or enqueue one
-//	                document:seal per approved document and a batch:report
-//	document:seal   seal, verify and record one document
+//	                documents:seal per chunk of up to Config.ChunkSize
+//	                approved documents, in manifest order, and a
+//	                batch:report
+//	documents:seal  seal, verify and record a chunk's documents; hand each
+//	                document that must wait for its upload or be retried
+//	                off to its own document:seal, then succeed
+//	document:seal   seal, verify and record one document, waiting for its
+//	                upload and retrying failures; its final failure is
+//	                recorded as the document's rejection
 //	batch:report    once every document has an outcome, write
 //	                reports/<dept>/<batch>/batch.json; until then it waits,
 //	                polling a few listings (not counted as failures)
 //
-// Task IDs derive from the bucket, the object keys and the approval's ETag,
-// so a task enqueued twice (an event and the poller, a re-upload) runs once;
-// the pipeline's create-only writes make a task that runs twice harmless.
+// Task IDs derive from the bucket, the object keys and the approval's ETag
+// (for a chunk, the range of the manifest it covers), so a task enqueued
+// twice (an event and the poller, a re-upload, a re-run intake) runs once;
+// the pipeline's create-only writes make a task that runs twice harmless,
+// and a chunk cut short is run again whole: its documents already done
+// return their outcome at once.
 package workers
 
 import (
@@ -31,9 +41,10 @@ import (
 
 // Task type names.
 const (
-	TypeBatchIntake  = "batch:intake"
-	TypeDocumentSeal = "document:seal"
-	TypeBatchReport  = "batch:report"
+	TypeBatchIntake   = "batch:intake"
+	TypeDocumentSeal  = "document:seal"
+	TypeDocumentsSeal = "documents:seal"
+	TypeBatchReport   = "batch:report"
 )
 
 // BatchPayload is the payload of batch:intake and batch:report tasks.
@@ -57,6 +68,14 @@ type DocumentPayload struct {
 	Document string `json:"document"`
 }
 
+// ChunkPayload is the payload of a documents:seal task: the documents
+// First to First+len(Documents) of the manifest of approval ApprovalETag.
+type ChunkPayload struct {
+	BatchPayload
+	First     int      `json:"first"`
+	Documents []string `json:"documents"`
+}
+
 // NewBatchIntakeTask returns the intake task of a batch whose approval
 // signature (approval.json.p7s, the last file of a batch) has the given ETag.
 func NewBatchIntakeTask(bucket string, ref pipeline.BatchRef, signatureETag string) (*asynq.Task, error) {
@@ -70,6 +89,15 @@ func NewDocumentSealTask(bucket string, ref pipeline.BatchRef, approvalETag, nam
 	p := DocumentPayload{BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: approvalETag}, name}
 	id := fmt.Sprintf("seal:%s/%s%s@%s", bucket, ref.Inbox(), name, approvalETag)
 	return newTask(TypeDocumentSeal, p, id)
+}
+
+// NewDocumentsSealTask returns the task that seals a chunk of approved
+// documents: names, the manifest's documents from index first on. Its ID
+// names that range of the approval's manifest.
+func NewDocumentsSealTask(bucket string, ref pipeline.BatchRef, approvalETag string, first int, names []string) (*asynq.Task, error) {
+	p := ChunkPayload{BatchPayload{Bucket: bucket, Department: ref.Department, Batch: ref.Batch, ApprovalETag: approvalETag}, first, names}
+	id := fmt.Sprintf("chunk:%s/%s%d-%d@%s", bucket, ref.Inbox(), first, first+len(names), approvalETag)
+	return newTask(TypeDocumentsSeal, p, id)
 }
 
 // NewBatchReportTask returns the task that writes a batch's report.

@@ -22,8 +22,9 @@ func newBatchStatusCmd(g *globals) *cobra.Command {
 		Long: `Show the progress and outcome of batch DEPT/BATCH from the store — documents
 uploaded and approved, sealed, rejected (with the count per rejection code) and
 pending — and, when SEALPIPE_REDIS_ADDR is set, its tasks in the queue
-(pending, active, scheduled, retrying, archived). A batch report waiting for
-its documents shows as a scheduled task.
+(pending, active, scheduled, retrying, archived) and the documents those
+still to run hold (one sealing task seals a chunk of documents). A
+batch report waiting for its documents shows as a scheduled task.
 
 Without DEPT/BATCH it lists the batches whose inbox was written last, newest
 first (--limit, default 20).
@@ -101,8 +102,8 @@ func printBatchStatus(g *globals, s *engine.BatchStatus) {
 	switch {
 	case s.Queue != nil:
 		q := s.Queue
-		fmt.Fprintf(w, "  queue:     %d pending, %d active, %d scheduled, %d retrying, %d archived\n",
-			q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+		fmt.Fprintf(w, "  queue:     %d pending, %d active, %d scheduled, %d retrying, %d archived task(s); %d document(s) to seal\n",
+			q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived, q.Documents)
 	case s.QueueError != "":
 		fmt.Fprintf(w, "  queue:     unknown: %s\n", s.QueueError)
 	default:
