@@ -122,7 +122,7 @@ func (v *Verifier) PDF(ctx context.Context, name string, data []byte) (*report.D
 // pipeline's check of an output it sealed passes the state of the
 // approved input, which the output begins with.
 func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, prefix *pdfseal.Prefix) (*report.Document, error) {
-	return v.PDFReader(ctx, name, bytes.NewReader(data), int64(len(data)), prefix)
+	return v.pdf(ctx, name, bytes.NewReader(data), int64(len(data)), data, prefix)
 }
 
 // PDFReader is PrefixedPDF for a document of size bytes read through r,
@@ -130,8 +130,22 @@ func (v *Verifier) PrefixedPDF(ctx context.Context, name string, data []byte, pr
 // when no signature's digest gave it, is computed streaming. `sealpipe
 // verify` reads files with it, up to MaxPDFSize.
 func (v *Verifier) PDFReader(ctx context.Context, name string, r io.ReaderAt, size int64, prefix *pdfseal.Prefix) (*report.Document, error) {
+	return v.pdf(ctx, name, r, size, nil, prefix)
+}
+
+// pdf is PDFReader for a document that, when mem is not nil, is held in
+// memory as mem: pdfseal then reads it in place instead of copying each
+// window out of r.
+func (v *Verifier) pdf(ctx context.Context, name string, r io.ReaderAt, size int64, mem []byte, prefix *pdfseal.Prefix) (*report.Document, error) {
 	var sum []byte
-	results, err := pdfseal.VerifyReader(ctx, r, size, pdfseal.VerifyOptions{Prefix: prefix, SM3: &sum, MaxSize: v.MaxPDFSize})
+	opts := pdfseal.VerifyOptions{Prefix: prefix, SM3: &sum, MaxSize: v.MaxPDFSize}
+	var results []pdfseal.Result
+	var err error
+	if mem != nil {
+		results, err = pdfseal.VerifyWith(ctx, mem, opts)
+	} else {
+		results, err = pdfseal.VerifyReader(ctx, r, size, opts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +170,11 @@ func (v *Verifier) PDFReader(ctx context.Context, name string, r io.ReaderAt, si
 // verifies documents with PDF. It fails with pdfseal.ErrNotAlone for an
 // input that was not alone, and when Update was not given a prefix.
 func (v *Verifier) SealedPDF(ctx context.Context, name string, in []byte, s *pdfseal.Sealed) (*report.Document, error) {
-	return v.SealedPDFReader(ctx, name, bytes.NewReader(in), int64(len(in)), s)
+	r, err := s.Check(in)
+	if err != nil {
+		return nil, err
+	}
+	return v.sealedPDF(ctx, name, r, s)
 }
 
 // SealedPDFReader is SealedPDF for an input of size bytes read through
@@ -166,6 +184,11 @@ func (v *Verifier) SealedPDFReader(ctx context.Context, name string, in io.Reade
 	if err != nil {
 		return nil, err
 	}
+	return v.sealedPDF(ctx, name, r, s)
+}
+
+// sealedPDF reports on a freshly sealed document that s.Check found r.
+func (v *Verifier) sealedPDF(ctx context.Context, name string, r pdfseal.Result, s *pdfseal.Sealed) (*report.Document, error) {
 	if s.SM3 == nil {
 		return nil, fmt.Errorf("verify: %s: sealed without the SM3 state of its input", name)
 	}
