@@ -56,11 +56,11 @@ func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) 
 		if !d.Type().IsRegular() || !approval.IsDocumentName(d.Name()) {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, d.Name()))
+		sum, err := fileDigest(filepath.Join(dir, d.Name()))
 		if err != nil {
 			return nil, err
 		}
-		m.Documents = append(m.Documents, approval.NewDocument(d.Name(), b, spec.Seal, spec.Placement))
+		m.Documents = append(m.Documents, approval.Document{Name: d.Name(), SM3: sum, Seal: spec.Seal, Placement: spec.Placement})
 	}
 	if len(m.Documents) == 0 {
 		return nil, fmt.Errorf("%w: no .pdf or .ofd documents in %s", approval.ErrMalformed, dir)
@@ -81,4 +81,20 @@ func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) 
 		return nil, err
 	}
 	return m, nil
+}
+
+// fileDigest returns the SM3 of the file path, in hex (approval.Digest),
+// read streaming: a document of any size is approved, checked and
+// uploaded in constant memory.
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sum, err := approval.Digest(f)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	return sum, nil
 }

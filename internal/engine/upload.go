@@ -1,17 +1,15 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
@@ -167,27 +165,57 @@ func (e *Engine) uploadEach(ctx context.Context, st storage.Store, dir string, r
 // object already there with the same bytes is left as it is; one with
 // other bytes is an error wrapping ErrUploadConflict.
 func (e *Engine) upload(ctx context.Context, st storage.Store, dir string, ref pipeline.BatchRef, name string) (UploadedObject, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	o := UploadedObject{Name: name, Key: ref.Inbox() + name}
+	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
-		return UploadedObject{}, fmt.Errorf("upload %s: %w", name, err)
+		return o, fmt.Errorf("upload %s: %w", name, err)
 	}
-	o := UploadedObject{Name: name, Key: ref.Inbox() + name, Size: int64(len(data))}
-	created, err := storage.PutOnce(ctx, st, o.Key, data, storage.PutOptions{ContentType: contentType(name)})
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return o, fmt.Errorf("upload %s: %w", name, err)
+	}
+	o.Size = fi.Size()
+	// Streamed from the file (in parts, if large): a document of any
+	// size goes up in constant memory.
+	created, err := storage.PutOnceFrom(ctx, st, o.Key, io.NewSectionReader(f, 0, o.Size), o.Size, storage.PutOptions{ContentType: contentType(name)})
 	if err != nil {
 		return o, fmt.Errorf("upload %s to %s: %w", name, o.Key, err)
 	}
 	if !created {
-		old, _, err := storage.ReadAll(ctx, st, o.Key, int64(len(data)))
-		if err != nil && !errors.Is(err, storage.ErrTooLarge) {
+		same, err := sameContent(ctx, st, o.Key, f, o.Size)
+		if err != nil {
 			return o, fmt.Errorf("upload %s: %s exists; reading it back: %w", name, o.Key, err)
 		}
-		if err != nil || !bytes.Equal(old, data) {
+		if !same {
 			return o, fmt.Errorf("%w: %s: batches are final once uploaded; upload the corrected batch under a new batch identifier", ErrUploadConflict, o.Key)
 		}
 		o.Existed = true
 	}
 	e.log.DebugContext(ctx, "uploaded", "key", o.Key, "size", o.Size, "existed", o.Existed)
 	return o, nil
+}
+
+// sameContent reports whether the object under key holds the size bytes of
+// f: the same length and SM3, read streaming.
+func sameContent(ctx context.Context, st storage.Store, key string, f io.ReaderAt, size int64) (bool, error) {
+	rc, info, err := st.Get(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	if info.Size >= 0 && info.Size != size {
+		return false, nil
+	}
+	theirs, err := approval.Digest(io.LimitReader(rc, size+1))
+	if err != nil {
+		return false, err
+	}
+	ours, err := approval.Digest(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return false, err
+	}
+	return theirs == ours, nil
 }
 
 // uploadStore returns the store UploadBatch writes to, and a result saying
@@ -271,11 +299,11 @@ func readBatchDir(dir string, want pipeline.BatchRef) (pipeline.BatchRef, []stri
 			missing = append(missing, d.Name)
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, d.Name))
+		sum, err := fileDigest(filepath.Join(dir, d.Name))
 		if err != nil {
 			return pipeline.BatchRef{}, nil, err
 		}
-		if sum := sm3.Sum(data); !bytes.Equal(sum[:], d.Digest()) {
+		if sum != d.SM3 {
 			changed = append(changed, d.Name)
 		}
 	}

@@ -335,6 +335,17 @@ func NewDocument(name string, data []byte, seal string, pl Placement) Document {
 	return Document{Name: name, SM3: hex.EncodeToString(sum[:]), Seal: seal, Placement: pl}
 }
 
+// Digest returns the SM3 digest of what r reads, in lower-case hex as
+// Document.SM3 records it, reading it once, streaming: a document of any
+// size is hashed in constant memory.
+func Digest(r io.Reader) (string, error) {
+	h := sm3.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // MarshalSigned encodes m (see Marshal) and signs the encoding (see Sign),
 // returning the contents of ManifestName and SignatureName.
 func MarshalSigned(m *Manifest, signer crypto.Signer, cert *smx509.Certificate) (manifest, sig []byte, err error) {
