@@ -21,7 +21,8 @@ import (
 // memory is spooled to a file while it is hashed, sealed over the file,
 // and its output uploaded from it — to MinIO as a multipart upload, its
 // parts larger than s3.DefaultPartSize — and the output is the input
-// followed by the seal's update, verifying as the stored report says.
+// followed by the seal's update, verifying as the stored report says. A
+// retry after a crash reads the stored output spooled too.
 func TestLargeDocumentStreamed(t *testing.T) {
 	t.Parallel()
 	var doc bytes.Buffer
@@ -70,6 +71,23 @@ func TestLargeDocumentStreamed(t *testing.T) {
 			}
 			if stored.Indication != report.Passed || full.Indication != report.Passed || stored.SM3 != full.SM3 || stored.Size != int64(len(out)) {
 				t.Fatalf("stored report %s %s %d; full verification %s %s %d", stored.Indication, stored.SM3, stored.Size, full.Indication, full.SM3, full.Size)
+			}
+
+			// A crash after the output was written, before its report: the
+			// retry reads the stored output — spooled, as large as it is —
+			// and derives the same report from it.
+			ctx := context.Background()
+			if err := e.store.Delete(ctx, b.Ref.ReportKey(name)); err != nil {
+				t.Fatal(err)
+			}
+			e.rebuild()
+			if out, err := e.p.SealDocument(ctx, b.Ref, name); err != nil || out != report.OutcomeSealed {
+				t.Fatalf("SealDocument after the crash = %v, %v", out, err)
+			}
+			var again report.Document
+			e.record(b.Ref.ReportKey(name), &again)
+			if again.Indication != report.Passed || again.SM3 != stored.SM3 || again.Size != stored.Size || !bytes.Equal(e.read(b.Ref.SealedKey(name)), out) {
+				t.Fatalf("after the crash: report %s %s %d, output unchanged %v", again.Indication, again.SM3, again.Size, bytes.Equal(e.read(b.Ref.SealedKey(name)), out))
 			}
 		})
 	}

@@ -262,8 +262,11 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	}
 	defer input.Close()
 
+	// An output stored already is read like a document: into memory, or
+	// spooled to a file if large.
 	sealedKey, maxOutput := ref.SealedKey(name), 2*p.cfg.MaxDocumentSize
-	output, _, err := storage.ReadAll(ctx, p.store, sealedKey, maxOutput)
+	output, err := p.fetch(ctx, sealedKey, maxOutput)
+	defer func() { output.Close() }()
 	var rep *report.Document
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
@@ -292,7 +295,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		case !created:
 			// A concurrent delivery of the same task won; its output stands.
 			rep = nil
-			if output, _, err = storage.ReadAll(ctx, p.store, sealedKey, maxOutput); err != nil {
+			if output, err = p.fetch(ctx, sealedKey, maxOutput); err != nil {
 				return err
 			}
 		}

@@ -91,6 +91,12 @@ func newSource(data []byte) source {
 	return hashedSource(bytes.NewReader(data), data, int64(len(data)), h)
 }
 
+// memSource is the source of data without its digest: an output, which
+// nothing signs again.
+func memSource(data []byte) source {
+	return source{r: bytes.NewReader(data), size: int64(len(data)), data: data}
+}
+
 // readSource hashes the size bytes of r, reading them once, streaming.
 func readSource(r io.ReaderAt, size int64) (source, error) {
 	h := sm3.New()
@@ -108,17 +114,16 @@ func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) source {
 	return s
 }
 
-// fetch reads the object under key, of at most MaxDocumentSize bytes
+// fetch reads the object under key, of at most limit bytes
 // (storage.ErrTooLarge, as from storage.ReadAll), hashing it as it reads
 // it once: into memory, or one of more than spoolSize bytes into a
-// temporary file.
-func (p *Pipeline) fetch(ctx context.Context, key string) (source, error) {
+// temporary file (the caller closes the source).
+func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, error) {
 	rc, info, err := p.store.Get(ctx, key)
 	if err != nil {
 		return source{}, err
 	}
 	defer rc.Close()
-	limit := p.cfg.MaxDocumentSize
 	if info.Size > limit {
 		return source{}, fmt.Errorf("%w: %s is %d bytes, more than %d", storage.ErrTooLarge, key, info.Size, limit)
 	}
@@ -188,7 +193,7 @@ func (s source) bytes(limit int64) ([]byte, error) {
 // (the caller closes the source).
 func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) (source, error) {
 	key := ref.Inbox() + doc.Name
-	in, err := p.fetch(ctx, key)
+	in, err := p.fetch(ctx, key, p.cfg.MaxDocumentSize)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
@@ -230,15 +235,17 @@ func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl
 			return nil, err
 		}
 		out, err := p.sealOFD(ctx, input, seal, signer, cert, pl)
-		return &sealed{out: out}, err
+		return &sealed{out: memSource(out)}, err
 	}
 	return p.sealPDF(ctx, in, seal, signer, cert, pl)
 }
 
-// sealed is a sealed output: an OFD package, or a PDF's input followed by
-// the update pdfseal.UpdateReader made (pdf).
+// sealed is a sealed output: a PDF's input followed by the update
+// pdfseal.UpdateReader made (pdf), or an output whole (out): an OFD
+// package sealed here, or an output found in the store (fetched, and
+// spooled to a file if large).
 type sealed struct {
-	out []byte // an OFD output
+	out source // an output whole
 	in  source // a PDF's input
 	pdf *pdfseal.Sealed
 }
@@ -246,7 +253,7 @@ type sealed struct {
 // size is the length of the output.
 func (s *sealed) size() int64 {
 	if s.pdf == nil {
-		return int64(len(s.out))
+		return s.out.size
 	}
 	return s.in.size + int64(len(s.pdf.Update))
 }
@@ -255,7 +262,7 @@ func (s *sealed) size() int64 {
 // where it lies.
 func (s *sealed) reader() io.ReaderAt {
 	if s.pdf == nil {
-		return bytes.NewReader(s.out)
+		return s.out.r
 	}
 	return joined{s.in.r, s.in.size, s.pdf.Update}
 }
@@ -265,8 +272,8 @@ func (s *sealed) stream() io.Reader { return io.NewSectionReader(s.reader(), 0, 
 
 // bytes returns the output in memory.
 func (s *sealed) bytes() ([]byte, error) {
-	if s.pdf == nil {
-		return s.out, nil
+	if s.pdf == nil && s.out.data != nil {
+		return s.out.data, nil
 	}
 	b := make([]byte, s.size())
 	if _, err := s.reader().ReadAt(b, 0); err != nil && err != io.EOF {
@@ -407,18 +414,28 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		if ierr != nil {
 			return nil, ierr
 		}
-		c = ofdCarriedOver(input, s.out)
-		rep, err = p.verifier.Document(ctx, name, s.out)
+		output, oerr := s.out.bytes(2 * p.cfg.MaxDocumentSize)
+		if oerr != nil {
+			return nil, oerr
+		}
+		c = ofdCarriedOver(input, output)
+		rep, err = p.verifier.Document(ctx, name, output)
 	} else {
 		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
 			Detail: fmt.Sprintf("the first %d bytes are the approved document", in.size)}
 		// An output sealed here is the input where it lies followed by
 		// the update (sealed.reader): it begins with the input by
 		// construction. One found in the store is checked.
+		begins := true
+		if s.pdf == nil {
+			if begins, err = beginsWith(s.out, in); err != nil {
+				return nil, err
+			}
+		}
 		switch {
-		case s.pdf == nil && !beginsWith(s.out, in):
+		case !begins:
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
-			rep, err = p.verifier.Document(ctx, name, s.out)
+			rep, err = p.verifier.DocumentReader(ctx, name, s.out.r, s.out.size)
 		case s.pdf != nil && s.pdf.Alone() && in.data != nil:
 			rep, err = p.verifier.SealedPDF(ctx, name, in.data, s.pdf) // read in place
 		case s.pdf != nil && s.pdf.Alone():
@@ -440,12 +457,15 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 
 // beginsWith reports whether out begins with the document in: whether its
 // first bytes have in's SM3.
-func beginsWith(out []byte, in source) bool {
-	if int64(len(out)) < in.size {
-		return false
+func beginsWith(out, in source) (bool, error) {
+	if out.size < in.size {
+		return false, nil
 	}
-	sum := sm3.Sum(out[:in.size])
-	return hex.EncodeToString(sum[:]) == in.sm3
+	sum, err := approval.Digest(io.NewSectionReader(out.r, 0, in.size))
+	if err != nil {
+		return false, fmt.Errorf("pipeline: reading the output: %w", err)
+	}
+	return sum == in.sm3, nil
 }
 
 // checkApprovedContent names the pipeline's own check of a sealed output.

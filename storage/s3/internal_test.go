@@ -101,7 +101,7 @@ func TestPartReader(t *testing.T) {
 				var parts []int
 				for {
 					buf := make([]byte, partSize)
-					n, last, err := p.next(buf)
+					n, last, err := p.read(buf)
 					if err != nil {
 						if !tc.wantErr || !errors.Is(err, w.lengthErr) {
 							t.Fatalf("part %d: %v", len(parts)+1, err)
@@ -258,4 +258,29 @@ func FuzzMetadataRoundTrip(f *testing.F) {
 			t.Errorf("metadata value %q came back as %q", v, got)
 		}
 	})
+}
+
+func TestReadsAt(t *testing.T) {
+	data := []byte("0123456789")
+	advanced := bytes.NewReader(data)
+	advanced.Seek(3, io.SeekStart)
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+		size int64
+		want bool
+	}{
+		{"section at its start", io.NewSectionReader(bytes.NewReader(data), 0, 10), 10, true},
+		{"section of the middle", io.NewSectionReader(bytes.NewReader(data), 2, 5), 5, true},
+		{"bytes.Reader", bytes.NewReader(data), 10, true},
+		{"bytes.Reader read from", advanced, 7, false},
+		{"declared shorter", bytes.NewReader(data), 9, false},
+		{"declared longer", bytes.NewReader(data), 11, false},
+		{"size unknown", bytes.NewReader(data), -1, false},
+		{"a stream", iotest.OneByteReader(bytes.NewReader(data)), 10, false},
+	} {
+		if _, got := readsAt(tc.r, tc.size); got != tc.want {
+			t.Errorf("%s: readsAt = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -42,7 +42,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		n    int64
 		err  error
 	)
-	if size >= 0 && size <= s.partSize {
+	if ra, ok := readsAt(r, size); ok && size > s.partSize {
+		etag, n, err = w.sectioned(ra)
+	} else if size >= 0 && size <= s.partSize {
 		etag, err = w.streamed()
 		n = size
 	} else {
@@ -138,21 +140,19 @@ func (w *write) streamed() (string, error) {
 // buffered sends content of unknown length, or longer than one part: in
 // one PUT if it turns out to fit in one part, else as a multipart upload.
 func (w *write) buffered() (etag string, n int64, err error) {
-	partSize := w.s.partSize
-	if w.size > 0 {
-		// Known lengths may need larger parts to fit in maxParts.
-		partSize = max(partSize, ceilMiB((w.size+maxParts-1)/maxParts))
-	}
-	parts := &partReader{w: w}
+	partSize := w.partSize()
+	parts := &bufferedParts{partReader: partReader{w: w}, size: partSize}
 	buf := w.s.buffer(partSize)
-	first, last, err := parts.next(*buf)
+	first, last, err := parts.read(*buf)
 	if err != nil {
 		w.s.release(buf)
 		return "", 0, w.fail(err)
 	}
 	if !last {
 		// The multipart upload releases buf.
-		return w.multipart(partSize, buf, first, parts)
+		parts.first = &part{body: bytes.NewReader((*buf)[:first]), size: int64(first), release: func() { w.s.release(buf) }}
+		etag, err = w.multipart(parts)
+		return etag, parts.total, err
 	}
 	defer w.s.release(buf)
 	// A seekable body: the unconditional client may send it again.
@@ -163,19 +163,112 @@ func (w *write) buffered() (etag string, n int64, err error) {
 	return trimETag(info.ETag), int64(first), nil
 }
 
-// multipart sends the content as a multipart upload of parts of partSize
-// bytes, of which the first, of n bytes, is already in buf. It checks the
-// write's condition before the first part only to fail early: the
-// completion request carries it and decides. A failed upload is aborted.
-func (w *write) multipart(partSize int64, buf *[]byte, n int, parts *partReader) (etag string, total int64, err error) {
+// partSize returns the size of the parts of a multipart upload of the
+// write: the Store's, or larger if a known length needs more than
+// maxParts of those.
+func (w *write) partSize() int64 {
+	if w.size > 0 {
+		return max(w.s.partSize, ceilMiB((w.size+maxParts-1)/maxParts))
+	}
+	return w.s.partSize
+}
+
+// readsAt returns r as content a multipart upload can send part by part
+// where it lies, without buffering it — if r reads at offsets from its
+// start, is there (io.Seeker at 0) and holds exactly size bytes (Size),
+// as an *io.SectionReader or *bytes.Reader does.
+func readsAt(r io.Reader, size int64) (io.ReaderAt, bool) {
+	ra, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+		Size() int64
+	})
+	if !ok || ra.Size() != size {
+		return nil, false
+	}
+	if at, err := ra.Seek(0, io.SeekCurrent); err != nil || at != 0 {
+		return nil, false
+	}
+	return ra, true
+}
+
+// sectioned sends content of known length, longer than one part, that it
+// reads where it lies (readsAt), as a multipart upload whose parts are
+// sections of it: nothing is buffered, and a part sent again is read
+// again.
+func (w *write) sectioned(ra io.ReaderAt) (string, int64, error) {
+	etag, err := w.multipart(&sections{w: w, ra: ra, size: w.partSize()})
+	return etag, w.size, err
+}
+
+// part is one part of a multipart upload.
+type part struct {
+	body    io.ReadSeeker // seekable, so that a failed request may be sent again
+	size    int64
+	release func() // called once the part is uploaded or abandoned
+	last    bool
+}
+
+// parts yields the parts of a multipart upload in order.
+type parts interface {
+	next() (part, error)
+}
+
+// bufferedParts reads the parts of content it cannot read at offsets into
+// buffers of size bytes, the first of which buffered has read already.
+type bufferedParts struct {
+	partReader
+	size  int64
+	first *part
+}
+
+func (b *bufferedParts) next() (part, error) {
+	if p := b.first; p != nil {
+		b.first = nil
+		return *p, nil
+	}
+	buf := b.w.s.buffer(b.size)
+	n, last, err := b.read(*buf)
+	if err != nil {
+		b.w.s.release(buf)
+		return part{}, err
+	}
+	return part{body: bytes.NewReader((*buf)[:n]), size: int64(n), release: func() { b.w.s.release(buf) }, last: last}, nil
+}
+
+// sections cuts content read at offsets into parts of size bytes.
+type sections struct {
+	w    *write
+	ra   io.ReaderAt
+	size int64
+	at   int64
+}
+
+func (s *sections) next() (part, error) {
+	n := min(s.size, s.w.size-s.at)
+	p := part{body: io.NewSectionReader(readerAt{s.w.src, s.ra}, s.at, n), size: n, release: func() {}, last: s.at+n == s.w.size}
+	s.at += n
+	return p, nil
+}
+
+// multipart sends the content as a multipart upload of the parts ps
+// yields. It checks the write's condition before the first part only to
+// fail early: the completion request carries it and decides. A failed
+// upload is aborted.
+func (w *write) multipart(ps parts) (etag string, err error) {
+	abandon := func() {
+		if b, ok := ps.(*bufferedParts); ok && b.first != nil {
+			b.first.release()
+		}
+	}
 	if err := w.checkCondition(); err != nil {
-		w.s.release(buf)
-		return "", 0, err
+		abandon()
+		return "", err
 	}
 	uploadID, err := w.s.core.NewMultipartUpload(w.ctx, w.s.bucket, w.key, w.putOptions(false))
 	if err != nil {
-		w.s.release(buf)
-		return "", 0, w.fail(err)
+		abandon()
+		return "", w.fail(err)
 	}
 	defer func() {
 		if err != nil {
@@ -185,9 +278,10 @@ func (w *write) multipart(partSize int64, buf *[]byte, n int, parts *partReader)
 		}
 	}()
 
-	completed, err := w.uploadParts(uploadID, partSize, buf, n, parts)
+	completed, err := w.uploadParts(uploadID, ps)
+	abandon() // a first part never taken
 	if err != nil {
-		return "", 0, err
+		return "", err
 	}
 	if testHookBeforeComplete != nil {
 		testHookBeforeComplete(w.key)
@@ -196,26 +290,26 @@ func (w *write) multipart(partSize int64, buf *[]byte, n int, parts *partReader)
 	w.addCondition(&po)
 	info, err := w.s.once.CompleteMultipartUpload(w.ctx, w.s.bucket, w.key, uploadID, completed, po)
 	if err != nil {
-		return "", 0, w.fail(err)
+		return "", w.fail(err)
 	}
-	return trimETag(info.ETag), parts.total, nil
+	return trimETag(info.ETag), nil
 }
 
 // testHookBeforeComplete, if set, runs after the parts of a multipart
 // upload are uploaded and before it is completed.
 var testHookBeforeComplete func(key string)
 
-// uploadParts reads the parts after the first, of n bytes in buf, and
-// uploads them, up to Store.partUploads at once. It returns the parts in
-// order once all are uploaded, or the first failure.
-func (w *write) uploadParts(uploadID string, partSize int64, buf *[]byte, n int, parts *partReader) ([]minio.CompletePart, error) {
+// uploadParts uploads the parts ps yields, up to Store.partUploads at
+// once (so at most that many buffers of bufferedParts are in use). It
+// returns the parts in order once all are uploaded, or the first failure.
+func (w *write) uploadParts(uploadID string, ps parts) ([]minio.CompletePart, error) {
 	ctx, cancel := context.WithCancelCause(w.ctx)
 	defer cancel(nil)
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
 		completed []minio.CompletePart
-		slots     = make(chan struct{}, w.s.partUploads) // buffers in use
+		slots     = make(chan struct{}, w.s.partUploads) // parts in flight
 		failed    error
 	)
 	fail := func(err error) {
@@ -226,13 +320,24 @@ func (w *write) uploadParts(uploadID string, partSize int64, buf *[]byte, n int,
 		mu.Unlock()
 		cancel(err)
 	}
-	slots <- struct{}{} // for buf
 	for number := 1; ; number++ {
-		part, size := buf, n // buf and n move on to the next part
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		p, err := ps.next()
+		if err != nil {
+			<-slots
+			fail(err)
+			break
+		}
 		wg.Go(func() {
-			defer func() { w.s.release(part); <-slots }()
+			defer func() { p.release(); <-slots }()
 			uploaded, err := w.s.core.PutObjectPart(ctx, w.s.bucket, w.key, uploadID, number,
-				bytes.NewReader((*part)[:size]), int64(size), minio.PutObjectPartOptions{})
+				p.body, p.size, minio.PutObjectPartOptions{})
 			if err != nil {
 				fail(err)
 				return
@@ -241,27 +346,12 @@ func (w *write) uploadParts(uploadID string, partSize int64, buf *[]byte, n int,
 			completed = append(completed, minio.CompletePart{PartNumber: number, ETag: uploaded.ETag})
 			mu.Unlock()
 		})
-		if parts.done {
+		if p.last {
 			break
 		}
 		if number == maxParts {
-			w.lengthErr = fmt.Errorf("content is longer than %d parts of %d bytes", maxParts, partSize)
+			w.lengthErr = fmt.Errorf("content is longer than %d parts", maxParts)
 			fail(w.lengthErr)
-			break
-		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		buf = w.s.buffer(partSize)
-		var err error
-		if n, _, err = parts.next(*buf); err != nil {
-			w.s.release(buf)
-			<-slots
-			fail(err)
 			break
 		}
 	}
@@ -306,10 +396,10 @@ func (w *write) fail(err error) error {
 	switch {
 	case w.ctx.Err() != nil:
 		return w.s.classify(w.ctx, op, w.key, err)
-	case w.src.err != nil:
+	case w.src.failure() != nil:
 		// Not a storage failure, so not an *storage.Error, which would
 		// hide whether the reader's own failure is retryable.
-		return fmt.Errorf("%s %q: reading the content: %w", op, w.key, w.src.err)
+		return fmt.Errorf("%s %q: reading the content: %w", op, w.key, w.src.failure())
 	case w.lengthErr != nil:
 		return &storage.Error{Op: op, Key: w.key, Err: w.lengthErr}
 	}
@@ -384,8 +474,8 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// partReader cuts the content into parts. It reads one byte ahead, so
-// that it knows which part is the last.
+// partReader cuts the content into parts, read into buffers. It reads one
+// byte ahead, so that it knows which part is the last.
 type partReader struct {
 	w       *write
 	total   int64 // bytes read into parts
@@ -394,9 +484,9 @@ type partReader struct {
 	done    bool // the last part has been read
 }
 
-// next fills buf with the next part, reporting its length and whether it
+// read fills buf with the next part, reporting its length and whether it
 // is the last. A part is shorter than buf only if it is the last.
-func (p *partReader) next(buf []byte) (n int, last bool, err error) {
+func (p *partReader) read(buf []byte) (n int, last bool, err error) {
 	if p.pending {
 		buf[0], n, p.pending = p.ahead, 1, false
 	}
@@ -437,6 +527,8 @@ func (p *partReader) next(buf []byte) (n int, last bool, err error) {
 type source struct {
 	ctx context.Context
 	r   io.Reader
+
+	mu  sync.Mutex // parts read at offsets (readerAt) fail side by side
 	err error
 }
 
@@ -446,9 +538,40 @@ func (s *source) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
+	s.record(err)
+	return n, err
+}
+
+// record remembers err if it is the content's first failure.
+func (s *source) record(err error) {
+	if err == nil || err == io.EOF {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
 		s.err = err
 	}
+}
+
+// failure returns the content's first failure, if any.
+func (s *source) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// readerAt reads the caller's content at offsets (sectioned), recording
+// its failures in src.
+type readerAt struct {
+	src *source
+	ra  io.ReaderAt
+}
+
+// ReadAt implements io.ReaderAt.
+func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.ra.ReadAt(p, off)
+	r.src.record(err)
 	return n, err
 }
 

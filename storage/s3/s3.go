@@ -9,7 +9,11 @@
 // PUT. Larger content, and content of unknown size that turns out larger
 // than one part, goes up as a multipart upload: parts of PartSize bytes, up
 // to Config.PartUploads of them in flight, each buffered so that a failed
-// part can be sent again. Content of unknown size that fits in one part is
+// part can be sent again — unless Put can read the content where it lies,
+// at offsets (an *io.SectionReader, *bytes.Reader or the like, at its
+// start, of the declared size): then each part is a section of it, read
+// again if sent again, and nothing is buffered, so a file of any size goes
+// up in constant memory. Content of unknown size that fits in one part is
 // buffered and sent in one PUT, so a small object always gets the plain MD5
 // ETag. Either way the write is all or nothing: a PUT whose body ends early
 // (or whose content turns out longer than declared) is cut off before its
@@ -176,7 +180,8 @@ type Config struct {
 	// larger Put of known size uses larger parts if 10000 do not suffice.
 	PartSize int64
 	// PartUploads is how many parts of one Put are uploaded at once. A
-	// multipart Put holds up to PartUploads buffers of PartSize bytes.
+	// multipart Put of content it cannot read at offsets holds up to
+	// PartUploads buffers of PartSize bytes.
 	// Zero means DefaultPartUploads.
 	PartUploads int
 	// MaxRetries is how many times a request that may safely be repeated

@@ -224,16 +224,23 @@ func TestMultipart(t *testing.T) {
 			{4 * partSize, 4},
 			{4*partSize + 12345, 5},
 		} {
-			for _, declared := range []bool{true, false} {
-				name := fmt.Sprintf("%d parallel, %d bytes, size declared %v", parallel, tc.size, declared)
+			// Content of unknown size, of known size read as a stream
+			// (buffered part by part), of known size read at offsets
+			// (each part a section of it, nothing buffered).
+			for _, how := range []string{"size unknown", "size declared", "read at offsets"} {
+				name := fmt.Sprintf("%d parallel, %d bytes, %s", parallel, tc.size, how)
 				t.Run(name, func(t *testing.T) {
-					key := fmt.Sprintf("multipart/%d/%d/%v", parallel, tc.size, declared)
+					key := fmt.Sprintf("multipart/%d/%d/%s", parallel, tc.size, how)
 					want := content(byte(tc.size), tc.size)
-					size := int64(-1)
-					if declared {
-						size = int64(len(want))
+					var body io.Reader = readerOnly{bytes.NewReader(want)}
+					size := int64(len(want))
+					switch how {
+					case "size unknown":
+						size = -1
+					case "read at offsets":
+						body = io.NewSectionReader(bytes.NewReader(want), 0, size)
 					}
-					put, err := s.Put(t.Context(), key, readerOnly{bytes.NewReader(want)}, size, storage.PutOptions{ContentType: "application/pdf"})
+					put, err := s.Put(t.Context(), key, body, size, storage.PutOptions{ContentType: "application/pdf"})
 					if err != nil {
 						t.Fatal(err)
 					}

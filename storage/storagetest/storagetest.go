@@ -661,6 +661,21 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
+// failingReaderAt holds n bytes, then fails with err.
+type failingReaderAt struct {
+	n   int64
+	err error
+}
+
+func (r failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	k := int(max(0, min(int64(len(p)), r.n-off)))
+	clear(p[:k])
+	if k < len(p) {
+		return k, r.err
+	}
+	return k, nil
+}
+
 func testFailingReader(t *testing.T, s storage.Store) {
 	errBroken := errors.New("upload connection broken")
 	const key, old = "failing/new", "failing/old"
@@ -672,6 +687,15 @@ func testFailingReader(t *testing.T, s storage.Store) {
 		_, err := s.Put(t.Context(), tc.key, &failingReader{n: 1 << 20, err: errBroken}, tc.size, storage.PutOptions{})
 		if !errors.Is(err, errBroken) {
 			t.Errorf("Put(%q, size %d) from a failing reader: error %v, want it to wrap the reader's", tc.key, tc.size, err)
+		}
+	}
+	// Content a store may read at offsets, in parts side by side, failing
+	// after the first MiB.
+	for _, size := range []int64{4 << 20, 12 << 20} {
+		_, err := s.Put(t.Context(), key, io.NewSectionReader(failingReaderAt{n: 1 << 20, err: errBroken}, 0, size), size, storage.PutOptions{})
+		var se *storage.Error
+		if !errors.Is(err, errBroken) || errors.As(err, &se) {
+			t.Errorf("Put(%q, size %d) from a failing io.SectionReader: error %v, want it to wrap the reader's, not to be the store's", key, size, err)
 		}
 	}
 	requireAbsent(t, s, key)
