@@ -16,7 +16,7 @@
 // Where things are: pipeline.go holds Config, New and the batch flow
 // (Intake, SealDocument); approvals.go loads, validates and caches
 // approvals; sealing.go checks a seal's usability, reads the document,
-// signs and self-checks the output (and SealLocal); records.go writes
+// signs and self-checks the output (and SealLocalFile); records.go writes
 // rejection and usage records; batchreport.go collects the outcomes into
 // the batch report; batch.go names a batch's object keys; errors.go holds
 // ErrNotReady, the rejection codes and RejectError.

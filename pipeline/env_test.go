@@ -296,3 +296,17 @@ func (e *env) put(key string, data []byte) {
 func selfSigned(t *testing.T, cn string) (crypto.Signer, *smx509.Certificate) {
 	return testpki.SelfSigned(t, cn)
 }
+
+// sealLocal seals the document in with e's pipeline outside any batch
+// (Pipeline.SealLocalFile), returning the output's bytes.
+func (e *env) sealLocal(in []byte, seal string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
+	out, rep, err := e.p.SealLocalFile(context.Background(), bytes.NewReader(in), int64(len(in)), seal, pl, output)
+	if err != nil {
+		return nil, nil, err
+	}
+	var b bytes.Buffer
+	if _, err := out.WriteTo(&b); err != nil {
+		return nil, nil, err
+	}
+	return b.Bytes(), rep, nil
+}

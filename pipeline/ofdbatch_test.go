@@ -268,7 +268,7 @@ func TestOFDLocalSeal(t *testing.T) {
 	e := newEnv(t, pipeline.Config{Operator: "local:tester"})
 	b := e.formatBatch("local-ofd", 1, false, demo.FormatOFD)
 	in := b.Files[demo.FormatOFD.DocumentName(1)]
-	out, rep, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "out.ofd")
+	out, rep, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "out.ofd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestOFDLocalSeal(t *testing.T) {
 		t.Fatalf("local usage records: %d", n)
 	}
 	var rj *pipeline.RejectError
-	if _, _, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 9, X: 20, Y: 20}, "o.ofd"); !errors.As(err, &rj) || rj.Code != pipeline.CodePlacementInvalid {
+	if _, _, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Page: 9, X: 20, Y: 20}, "o.ofd"); !errors.As(err, &rj) || rj.Code != pipeline.CodePlacementInvalid {
 		t.Fatalf("sealing on page 9 of a one-page OFD = %v, want %s", err, pipeline.CodePlacementInvalid)
 	}
 }

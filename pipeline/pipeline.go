@@ -280,13 +280,9 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if err := sealedBy(rep, seal); err != nil {
 			return err
 		}
-		head, err := input.head()
-		if err != nil {
-			return err
-		}
 		// Streamed from where the input lies: uploaded in parts if large.
 		created, err := storage.PutOnceFrom(ctx, p.store, sealedKey, s.stream(), s.size(), storage.PutOptions{
-			ContentType: contentType(head),
+			ContentType: contentType(input.head),
 			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
 		})
 		switch {

@@ -455,7 +455,7 @@ func TestLocalSeal(t *testing.T) {
 	e := newEnv(t, pipeline.Config{Operator: "local:tester"})
 	b := e.sampleBatch("local", 1, false)
 	in := b.Files[demo.DocumentName(1)]
-	out, rep, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "out.pdf")
+	out, rep, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "out.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +467,7 @@ func TestLocalSeal(t *testing.T) {
 	}
 	e.setStatus(demo.SealCivil, registry.StatusRevoked, "x")
 	var rj *pipeline.RejectError
-	if _, _, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Page: 1}, "o.pdf"); !errors.As(err, &rj) || rj.Code != pipeline.CodeSealNotActive {
+	if _, _, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Page: 1}, "o.pdf"); !errors.As(err, &rj) || rj.Code != pipeline.CodeSealNotActive {
 		t.Fatalf("sealing with a revoked seal = %v", err)
 	}
 }
@@ -554,7 +554,7 @@ func TestLosingDeliveryRecordsTheWinner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	winner, _, err := e.p.SealLocal(ctx, b.Files[name], m.Documents[0].Seal, m.Documents[0].Placement, "winner.pdf")
+	winner, _, err := e.sealLocal(b.Files[name], m.Documents[0].Seal, m.Documents[0].Placement, "winner.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +585,7 @@ func TestVerifyJudgesStatusAtSigningTime(t *testing.T) {
 	e := newEnv(t, pipeline.Config{})
 	ctx := context.Background()
 	in := e.sampleBatch("status", 1, false).Files[demo.DocumentName(1)]
-	before, _, err := e.p.SealLocal(ctx, in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "before.pdf")
+	before, _, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Page: 1, X: 20, Y: 20}, "before.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestPDFPlacementRejections(t *testing.T) {
 			return demo.DocumentName(1)
 		}},
 		{"certifying a signed document", func(t *testing.T, e *env, b *demo.Batch) string {
-			signed, _, err := e.p.SealLocal(context.Background(), b.Files[demo.DocumentName(1)], demo.SealCivil, approval.DefaultPlacement, "signed.pdf")
+			signed, _, err := e.sealLocal(b.Files[demo.DocumentName(1)], demo.SealCivil, approval.DefaultPlacement, "signed.pdf")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,12 +110,12 @@ func TestLocalSealKeyword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rep, err := e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Keyword: "（盖章）"}, "kw.pdf")
+	_, rep, err := e.sealLocal(in, demo.SealCivil, approval.Placement{Keyword: "（盖章）"}, "kw.pdf")
 	if err != nil || rep.Indication != report.Passed {
-		t.Fatalf("SealLocal: %v, %+v", err, rep)
+		t.Fatalf("SealLocalFile: %v, %+v", err, rep)
 	}
 	var rj *pipeline.RejectError
-	_, _, err = e.p.SealLocal(context.Background(), in, demo.SealCivil, approval.Placement{Keyword: "人民法院"}, "kw2.pdf")
+	_, _, err = e.sealLocal(in, demo.SealCivil, approval.Placement{Keyword: "人民法院"}, "kw2.pdf")
 	if !errors.As(err, &rj) || rj.Code != pipeline.CodePlacementInvalid || !strings.Contains(rj.Reason, `"人民法院"`) {
 		t.Fatalf("a missing keyword: %v", err)
 	}

@@ -66,6 +66,7 @@ type source struct {
 	r      io.ReaderAt
 	size   int64
 	data   []byte
+	head   []byte // the first bytes, which tell the format (verify.DetectFormat)
 	sm3    string // hex
 	prefix *pdfseal.Prefix
 	close  func() error
@@ -85,16 +86,10 @@ func (s source) Close() error {
 // (storage.PutOnceFrom), so memory does not grow with it.
 const spoolSize = 16 << 20
 
-func newSource(data []byte) source {
-	h := sm3.New()
-	h.Write(data)
-	return hashedSource(bytes.NewReader(data), data, int64(len(data)), h)
-}
-
 // memSource is the source of data without its digest: an output, which
 // nothing signs again.
 func memSource(data []byte) source {
-	return source{r: bytes.NewReader(data), size: int64(len(data)), data: data}
+	return source{r: bytes.NewReader(data), size: int64(len(data)), data: data, head: data[:min(len(data), headSize)]}
 }
 
 // readSource hashes the size bytes of r, reading them once, streaming.
@@ -103,41 +98,48 @@ func readSource(r io.ReaderAt, size int64) (source, error) {
 	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return source{}, fmt.Errorf("pipeline: reading the document: %w", err)
 	}
-	return hashedSource(r, nil, size, h), nil
+	return hashedSource(r, nil, size, h)
 }
 
 // hashedSource is the source of the size bytes of r (data, if they are in
-// memory), which h, an SM3 hash, has been fed.
-func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) source {
+// memory), which h, an SM3 hash, has been fed. It reads their first bytes
+// if they are not in memory.
+func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) (source, error) {
 	s := source{r: r, size: size, data: data, sm3: hex.EncodeToString(h.Sum(nil))}
 	s.prefix, _ = pdfseal.NewPrefix(h, size) // an SM3 state always makes one
-	return s
+	if data != nil {
+		s.head = data[:min(len(data), headSize)]
+		return s, nil
+	}
+	s.head = make([]byte, min(size, headSize))
+	if _, err := r.ReadAt(s.head, 0); err != nil && err != io.EOF {
+		return source{}, fmt.Errorf("pipeline: reading the document: %w", err)
+	}
+	return s, nil
 }
+
+// headSize is how many of a document's first bytes a source keeps.
+const headSize = 1024
 
 // fetch reads the object under key, of at most limit bytes
 // (storage.ErrTooLarge, as from storage.ReadAll), hashing it as it reads
 // it once: into memory, or one of more than spoolSize bytes into a
 // temporary file (the caller closes the source).
 func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, error) {
-	rc, info, err := p.store.Get(ctx, key)
-	if err != nil {
-		return source{}, err
-	}
-	defer rc.Close()
-	if info.Size > limit {
-		return source{}, fmt.Errorf("%w: %s is %d bytes, more than %d", storage.ErrTooLarge, key, info.Size, limit)
-	}
 	var buf bytes.Buffer
 	var f *os.File
-	sink := io.Writer(&buf)
-	if info.Size > spoolSize || info.Size < 0 {
-		if f, err = os.CreateTemp("", "sealpipe-document-*"); err != nil {
-			return source{}, fmt.Errorf("pipeline: spooling %s: %w", key, err)
+	h := sm3.New()
+	n, _, err := storage.CopyObject(ctx, p.store, key, limit, func(info storage.ObjectInfo) (io.Writer, error) {
+		if info.Size >= 0 && info.Size <= spoolSize {
+			buf.Grow(int(info.Size) + bytes.MinRead)
+			return io.MultiWriter(&buf, h), nil
 		}
-		sink = f
-	} else {
-		buf.Grow(int(info.Size) + bytes.MinRead)
-	}
+		var err error
+		if f, err = os.CreateTemp("", "sealpipe-document-*"); err != nil {
+			return nil, fmt.Errorf("pipeline: spooling %s: %w", key, err)
+		}
+		return io.MultiWriter(f, h), nil
+	})
 	release := func() error {
 		if f == nil {
 			return nil
@@ -145,31 +147,20 @@ func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, 
 		f.Close()
 		return os.Remove(f.Name())
 	}
-	h := sm3.New()
-	n, err := io.Copy(io.MultiWriter(sink, h), io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
 	switch {
 	case err != nil:
 		release()
-		return source{}, fmt.Errorf("storage: read %s: %w", key, err)
-	case n > limit:
-		release()
-		return source{}, fmt.Errorf("%w: %s holds more than %d bytes", storage.ErrTooLarge, key, limit)
+		return source{}, err
 	case f == nil:
-		return hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h), nil
+		return hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h)
 	}
-	s := hashedSource(f, nil, n, h)
+	s, err := hashedSource(f, nil, n, h)
+	if err != nil {
+		release()
+		return source{}, err
+	}
 	s.close = release
 	return s, nil
-}
-
-// head returns the document's first bytes, which tell its format
-// (verify.DetectFormat).
-func (s source) head() ([]byte, error) {
-	head := make([]byte, min(s.size, 1024))
-	if _, err := s.r.ReadAt(head, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("pipeline: reading the document: %w", err)
-	}
-	return head, nil
 }
 
 // bytes returns the document's bytes, reading them if they are not in
@@ -217,13 +208,9 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 // (sealPDF), an OFD package a new package with one more Seal signature
 // (sealOFD). Content of neither format is DOCUMENT_MALFORMED.
 func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl approval.Placement) (*sealed, error) {
-	head, err := in.head()
-	if err != nil {
-		return nil, err
-	}
-	format := verify.DetectFormat(head)
+	format := verify.DetectFormat(in.head)
 	if format == verify.FormatUnknown {
-		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, head[:min(len(head), 8)])
+		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, in.head[:min(len(in.head), 8)])
 	}
 	signer, cert, err := p.signer(ctx, seal)
 	if err != nil {
@@ -269,18 +256,6 @@ func (s *sealed) reader() io.ReaderAt {
 
 // stream returns a reader of the output.
 func (s *sealed) stream() io.Reader { return io.NewSectionReader(s.reader(), 0, s.size()) }
-
-// bytes returns the output in memory.
-func (s *sealed) bytes() ([]byte, error) {
-	if s.pdf == nil && s.out.data != nil {
-		return s.out.data, nil
-	}
-	b := make([]byte, s.size())
-	if _, err := s.reader().ReadAt(b, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("pipeline: reading the document: %w", err)
-	}
-	return b, nil
-}
 
 // joined reads the n bytes of a followed by b.
 type joined struct {
@@ -403,13 +378,10 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // one that pdfseal.Update just made from an input without signatures
 // (s.pdf.Alone) is not even parsed again (verify.Verifier.SealedPDF).
 func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed) (*report.Document, error) {
-	head, err := in.head()
-	if err != nil {
-		return nil, err
-	}
 	var c report.Check
 	var rep *report.Document
-	if verify.DetectFormat(head) == verify.FormatOFD {
+	var err error
+	if verify.DetectFormat(in.head) == verify.FormatOFD {
 		input, ierr := in.bytes(p.cfg.MaxDocumentSize)
 		if ierr != nil {
 			return nil, ierr
@@ -500,54 +472,23 @@ func failedChecks(rep *report.Document) string {
 	return strings.Join(out, "; ")
 }
 
-// SealLocal seals one document outside any batch, for `sealpipe seal`: the
-// operator running it stands in for the approver. The seal must be active
-// and valid now. It verifies the output and records the use (with output
-// as its name) before returning the sealed bytes and their report. Refusals
-// are *RejectError.
-func (p *Pipeline) SealLocal(ctx context.Context, input []byte, sealID string, pl approval.Placement, output string) ([]byte, *report.Document, error) {
-	s, rep, err := p.sealLocal(ctx, newSource(input), sealID, pl, output)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := s.bytes()
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, rep, nil
-}
-
-// SealLocalFile is SealLocal for a document of size bytes read through r,
-// a file, which is never held whole: r is read once, streaming, for its
-// SM3, and a PDF sealed over r (pdfseal.UpdateReader), verified without
-// hashing its bytes again, up to Config.MaxFileSize; an OFD package is
-// read whole, up to Config.MaxDocumentSize. The caller writes the
-// output (Output.WriteTo), which reads r again: r must not change until
-// it has.
+// SealLocalFile seals one document outside any batch, for `sealpipe
+// seal`: the operator running it stands in for the approver. The seal must
+// be active and valid now. It verifies the output and records the use
+// (with output as its name) before returning the sealed document and its
+// report. Refusals are *RejectError.
+//
+// The document, of size bytes read through r (a file), is never held
+// whole: r is read once, streaming, for its SM3, and a PDF sealed over r
+// (pdfseal.UpdateReader), verified without hashing its bytes again, up to
+// Config.MaxFileSize; an OFD package is read whole, up to
+// Config.MaxDocumentSize. The caller writes the output (Output.WriteTo),
+// which reads r again: r must not change until it has.
 func (p *Pipeline) SealLocalFile(ctx context.Context, r io.ReaderAt, size int64, sealID string, pl approval.Placement, output string) (*Output, *report.Document, error) {
 	in, err := readSource(r, size)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, rep, err := p.sealLocal(ctx, in, sealID, pl, output)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Output{s}, rep, nil
-}
-
-// Output is a document SealLocalFile sealed.
-type Output struct{ s *sealed }
-
-// Size is the length of the output, in bytes.
-func (o *Output) Size() int64 { return o.s.size() }
-
-// WriteTo writes the output to w: a PDF's input, read again where it
-// lies, then its incremental update.
-func (o *Output) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, o.s.stream()) }
-
-// sealLocal is SealLocal and SealLocalFile of in.
-func (p *Pipeline) sealLocal(ctx context.Context, in source, sealID string, pl approval.Placement, output string) (*sealed, *report.Document, error) {
 	e, err := p.usableSeal(ctx, sealID, nil, "")
 	if err != nil {
 		return nil, nil, err
@@ -570,5 +511,15 @@ func (p *Pipeline) sealLocal(ctx context.Context, in source, sealID string, pl a
 	if _, err := p.audit.Commit(ctx, e.ID, "local:"+rec.Key(), []string{rec.Key()}); err != nil {
 		return nil, nil, err
 	}
-	return s, rep, nil
+	return &Output{s}, rep, nil
 }
+
+// Output is a document SealLocalFile sealed.
+type Output struct{ s *sealed }
+
+// Size is the length of the output, in bytes.
+func (o *Output) Size() int64 { return o.s.size() }
+
+// WriteTo writes the output to w: a PDF's input, read again where it
+// lies, then its incremental update.
+func (o *Output) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, o.s.stream()) }

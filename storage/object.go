@@ -17,26 +17,47 @@ var ErrTooLarge = errors.New("storage: object too large")
 // reading, and the bytes read are counted too. A missing object is an error
 // wrapping ErrNotExist, as from Get.
 func ReadAll(ctx context.Context, st Store, key string, limit int64) ([]byte, ObjectInfo, error) {
+	var buf bytes.Buffer
+	_, info, err := CopyObject(ctx, st, key, limit, func(info ObjectInfo) (io.Writer, error) {
+		if info.Size >= 0 {
+			buf.Grow(int(info.Size) + bytes.MinRead) // read without growing
+		}
+		return &buf, nil
+	})
+	if err != nil {
+		return nil, info, err
+	}
+	return buf.Bytes(), info, nil
+}
+
+// CopyObject copies the object under key, of at most limit bytes, to the
+// writer that sink returns for the object's information (chosen by its
+// size, say), and returns the number of bytes copied and the information.
+// As with ReadAll, an object of more than limit bytes is an error wrapping
+// ErrTooLarge, found before reading if the store reports the size and
+// else by counting, and a missing one an error wrapping ErrNotExist: the
+// writer may then hold a part of the object, which the caller discards.
+func CopyObject(ctx context.Context, st Store, key string, limit int64, sink func(ObjectInfo) (io.Writer, error)) (int64, ObjectInfo, error) {
 	rc, info, err := st.Get(ctx, key)
 	if err != nil {
-		return nil, ObjectInfo{}, err
+		return 0, ObjectInfo{}, err
 	}
 	defer rc.Close()
 	if info.Size > limit {
-		return nil, info, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, key, info.Size, limit)
+		return 0, info, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, key, info.Size, limit)
 	}
-	var buf bytes.Buffer
-	if info.Size >= 0 {
-		buf.Grow(int(info.Size) + bytes.MinRead) // read without growing
+	w, err := sink(info)
+	if err != nil {
+		return 0, info, err
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(rc, limit+1)); err != nil { // one byte more reveals a longer content
-		return nil, info, fmt.Errorf("storage: read %s: %w", key, err)
+	n, err := io.Copy(w, io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
+	switch {
+	case err != nil:
+		return n, info, fmt.Errorf("storage: read %s: %w", key, err)
+	case n > limit:
+		return n, info, fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, key, limit)
 	}
-	b := buf.Bytes()
-	if int64(len(b)) > limit {
-		return nil, info, fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, key, limit)
-	}
-	return b, info, nil
+	return n, info, nil
 }
 
 // PutOnce writes body under key unless an object is there already: the

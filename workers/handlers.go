@@ -70,7 +70,11 @@ type Config struct {
 const DefaultChunkSize = 8
 
 // minChunks is how many tasks a batch is spread over at least, ChunkSize
-// permitting: DefaultConcurrency on two cores.
+// permitting: DefaultConcurrency on two cores. It is a constant, not the
+// running server's concurrency, because the chunks must depend on the
+// batch alone: intake may run again on another server (after a crash, or
+// on a worker configured otherwise) and must make the same chunks, whose
+// task IDs deduplicate the work it enqueues again.
 const minChunks = 32
 
 // chunkSize is the number of documents per documents:seal task for a
