@@ -75,9 +75,12 @@ func (p *Pipeline) commitUses(ctx context.Context, ref BatchRef, entries []repor
 	}
 	bySeal := map[string][]string{}
 	for _, d := range a.manifest.Documents {
-		if sealed[d.Name] {
-			rec := audit.Record{SealID: d.Seal, Department: ref.Department, Batch: ref.Batch, Document: d.Name}
-			bySeal[d.Seal] = append(bySeal[d.Seal], rec.Key())
+		if !sealed[d.Name] {
+			continue
+		}
+		for _, u := range d.Seals() {
+			rec := audit.Record{SealID: u.Seal, Department: ref.Department, Batch: ref.Batch, Document: d.Name}
+			bySeal[u.Seal] = append(bySeal[u.Seal], rec.Key())
 		}
 	}
 	var out []report.LogCheckpoint

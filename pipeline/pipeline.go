@@ -252,9 +252,12 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	if !ok {
 		return reject(CodeNotApproved, nil, "document %q is not listed in the batch's approval", name)
 	}
-	seal, err := p.usableSeal(ctx, doc.Seal, a.approver, ref.Department)
-	if err != nil {
-		return err
+	uses := doc.Seals()
+	seals := make([]*registry.Entry, len(uses))
+	for i, u := range uses {
+		if seals[i], err = p.usableSeal(ctx, u.Seal, a.approver, ref.Department); err != nil {
+			return err
+		}
 	}
 	input, err := p.readDocument(ctx, ref, doc, a)
 	if err != nil {
@@ -270,20 +273,20 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	var rep *report.Document
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
-		s, err := p.seal(ctx, input, seal, doc.Placement)
+		s, err := p.sealAll(ctx, input, seals, uses)
 		if err != nil {
 			return err
 		}
 		if rep, err = p.check(ctx, sealedKey, input, s); err != nil {
 			return err
 		}
-		if err := sealedBy(rep, seal); err != nil {
+		if err := sealedBy(rep, seals...); err != nil {
 			return err
 		}
 		// Streamed from where the input lies: uploaded in parts if large.
 		created, err := storage.PutOnceFrom(ctx, p.store, sealedKey, s.stream(), s.size(), storage.PutOptions{
 			ContentType: contentType(input.head),
-			Metadata:    map[string]string{"seal-id": seal.ID, "source-sm3": doc.SM3},
+			Metadata:    map[string]string{"seal-id": seals[0].ID, "source-sm3": doc.SM3},
 		})
 		switch {
 		case err != nil:
@@ -306,12 +309,14 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if rep, err = p.check(ctx, sealedKey, input, &sealed{out: output}); err != nil {
 			return err
 		}
-		if err := sealedBy(rep, seal); err != nil {
+		if err := sealedBy(rep, seals...); err != nil {
 			return err
 		}
 	}
-	if err := p.recordUse(ctx, ref, name, seal, a, input, rep); err != nil {
-		return err
+	for _, seal := range seals {
+		if err := p.recordUse(ctx, ref, name, seal, a, input, rep); err != nil {
+			return err
+		}
 	}
 	return p.putRecord(ctx, ref.ReportKey(name), rep)
 }

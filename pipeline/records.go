@@ -97,16 +97,18 @@ func (p *Pipeline) recordUse(ctx context.Context, ref BatchRef, name string, sea
 
 // usageRecord describes one use of seal: document name (in) sealed into
 // outputName, whose report is rep (its SM3 is the output's), with the
-// signer and signing time of the output's last signature.
+// signer and signing time of the output's last signature by seal.
 func (p *Pipeline) usageRecord(seal *registry.Entry, name, outputName string, in source, rep *report.Document) audit.Record {
 	rec := audit.Record{
 		SealID: seal.ID, SealName: seal.Name, Document: name, Output: outputName,
 		InputSM3: in.sm3, OutputSM3: rep.SM3,
 		Operator: p.cfg.Operator,
 	}
-	if n := len(rep.Signatures); n > 0 {
-		last := rep.Signatures[n-1]
-		rec.Signer, rec.SignerSerial, rec.SignedAt = last.Signer, last.SignerSerial, last.SigningTime
+	for i := len(rep.Signatures) - 1; i >= 0; i-- {
+		if sig := rep.Signatures[i]; sig.SealID == seal.ID {
+			rec.Signer, rec.SignerSerial, rec.SignedAt = sig.Signer, sig.SignerSerial, sig.SigningTime
+			break
+		}
 	}
 	return rec
 }

@@ -227,6 +227,40 @@ func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl
 	return p.sealPDF(ctx, in, seal, signer, cert, pl)
 }
 
+// sealAll applies seals in turn, each at its use's placement
+// (approval.Document.Seals), each over the output of the one before
+// (sealed.resealable): a PDF gets an incremental update per seal, an OFD
+// package one more signature per seal.
+func (p *Pipeline) sealAll(ctx context.Context, in source, seals []*registry.Entry, uses []approval.SealUse) (*sealed, error) {
+	s, err := p.seal(ctx, in, seals[0], uses[0].Placement)
+	for i := 1; err == nil && i < len(seals); i++ {
+		if in, err = s.resealable(); err == nil {
+			s, err = p.seal(ctx, in, seals[i], uses[i].Placement)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// resealable returns the output as a source to seal again: an OFD
+// package in memory, or a PDF's input followed by its update, read where
+// they lie, with the SM3 state over both (its prefix), so that the next
+// seal does not hash the document again.
+func (s *sealed) resealable() (source, error) {
+	if s.pdf == nil {
+		return memSource(s.out.data), nil
+	}
+	h := s.in.prefix.Hash()
+	h.Write(s.pdf.Update)
+	prefix, err := pdfseal.NewPrefix(h, s.size())
+	if err != nil {
+		return source{}, err
+	}
+	return source{r: s.reader(), size: s.size(), head: s.in.head, prefix: prefix}, nil
+}
+
 // sealed is a sealed output: a PDF's input followed by the update
 // pdfseal.UpdateReader made (pdf), or an output whole (out): an OFD
 // package sealed here, or an output found in the store (fetched, and
@@ -393,7 +427,7 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		c = ofdCarriedOver(input, output)
 		rep, err = p.verifier.Document(ctx, name, output)
 	} else {
-		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + one incremental update", Result: report.OK,
+		c = report.Check{Name: checkApprovedContent, Clause: "sealpipe: output = approved input + an incremental update per seal", Result: report.OK,
 			Detail: fmt.Sprintf("the first %d bytes are the approved document", in.size)}
 		// An output sealed here is the input where it lies followed by
 		// the update (sealed.reader): it begins with the input by
@@ -408,10 +442,10 @@ func (p *Pipeline) check(ctx context.Context, name string, in source, s *sealed)
 		case !begins:
 			c.Result, c.SubIndication, c.Detail = report.NotOK, report.SubHashFailure, "the output does not begin with the approved document"
 			rep, err = p.verifier.DocumentReader(ctx, name, s.out.r, s.out.size)
-		case s.pdf != nil && s.pdf.Alone() && in.data != nil:
-			rep, err = p.verifier.SealedPDF(ctx, name, in.data, s.pdf) // read in place
+		case s.pdf != nil && s.pdf.Alone() && s.in.data != nil:
+			rep, err = p.verifier.SealedPDF(ctx, name, s.in.data, s.pdf) // read in place
 		case s.pdf != nil && s.pdf.Alone():
-			rep, err = p.verifier.SealedPDFReader(ctx, name, in.r, in.size, s.pdf)
+			rep, err = p.verifier.SealedPDFReader(ctx, name, s.in.r, s.in.size, s.pdf)
 		default:
 			rep, err = p.verifier.PDFReader(ctx, name, s.reader(), s.size(), in.prefix)
 		}
@@ -444,18 +478,23 @@ func beginsWith(out, in source) (bool, error) {
 const checkApprovedContent = "approved-content"
 
 // sealedBy accepts the report of a sealed output only if it passed its
-// verification and its last signature is seal's: an output that does not
-// verify, carries no signature or another seal's is a SELF_CHECK_FAILED
-// refusal, never a sealed document.
-func sealedBy(rep *report.Document, seal *registry.Entry) error {
+// verification and its last signatures are seals', in order: an output
+// that does not verify, carries too few signatures or another seal's is a
+// SELF_CHECK_FAILED refusal, never a sealed document.
+func sealedBy(rep *report.Document, seals ...*registry.Entry) error {
 	n := len(rep.Signatures)
 	switch {
 	case n == 0:
 		return reject(CodeSelfCheckFailed, nil, "the sealed output carries no signature")
+	case n < len(seals):
+		return reject(CodeSelfCheckFailed, nil, "the sealed output carries %d signatures, not the %d of its seals", n, len(seals))
 	case rep.Indication != report.Passed:
 		return reject(CodeSelfCheckFailed, nil, "the sealed output failed its own verification (%s): %s", rep.Indication, failedChecks(rep))
-	case rep.Signatures[n-1].SealID != seal.ID:
-		return reject(CodeSelfCheckFailed, nil, "the sealed output's last signature is seal %q's, not %s's", rep.Signatures[n-1].SealID, seal.ID)
+	}
+	for i, seal := range seals {
+		if got := rep.Signatures[n-len(seals)+i].SealID; got != seal.ID {
+			return reject(CodeSelfCheckFailed, nil, "the sealed output's signature %d is seal %q's, not %s's", n-len(seals)+i+1, got, seal.ID)
+		}
 	}
 	return nil
 }

@@ -23,6 +23,8 @@ type ApprovalSpec struct {
 	Seal string
 	// Placement is where the seal goes on each document.
 	Placement approval.Placement
+	// Also are further seals for each document (approval.Document.Also).
+	Also []approval.SealUse
 	// At is the approval time. Zero means now.
 	At time.Time
 }
@@ -60,7 +62,7 @@ func (e *Engine) ApproveDir(ctx context.Context, dir string, spec ApprovalSpec) 
 		if err != nil {
 			return nil, err
 		}
-		m.Documents = append(m.Documents, approval.Document{Name: d.Name(), SM3: sum, Seal: spec.Seal, Placement: spec.Placement})
+		m.Documents = append(m.Documents, approval.Document{Name: d.Name(), SM3: sum, Seal: spec.Seal, Placement: spec.Placement, Also: spec.Also})
 	}
 	if len(m.Documents) == 0 {
 		return nil, fmt.Errorf("%w: no .pdf or .ofd documents in %s", approval.ErrMalformed, dir)

@@ -40,6 +40,22 @@ type mutant struct {
 // verdict.
 var mutants = []mutant{
 	{
+		name: "a further seal's use goes unrecorded",
+		file: "pipeline/pipeline.go",
+		from: `for _, seal := range seals {`,
+		to:   `for _, seal := range seals[:1] {`,
+		pkgs: []string{"./pipeline"},
+		run:  "TestAlsoSeals",
+	},
+	{
+		name: "a further seal's use is left out of its log",
+		file: "pipeline/batchreport.go",
+		from: `for _, u := range d.Seals() {`,
+		to:   `for _, u := range d.Seals()[:1] {`,
+		pkgs: []string{"./pipeline"},
+		run:  "TestAlsoSeals",
+	},
+	{
 		name: "a refusal is retried (SkipRetry dropped)",
 		file: "workers/handlers.go",
 		from: `return fmt.Errorf("%w: %w", err, asynq.SkipRetry)`,

@@ -88,6 +88,35 @@ type Document struct {
 	Seal string `json:"seal"`
 	// Placement says where the seal picture goes.
 	Placement Placement `json:"placement"`
+	// Also lists further seals to apply after Seal, each in turn over the
+	// output of the one before and as a signature of its own (a PDF: an
+	// incremental update each; an OFD: one more signature): a co-issuing
+	// unit's seal (联合发文), or a PAdES signature beside an SM2 seal for
+	// relying parties that cannot check SM2 (each seal's PDF signature
+	// format is its own, SEALPIPE_PDF_SIGNATURE_FORMATS). Each needs the
+	// approver's permission as Seal does and gets a usage record of its
+	// own; the document is sealed with all of them or rejected. At most
+	// MaxAlsoSeals, none twice, and none after a certification that
+	// permits no changes (Certify 1).
+	Also []SealUse `json:"also,omitempty"`
+}
+
+// SealUse is one more seal to apply to a document, and where.
+type SealUse struct {
+	// Seal is the identifier (esID) of the registered seal to apply.
+	Seal string `json:"seal"`
+	// Placement says where its picture goes.
+	Placement Placement `json:"placement"`
+}
+
+// MaxAlsoSeals is the most further seals (Document.Also) one document may
+// list.
+const MaxAlsoSeals = 4
+
+// Seals returns the seals to apply to the document, in order: Seal, then
+// Also's.
+func (d Document) Seals() []SealUse {
+	return append([]SealUse{{Seal: d.Seal, Placement: d.Placement}}, d.Also...)
 }
 
 // Placement locates a seal picture on a page. The picture's size is the
@@ -222,11 +251,41 @@ func (m *Manifest) Validate() error {
 		if b, err := hex.DecodeString(d.SM3); err != nil || len(b) != 32 || strings.ToLower(d.SM3) != d.SM3 {
 			return fmt.Errorf("%w: document %q: sm3 %q is not 64 lower-case hex digits", ErrMalformed, d.Name, d.SM3)
 		}
-		if d.Seal == "" || len(d.Seal) > 64 || !printableASCII(d.Seal) {
-			return fmt.Errorf("%w: document %q: seal id %q is empty or not printable ASCII", ErrMalformed, d.Name, d.Seal)
+		if err := d.validateSeals(); err != nil {
+			return err
 		}
-		if err := d.Placement.Validate(); err != nil {
-			return fmt.Errorf("document %q: placement: %w", d.Name, err)
+	}
+	return nil
+}
+
+// validateSeals checks the seals d lists (Seals): ids, placements, none
+// twice, and no seal after a certification that permits no changes.
+func (d Document) validateSeals() error {
+	if len(d.Also) > MaxAlsoSeals {
+		return fmt.Errorf("%w: document %q lists %d further seals, more than %d", ErrMalformed, d.Name, len(d.Also), MaxAlsoSeals)
+	}
+	seen := map[string]bool{}
+	for i, u := range d.Seals() {
+		what := "placement"
+		if i > 0 {
+			what = fmt.Sprintf("also[%d]", i-1)
+		}
+		switch {
+		case u.Seal == "" || len(u.Seal) > 64 || !printableASCII(u.Seal):
+			return fmt.Errorf("%w: document %q: %s: seal id %q is empty or not printable ASCII", ErrMalformed, d.Name, what, u.Seal)
+		case seen[u.Seal]:
+			return fmt.Errorf("%w: document %q: %s: seal %s is listed twice", ErrMalformed, d.Name, what, u.Seal)
+		case i > 0 && u.Placement.Certify != 0:
+			return fmt.Errorf("%w: document %q: %s: only the first seal may certify the document", ErrMalformed, d.Name, what)
+		case i == 0 && u.Placement.Certify == 1 && len(d.Also) > 0:
+			return fmt.Errorf("%w: document %q: certify 1 permits no changes, so no further seal may follow", ErrMalformed, d.Name)
+		}
+		seen[u.Seal] = true
+		if err := u.Placement.Validate(); err != nil {
+			if i == 0 {
+				return fmt.Errorf("document %q: placement: %w", d.Name, err)
+			}
+			return fmt.Errorf("document %q: %s: placement: %w", d.Name, what, err)
 		}
 	}
 	return nil

@@ -3,6 +3,8 @@ package approval
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ func validManifest() *Manifest {
 func TestParseRoundTrip(t *testing.T) {
 	t.Parallel()
 	m := validManifest()
+	m.Documents[0].Also = []SealUse{{Seal: "33010200000002", Placement: Placement{Page: 1, X: 60, Y: 40}}}
 	b, err := Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +35,7 @@ func TestParseRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Batch != m.Batch || !got.ApprovedAt.Equal(m.ApprovedAt) || len(got.Documents) != 1 || got.Documents[0] != m.Documents[0] {
+	if got.Batch != m.Batch || !got.ApprovedAt.Equal(m.ApprovedAt) || len(got.Documents) != 1 || !reflect.DeepEqual(got.Documents[0], m.Documents[0]) {
 		t.Fatalf("round trip changed the manifest: %+v", got)
 	}
 	if d, ok := got.Find("cert-1.pdf"); !ok || hex.EncodeToString(d.Digest()) != m.Documents[0].SM3 {
@@ -87,6 +90,27 @@ func TestParseRejects(t *testing.T) {
 		{name: "no seal", mutate: func(m *Manifest) { m.Documents[0].Seal = "" }},
 		{name: "page 0", mutate: func(m *Manifest) { m.Documents[0].Placement.Page = 0 }},
 		{name: "negative x", mutate: func(m *Manifest) { m.Documents[0].Placement.X = -1 }},
+		{name: "also: no seal", mutate: func(m *Manifest) { m.Documents[0].Also = []SealUse{{Placement: Placement{Page: 1}}} }},
+		{name: "also: the same seal", mutate: func(m *Manifest) {
+			m.Documents[0].Also = []SealUse{{Seal: m.Documents[0].Seal, Placement: Placement{Page: 1}}}
+		}},
+		{name: "also: twice", mutate: func(m *Manifest) {
+			u := SealUse{Seal: "33010200000002", Placement: Placement{Page: 1}}
+			m.Documents[0].Also = []SealUse{u, u}
+		}},
+		{name: "also: bad placement", mutate: func(m *Manifest) { m.Documents[0].Also = []SealUse{{Seal: "33010200000002"}} }},
+		{name: "also: certifies", mutate: func(m *Manifest) {
+			m.Documents[0].Also = []SealUse{{Seal: "33010200000002", Placement: Placement{Page: 1, Certify: 2}}}
+		}},
+		{name: "also: after certify 1", mutate: func(m *Manifest) {
+			m.Documents[0].Placement.Certify = 1
+			m.Documents[0].Also = []SealUse{{Seal: "33010200000002", Placement: Placement{Page: 1}}}
+		}},
+		{name: "also: too many", mutate: func(m *Manifest) {
+			for i := range MaxAlsoSeals + 1 {
+				m.Documents[0].Also = append(m.Documents[0].Also, SealUse{Seal: fmt.Sprintf("3301020000009%d", i), Placement: Placement{Page: 1}})
+			}
+		}},
 		{name: "unknown field", raw: strings.Replace(string(good), `"version"`, `"extra": 1, "version"`, 1)},
 		{name: "trailing data", raw: string(good) + "{}"},
 		{name: "not json", raw: "%PDF-1.7"},
