@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -121,18 +122,29 @@ func hashedSource(r io.ReaderAt, data []byte, size int64, h hash.Hash) (source, 
 // headSize is how many of a document's first bytes a source keeps.
 const headSize = 1024
 
+// documentBuffers holds the buffers documents were fetched into, for the
+// next documents to be read into: allocating and zeroing a buffer for
+// each document cost the seal stage about as much as hashing it. A
+// source returns its buffer when it is closed, once nothing reads the
+// document any more; what the pipeline keeps of a document beyond that
+// (reports, records, memoised seals) is copied out of it or decoded from
+// it, never a slice of it.
+var documentBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // fetch reads the object under key, of at most limit bytes
 // (storage.ErrTooLarge, as from storage.ReadAll), hashing it as it reads
 // it once: into memory, or one of more than spoolSize bytes into a
-// temporary file (the caller closes the source).
+// temporary file. The caller closes the source, after which its bytes
+// must not be read.
 func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, error) {
-	var buf bytes.Buffer
+	buf := documentBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
 	var f *os.File
 	h := sm3.New()
 	n, _, err := storage.CopyObject(ctx, p.store, key, limit, func(info storage.ObjectInfo) (io.Writer, error) {
 		if info.Size >= 0 && info.Size <= spoolSize {
 			buf.Grow(int(info.Size) + bytes.MinRead)
-			return io.MultiWriter(&buf, h), nil
+			return io.MultiWriter(buf, h), nil
 		}
 		var err error
 		if f, err = os.CreateTemp("", "sealpipe-document-*"); err != nil {
@@ -140,21 +152,25 @@ func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, 
 		}
 		return io.MultiWriter(f, h), nil
 	})
-	release := func() error {
+	released := false
+	release := func() error { // once: a buffer in the pool twice would be shared
+		if released {
+			return nil
+		}
+		released = true
 		if f == nil {
+			documentBuffers.Put(buf)
 			return nil
 		}
 		f.Close()
 		return os.Remove(f.Name())
 	}
-	switch {
-	case err != nil:
-		release()
-		return source{}, err
-	case f == nil:
-		return hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h)
+	var s source
+	if err == nil && f == nil {
+		s, err = hashedSource(bytes.NewReader(buf.Bytes()), buf.Bytes(), n, h)
+	} else if err == nil {
+		s, err = hashedSource(f, nil, n, h)
 	}
-	s, err := hashedSource(f, nil, n, h)
 	if err != nil {
 		release()
 		return source{}, err
