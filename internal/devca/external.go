@@ -134,18 +134,26 @@ func (c *CA) RenewSigner(ctx context.Context, slug string, validity time.Duratio
 	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(old.Cert.PublicKey) {
 		return Identity{}, Identity{}, fmt.Errorf("devca: unit %q: the key it signs with is not its certificate's: renewing the certificate would not help", slug)
 	}
-	rootKey, err := openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	// The issuer is the one of the unit's key type: the SM2 root, or the
+	// PAdES CA for an ECDSA or RSA key file. An HSM key of any type has
+	// its certificate from the SM2 root (IssueSigner).
+	parent, parentKey := c.Root, crypto.Signer(nil)
+	if c.PAdESRoot != nil && old.Cert.CheckSignatureFrom(c.PAdESRoot) == nil {
+		parent, parentKey, err = c.padesCA(ctx)
+	} else {
+		parentKey, err = openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	}
 	if err != nil {
 		return Identity{}, Identity{}, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	notAfter := now.Add(validity)
-	if notAfter.After(c.Root.NotAfter) {
-		notAfter = c.Root.NotAfter
+	if notAfter.After(parent.NotAfter) {
+		notAfter = parent.NotAfter
 	}
 	if !notAfter.After(old.Cert.NotAfter) {
 		return Identity{}, Identity{}, fmt.Errorf("%w: unit %q: the renewed certificate would end %s, no later than the current one (%s): give a longer validity (the root ends %s)",
-			ErrNoLaterValidity, slug, notAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), c.Root.NotAfter.Format(time.DateOnly))
+			ErrNoLaterValidity, slug, notAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), parent.NotAfter.Format(time.DateOnly))
 	}
 	prev := old.Cert
 	tmpl := &smx509.Certificate{
@@ -165,7 +173,7 @@ func (c *CA) RenewSigner(ctx context.Context, slug string, validity time.Duratio
 			return Identity{}, Identity{}, err
 		}
 	}
-	cert, err := create(tmpl, c.Root, prev.PublicKey, rootKey)
+	cert, err := create(tmpl, parent, prev.PublicKey, parentKey)
 	if err != nil {
 		return Identity{}, Identity{}, err
 	}
