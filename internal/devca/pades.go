@@ -71,10 +71,11 @@ func ParseKeyType(s string) (KeyType, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("%w %q: want %s", ErrKeyType, s, keyTypeList())
+	return "", fmt.Errorf("%w %q: want %s", ErrKeyType, s, KeyTypeNames())
 }
 
-func keyTypeList() string {
+// KeyTypeNames lists KeyTypes for messages: "sm2, p256, rsa2048".
+func KeyTypeNames() string {
 	names := make([]string, len(KeyTypes))
 	for i, k := range KeyTypes {
 		names[i] = string(k)
@@ -118,7 +119,7 @@ func (k KeyType) generate() (crypto.Signer, error) {
 		}
 		return key, nil
 	}
-	return nil, fmt.Errorf("%w %q: want %s", ErrKeyType, k, keyTypeList())
+	return nil, fmt.Errorf("%w %q: want %s", ErrKeyType, k, KeyTypeNames())
 }
 
 // PAdESCAPath is the development PAdES CA's certificate, pades/ca.crt. It
