@@ -243,3 +243,39 @@ func TestRenewPAdESSigner(t *testing.T) {
 		t.Errorf("renewed: %v, until %s (was %s)", err, renewed.Cert.NotAfter, id.Cert.NotAfter)
 	}
 }
+
+// TestTSAMovesToPAdESCA: the ECDSA TSA identity of a chain from before the
+// PAdES CA, issued by the TLS CA, is issued again by the PAdES CA, so that
+// PAdES B-T timestamps chain to a document-signing root.
+func TestTSAMovesToPAdESCA(t *testing.T) {
+	t.Parallel()
+	ca, dir, _ := testCA(t)
+	ctx := context.Background()
+	tlsCA, tlsKey, err := ca.tlsCA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := issueTSA(tlsCA, tlsKey, key.Public(), "ecdsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, TSADirName, "ecdsa")
+	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeIdentity(base, old, key, testPass); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ca.EnsureTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ECDSA.Cert.Equal(old) || got.ECDSA.Cert.CheckSignatureFrom(ca.PAdESRoot) != nil || !got.ECDSAIssuer.Equal(ca.PAdESRoot) {
+		t.Errorf("the ECDSA TSA certificate is still the TLS CA's (%s)", got.ECDSA.Cert.Issuer)
+	}
+	checkEncrypted(t, base+keyExt, got.ECDSA.Cert)
+}
