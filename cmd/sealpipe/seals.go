@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -64,8 +65,9 @@ development CA gives it a key file of --key-type and its document signer
 certificate. An sm2 key (the default) is certified by the SM2 root; a p256
 (ECDSA P-256) or rsa2048 key, for PAdES signatures that PDF readers verify
 (SEALPIPE_PDF_SIGNATURE_FORMATS=<code>=pades-b-b), by the development PAdES CA,
-<data>/pki/pades/ca.crt, made with the first such unit. A unit has one key:
---key-type other than its key's type is refused.`,
+<data>/pki/pades/ca.crt, made with the first such unit (restart the running
+sealpipe run and serve processes then: they read their trusted roots at
+start). A unit has one key: --key-type other than its key's type is refused.`,
 		Example: `  # a unit's official seal (公章): the unit's name, the star and the code
   sealpipe seals make --unit county-office --code 33010200000004 --purpose "" --approver approver-li
 
@@ -146,12 +148,17 @@ certificate. An sm2 key (the default) is certified by the SM2 root; a p256
 				}
 				return printRecords(g, []registry.Record{s.Record})
 			}
+			padesCA := filepath.Join(g.engine().PKIDir(), devca.PAdESDirName, devca.PAdESCAName+".crt")
+			_, statErr := os.Stat(padesCA)
 			e, err := g.engine().MakeSeal(cmd.Context(), spec)
 			if errors.Is(err, registry.ErrInvalid) {
 				return &exitError{exitUsage, err}
 			}
 			if err != nil {
 				return err
+			}
+			if _, err := os.Stat(padesCA); err == nil && statErr != nil {
+				fmt.Fprintf(g.stderr, "sealpipe: seals make: made the development PAdES CA %s for unit %s's key; restart the running sealpipe run and serve processes, which read their trusted roots at start, so that they trust it\n", padesCA, spec.Unit)
 			}
 			return printRecords(g, []registry.Record{e.Record})
 		},
