@@ -67,7 +67,9 @@ certificate. An sm2 key (the default) is certified by the SM2 root; a p256
 (SEALPIPE_PDF_SIGNATURE_FORMATS=<code>=pades-b-b), by the development PAdES CA,
 <data>/pki/pades/ca.crt, made with the first such unit (restart the running
 sealpipe run and serve processes then: they read their trusted roots at
-start). A unit has one key: --key-type other than its key's type is refused.`,
+start). An rsa2048 key seals PDF documents only: the seal signature of an OFD
+document (GB/T 38540 §7.2) needs SM2 or ECDSA P-256. A unit has one key:
+--key-type other than its key's type is refused.`,
 		Example: `  # a unit's official seal (公章): the unit's name, the star and the code
   sealpipe seals make --unit county-office --code 33010200000004 --purpose "" --approver approver-li
 
