@@ -172,6 +172,16 @@ func (c *CA) AddUnit(ctx context.Context, u Unit, k KeyType) (Identity, error) {
 	if err := cfg.check(); err != nil {
 		return Identity{}, err
 	}
+	// A pair that exists in full was loaded into c.Signers above: what is
+	// left is half of one (ErrPartial), or a .keyuri without a certificate.
+	base := filepath.Join(cfg.Dir, signersDir, u.Slug)
+	for _, p := range []string{base + certExt, base + keyExt, base + keyURIExt} {
+		if ok, err := exists(p); err != nil {
+			return Identity{}, err
+		} else if ok {
+			return Identity{}, fmt.Errorf("%w: unit %q: %s exists without the rest of its identity; remove it to issue the unit a key", ErrPartial, u.Slug, p)
+		}
+	}
 	parent, parentKey, err := c.signerIssuer(ctx, k)
 	if err != nil {
 		return Identity{}, err
@@ -180,19 +190,11 @@ func (c *CA) AddUnit(ctx context.Context, u Unit, k KeyType) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	base := filepath.Join(filepath.Dir(c.RootPath), signersDir, u.Slug)
 	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
 		return Identity{}, fmt.Errorf("devca: %w", err)
 	}
 	iss := issuer{cert: parent, key: parentKey, pass: c.passphrase, now: time.Now().UTC().Truncate(time.Second), validity: DefaultLeafValidity}
 	l := leafSpec{base: base, slug: u.Slug, name: u.Name, role: roleSigner, usage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment}
-	// ensure would make an SM2 key and report a half-written pair; a pair
-	// that exists in full was loaded into c.Signers above.
-	if certOK, keyOK, err := pairExists(base); err != nil {
-		return Identity{}, err
-	} else if certOK || keyOK {
-		return Identity{}, fmt.Errorf("%w: unit %q: %s or %s exists but does not load; remove it to re-issue", ErrPartial, u.Slug, base+certExt, base+keyExt)
-	}
 	cert, err := iss.issue(l, key.Public())
 	if err != nil {
 		return Identity{}, err

@@ -174,6 +174,16 @@ func TestAddUnit(t *testing.T) {
 	if _, err := ca.AddUnit(ctx, Unit{Slug: "Bad Slug", Name: "测试单位"}, KeyP256); err == nil {
 		t.Error("AddUnit took a bad slug")
 	}
+	stray := filepath.Join(dir, "signers", "unit-half.crt")
+	if err := os.WriteFile(stray, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.AddUnit(ctx, Unit{Slug: "unit-half", Name: "测试单位"}, KeyP256); !errors.Is(err, ErrPartial) {
+		t.Errorf("AddUnit over a stray %s: %v, want ErrPartial", stray, err)
+	}
+	if err := os.Remove(stray); err != nil {
+		t.Fatal(err)
+	}
 	other, err := Init(Config{Dir: t.TempDir(), Passphrase: testPass})
 	if err != nil {
 		t.Fatal(err)

@@ -256,9 +256,10 @@ func (s Settings) roleOIDs() map[trust.Usage]struct{ key, value string } {
 var errNoRoots = errors.New("no trusted roots")
 
 // rootsPool loads files as trusted roots, or the development roots when
-// files is empty (root.crt, and pades/ca.crt once it exists), with the revocation lists crls (files read now, http(s)
-// URLs downloaded when needed) and, if distributionPoints, the CRL
-// distribution points certificates name.
+// files is empty (root.crt, and pades/ca.crt once it exists), with the
+// revocation lists crls (files read now, http(s) URLs downloaded when
+// needed) and, if distributionPoints, the CRL distribution points
+// certificates name.
 func (e *Engine) rootsPool(files, crls []string, distributionPoints bool) (*trust.Pool, error) {
 	if len(files) == 0 {
 		dev := filepath.Join(e.PKIDir(), "root.crt")
