@@ -3,6 +3,8 @@
 // one document signer certificate per unit and one certificate per
 // approver, all SM2 with SM2-with-SM3 signatures (GM/T 0015 profile) and
 // with their private keys SM4-encrypted on disk (see keys.MarshalEncryptedPEM).
+// A unit may have an ECDSA P-256 or RSA key instead, for PAdES signatures,
+// its certificate from a development PAdES CA (AddUnit, pades.go).
 //
 // It is for development and demonstrations only; production uses
 // certificates from a licensed CA. Layout of the directory:
@@ -11,6 +13,8 @@
 //	sealmaker.crt, sealmaker.key   seal maker: digitalSignature
 //	signers/<slug>.crt, .key       unit document signers: digitalSignature|contentCommitment
 //	approvers/<slug>.crt, .key     approvers: digitalSignature
+//	pades/ca.crt, ca.key           ECDSA P-256 CA of the units with ECDSA or RSA
+//	                               keys, for PAdES (AddUnit; made with the first)
 //
 // Certificates are PEM (mode 0644), keys PEM "ENCRYPTED PRIVATE KEY"
 // (mode 0600), directories 0700. Leaf subjects are C=CN, O=<unit or
