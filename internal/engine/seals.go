@@ -84,8 +84,8 @@ type SealSpec struct {
 	// certificate the development PAdES CA issues. A unit not in the
 	// trust chain is made, with this key type (empty: devca.KeySM2), when
 	// UnitName names it and SignerKey is empty. For a unit that exists,
-	// empty means the key it has, and another type than its key's is
-	// refused: a unit has one key.
+	// or a SignerKey, empty means the key it has, and another type than
+	// that key's is refused: a unit has one key.
 	KeyType devca.KeyType
 	// Requester, if set, is recorded in the registration as who asked
 	// for the seal (the admin API's client, registry.Principal).
