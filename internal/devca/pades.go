@@ -31,7 +31,10 @@ import (
 // trust different roots. The certificate is a document signer's as the SM2
 // ones are (signers/<slug>.crt and .key, C=CN, O=<unit name>, OU=document
 // signer, CN=<slug>, digitalSignature|contentCommitment), the key
-// encrypted like every key of the CA directory.
+// encrypted like every key of the CA directory. The PAdES CA also
+// certifies HSM-held ECDSA and RSA signer keys (IssueSigner) and the
+// development TSA's ECDSA key (EnsureTSA), whose timestamps PAdES B-T
+// signatures carry.
 
 // PAdESDirName is the folder of the CA directory holding the development
 // PAdES CA (PAdESCAName).
@@ -123,7 +126,8 @@ func (k KeyType) generate() (crypto.Signer, error) {
 }
 
 // PAdESCAPath is the development PAdES CA's certificate, pades/ca.crt. It
-// exists once a unit has an ECDSA or RSA key (AddUnit).
+// exists once a unit has an ECDSA or RSA key (AddUnit, IssueSigner) or the
+// development TSA has its certificates (EnsureTSA).
 func (c *CA) PAdESCAPath() string {
 	return filepath.Join(filepath.Dir(c.RootPath), PAdESDirName, PAdESCAName+certExt)
 }
