@@ -297,6 +297,8 @@ func TestErrors(t *testing.T) {
 		{"POST", seal + "/activate", adminapi.StatusRequest{Reason: "already active"}, 409, adminapi.CodeTransition},
 		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "civil-affairs", Code: "33010288888888", Approvers: []string{"approver-zhang"}, SignerKey: "pkcs11:object=x"}, 400, adminapi.CodeInvalid},
 		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "no-such-unit", Code: "33010288888888", Approvers: []string{"approver-zhang"}}, 400, adminapi.CodeInvalid},
+		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "civil-affairs", KeyType: "p256", Code: "33010288888888", Approvers: []string{"approver-zhang"}}, 400, adminapi.CodeInvalid},
+		{"POST", adminapi.Prefix + "/seals", adminapi.MakeRequest{Unit: "civil-new", UnitName: "某某县新单位", KeyType: "ed25519", Code: "33010288888888", Approvers: []string{"approver-zhang"}}, 400, adminapi.CodeInvalid},
 	} {
 		f.ensure(t, f.sealA, "active")
 		code, b := f.call(t, admin, tc.method, tc.path, tc.body)

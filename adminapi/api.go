@@ -80,6 +80,11 @@ type MakeRequest struct {
 	// ValidityDays is how long the seal is valid (0: two years), capped
 	// at the signer certificate's.
 	ValidityDays int `json:"validity_days,omitempty"`
+	// KeyType is the key a new unit gets — "sm2" (the default), or
+	// "p256" or "rsa2048" for PAdES signatures — and, for a unit that
+	// exists, must be its key's type if given (`seals make --key-type`).
+	// A unit is new, and made, when UnitName names it.
+	KeyType string `json:"key_type,omitempty"`
 	// SignerKey is refused: a key URI names files and libraries on the
 	// server, which no client chooses. HSM seals are made on the server
 	// with `sealpipe seals make --signer-key`.

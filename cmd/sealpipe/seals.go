@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -26,7 +27,7 @@ func newSealsCmd(g *globals) *cobra.Command {
 
 	var spec engine.SealSpec
 	var years int
-	var impression string
+	var impression, keyType string
 	makeCmd := &cobra.Command{
 		Use:   "make",
 		Short: "Make a GB/T 38540 seal for a unit (or a person's name seal) and register it",
@@ -40,8 +41,8 @@ is named in the registry by the unit's slug; the keyring (SEALPIPE_KEYS) maps
 that alias to the key.
 
 What the picture shows: the unit's name is the one in the unit's signer
-certificate (--unit-name may repeat it, not change it; it is needed only when
---signer-key makes a new unit). The purpose text goes under the star: without
+certificate (--unit-name may repeat it, not change it; it is needed only for a
+new unit). The purpose text goes under the star: without
 it the seal is the unit's official seal (公章); with it, a special-purpose seal
 such as 合同专用章 or 业务专用章 (at most 10 characters). Pass --purpose ""
 for an official seal without being asked.
@@ -57,7 +58,18 @@ With --kind personal the seal is a personal name seal (电子名章, GB/T 38540 
 type 2) for the person --holder names: a 20 mm red square with the name in two
 columns, 之印 added to a two-character name and 印 to a three-character one
 (张三 → 张三之印). The unit's key signs with it, like a legal representative's
-name seal kept by the unit; --purpose does not apply.`,
+name seal kept by the unit; --purpose does not apply.
+
+A unit not in the trust chain is made when --unit-name names it: the
+development CA gives it a key file of --key-type and its document signer
+certificate. An sm2 key (the default) is certified by the SM2 root; a p256
+(ECDSA P-256) or rsa2048 key, for PAdES signatures that PDF readers verify
+(SEALPIPE_PDF_SIGNATURE_FORMATS=<code>=pades-b-b), by the development PAdES CA,
+<data>/pki/pades/ca.crt, made with the first such unit (restart the running
+sealpipe run and serve processes then: they read their trusted roots at
+start). An rsa2048 key seals PDF documents only: the seal signature of an OFD
+document (GB/T 38540 §7.2) needs SM2 or ECDSA P-256. A unit has one key:
+--key-type other than its key's type is refused.`,
 		Example: `  # a unit's official seal (公章): the unit's name, the star and the code
   sealpipe seals make --unit county-office --code 33010200000004 --purpose "" --approver approver-li
 
@@ -70,7 +82,11 @@ name seal kept by the unit; --purpose does not apply.`,
   # a seal whose key stays in an HSM: a new unit, its certificate issued for the HSM key
   sealpipe seals make --unit civil-hsm --unit-name 某某县民政局 --code 33010200000011 --purpose 业务专用章 \
       --approver approver-zhang --dept civil-affairs \
-      --signer-key "pkcs11:token=sealpipe;object=civil-hsm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/sealpipe/hsm-pin"`,
+      --signer-key "pkcs11:token=sealpipe;object=civil-hsm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/sealpipe/hsm-pin"
+
+  # a new unit with an ECDSA P-256 key, whose seal signs PDFs as PAdES
+  sealpipe seals make --unit civil-pades --unit-name 某某县民政局 --key-type p256 --code 33010200000012 \
+      --purpose 业务专用章 --approver approver-zhang --dept civil-affairs`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch spec.Kind {
@@ -84,6 +100,13 @@ name seal kept by the unit; --purpose does not apply.`,
 				}
 			default:
 				return usageErr("--kind %q: want %s or %s", spec.Kind, engine.SealKindUnit, engine.SealKindPersonal)
+			}
+			kt, err := devca.ParseKeyType(keyType)
+			if err != nil {
+				return usageErr("--key-type %q: want %s", keyType, devca.KeyTypeNames())
+			}
+			if cmd.Flags().Changed("key-type") {
+				spec.KeyType = kt
 			}
 			if years < 1 || years > 10 {
 				return usageErr("--valid-years %d: want 1 to 10", years)
@@ -111,6 +134,7 @@ name seal kept by the unit; --purpose does not apply.`,
 				req := adminapi.MakeRequest{
 					Kind: spec.Kind, Holder: spec.Holder, Unit: spec.Unit, UnitName: spec.UnitName, Purpose: spec.Purpose, Code: spec.Code,
 					Approvers: spec.Approvers, Departments: spec.Departments, ValidityDays: years * 365, SignerKey: spec.SignerKey,
+					KeyType: string(spec.KeyType),
 				}
 				var s *adminapi.Seal
 				if len(spec.Impression) > 0 {
@@ -126,12 +150,17 @@ name seal kept by the unit; --purpose does not apply.`,
 				}
 				return printRecords(g, []registry.Record{s.Record})
 			}
+			padesCA := filepath.Join(g.engine().PKIDir(), devca.PAdESDirName, devca.PAdESCAName+".crt")
+			_, statErr := os.Stat(padesCA)
 			e, err := g.engine().MakeSeal(cmd.Context(), spec)
 			if errors.Is(err, registry.ErrInvalid) {
 				return &exitError{exitUsage, err}
 			}
 			if err != nil {
 				return err
+			}
+			if _, err := os.Stat(padesCA); err == nil && statErr != nil {
+				fmt.Fprintf(g.stderr, "sealpipe: seals make: made the development PAdES CA %s for unit %s's key; restart the running sealpipe run and serve processes, which read their trusted roots at start, so that they trust it\n", padesCA, spec.Unit)
 			}
 			return printRecords(g, []registry.Record{e.Record})
 		},
@@ -146,7 +175,8 @@ name seal kept by the unit; --purpose does not apply.`,
 	f.StringArrayVar(&spec.Departments, "dept", nil, "department whose batches the approvers may approve (repeatable; default: the unit's slug)")
 	f.IntVar(&years, "valid-years", 2, "validity in years (capped at the signer certificate's)")
 	f.StringVar(&spec.SignerKey, "signer-key", "", "key URI of an HSM key (pkcs11:...) to sign with; issues the unit a signer certificate for it")
-	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name, when --signer-key creates a new unit (default: the name in the unit's certificate)")
+	f.StringVar(&spec.UnitName, "unit-name", "", "the unit's name; given for a unit not in the trust chain, it makes the unit (default: the name in the unit's certificate)")
+	f.StringVar(&keyType, "key-type", string(devca.KeySM2), "key of a new unit: sm2 (certified by the SM2 root), p256 or rsa2048 (ECDSA P-256, RSA-2048: PAdES signatures, certified by the development PAdES CA); a unit has one key")
 	f.StringVar(&impression, "impression", "", "PNG of the seal's registered physical impression to use as its picture (round, 38-45 mm, for a unit seal; square, 10-30 mm, for a personal one; red on transparent or white)")
 	f.Float64Var(&spec.ImpressionDPI, "dpi", 0, "the resolution --impression was scanned at (default: the one the PNG records)")
 
@@ -369,7 +399,7 @@ func completeSeal(g *globals, spec *engine.SealSpec, purposeGiven, remote bool) 
 		if id, ok := ca.Signers[spec.Unit]; ok && len(id.Cert.Subject.Organization) > 0 {
 			spec.UnitName = id.Cert.Subject.Organization[0]
 			fmt.Fprintf(g.stderr, "sealpipe: seals make: --unit-name not given: using %s, the name in unit %s's certificate\n", spec.UnitName, spec.Unit)
-		} else if !ok && spec.SignerKey != "" {
+		} else if !ok && (spec.SignerKey != "" || spec.KeyType != "") {
 			if err := need("--unit-name", "Name of the new unit "+spec.Unit+", as its signer certificate is to carry it", func(v string) { spec.UnitName = v }); err != nil {
 				return err
 			}

@@ -34,9 +34,11 @@ extended key usage id-kp-timeStamping alone:
   /sm2     SM2 with SM3 (GB/T 35275 SignerInfo), tsa/sm2.crt, issued by the
            SM2 root <data>/pki/root.crt
   /ecdsa   ECDSA P-256 with SHA-256, tsa/ecdsa.crt, issued by the development
-           ECDSA CA <data>/pki/tls/ca.crt, which OpenSSL and NSS can check:
+           PAdES CA <data>/pki/pades/ca.crt (which also certifies the p256 and
+           rsa2048 units' keys, and which verify trusts), which OpenSSL and
+           NSS can check:
              openssl ts -verify -in reply.tsr -queryfile query.tsq \
-                 -CAfile <data>/pki/tls/ca.crt
+                 -CAfile <data>/pki/pades/ca.crt
   /        by the request's imprint: SM3 to the SM2 key, SHA-2 to the ECDSA one
 
 Tokens carry the TSA certificate when the request asks (certReq), a nonce
@@ -50,7 +52,7 @@ request goes to stderr at level info, the default here.`,
   openssl ts -query -data file -sha256 -cert -out query.tsq
   curl -s -H 'Content-Type: application/timestamp-query' --data-binary @query.tsq \
       http://127.0.0.1:3161/ecdsa -o reply.tsr
-  openssl ts -verify -in reply.tsr -queryfile query.tsq -CAfile sealpipe-data/pki/tls/ca.crt
+  openssl ts -verify -in reply.tsr -queryfile query.tsq -CAfile sealpipe-data/pki/pades/ca.crt
   # PDF signatures stamped by it:
   SEALPIPE_TSA_URL=http://127.0.0.1:3161/ecdsa SEALPIPE_PDF_SIGNATURE_FORMATS='*=pades-b-t' sealpipe run`,
 		Args: exactArgs(0),

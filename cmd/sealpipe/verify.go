@@ -31,7 +31,9 @@ everything else is checked, so a correct document exits 3 and a forged or
 altered one 1. Nothing is written: no data folder is created.
 
 Trusted roots come from --roots, else from SEALPIPE_ROOTS, else from
-<data>/pki/root.crt if it exists. Revocation lists come from SEALPIPE_CRLS and
+<data>/pki/root.crt if it exists, with <data>/pki/pades/ca.crt, the
+development PAdES CA of units with p256 or rsa2048 keys, if that exists.
+Revocation lists come from SEALPIPE_CRLS and
 --crl (files, or http(s) URLs, downloaded and cached until their nextUpdate);
 the CRL distribution points named in certificates are downloaded only with
 --crl-dp or SEALPIPE_CRL_DISTRIBUTION_POINTS=true, since a document would

@@ -3,6 +3,8 @@
 // one document signer certificate per unit and one certificate per
 // approver, all SM2 with SM2-with-SM3 signatures (GM/T 0015 profile) and
 // with their private keys SM4-encrypted on disk (see keys.MarshalEncryptedPEM).
+// A unit may have an ECDSA P-256 or RSA key instead, for PAdES signatures,
+// its certificate from a development PAdES CA (AddUnit, pades.go).
 //
 // It is for development and demonstrations only; production uses
 // certificates from a licensed CA. Layout of the directory:
@@ -11,6 +13,8 @@
 //	sealmaker.crt, sealmaker.key   seal maker: digitalSignature
 //	signers/<slug>.crt, .key       unit document signers: digitalSignature|contentCommitment
 //	approvers/<slug>.crt, .key     approvers: digitalSignature
+//	pades/ca.crt, ca.key           ECDSA P-256 CA of the units with ECDSA or RSA
+//	                               keys, for PAdES (AddUnit; made with the first)
 //
 // Certificates are PEM (mode 0644), keys PEM "ENCRYPTED PRIVATE KEY"
 // (mode 0600), directories 0700. Leaf subjects are C=CN, O=<unit or
@@ -114,8 +118,12 @@ type Config struct {
 
 // CA is a loaded development trust chain.
 type CA struct {
-	Root      *smx509.Certificate
-	RootPath  string              // path of root.crt
+	Root     *smx509.Certificate
+	RootPath string // path of root.crt
+	// PAdESRoot is the development PAdES CA (pades/ca.crt), the issuer of
+	// the units' ECDSA and RSA signer certificates; nil until AddUnit
+	// makes the first of them.
+	PAdESRoot *smx509.Certificate
 	SealMaker Identity            // the seal maker
 	Registrar Identity            // the seal administrator who signs registry entries
 	Pipeline  Identity            // the pipeline's service identity, which signs its records
@@ -589,6 +597,17 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 		rootKeyURI: rootKeyURI,
 		passphrase: bytes.Clone(pass),
 	}
+	padesBase := filepath.Join(dir, PAdESDirName, PAdESCAName)
+	if ok, err := exists(padesBase + certExt); err != nil {
+		return nil, err
+	} else if ok {
+		if ca.PAdESRoot, err = readCert(padesBase + certExt); err != nil {
+			return nil, err
+		}
+		if err := ca.PAdESRoot.CheckSignatureFrom(ca.PAdESRoot); err != nil {
+			return nil, fmt.Errorf("devca: %s is not a valid self-signed CA certificate: %w", padesBase+certExt, err)
+		}
+	}
 	if ca.SealMaker, err = loadIdentity(filepath.Join(dir, sealMakerName), root); err != nil {
 		return nil, err
 	}
@@ -606,7 +625,17 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 			}
 		}
 	}
+	// Unit signers come from the SM2 root or, with ECDSA and RSA keys,
+	// from the PAdES CA; approvers from the root alone.
+	signerIssuers := []*smx509.Certificate{root}
+	if ca.PAdESRoot != nil {
+		signerIssuers = append(signerIssuers, ca.PAdESRoot)
+	}
 	for sub, m := range map[string]map[string]Identity{signersDir: ca.Signers, approversDir: ca.Approvers} {
+		issuers := []*smx509.Certificate{root}
+		if sub == signersDir {
+			issuers = signerIssuers
+		}
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("devca: %w", err)
@@ -621,7 +650,7 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 				continue
 			}
 			// loadIdentity reports a key without its certificate too.
-			if m[slug], err = loadIdentity(filepath.Join(dir, sub, slug), root); err != nil {
+			if m[slug], err = loadIdentity(filepath.Join(dir, sub, slug), issuers...); err != nil {
 				return nil, err
 			}
 		}
@@ -629,9 +658,10 @@ func load(dir string, pass []byte, checkKey bool) (*CA, error) {
 	return ca, nil
 }
 
-// loadIdentity reads base.crt, checks it was issued by root and that
-// base.key, or base.keyuri naming a key held elsewhere, exists beside it.
-func loadIdentity(base string, root *smx509.Certificate) (Identity, error) {
+// loadIdentity reads base.crt, checks it was issued by one of issuers and
+// that base.key, or base.keyuri naming a key held elsewhere, exists
+// beside it.
+func loadIdentity(base string, issuers ...*smx509.Certificate) (Identity, error) {
 	if ok, err := exists(base + certExt); err != nil {
 		return Identity{}, err
 	} else if !ok {
@@ -641,7 +671,7 @@ func loadIdentity(base string, root *smx509.Certificate) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	if err := cert.CheckSignatureFrom(root); err != nil {
+	if err := checkIssued(cert, issuers); err != nil {
 		return Identity{}, fmt.Errorf("devca: %s was not issued by this root: %w", base+certExt, err)
 	}
 	if uri, ok, err := readKeyURI(base); err != nil || ok {
@@ -657,6 +687,22 @@ func loadIdentity(base string, root *smx509.Certificate) (Identity, error) {
 		return Identity{}, err
 	}
 	return Identity{Cert: cert, CertPath: base + certExt, KeyPath: base + keyExt, KeyURI: uri}, nil
+}
+
+// checkIssued reports whether one of issuers signed cert: nil if one did,
+// else the first's error.
+func checkIssued(cert *smx509.Certificate, issuers []*smx509.Certificate) error {
+	var first error
+	for _, iss := range issuers {
+		err := cert.CheckSignatureFrom(iss)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Signer opens the private key of id with the CA's passphrase and checks
@@ -697,9 +743,19 @@ func lookup(ids map[string]Identity, role, slug string) (Identity, error) {
 	return Identity{}, fmt.Errorf("%w: %s %q (have: %s)", ErrUnknownIdentity, role, slug, strings.Join(slices.Sorted(maps.Keys(ids)), ", "))
 }
 
-// Pool returns a trust pool whose only root is the CA's.
+// Pool returns a trust pool whose roots are the CA's: the SM2 root and,
+// once it exists, the PAdES CA (PAdESRoot).
 func (c *CA) Pool() *trust.Pool {
-	return trust.NewPool([]*smx509.Certificate{c.Root})
+	return trust.NewPool(c.Roots())
+}
+
+// Roots returns the roots of the chain's document signers: the SM2 root
+// and, once it exists, the PAdES CA (PAdESRoot).
+func (c *CA) Roots() []*smx509.Certificate {
+	if c.PAdESRoot == nil {
+		return []*smx509.Certificate{c.Root}
+	}
+	return []*smx509.Certificate{c.Root, c.PAdESRoot}
 }
 
 // Revocation is one entry of a CRL.

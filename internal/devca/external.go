@@ -3,7 +3,6 @@ package devca
 import (
 	"context"
 	"crypto"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -23,9 +22,10 @@ const keyURIExt = ".keyuri"
 
 // IssueSigner issues a document signer certificate, under slug, for a key
 // held elsewhere — typically in an HSM — and records the key's URI beside
-// the certificate (signers/<slug>.crt and signers/<slug>.keyuri). Running
-// it again for the same key returns the existing identity; for a different
-// key it fails.
+// the certificate (signers/<slug>.crt and signers/<slug>.keyuri). The SM2
+// root issues it for an SM2 key, the development PAdES CA for an ECDSA or
+// RSA key (as AddUnit). Running it again for the same key returns the
+// existing identity; for a different key it fails.
 func (c *CA) IssueSigner(ctx context.Context, slug, name string, pub crypto.PublicKey, keyURI string) (Identity, error) {
 	if !slugRE.MatchString(slug) {
 		return Identity{}, fmt.Errorf("devca: signer slug %q: want %s", slug, slugRE)
@@ -44,28 +44,12 @@ func (c *CA) IssueSigner(ctx context.Context, slug, name string, pub crypto.Publ
 		}
 		return Identity{}, fmt.Errorf("devca: signer %q exists with another key; remove %s to re-issue", slug, base+certExt)
 	}
-	rootKey, err := openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	parent, parentKey, err := c.signerIssuer(ctx, KeyTypeOf(pub))
 	if err != nil {
 		return Identity{}, err
 	}
-	ski, err := subjectKeyID(pub)
-	if err != nil {
-		return Identity{}, err
-	}
-	now := time.Now()
-	notAfter := now.Add(DefaultLeafValidity)
-	if notAfter.After(c.Root.NotAfter) {
-		notAfter = c.Root.NotAfter
-	}
-	tmpl := &smx509.Certificate{
-		Subject:               pkix.Name{Country: []string{"CN"}, Organization: []string{name}, OrganizationalUnit: []string{roleSigner}, CommonName: slug},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              notAfter,
-		KeyUsage:              smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
-		BasicConstraintsValid: true,
-		SubjectKeyId:          ski,
-	}
-	cert, err := create(tmpl, c.Root, pub, rootKey)
+	iss := issuer{cert: parent, key: parentKey, pass: c.passphrase, now: time.Now().UTC().Truncate(time.Second), validity: DefaultLeafValidity}
+	cert, err := iss.issue(leafSpec{base: base, slug: slug, name: name, role: roleSigner, usage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment}, pub)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -134,18 +118,27 @@ func (c *CA) RenewSigner(ctx context.Context, slug string, validity time.Duratio
 	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(old.Cert.PublicKey) {
 		return Identity{}, Identity{}, fmt.Errorf("devca: unit %q: the key it signs with is not its certificate's: renewing the certificate would not help", slug)
 	}
-	rootKey, err := openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	// The issuer is the current certificate's: the SM2 root, or the PAdES
+	// CA for an ECDSA or RSA key (a chain from before the PAdES CA has its
+	// HSM ECDSA keys certified by the SM2 root, which goes on renewing
+	// them).
+	parent, parentKey := c.Root, crypto.Signer(nil)
+	if c.PAdESRoot != nil && old.Cert.CheckSignatureFrom(c.PAdESRoot) == nil {
+		parent, parentKey, err = c.padesCA(ctx)
+	} else {
+		parentKey, err = openKeyURI(ctx, c.rootKeyURI, c.Root, c.passphrase)
+	}
 	if err != nil {
 		return Identity{}, Identity{}, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	notAfter := now.Add(validity)
-	if notAfter.After(c.Root.NotAfter) {
-		notAfter = c.Root.NotAfter
+	if notAfter.After(parent.NotAfter) {
+		notAfter = parent.NotAfter
 	}
 	if !notAfter.After(old.Cert.NotAfter) {
 		return Identity{}, Identity{}, fmt.Errorf("%w: unit %q: the renewed certificate would end %s, no later than the current one (%s): give a longer validity (the root ends %s)",
-			ErrNoLaterValidity, slug, notAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), c.Root.NotAfter.Format(time.DateOnly))
+			ErrNoLaterValidity, slug, notAfter.Format(time.DateOnly), old.Cert.NotAfter.Format(time.DateOnly), parent.NotAfter.Format(time.DateOnly))
 	}
 	prev := old.Cert
 	tmpl := &smx509.Certificate{
@@ -165,7 +158,7 @@ func (c *CA) RenewSigner(ctx context.Context, slug string, validity time.Duratio
 			return Identity{}, Identity{}, err
 		}
 	}
-	cert, err := create(tmpl, c.Root, prev.PublicKey, rootKey)
+	cert, err := create(tmpl, parent, prev.PublicKey, parentKey)
 	if err != nil {
 		return Identity{}, Identity{}, err
 	}

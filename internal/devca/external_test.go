@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
 
@@ -30,6 +31,18 @@ func TestIssueSigner(t *testing.T) {
 	}
 	if _, err := ca.Pool().Verify(id.Cert, time.Now(), trust.UsageDocumentSigner); err != nil {
 		t.Fatalf("the HSM signer's certificate does not chain: %v", err)
+	}
+	// An ECDSA key's certificate comes from the PAdES CA, an SM2 key's
+	// from the SM2 root.
+	if ca.PAdESRoot == nil || id.Cert.CheckSignatureFrom(ca.PAdESRoot) != nil {
+		t.Errorf("the ECDSA HSM signer's certificate is not the PAdES CA's: issuer %s", id.Cert.Issuer)
+	}
+	sm2Key, err := keys.GenerateSM2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm2ID, err := ca.IssueSigner(ctx, "hsm-sm2", "某某县民政局", sm2Key.Public(), uri); err != nil || sm2ID.Cert.CheckSignatureFrom(ca.Root) != nil {
+		t.Errorf("the SM2 HSM signer's certificate is not the SM2 root's: %v", err)
 	}
 	// Again with the same key: the same identity. With another key: refused.
 	if again, err := ca.IssueSigner(ctx, "hsm-unit", "某某县民政局", key.Public(), uri); err != nil || !again.Cert.Equal(id.Cert) {

@@ -167,7 +167,14 @@ func (c *CA) TLSCAPath() string {
 // tlsCA loads the development TLS CA and its key, making them first if
 // the CA directory has neither (a chain from before it existed).
 func (c *CA) tlsCA(ctx context.Context) (*smx509.Certificate, crypto.Signer, error) {
-	base := strings.TrimSuffix(c.TLSCAPath(), certExt)
+	return c.ecdsaCA(ctx, c.TLSCAPath(), "sealpipe development TLS CA", "TLS")
+}
+
+// ecdsaCA loads the self-signed ECDSA P-256 CA at certPath (and its key
+// beside it, encrypted like every key of the CA directory), or makes both
+// if neither exists. What names the certificates it issues in errors.
+func (c *CA) ecdsaCA(ctx context.Context, certPath, cn, what string) (*smx509.Certificate, crypto.Signer, error) {
+	base := strings.TrimSuffix(certPath, certExt)
 	certOK, keyOK, err := pairExists(base)
 	switch {
 	case err != nil:
@@ -180,7 +187,7 @@ func (c *CA) tlsCA(ctx context.Context) (*smx509.Certificate, crypto.Signer, err
 		key, err := openKey(ctx, base+keyExt, cert, c.passphrase)
 		return cert, key, err
 	case certOK || keyOK:
-		return nil, nil, fmt.Errorf("%w: only one of %s and %s exists; remove it to make a new TLS CA (which invalidates every TLS certificate issued)", ErrPartial, base+certExt, base+keyExt)
+		return nil, nil, fmt.Errorf("%w: only one of %s and %s exists; remove it to make a new %s CA (which invalidates every %s certificate issued)", ErrPartial, base+certExt, base+keyExt, what, what)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -195,7 +202,7 @@ func (c *CA) tlsCA(ctx context.Context) (*smx509.Certificate, crypto.Signer, err
 		Subject: pkix.Name{
 			Country:      []string{"CN"},
 			Organization: []string{"sealpipe development CA (not for production)"},
-			CommonName:   "sealpipe development TLS CA",
+			CommonName:   cn,
 		},
 		NotBefore: now.Add(-backdate), NotAfter: now.Add(DefaultRootValidity),
 		KeyUsage:              smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,

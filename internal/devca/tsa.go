@@ -7,7 +7,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,15 +24,18 @@ import (
 // serves with (package tsa), under tsa/ in the CA directory:
 //
 //	tsa/sm2.crt, .key     SM2, issued by the SM2 root (root.crt)
-//	tsa/ecdsa.crt, .key   ECDSA P-256, issued by the development ECDSA CA
-//	                      (tls/ca.crt), made first if missing
+//	tsa/ecdsa.crt, .key   ECDSA P-256, issued by the development PAdES CA
+//	                      (pades/ca.crt), made first if missing
 //
 // Both have the key usages digitalSignature and contentCommitment and the
 // critical extended key usage id-kp-timeStamping alone (RFC 3161 §2.3).
-// The ECDSA one chains to the ECDSA CA because OpenSSL 3.0's `ts -verify`
+// The ECDSA one chains to the PAdES CA because OpenSSL 3.0's `ts -verify`
 // (and NSS) check no certificate signed with SM2: its tokens verify with
-// `openssl ts -verify -CAfile <data>/pki/tls/ca.crt`. Keys are encrypted
-// with the CA's passphrase, as every key of the CA directory.
+// `openssl ts -verify -CAfile <data>/pki/pades/ca.crt`, and the timestamps
+// of PAdES B-T signatures with the trust the signers' certificates need.
+// An ECDSA identity of an older chain, issued by the TLS CA (tls/ca.crt),
+// is replaced by one from the PAdES CA. Keys are encrypted with the CA's
+// passphrase, as every key of the CA directory.
 
 // TSADirName is the folder of the CA directory holding the development
 // TSA's identities.
@@ -40,8 +45,8 @@ const TSADirName = "tsa"
 type TSA struct {
 	SM2, ECDSA       Identity
 	SM2Key, ECDSAKey crypto.Signer
-	// ECDSAIssuer is the ECDSA CA's certificate, the ECDSA identity's
-	// issuer (tls/ca.crt); the SM2 identity's is the CA's Root.
+	// ECDSAIssuer is the PAdES CA's certificate, the ECDSA identity's
+	// issuer (pades/ca.crt); the SM2 identity's is the CA's Root.
 	ECDSAIssuer *smx509.Certificate
 }
 
@@ -52,8 +57,11 @@ func (c *CA) EnsureTSA(ctx context.Context) (*TSA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("devca: %w", err)
 	}
-	ecCA, ecCAKey, err := c.tlsCA(ctx)
+	ecCA, ecCAKey, err := c.padesCA(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.dropTLSIssued(filepath.Join(dir, "ecdsa")); err != nil {
 		return nil, err
 	}
 	out := &TSA{ECDSAIssuer: ecCA}
@@ -111,6 +119,32 @@ func (c *CA) EnsureTSA(ctx context.Context) (*TSA, error) {
 		}
 	}
 	return out, nil
+}
+
+// dropTLSIssued removes base.crt and base.key if the TLS CA issued the
+// certificate: the ECDSA TSA identity of a chain from before the PAdES CA,
+// which EnsureTSA then issues again from the PAdES CA. Anything else is
+// left for EnsureTSA to load or report.
+func (c *CA) dropTLSIssued(base string) error {
+	for _, p := range []string{base + certExt, c.TLSCAPath()} {
+		if ok, err := exists(p); err != nil || !ok {
+			return err
+		}
+	}
+	cert, err := readCert(base + certExt)
+	if err != nil {
+		return nil
+	}
+	tlsCA, err := readCert(c.TLSCAPath())
+	if err != nil || cert.CheckSignatureFrom(tlsCA) != nil {
+		return nil
+	}
+	for _, p := range []string{base + certExt, base + keyExt} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("devca: %w", err)
+		}
+	}
+	return nil
 }
 
 // issueTSA issues a TSA certificate for pub under parent, as long as a

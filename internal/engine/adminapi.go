@@ -383,7 +383,7 @@ func makeSpec(req adminapi.MakeRequest, by *registry.Principal) SealSpec {
 	return SealSpec{
 		Kind: req.Kind, Holder: req.Holder, Unit: req.Unit, UnitName: req.UnitName, Purpose: req.Purpose, Code: req.Code,
 		Approvers: req.Approvers, Departments: req.Departments, Validity: time.Duration(req.ValidityDays) * 24 * time.Hour,
-		Requester: by,
+		KeyType: devca.KeyType(req.KeyType), Requester: by,
 	}
 }
 

@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -235,21 +238,42 @@ func (e *Engine) clientCRLCheck() CheckResult {
 
 // checkKey opens the key the keyring names alias (through Signers, so the
 // identity checks reuse it) and has it sign the fixed test message, which
-// its public key must verify.
+// its public key must verify (testSignature).
 func (e *Engine) checkKey(ctx context.Context, alias string) error {
 	key, err := e.Signers().Signer(ctx, alias)
 	if err != nil {
 		return err
 	}
-	sig, err := key.Sign(rand.Reader, []byte(checkMessage), sm2.DefaultSM2SignerOpts)
+	return testSignature(key, []byte(checkMessage))
+}
+
+// testSignature has key sign msg as it signs documents — SM2 with SM3 and
+// the default signer ID, ECDSA with SHA-256, RSA PKCS #1 v1.5 with SHA-256
+// — and verifies the signature with key's public key.
+func testSignature(key crypto.Signer, msg []byte) error {
+	digest := sha256.Sum256(msg)
+	var sig []byte
+	var verify func() bool
+	var err error
+	switch pub := key.Public().(type) {
+	case *ecdsa.PublicKey:
+		if sm2.IsSM2PublicKey(pub) {
+			sig, err = key.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
+			verify = func() bool { return sm2.VerifyASN1WithSM2(pub, nil, msg, sig) }
+		} else {
+			sig, err = key.Sign(rand.Reader, digest[:], crypto.SHA256)
+			verify = func() bool { return ecdsa.VerifyASN1(pub, digest[:], sig) }
+		}
+	case *rsa.PublicKey:
+		sig, err = key.Sign(rand.Reader, digest[:], crypto.SHA256)
+		verify = func() bool { return rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil }
+	default:
+		return fmt.Errorf("public key is %T, not SM2, ECDSA or RSA", pub)
+	}
 	if err != nil {
 		return fmt.Errorf("test signature: %w", err)
 	}
-	pub, ok := key.Public().(*ecdsa.PublicKey)
-	if !ok {
-		return fmt.Errorf("public key is %T, not SM2", key.Public())
-	}
-	if !sm2.VerifyASN1WithSM2(pub, nil, []byte(checkMessage), sig) {
+	if !verify() {
 		return errors.New("test signature does not verify with the key's public key")
 	}
 	return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
@@ -254,10 +255,11 @@ func (s Settings) roleOIDs() map[trust.Usage]struct{ key, value string } {
 // and there is no development root either.
 var errNoRoots = errors.New("no trusted roots")
 
-// rootsPool loads files as trusted roots, or the development root when
-// files is empty, with the revocation lists crls (files read now, http(s)
-// URLs downloaded when needed) and, if distributionPoints, the CRL
-// distribution points certificates name.
+// rootsPool loads files as trusted roots, or the development roots when
+// files is empty (root.crt, and pades/ca.crt once it exists), with the
+// revocation lists crls (files read now, http(s) URLs downloaded when
+// needed) and, if distributionPoints, the CRL distribution points
+// certificates name.
 func (e *Engine) rootsPool(files, crls []string, distributionPoints bool) (*trust.Pool, error) {
 	if len(files) == 0 {
 		dev := filepath.Join(e.PKIDir(), "root.crt")
@@ -265,6 +267,12 @@ func (e *Engine) rootsPool(files, crls []string, distributionPoints bool) (*trus
 			return nil, fmt.Errorf("%w: %w: set SEALPIPE_ROOTS (or pass --roots), or run `sealpipe ca init` for a development root (looked for %s)", ErrSettings, errNoRoots, dev)
 		}
 		files = []string{dev}
+		// The development PAdES CA, once a unit has an ECDSA or RSA key,
+		// is a root too: of those units' signer certificates.
+		pades := filepath.Join(e.PKIDir(), devca.PAdESDirName, devca.PAdESCAName+".crt")
+		if _, err := os.Stat(pades); err == nil {
+			files = append(files, pades)
+		}
 	}
 	var roots []*smx509.Certificate
 	for _, f := range files {

@@ -79,6 +79,14 @@ type SealSpec struct {
 	// for it, and the keyring gets the unit's alias for it. Empty means
 	// the unit's key file.
 	SignerKey string
+	// KeyType is the type of key a new unit gets (devca.AddUnit): SM2, or
+	// an ECDSA P-256 or RSA-2048 key for PAdES signatures, whose signer
+	// certificate the development PAdES CA issues. A unit not in the
+	// trust chain is made, with this key type (empty: devca.KeySM2), when
+	// UnitName names it and SignerKey is empty. For a unit that exists,
+	// or a SignerKey, empty means the key it has, and another type than
+	// that key's is refused: a unit has one key.
+	KeyType devca.KeyType
 	// Requester, if set, is recorded in the registration as who asked
 	// for the seal (the admin API's client, registry.Principal).
 	Requester *registry.Principal
@@ -128,6 +136,11 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 	default:
 		return nil, fmt.Errorf("%w: seal kind %q, want %q or %q", registry.ErrInvalid, spec.Kind, SealKindUnit, SealKindPersonal)
 	}
+	if spec.KeyType != "" {
+		if _, err := devca.ParseKeyType(string(spec.KeyType)); err != nil {
+			return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+		}
+	}
 	ca, err := e.DevCA()
 	if err != nil {
 		return nil, err
@@ -140,10 +153,16 @@ func (e *Engine) MakeSeal(ctx context.Context, spec SealSpec) (*registry.Entry, 
 		if err := e.issueSigner(ctx, ca, spec); err != nil {
 			return nil, err
 		}
+	} else if err := addUnit(ctx, ca, spec); err != nil {
+		return nil, err
 	}
 	signer, err := ca.Unit(spec.Unit)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+	}
+	if have := devca.KeyTypeOf(signer.Cert.PublicKey); spec.KeyType != "" && have != spec.KeyType {
+		return nil, fmt.Errorf("%w: key type %q: unit %q's key is %s; a unit has one key, so make a %s seal for a new unit slug",
+			registry.ErrInvalid, spec.KeyType, spec.Unit, have, spec.KeyType)
 	}
 	if err := e.AddKey(spec.Unit, signer.KeyURI); err != nil {
 		return nil, err
@@ -213,6 +232,23 @@ func (e *Engine) SetSealStatus(ctx context.Context, id string, to registry.Statu
 		return nil, err
 	}
 	return reg.SetStatus(ctx, id, to, reason, admin)
+}
+
+// addUnit gives spec's unit a key file of spec.KeyType and its signer
+// certificate (devca.AddUnit) if it is not in the trust chain and
+// spec.UnitName names it; a unit there already is left to MakeSeal.
+func addUnit(ctx context.Context, ca *devca.CA, spec SealSpec) error {
+	if _, ok := ca.Signers[spec.Unit]; ok || spec.UnitName == "" {
+		return nil
+	}
+	kt := spec.KeyType
+	if kt == "" {
+		kt = devca.KeySM2
+	}
+	if _, err := ca.AddUnit(ctx, devca.Unit{Slug: spec.Unit, Name: spec.UnitName}, kt); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrInvalid, err)
+	}
+	return nil
 }
 
 // issueSigner makes sure the unit has a signer certificate for the key

@@ -34,8 +34,9 @@ type Settings struct {
 	// <data>/pki, if there is one.
 	KeyPassphrase Secret `env:"SEALPIPE_KEY_PASSPHRASE" help:"passphrase of the SM4-encrypted key files (empty: the development one under <data>/pki, if any)"`
 	// Roots are PEM files of trusted root certificates. Empty means
-	// <data>/pki/root.crt, the development root.
-	Roots []string `env:"SEALPIPE_ROOTS" help:"PEM files of trusted root certificates, comma-separated (empty: <data>/pki/root.crt)"`
+	// <data>/pki/root.crt, the development root, and, if it exists,
+	// <data>/pki/pades/ca.crt, the development PAdES CA (devca.AddUnit).
+	Roots []string `env:"SEALPIPE_ROOTS" help:"PEM files of trusted root certificates, comma-separated (empty: <data>/pki/root.crt, and <data>/pki/pades/ca.crt, the development PAdES CA, if it exists)"`
 	// CRLs are revocation lists of the trusted CAs, checked for every
 	// certificate: approvers, document signers, seal makers,
 	// administrators, the pipeline (GB/T 38540 §6.3 (3), §7.3 (e)). Each

@@ -178,16 +178,6 @@ func formatOptions(t *testing.T, p formatPKI, tc formatCase, tsaURL string) Opti
 	return opts
 }
 
-// nssDB makes a temporary NSS database trusting the test root.
-func nssDB(t *testing.T, root *smx509.Certificate) string {
-	t.Helper()
-	dir := t.TempDir()
-	run(t, "certutil", "-N", "-d", "sql:"+dir, "--empty-password")
-	rootFile := writeTemp(t, "root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))
-	run(t, "certutil", "-A", "-d", "sql:"+dir, "-n", "sealpipe test root", "-t", "C,C,C", "-i", rootFile)
-	return "sql:" + dir
-}
-
 // TestFormats seals in each format and checks the output with Verify,
 // qpdf, pdfsig and OpenSSL.
 func TestFormats(t *testing.T) {
@@ -197,7 +187,7 @@ func TestFormats(t *testing.T) {
 	}
 	p := newFormatPKI(t)
 	tsaURL := tsaServer(t, p)
-	nss := nssDB(t, p.root.Cert)
+	nss := testenv.NSSDB(t, p.root.Cert.Raw)
 	for _, tc := range formatCases(p) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -677,7 +667,7 @@ func TestPAdESBesideSM2(t *testing.T) {
 	}
 	p := newFormatPKI(t)
 	tsaURL := tsaServer(t, p)
-	nss := nssDB(t, p.root.Cert)
+	nss := testenv.NSSDB(t, p.root.Cert.Raw)
 	for _, first := range []Format{FormatGMT0010, FormatPKCS7, FormatSES} {
 		t.Run(string(first), func(t *testing.T) {
 			t.Parallel()
