@@ -16,6 +16,9 @@ import (
 // only the development PAdES CA trusted, calls a valid PAdES signature of
 // the whole document by a trusted certificate; qpdf finds it sound. The
 // SM2 signature, which NSS cannot check, covers the first revision only.
+// Both ways to get there are checked: `sealpipe seal` twice, and a batch
+// whose approval lists the PAdES seal as a further seal (approve --also)
+// through `sealpipe run --once`.
 func TestPAdESPdfsig(t *testing.T) {
 	pdfsig := testenv.Tool(t, "pdfsig")
 	qpdf := testenv.Tool(t, "qpdf")
@@ -35,36 +38,46 @@ func TestPAdESPdfsig(t *testing.T) {
 	t.Setenv("SEALPIPE_PDF_SIGNATURE_FORMATS", "33010200000002=pades-b-b")
 	mustSealpipe(t, "seal", file("sm2.pdf"), "-o", file("both.pdf"), "--seal", "33010200000002", "--page", "1", "--x", "80", "--y", "20")
 
-	if out, err := exec.Command(qpdf, "--check", file("both.pdf")).CombinedOutput(); err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors found") {
-		t.Errorf("qpdf --check: %v\n%s", err, out)
-	}
+	mustSealpipe(t, "approve", file("batch"), "--dept", "civil-affairs", "--batch", "b1", "--approver", "approver-zhang",
+		"--seal", "33010200000001", "--page", "1", "--x", "20", "--y", "20", "--also", "33010200000002@80,20")
+	mustSealpipe(t, "batch", "upload", file("batch"))
+	mustSealpipe(t, "run", "--once")
+	piped := filepath.Join(work, "data", "store", "sealpipe", "sealed", "civil-affairs", "b1", "cert-00001.pdf")
+
 	roots, err := trust.LoadCertificates(filepath.Join(work, "data", "pki", "pades", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	nss := testenv.NSSDB(t, roots[0].Raw)
-	// pdfsig exits non-zero when a signature (the SM2 one) does not verify.
-	out, _ := exec.Command(pdfsig, "-nssdir", nss, file("both.pdf")).CombinedOutput()
-	t.Logf("pdfsig:\n%s", out)
-	sm2Sig, padesSig, ok := strings.Cut(string(out), "Signature #2:")
-	if !ok {
-		t.Fatal("pdfsig lists one signature")
-	}
-	for _, want := range []string{
-		"Signature Field Name: Seal2", "Signer Certificate Common Name: civil-pades", "Signature Type: ETSI.CAdES.detached",
-		"Signature Validation: Signature is Valid.", "Total document signed", "Certificate Validation: Certificate is Trusted.",
-	} {
-		if !strings.Contains(padesSig, want) {
-			t.Errorf("pdfsig does not say %q of the PAdES signature", want)
-		}
-	}
-	if !strings.Contains(sm2Sig, "Signature Field Name: Seal1") || strings.Contains(sm2Sig, "Total document signed") {
-		t.Error("pdfsig: the SM2 signature should be Seal1 and cover the first revision only")
-	}
+	for name, doc := range map[string]string{"sealpipe seal twice": file("both.pdf"), "pipeline, approve --also": piped} {
+		t.Run(name, func(t *testing.T) {
+			if out, err := exec.Command(qpdf, "--check", doc).CombinedOutput(); err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors found") {
+				t.Errorf("qpdf --check: %v\n%s", err, out)
+			}
+			// pdfsig exits non-zero when a signature (the SM2 one) does not verify.
+			out, _ := exec.Command(pdfsig, "-nssdir", nss, doc).CombinedOutput()
+			t.Logf("pdfsig:\n%s", out)
+			sm2Sig, padesSig, ok := strings.Cut(string(out), "Signature #2:")
+			if !ok {
+				t.Fatal("pdfsig lists one signature")
+			}
+			for _, want := range []string{
+				"Signature Field Name: Seal2", "Signer Certificate Common Name: civil-pades", "Signature Type: ETSI.CAdES.detached",
+				"Signature Validation: Signature is Valid.", "Total document signed", "Certificate Validation: Certificate is Trusted.",
+			} {
+				if !strings.Contains(padesSig, want) {
+					t.Errorf("pdfsig does not say %q of the PAdES signature", want)
+				}
+			}
+			if !strings.Contains(sm2Sig, "Signature Field Name: Seal1") || strings.Contains(sm2Sig, "Total document signed") {
+				t.Error("pdfsig: the SM2 signature should be Seal1 and cover the first revision only")
+			}
 
-	// Without the PAdES CA in its database, poppler does not trust it.
-	out, _ = exec.Command(pdfsig, "-nssdir", testenv.NSSDB(t), file("both.pdf")).CombinedOutput()
-	if _, padesSig, _ := strings.Cut(string(out), "Signature #2:"); strings.Contains(padesSig, "Certificate is Trusted.") {
-		t.Errorf("pdfsig trusts the PAdES signer without its CA:\n%s", out)
+			// Without the PAdES CA in its database, poppler does not trust it.
+			out, _ = exec.Command(pdfsig, "-nssdir", testenv.NSSDB(t), doc).CombinedOutput()
+			if _, padesSig, _ := strings.Cut(string(out), "Signature #2:"); strings.Contains(padesSig, "Certificate is Trusted.") {
+				t.Errorf("pdfsig trusts the PAdES signer without its CA:\n%s", out)
+			}
+		})
 	}
 }
