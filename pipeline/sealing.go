@@ -515,12 +515,17 @@ func sealedBy(rep *report.Document, seals ...*registry.Entry) error {
 	return nil
 }
 
+// failedChecks lists the checks of rep that failed or could not be
+// decided, with their details.
 func failedChecks(rep *report.Document) string {
 	var out []string
 	for _, s := range rep.Signatures {
 		for _, c := range s.Checks {
-			if c.Result == report.NotOK {
+			switch c.Result {
+			case report.NotOK:
 				out = append(out, c.Name+": "+c.Detail)
+			case report.Unknown:
+				out = append(out, c.Name+" ("+string(c.Result)+"): "+c.Detail)
 			}
 		}
 	}
