@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -104,4 +106,114 @@ func TestHostileInput(t *testing.T) {
 			t.Logf("Seal: %v; Verify: %d results, %v", sealErr, len(res), verifyErr)
 		})
 	}
+}
+
+// damagedXRef is a virtual PDF of size bytes, none of them held in memory:
+// a header, then a cross-reference table that claims 50 million entries and
+// runs, entry after entry, to the trailer at the end of the file. It
+// records the longest single read.
+type damagedXRef struct {
+	size       int64
+	head, tail []byte
+	mu         sync.Mutex
+	longest    int64
+}
+
+func newDamagedXRef(size int64) *damagedXRef {
+	head := []byte("%PDF-1.7\nxref\n0 50000000\n")
+	tail := fmt.Appendf(nil, "\ntrailer\n<</Size 50000000/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len("%PDF-1.7\n"))
+	return &damagedXRef{size: size, head: head, tail: tail}
+}
+
+func (d *damagedXRef) ReadAt(p []byte, off int64) (int, error) {
+	d.mu.Lock()
+	d.longest = max(d.longest, int64(len(p)))
+	d.mu.Unlock()
+	const entry = "0000000000 65535 f\r\n"
+	tailAt := d.size - int64(len(d.tail))
+	n := 0
+	for ; n < len(p) && off+int64(n) < d.size; n++ {
+		switch at := off + int64(n); {
+		case at < int64(len(d.head)):
+			p[n] = d.head[at]
+		case at >= tailAt:
+			p[n] = d.tail[at-tailAt]
+		default:
+			p[n] = entry[(at-int64(len(d.head)))%int64(len(entry))]
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestBoundedReads: hostile structures do not draw a large file into
+// memory. A damaged cross-reference table that runs through a 1 GiB file
+// is read in a window of at most maxXRefTableBytes, by sealing and by
+// verification, and refused as malformed; a signature whose ByteRange gap
+// spans more than MaxContentsBytes is invalid without its gap being read.
+func TestBoundedReads(t *testing.T) {
+	t.Parallel()
+	sm2K, _ := keys(t)
+	for name, read := range map[string]func(r io.ReaderAt, size int64) error{
+		"seal": func(r io.ReaderAt, size int64) error {
+			opts := options(t, sm2K, 1)
+			opts.MaxInputSize = size
+			_, err := UpdateReader(context.Background(), r, size, opts)
+			return err
+		},
+		"verify": func(r io.ReaderAt, size int64) error {
+			_, err := VerifyReader(context.Background(), r, size, VerifyOptions{MaxSize: size})
+			return err
+		},
+	} {
+		t.Run("damaged xref table/"+name, func(t *testing.T) {
+			t.Parallel()
+			d := newDamagedXRef(1 << 30)
+			err := read(d, d.size)
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("error %v, want ErrMalformed", err)
+			}
+			// Scans of the whole file stream it in chunks: what is held
+			// at once is the longest read.
+			if d.longest > maxXRefTableBytes+maxTrailerBytes {
+				t.Errorf("read %d MiB at once; want at most %d MiB", d.longest>>20, maxXRefTableBytes>>20)
+			}
+		})
+	}
+
+	t.Run("ByteRange gap too large", func(t *testing.T) {
+		t.Parallel()
+		doc := hugeGapPDF(t, MaxContentsBytes+1)
+		results, err := Verify(context.Background(), doc)
+		if err != nil || len(results) != 1 {
+			t.Fatalf("Verify: %d results, %v", len(results), err)
+		}
+		if r := results[0]; r.Status != Invalid || !errors.Is(r.Err, ErrTooLarge) {
+			t.Errorf("signature: %s, %v; want Invalid, ErrTooLarge", r.Status, r.Err)
+		}
+	})
+}
+
+// hugeGapPDF builds a one-page PDF with a signature field whose
+// signature dictionary is small but whose ByteRange gap runs from its
+// /Contents over the next object, a stream of stream bytes, to just before
+// that object's "endobj", the rest of the file signed.
+func hugeGapPDF(t *testing.T, stream int) []byte {
+	t.Helper()
+	build := func(a, b, c int) []byte {
+		sig := fmt.Sprintf("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[0 %010d %010d %010d]/Contents<00>>>", a, b, c)
+		filler := fmt.Sprintf("<</Length %d>>\nstream\n%s\nendstream", stream, strings.Repeat("x", stream))
+		return buildPDF([]string{"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]/SigFlags 3>>>>", pagesObj, pageObj,
+			"<</FT/Sig/T(Seal1)/V 5 0 R/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/P 3 0 R>>", sig, filler}, "/Root 1 0 R")
+	}
+	draft := build(0, 0, 0)
+	a := bytes.Index(draft, []byte("/Contents<")) + len("/Contents")
+	b := bytes.Index(draft, []byte("endstream")) + len("endstream")
+	doc := build(a, b, len(draft)-b)
+	if len(doc) != len(draft) || doc[a] != '<' || b-a <= MaxContentsBytes {
+		t.Fatal("hugeGapPDF: the ByteRange gap is not where it should be")
+	}
+	return doc
 }

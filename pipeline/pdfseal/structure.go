@@ -139,15 +139,26 @@ var errNoHeader = errors.New("no object header")
 
 // readXRefTable checks the cross-reference table whose "xref" keyword
 // ends at off, and returns its trailer (checkXRefTable), read in a window
-// that grows until the table and its trailer fit it.
+// that grows until the table and its trailer fit it, up to
+// maxXRefTableBytes: a damaged table does not draw the rest of the file
+// into memory.
 func readXRefTable(in *source, off int64) (types.Dict, error) {
 	var d types.Dict
-	err := parseGrowing(in, off, in.size, func(b []byte) (err error) {
+	err := parseGrowing(in, off, maxXRefTableBytes, func(b []byte) (err error) {
 		d, err = checkXRefTable(b)
 		return err
 	})
+	if err != nil && off+maxXRefTableBytes < in.size && in.failed() == nil {
+		err = fmt.Errorf("%w (the cross-reference table at %d was read up to its first %d MiB)", err, off, maxXRefTableBytes>>20)
+	}
 	return d, err
 }
+
+// maxXRefTableBytes bounds the window a cross-reference table and its
+// trailer are read in. A table holds 20 bytes an object (§7.5.4): 64 MiB
+// is 3.3 million objects, far more than documents to seal have; a table
+// that does not fit is damaged.
+const maxXRefTableBytes = 64 << 20
 
 // parseGrowing calls parse on the bytes of in from off, 64 of them and
 // then four times more each time, until it succeeds or has had the

@@ -394,6 +394,10 @@ func checkSignature(r *Result, in *source, file *pdffile.File, f sigField, opts 
 	if sf, ok := sig["SubFilter"].(types.Name); ok {
 		r.SubFilter = string(sf)
 	}
+	if n := br[2] - br[1]; n > MaxContentsBytes {
+		fail(Invalid, fmt.Errorf("%w: %w: the ByteRange gap at %d is %d bytes, more than the %d a signature's /Contents may take", ErrSignatureFormat, ErrTooLarge, br[1], n, MaxContentsBytes))
+		return
+	}
 	gap := in.read(br[1], br[2])
 	if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
 		fail(Invalid, fmt.Errorf("%w: the ByteRange gap at %d starts %q, not a hex string", ErrSignatureFormat, br[1], snippet(gap, 0)))
@@ -500,6 +504,13 @@ func lastObjectHeader(b []byte) (start, end int, ok bool) {
 		return nrStart, nrEnd, true
 	}
 }
+
+// MaxContentsBytes bounds a signature's ByteRange gap, its /Contents, as
+// Verify reads it into memory: no larger /Contents fits in a signature
+// dictionary pdffile reads (pdffile.DefaultMaxObjectSize), so a larger gap
+// spans more than the dictionary's /Contents. Such a signature is invalid
+// (ErrTooLarge), its gap not read.
+const MaxContentsBytes = pdffile.DefaultMaxObjectSize
 
 // maxSignedText bounds the text read before a ByteRange gap for the
 // header of the object around it: a signature dictionary's entries before
