@@ -61,67 +61,72 @@ func (e *env) alsoSeal(b *demo.Batch, name, seal string) {
 }
 
 // TestAlsoSeals: a document whose approval lists a further seal
-// (approval.Document.Also, a co-issuing unit's) gets both, the second in an
-// incremental update over the first: its report holds both signatures,
-// passed, in order, and a full verification of the output agrees; each
-// seal gets the document's usage record and a segment of its log in the
-// batch report. A retry after a crash before the report derives the same.
+// (approval.Document.Also, a co-issuing unit's) gets both (a PDF the
+// second in an incremental update over the first, an OFD one more
+// signature): its report holds both signatures, passed, in order, and a
+// full verification of the output agrees; each seal gets the document's
+// usage record and a segment of its log in the batch report. A retry after
+// a crash before the report derives the same.
 func TestAlsoSeals(t *testing.T) {
-	e := newEnv(t, pipeline.Config{})
-	e.registerJointSeal()
-	b := e.sampleBatch("also", 2, false)
-	name := demo.DocumentName(1)
-	e.alsoSeal(b, name, jointSeal)
-	e.upload(b)
-	batch := e.runBatch(b.Ref)
-	if batch.Sealed != 2 || batch.Rejected != 0 {
-		t.Fatalf("batch report: %d sealed, %d rejected: %+v", batch.Sealed, batch.Rejected, batch.Documents)
-	}
+	for _, f := range []demo.Format{demo.FormatPDF, demo.FormatOFD} {
+		t.Run(string(f), func(t *testing.T) {
+			e := newEnv(t, pipeline.Config{})
+			e.registerJointSeal()
+			b := e.formatBatch("also", 2, false, f)
+			name := f.DocumentName(1)
+			e.alsoSeal(b, name, jointSeal)
+			e.upload(b)
+			batch := e.runBatch(b.Ref)
+			if batch.Sealed != 2 || batch.Rejected != 0 {
+				t.Fatalf("batch report: %d sealed, %d rejected: %+v", batch.Sealed, batch.Rejected, batch.Documents)
+			}
 
-	var stored report.Document
-	e.record(b.Ref.ReportKey(name), &stored)
-	out := e.read(b.Ref.SealedKey(name))
-	v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{e.ca.Root}), Seals: e.reg}
-	full, err := v.PDF(context.Background(), name, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{demo.SealCivil, jointSeal}
-	for _, rep := range []*report.Document{&stored, full} {
-		if got := sealIDs(rep); rep.Indication != report.Passed || !slices.Equal(got, want) {
-			t.Errorf("report: %s, seals %v; want %s, %v", rep.Indication, got, report.Passed, want)
-		}
-	}
-	if !bytes.HasPrefix(out, b.Files[name]) {
-		t.Error("the output does not begin with the approved document")
-	}
+			var stored report.Document
+			e.record(b.Ref.ReportKey(name), &stored)
+			out := e.read(b.Ref.SealedKey(name))
+			v := &verify.Verifier{Trust: trust.NewPool([]*smx509.Certificate{e.ca.Root}), Seals: e.reg}
+			full, err := v.Document(context.Background(), name, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{demo.SealCivil, jointSeal}
+			for _, rep := range []*report.Document{&stored, full} {
+				if got := sealIDs(rep); rep.Indication != report.Passed || !slices.Equal(got, want) {
+					t.Errorf("report: %s, seals %v; want %s, %v", rep.Indication, got, report.Passed, want)
+				}
+			}
+			if f == demo.FormatPDF && !bytes.HasPrefix(out, b.Files[name]) {
+				t.Error("the output does not begin with the approved document")
+			}
 
-	for seal, n := range map[string]int{demo.SealCivil: 2, jointSeal: 1} {
-		if got := e.count(storage.PrefixAudit + seal + "/"); got != n {
-			t.Errorf("seal %s: %d usage records, want %d", seal, got, n)
-		}
-	}
-	var logged []string
-	for _, cp := range batch.UsageLog {
-		logged = append(logged, cp.Seal)
-	}
-	if slices.Sort(logged); !slices.Equal(logged, want) {
-		t.Errorf("usage log segments of seals %v, want %v", logged, want)
-	}
+			for seal, n := range map[string]int{demo.SealCivil: 2, jointSeal: 1} {
+				if got := e.count(storage.PrefixAudit + seal + "/"); got != n {
+					t.Errorf("seal %s: %d usage records, want %d", seal, got, n)
+				}
+			}
+			var logged []string
+			for _, cp := range batch.UsageLog {
+				logged = append(logged, cp.Seal)
+			}
+			if slices.Sort(logged); !slices.Equal(logged, want) {
+				t.Errorf("usage log segments of seals %v, want %v", logged, want)
+			}
 
-	// A crash after the output, before its report: the retry checks both
-	// seals in the stored output.
-	if err := e.store.Delete(context.Background(), b.Ref.ReportKey(name)); err != nil {
-		t.Fatal(err)
-	}
-	e.rebuild()
-	if got, err := e.p.SealDocument(context.Background(), b.Ref, name); err != nil || got != report.OutcomeSealed {
-		t.Fatalf("SealDocument after the crash = %v, %v", got, err)
-	}
-	var again report.Document
-	e.record(b.Ref.ReportKey(name), &again)
-	if got := sealIDs(&again); again.Indication != report.Passed || !slices.Equal(got, want) || again.SM3 != stored.SM3 {
-		t.Errorf("report after the crash: %s, seals %v, SM3 %s; want %s, %v, %s", again.Indication, got, again.SM3, report.Passed, want, stored.SM3)
+			// A crash after the output, before its report: the retry checks
+			// both seals in the stored output.
+			if err := e.store.Delete(context.Background(), b.Ref.ReportKey(name)); err != nil {
+				t.Fatal(err)
+			}
+			e.rebuild()
+			if got, err := e.p.SealDocument(context.Background(), b.Ref, name); err != nil || got != report.OutcomeSealed {
+				t.Fatalf("SealDocument after the crash = %v, %v", got, err)
+			}
+			var again report.Document
+			e.record(b.Ref.ReportKey(name), &again)
+			if got := sealIDs(&again); again.Indication != report.Passed || !slices.Equal(got, want) || again.SM3 != stored.SM3 {
+				t.Errorf("report after the crash: %s, seals %v, SM3 %s; want %s, %v, %s", again.Indication, got, again.SM3, report.Passed, want, stored.SM3)
+			}
+		})
 	}
 }
 
