@@ -182,12 +182,13 @@ func hostileStartxrefNowhere() []byte {
 	return fixStartxref(b, 9_000_000)
 }
 
-// hostilePageTreeLoop: the page tree root lists itself among its kids.
+// hostilePageTreeLoop: the page tree root lists itself among its kids,
+// first, so that the loop lies on the way to page 1.
 func hostilePageTreeLoop() []byte {
 	w := newPDF("1.4")
 	w.objs(
 		"<</Type/Catalog/Pages 2 0 R>>",
-		"<</Type/Pages/Count 2/Kids[3 0 R 2 0 R]>>",
+		"<</Type/Pages/Count 2/Kids[2 0 R 3 0 R]>>",
 		"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 5 0 R>>>>/Contents 4 0 R>>",
 		content(842, "The page tree root lists itself among its /Kids."),
 		helvetica,

@@ -243,9 +243,10 @@ func (b box) height() float64 { return b.ury - b.lly }
 // the limit of ISO 32000-1 Annex C.
 const newObjects = 16
 
-// sealTarget reads from f what sealing page pageNr needs. The input's
-// cross-reference chain has been checked (checkRevisionChain).
-func sealTarget(in *source, f *pdffile.File, pageNr int) (*target, error) {
+// sealTarget reads from f what sealing page pageNr needs, checking the
+// page tree up to page lastPage (0: every page; checkPageTree). The
+// input's cross-reference chain has been checked (checkRevisionChain).
+func sealTarget(in *source, f *pdffile.File, pageNr, lastPage int) (*target, error) {
 	t := &target{}
 	err := guard("page lookup", func() error {
 		revs := f.Revisions()
@@ -276,7 +277,7 @@ func sealTarget(in *source, f *pdffile.File, pageNr int) (*target, error) {
 		if err := t.readCatalog(f); err != nil {
 			return err
 		}
-		if err := checkPageTree(f, t.catalog); err != nil {
+		if err := checkPageTree(f, t.catalog, lastPage); err != nil {
 			return fmt.Errorf("%w: page tree: %v", ErrMalformed, err)
 		}
 		if p, sig := certification(f, t.catalog); p == 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -131,6 +132,19 @@ func (p Placement) firstPage() int {
 		return p.Pages[0]
 	}
 	return 1
+}
+
+// lastPage is the last page Seal reads, in page order: Page, the last
+// listed page, or 0 for every page (a riding seal, all pages, a keyword
+// looked for on every page).
+func (p Placement) lastPage() int {
+	switch {
+	case p.Riding || p.AllPages:
+		return 0
+	case len(p.Pages) > 0:
+		return slices.Max(p.Pages)
+	}
+	return max(p.Page, 0)
 }
 
 // pageTarget is a page a widget goes on, as target reads it.

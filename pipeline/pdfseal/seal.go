@@ -205,7 +205,7 @@ func sealDoc(ctx context.Context, in *source, opts Options) (doc *sealedDoc, err
 	if err != nil {
 		return nil, err
 	}
-	t, err := sealTarget(in, f, opts.Placement.firstPage())
+	t, err := sealTarget(in, f, opts.Placement.firstPage(), opts.Placement.lastPage())
 	if err != nil {
 		return nil, err
 	}

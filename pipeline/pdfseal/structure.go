@@ -176,69 +176,83 @@ func parseGrowing(in *source, off, most int64, parse func([]byte) error) error {
 	}
 }
 
-// checkPageTree walks the page tree (§7.7.3) from the catalog's /Pages and
-// checks what a reader relies on to number pages: every node is reached
-// once (no loops, no node shared between two parents), each kid's /Parent,
+// checkPageTree walks the page tree (§7.7.3) from the catalog's /Pages, in
+// page order, up to page upTo (every page when upTo is 0), and checks what
+// a reader relies on to number those pages: every node is reached once
+// (no loops, no node shared between two parents), each kid's /Parent,
 // where present, is the node listing it, the root has none, and each
-// intermediate node's /Count is the number of pages below it (§7.7.3.2).
-// The walk visits each object once and at most maxTreeDepth levels deep.
-func checkPageTree(f *pdffile.File, catalog types.Dict) error {
+// intermediate node whose pages it walks has the /Count of the pages below
+// it (§7.7.3.2); one on the way to page upTo, whose later pages it does
+// not read, must not count fewer than lie before. Sealing so reads the
+// pages up to the last it places the seal on, and none after (issue 11:
+// read only what is needed). The walk visits each object once and at most
+// maxTreeDepth levels deep.
+func checkPageTree(f *pdffile.File, catalog types.Dict, upTo int) error {
 	root, ok := catalog["Pages"].(types.IndirectRef)
 	if !ok {
 		return fmt.Errorf("the catalog's /Pages is %s, not an indirect reference", pdfString(catalog["Pages"]))
 	}
 	seen := make(map[int]bool)
-	var walk func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, error)
-	walk = func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, error) {
+	walked := 0 // pages walked so far, in order
+	// walk returns the pages below ref it walked, and whether it stopped
+	// at page upTo.
+	var walk func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, bool, error)
+	walk = func(ref types.IndirectRef, parent *types.IndirectRef, depth int) (int, bool, error) {
 		nr := ref.ObjectNumber.Value()
 		switch {
 		case seen[nr]:
-			return 0, fmt.Errorf("object %d appears twice in the page tree (a loop, or a node with two parents)", nr)
+			return 0, false, fmt.Errorf("object %d appears twice in the page tree (a loop, or a node with two parents)", nr)
 		case depth > maxTreeDepth:
-			return 0, fmt.Errorf("the page tree is more than %d levels deep", maxTreeDepth)
+			return 0, false, fmt.Errorf("the page tree is more than %d levels deep", maxTreeDepth)
 		}
 		seen[nr] = true
 		d, err := resolveDict(f, ref)
 		if err != nil || d == nil {
-			return 0, fmt.Errorf("page tree node %d is not a dictionary (%v)", nr, err)
+			return 0, false, fmt.Errorf("page tree node %d is not a dictionary (%v)", nr, err)
 		}
 		p, hasParent := d.Find("Parent")
 		switch pr, isRef := p.(types.IndirectRef); {
 		case parent == nil && hasParent && p != nil:
-			return 0, fmt.Errorf("the page tree root (object %d) has a /Parent %s", nr, pdfString(p))
+			return 0, false, fmt.Errorf("the page tree root (object %d) has a /Parent %s", nr, pdfString(p))
 		case parent != nil && hasParent && (!isRef || pr.ObjectNumber != parent.ObjectNumber):
-			return 0, fmt.Errorf("object %d has /Parent %s, but object %d lists it among its /Kids", nr, pdfString(p), parent.ObjectNumber)
+			return 0, false, fmt.Errorf("object %d has /Parent %s, but object %d lists it among its /Kids", nr, pdfString(p), parent.ObjectNumber)
 		}
 		kidsObj, hasKids := d.Find("Kids")
 		if t := d.Type(); t != nil && *t == "Page" || t == nil && !hasKids {
-			return 1, nil
+			walked++
+			return 1, walked == upTo, nil
 		}
 		kids, err := resolveArray(f, kidsObj)
 		if err != nil {
-			return 0, fmt.Errorf("page tree node %d: /Kids: %v", nr, err)
+			return 0, false, fmt.Errorf("page tree node %d: /Kids: %v", nr, err)
 		}
-		pages := 0
+		pages, stopped := 0, false
 		for _, k := range kids {
 			kr, ok := k.(types.IndirectRef)
 			if !ok {
-				return 0, fmt.Errorf("page tree node %d lists %s among its /Kids, not an indirect reference", nr, pdfString(k))
+				return 0, false, fmt.Errorf("page tree node %d lists %s among its /Kids, not an indirect reference", nr, pdfString(k))
 			}
-			n, err := walk(kr, &ref, depth+1)
+			n, stop, err := walk(kr, &ref, depth+1)
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			pages += n
+			if pages += n; stop {
+				stopped = true
+				break
+			}
 		}
 		count, ok := resolveInteger(f, d["Count"])
-		if !ok {
-			return 0, fmt.Errorf("page tree node %d has /Count %s, not an integer", nr, pdfString(d["Count"]))
+		switch {
+		case !ok:
+			return 0, false, fmt.Errorf("page tree node %d has /Count %s, not an integer", nr, pdfString(d["Count"]))
+		case stopped && count < pages:
+			return 0, false, fmt.Errorf("page tree node %d has /Count %d, but more pages lie below it", nr, count)
+		case !stopped && count != pages:
+			return 0, false, fmt.Errorf("page tree node %d has /Count %d, but %d pages lie below it", nr, count, pages)
 		}
-		if count != pages {
-			return 0, fmt.Errorf("page tree node %d has /Count %d, but %d pages lie below it", nr, count, pages)
-		}
-		return pages, nil
+		return pages, stopped, nil
 	}
-	_, err := walk(root, nil, 0)
+	_, _, err := walk(root, nil, 0)
 	return err
 }
 

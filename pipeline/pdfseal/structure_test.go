@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -127,7 +128,8 @@ func damagedPDFs() []struct {
 // in parallel) so that the memory it measures is its own.
 func TestSealRefusesDamagedStructure(t *testing.T) {
 	sm2K, _ := keys(t)
-	opts := options(t, sm2K, 1)
+	opts := options(t, sm2K, 0)
+	opts.Placement.AllPages = true // the whole page tree is read
 	for _, tc := range damagedPDFs() {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -212,5 +214,39 @@ func TestCheckXRefChain(t *testing.T) {
 	}
 	if err := checkXRefChain(bytesSource(b.Bytes()), int64(prev)); err == nil || !strings.Contains(err.Error(), "more than 4096 cross-reference sections") {
 		t.Fatalf("a chain of %d sections: %v", maxXRefSections+1, err)
+	}
+}
+
+// TestPageTreeReadUpToTarget (issue 11: read only what is needed): sealing
+// reads the page tree up to the last page it places the seal on and none
+// after, so damage in the pages after it does not stop a seal on an
+// earlier page; a seal on the damaged page, or on every page, refuses the
+// document.
+func TestPageTreeReadUpToTarget(t *testing.T) {
+	t.Parallel()
+	sm2K, _ := keys(t)
+	page := "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>"
+	for _, tc := range []struct {
+		name string
+		objs []string
+		says string
+	}{
+		{"a loop after page 1", []string{"<</Type/Pages/Count 2/Kids[3 0 R 2 0 R]>>", page}, "appears twice in the page tree"},
+		{"a page 2 that is no dictionary", []string{"<</Type/Pages/Count 2/Kids[3 0 R 4 0 R]>>", page, "42"}, "page tree node 4 is not a dictionary"},
+		{"a lying /Count after page 1", []string{"<</Type/Pages/Count 3/Kids[3 0 R 4 0 R]>>", page,
+			"<</Type/Pages/Count 5/Kids[5 0 R]/Parent 2 0 R>>", "<</Type/Page/Parent 4 0 R/MediaBox[0 0 595 842]>>"}, "page tree node 4 has /Count 5, but 1 pages lie below it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := buildPDF(append([]string{catalogObj}, tc.objs...), "/Root 1 0 R")
+			if out := seal(t, in, options(t, sm2K, 1)); !bytes.HasPrefix(out, in) {
+				t.Fatal("the output does not begin with the input")
+			}
+			all := options(t, sm2K, 0)
+			all.Placement.AllPages = true
+			if err := Seal(context.Background(), io.Discard, in, all); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("Seal on every page: %v; want ErrMalformed saying %q", err, tc.says)
+			}
+		})
 	}
 }
