@@ -5,46 +5,67 @@ import (
 	"context"
 	"errors"
 	"sync"
-
-	"github.com/sealpipe/sealpipe/storage"
 )
 
 // DefaultMemoryBudget is Config.MemoryBudget's default: 256 MiB of
 // documents in flight, four documents of the largest default size.
 const DefaultMemoryBudget = 256 << 20
 
-// admit waits until document name of ref fits in the memory budget and
-// charges its size, as the store reports it, against the budget until
-// release is called. SealDocument holds it from before the document is read
-// until its outputs are written, since every copy of the document it makes
-// (the input, the sealed output, the verifier's parse of it) lives that
-// long.
+// admission charges a document to be read against the memory budget,
+// from the moment the store says how large it is (the answer to the GET
+// that reads it, so no request of its own) until release is called: the
+// document's source holds it (fetchAdmitted) until SealDocument has
+// written its outputs, since every copy of the document it makes (the
+// input, the sealed output, the verifier's parse of it) lives that long.
 //
 // The charge is the document's size, capped at Config.MaxDocumentSize (no
 // more is ever read) and at the whole budget: a document larger than the
-// budget is not refused — the budget bounds memory, not what may be sealed;
-// Config.MaxDocumentSize does that — but processed alone, once every other
-// document has released its share. A document that is not there yet
-// charges nothing: sealDocument finds it missing without reading it.
-func (p *Pipeline) admit(ctx context.Context, ref BatchRef, name string) (release func(), err error) {
-	if p.budget == nil {
-		return func() {}, nil
+// budget is not refused — the budget bounds memory, not what may be
+// sealed; Config.MaxDocumentSize does that — but processed alone, once
+// every other document has released its share. A document that is not
+// there charges nothing.
+type admission struct {
+	b       *budget
+	charged int64 // -1 until charged
+	want    int64 // the charge waited for (errNoRoom)
+}
+
+// errNoRoom is returned by admission.try when the document does not fit
+// the budget now: the reader gives up its GET, waits, and reads again.
+var errNoRoom = errors.New("pipeline: waiting for room in the memory budget")
+
+// try charges a document of size bytes (negative: unknown, charged as
+// limit) if it fits now, or once charged already; else errNoRoom.
+func (a *admission) try(size, limit int64) error {
+	if a.b == nil || a.charged >= 0 {
+		return nil
 	}
-	info, err := p.store.Stat(ctx, ref.Inbox()+name)
-	if errors.Is(err, storage.ErrNotExist) {
-		return func() {}, nil
+	if size < 0 || size > limit {
+		size = limit
 	}
-	if err != nil {
-		return nil, err
+	if !a.b.tryAcquire(size) {
+		a.want = size
+		return errNoRoom
 	}
-	n := min(info.Size, p.cfg.MaxDocumentSize)
-	if !p.budget.tryAcquire(n) {
-		p.cfg.Logger.DebugContext(ctx, "waiting for memory budget", "batch", ref.String(), "document", name, "bytes", n)
-		if err := p.budget.acquire(ctx, n); err != nil {
-			return nil, err
-		}
+	a.charged = size
+	return nil
+}
+
+// wait charges what try found no room for, waiting until ctx is done.
+func (a *admission) wait(ctx context.Context) error {
+	if err := a.b.acquire(ctx, a.want); err != nil {
+		return err
 	}
-	return func() { p.budget.release(n) }, nil
+	a.charged = a.want
+	return nil
+}
+
+// release gives the charge back, if any.
+func (a *admission) release() {
+	if a.b != nil && a.charged >= 0 {
+		a.b.release(a.charged)
+		a.charged = -1
+	}
 }
 
 // budget is a weighted semaphore of bytes, first come first served: a

@@ -43,8 +43,8 @@ type Config struct {
 	// rejected. Zero means 1 hour.
 	UploadWindow time.Duration
 	// MemoryBudget bounds the bytes of documents in flight at once in this
-	// pipeline: SealDocument waits until its document fits (see admit, in
-	// budget.go). Each document in flight holds a few times its size in
+	// pipeline: SealDocument waits until its document fits (see admission,
+	// in budget.go). Each document in flight holds a few times its size in
 	// memory. Zero means DefaultMemoryBudget; negative means no bound.
 	MemoryBudget int64
 	// Service is the pipeline's own identity (a certificate with the
@@ -226,12 +226,7 @@ func (p *Pipeline) SealDocument(ctx context.Context, ref BatchRef, name string) 
 	if out, err := p.existingOutcome(ctx, ref, name); err != nil || out != "" {
 		return out, err
 	}
-	release, err := p.admit(ctx, ref, name)
-	if err != nil {
-		return "", err
-	}
-	defer release()
-	err = p.sealDocument(ctx, ref, name)
+	err := p.sealDocument(ctx, ref, name)
 	var rj *RejectError
 	if errors.As(err, &rj) {
 		p.cfg.Logger.InfoContext(ctx, "document rejected", "batch", ref.String(), "document", name, "code", rj.Code, "reason", rj.Reason)

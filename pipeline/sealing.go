@@ -137,11 +137,36 @@ var documentBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // temporary file. The caller closes the source, after which its bytes
 // must not be read.
 func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, error) {
+	return p.fetchWith(ctx, key, limit, &admission{charged: -1})
+}
+
+// fetchAdmitted is fetch charging the document against the memory budget
+// (admission) once the store's answer says its size, and waiting for room
+// if there is none: the source holds the charge until it is closed.
+func (p *Pipeline) fetchAdmitted(ctx context.Context, key string, limit int64) (source, error) {
+	a := &admission{b: p.budget, charged: -1}
+	for {
+		s, err := p.fetchWith(ctx, key, limit, a)
+		if !errors.Is(err, errNoRoom) {
+			return s, err
+		}
+		p.cfg.Logger.DebugContext(ctx, "waiting for memory budget", "key", key, "bytes", a.want)
+		if err := a.wait(ctx); err != nil {
+			return source{}, err
+		}
+	}
+}
+
+// fetchWith is fetch under admission a.
+func (p *Pipeline) fetchWith(ctx context.Context, key string, limit int64, a *admission) (source, error) {
 	buf := documentBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	var f *os.File
 	h := sm3.New()
 	n, _, err := storage.CopyObject(ctx, p.store, key, limit, func(info storage.ObjectInfo) (io.Writer, error) {
+		if err := a.try(info.Size, limit); err != nil {
+			return nil, err
+		}
 		if info.Size >= 0 && info.Size <= spoolSize {
 			buf.Grow(int(info.Size) + bytes.MinRead)
 			return io.MultiWriter(buf, h), nil
@@ -158,6 +183,7 @@ func (p *Pipeline) fetch(ctx context.Context, key string, limit int64) (source, 
 			return nil
 		}
 		released = true
+		a.release()
 		if f == nil {
 			documentBuffers.Put(buf)
 			return nil
@@ -200,7 +226,7 @@ func (s source) bytes(limit int64) ([]byte, error) {
 // (the caller closes the source).
 func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.Document, a *approved) (source, error) {
 	key := ref.Inbox() + doc.Name
-	in, err := p.fetch(ctx, key, p.cfg.MaxDocumentSize)
+	in, err := p.fetchAdmitted(ctx, key, p.cfg.MaxDocumentSize)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
 		if p.cfg.Now().Before(a.manifest.ApprovedAt.Add(p.cfg.UploadWindow)) {
