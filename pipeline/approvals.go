@@ -51,11 +51,13 @@ func (p *Pipeline) approval(ctx context.Context, ref BatchRef) (*approved, error
 	}
 	cacheKey := ref.Inbox() + "@" + etags[0] + "/" + etags[1]
 	if a := p.approvals.get(cacheKey); a != nil {
+		p.approvals.saw(ref.Inbox(), a)
 		return a, nil
 	}
 	a, err := p.readApproval(ctx, ref)
 	if err == nil && a.etag == etags[0] {
 		p.approvals.put(cacheKey, a)
+		p.approvals.saw(ref.Inbox(), a)
 	}
 	return a, err
 }
@@ -122,9 +124,12 @@ func (p *Pipeline) readApproval(ctx context.Context, ref BatchRef) (*approved, e
 // freshApproval is approval plus the check that the approval may still be
 // acted on: not dated in the future, not older than MaxApprovalAge.
 func (p *Pipeline) freshApproval(ctx context.Context, ref BatchRef) (*approved, error) {
-	a, err := p.approval(ctx, ref)
-	if err != nil {
-		return nil, err
+	a := p.approvals.recent(ref.Inbox(), p.cfg.ApprovalRecheck)
+	if a == nil {
+		var err error
+		if a, err = p.approval(ctx, ref); err != nil {
+			return nil, err
+		}
 	}
 	now, at := p.cfg.Now(), a.manifest.ApprovedAt
 	switch {
@@ -136,10 +141,40 @@ func (p *Pipeline) freshApproval(ctx context.Context, ref BatchRef) (*approved, 
 	return a, nil
 }
 
-// approvalCache holds validated approvals by batch and file ETags.
+// approvalCache holds validated approvals by batch and file ETags, and by
+// batch the one found last and when.
 type approvalCache struct {
-	mu sync.Mutex
-	m  map[string]*approved
+	mu   sync.Mutex
+	m    map[string]*approved
+	seen map[string]seenApproval
+}
+
+// seenApproval is the approval of a batch as found at a time.
+type seenApproval struct {
+	a  *approved
+	at time.Time
+}
+
+// recent returns the approval of the batch whose inbox is inbox if it was
+// found within d, else nil.
+func (c *approvalCache) recent(inbox string, d time.Duration) *approved {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.seen[inbox]; ok && time.Since(s.at) < d {
+		return s.a
+	}
+	return nil
+}
+
+// saw records that a is the approval of the batch whose inbox is inbox,
+// now.
+func (c *approvalCache) saw(inbox string, a *approved) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen) >= maxCachedApprovals {
+		c.seen = make(map[string]seenApproval)
+	}
+	c.seen[inbox] = seenApproval{a, time.Now()}
 }
 
 // maxCachedApprovals bounds the cache; batches in flight at once are few.

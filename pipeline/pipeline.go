@@ -42,6 +42,16 @@ type Config struct {
 	// still arrive; until then a missing document is retried, after it is
 	// rejected. Zero means 1 hour.
 	UploadWindow time.Duration
+	// ApprovalRecheck is how long a batch's approval, found unchanged (the
+	// ETags of its two files), stands for the next documents before its
+	// files are looked at again: the documents sealed within it cost no
+	// request for their approval. A batch's approval is final once
+	// uploaded; one replaced or deleted since counts at most this late for
+	// the documents of a batch under way (each document's digest is
+	// checked against the approval used); intake and the batch report
+	// always look. Zero means 1 second; negative means every document
+	// looks.
+	ApprovalRecheck time.Duration
 	// MemoryBudget bounds the bytes of documents in flight at once in this
 	// pipeline: SealDocument waits until its document fits (see admission,
 	// in budget.go). Each document in flight holds a few times its size in
@@ -79,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MemoryBudget == 0 {
 		c.MemoryBudget = DefaultMemoryBudget
+	}
+	if c.ApprovalRecheck == 0 {
+		c.ApprovalRecheck = time.Second
 	}
 	if c.Operator == "" {
 		c.Operator = "pipeline"
@@ -254,6 +267,9 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 			return err
 		}
 	}
+	// The self-check judges the seals as just checked, without reading
+	// the registry again.
+	ctx = registry.WithEntries(ctx, seals...)
 	input, err := p.readDocument(ctx, ref, doc, a)
 	if err != nil {
 		return err

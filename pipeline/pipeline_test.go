@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -252,7 +253,7 @@ func TestDocumentRejections(t *testing.T) {
 			ed := pdfsealtest.New(t, b.Files[demo.DocumentName(1)])
 			pages := ed.Dict(ed.Root())["Pages"].(types.IndirectRef).ObjectNumber.Value()
 			d := ed.Dict(pages)
-			d["Count"] = types.Integer(7)
+			d["Count"] = types.Integer(0) // a page below a root that counts none
 			e.setDocument(b, "count.pdf", ed.Set(pages, d).Bytes())
 			return "count.pdf"
 		}, pipeline.Config{}, pipeline.CodeDocumentMalformed},
@@ -368,11 +369,18 @@ func TestIntakeWaitsForSignature(t *testing.T) {
 
 // TestApprovalDeletedAfterIntake checks that work fanned out from a batch
 // whose approval has since been deleted fails instead of waiting: no upload
-// will end that wait.
+// will end that wait. A document looks again once Config.ApprovalRecheck
+// has passed (or always, with a negative one).
 func TestApprovalDeletedAfterIntake(t *testing.T) {
-	for _, deleted := range []string{approval.ManifestName, approval.SignatureName} {
-		t.Run(deleted, func(t *testing.T) {
-			e := newEnv(t, pipeline.Config{})
+	for _, tc := range []struct {
+		deleted string
+		recheck time.Duration
+	}{
+		{approval.ManifestName, -1}, {approval.SignatureName, -1}, {approval.ManifestName, 100 * time.Millisecond},
+	} {
+		deleted := tc.deleted
+		t.Run(fmt.Sprintf("%s, recheck %s", deleted, tc.recheck), func(t *testing.T) {
+			e := newEnv(t, pipeline.Config{ApprovalRecheck: tc.recheck})
 			b := e.sampleBatch("deleted", 1, false)
 			e.upload(b)
 			ctx := context.Background()
@@ -382,6 +390,7 @@ func TestApprovalDeletedAfterIntake(t *testing.T) {
 			if err := e.store.Delete(ctx, b.Ref.Inbox()+deleted); err != nil {
 				t.Fatal(err)
 			}
+			time.Sleep(max(tc.recheck, 0))
 			if _, err := e.p.SealDocument(ctx, b.Ref, demo.DocumentName(1)); err == nil || errors.Is(err, pipeline.ErrNotReady) {
 				t.Errorf("SealDocument = %v, want a failure other than ErrNotReady", err)
 			}

@@ -579,6 +579,7 @@ func (p *Pipeline) SealLocalFile(ctx context.Context, r io.ReaderAt, size int64,
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx = registry.WithEntries(ctx, e) // checked just now
 	s, err := p.seal(ctx, in, e, pl)
 	if err != nil {
 		return nil, nil, err

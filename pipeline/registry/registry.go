@@ -38,6 +38,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -279,6 +280,28 @@ type Registry struct {
 	marks Marks             // where seen is kept across restarts (Remember); nil: in memory only
 }
 
+// WithEntries returns a context carrying entries as Get returned them for
+// one operation, such as the sealing of one document: Get with it returns
+// those seals as they are, without reading their heads again. The pipeline
+// checks a document's seals before it signs and verifies what it signed
+// milliseconds later; the verification judges the state the seals were
+// used in, and costs no request of its own.
+func WithEntries(ctx context.Context, es ...*Entry) context.Context {
+	m := make(entries, len(es))
+	if outer, ok := ctx.Value(entriesKey{}).(entries); ok {
+		maps.Copy(m, outer)
+	}
+	for _, e := range es {
+		m[e.ID] = e
+	}
+	return context.WithValue(ctx, entriesKey{}, m)
+}
+
+// entries are the seals a context carries (WithEntries), by ID.
+type entries map[string]*Entry
+
+type entriesKey struct{}
+
 // cached is a verified seal and the head object it was read at.
 type cached struct {
 	etag  string
@@ -302,10 +325,16 @@ const (
 
 // Get returns the seal registered under id, its state replayed from its
 // verified log. It fails with an error wrapping ErrNotFound if there is no
-// such seal and with a *TamperError if its log does not verify.
+// such seal and with a *TamperError if its log does not verify. It reads
+// the seal's head every time, so that a change (a revocation) counts at
+// once — unless ctx carries the seal as resolved already for the same
+// operation (WithEntries).
 func (g *Registry) Get(ctx context.Context, id string) (*Entry, error) {
 	if err := checkID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	if es, ok := ctx.Value(entriesKey{}).(entries); ok && es[id] != nil {
+		return es[id], nil
 	}
 	head, err := g.store.Stat(ctx, headKey(id))
 	switch {

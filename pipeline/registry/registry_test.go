@@ -397,3 +397,33 @@ func TestMakeSealTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestWithEntries: a context carrying a seal as one operation resolved it
+// gets it back from Get as it was, unread, while Get without it sees a
+// change made since; an entry carried for another seal does not stand in.
+func TestWithEntries(t *testing.T) {
+	t.Parallel()
+	reg, req, p, _ := newRegistry(t)
+	ctx := context.Background()
+	if _, err := reg.Make(ctx, req, p.admin); err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := reg.Get(ctx, req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.SetStatus(ctx, req.ID, registry.StatusSuspended, "audit", p.admin); err != nil {
+		t.Fatal(err)
+	}
+	op := registry.WithEntries(ctx, resolved)
+	if e, err := reg.Get(op, req.ID); err != nil || e != resolved {
+		t.Errorf("Get with the entry carried: %v, %v; want the entry as resolved", e, err)
+	}
+	if e, err := reg.Get(ctx, req.ID); err != nil || e.Status != registry.StatusSuspended {
+		t.Errorf("Get without it: %v, %v; want the seal suspended", e, err)
+	}
+	other := registry.WithEntries(ctx, &registry.Entry{Record: registry.Record{ID: "33010200009999"}})
+	if e, err := reg.Get(other, req.ID); err != nil || e.Status != registry.StatusSuspended {
+		t.Errorf("Get with another seal carried: %v, %v; want the seal as stored", e, err)
+	}
+}
