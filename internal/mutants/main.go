@@ -11,6 +11,9 @@
 // Usage, from the module root (`make test` runs it):
 //
 //	go run ./internal/mutants [-v] [-only NAME]
+//
+// -stale only checks, in a second, that every mutant's text is still in
+// its file, exactly once: run it after changing a guarded file.
 package main
 
 import (
@@ -159,8 +162,8 @@ var mutants = []mutant{
 	{
 		name: "an output found in place counts as sealed unchecked",
 		file: "pipeline/pipeline.go",
-		from: "\t\tif err := sealedBy(rep, seal); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\tif err := p.recordUse(",
-		to:   "\t}\n\tif err := p.recordUse(",
+		from: "\t\tif err := sealedBy(rep, seals...); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\tfor _, seal := range seals {",
+		to:   "\t}\n\tfor _, seal := range seals {",
 		pkgs: []string{"./pipeline"},
 		run:  "TestAttackPlantedOutputs",
 	},
@@ -304,7 +307,22 @@ var mutants = []mutant{
 func main() {
 	verbose := flag.Bool("v", false, "print the output of every go test run")
 	only := flag.String("only", "", "run only the mutants whose name contains this text")
+	staleOnly := flag.Bool("stale", false, "only check that every mutant's text is still in its file, running no tests")
 	flag.Parse()
+	if *staleOnly {
+		stale := 0
+		for _, m := range mutants {
+			if _, err := m.apply(); err != nil {
+				stale++
+				fmt.Printf("STALE   %s: %v\n", m.name, err)
+			}
+		}
+		fmt.Printf("mutants: %d of %d stale\n", stale, len(mutants))
+		if stale > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 	tmp, err := os.MkdirTemp("", "sealpipe-mutants-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
@@ -341,19 +359,29 @@ func main() {
 
 // check builds m into dir and runs its packages' tests against it. It
 // reports whether they failed, as they should.
-func (m mutant) check(dir string) (caught bool, out []byte, err error) {
+// apply returns m's file with m's change made, or an error if its text is
+// not in the file exactly once (a stale mutant).
+func (m mutant) apply() ([]byte, error) {
 	src, err := os.ReadFile(m.file)
 	if err != nil {
-		return false, nil, err
+		return nil, err
 	}
 	if n := bytes.Count(src, []byte(m.from)); n != 1 {
-		return false, nil, fmt.Errorf("%q occurs %d times in %s, want once", m.from, n, m.file)
+		return nil, fmt.Errorf("%q occurs %d times in %s, want once", m.from, n, m.file)
+	}
+	return bytes.Replace(src, []byte(m.from), []byte(m.to), 1), nil
+}
+
+func (m mutant) check(dir string) (caught bool, out []byte, err error) {
+	src, err := m.apply()
+	if err != nil {
+		return false, nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, nil, err
 	}
 	mutated := filepath.Join(dir, filepath.Base(m.file))
-	if err := os.WriteFile(mutated, bytes.Replace(src, []byte(m.from), []byte(m.to), 1), 0o644); err != nil {
+	if err := os.WriteFile(mutated, src, 0o644); err != nil {
 		return false, nil, err
 	}
 	abs, err := filepath.Abs(m.file)
