@@ -288,6 +288,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 		if err != nil {
 			return err
 		}
+		defer s.release() // its report and records keep nothing of it
 		if rep, err = p.check(ctx, sealedKey, input, s); err != nil {
 			return err
 		}

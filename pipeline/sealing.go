@@ -313,6 +313,14 @@ type sealed struct {
 	pdf *pdfseal.Sealed
 }
 
+// release hands a PDF's update back for reuse (pdfseal.Sealed.Release);
+// s must not be used after it.
+func (s *sealed) release() {
+	if s.pdf != nil {
+		s.pdf.Release()
+	}
+}
+
 // size is the length of the output.
 func (s *sealed) size() int64 {
 	if s.pdf == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // ErrTooLarge reports an object larger than the caller's limit (ReadAll).
@@ -50,7 +51,9 @@ func CopyObject(ctx context.Context, st Store, key string, limit int64, sink fun
 	if err != nil {
 		return 0, info, err
 	}
-	n, err := io.Copy(w, io.LimitReader(rc, limit+1)) // one byte more reveals a longer content
+	buf := copyBuffers.Get().(*[]byte)
+	n, err := io.CopyBuffer(w, io.LimitReader(rc, limit+1), *buf) // one byte more reveals a longer content
+	copyBuffers.Put(buf)
 	switch {
 	case err != nil:
 		return n, info, fmt.Errorf("storage: read %s: %w", key, err)
@@ -59,6 +62,11 @@ func CopyObject(ctx context.Context, st Store, key string, limit int64, sink fun
 	}
 	return n, info, nil
 }
+
+// copyBuffers holds CopyObject's buffers: a pipeline copies every
+// document it seals, and a buffer each would cost more to clear than a
+// small document does to hash.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // PutOnce writes body under key unless an object is there already: the
 // first write stands, and a later one is not an error. It reports whether

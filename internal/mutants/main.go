@@ -289,8 +289,8 @@ var mutants = []mutant{
 	{
 		name: "a verifier's seal memo answers for other bytes",
 		file: "pipeline/verify/verify.go",
-		from: `sr := v.memo.seal.get(string(sealData), func() sealResult {`,
-		to:   `sr := v.memo.seal.get("", func() sealResult {`,
+		from: `sr := getBytes(&v.memo.seal, sealData, func() sealResult {`,
+		to:   `sr := getBytes(&v.memo.seal, nil, func() sealResult {`,
 		pkgs: []string{"./pipeline/verify"},
 		run:  "TestSealMemo",
 	},

@@ -2,6 +2,7 @@ package pdffile
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -201,6 +202,60 @@ func TestConcurrentUse(t *testing.T) {
 					t.Error(err)
 				} else if _, err := io.ReadAll(r); err != nil {
 					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestInflatersReused reads zlib, raw deflate, truncated and corrupt
+// streams in turn from several goroutines: the inflaters a stream hands
+// back once it ends (or fails) serve the next streams, each of which
+// still reads its own data, whatever the one before held or how it ended.
+func TestInflatersReused(t *testing.T) {
+	text := func(i int) []byte { return bytes.Repeat([]byte(fmt.Sprintf("stream %d; ", i)), 2000+i) }
+	raw := func(p []byte) []byte {
+		var out bytes.Buffer
+		w, _ := flate.NewWriter(&out, flate.BestSpeed)
+		w.Write(p)
+		w.Close()
+		return out.Bytes()
+	}
+	b := simpleDoc(newBuilder())
+	want := map[int][]byte{}
+	for i := range 4 {
+		b.stream(20+i, "/Filter /FlateDecode", deflate(text(20+i)))
+		want[20+i] = text(20 + i)
+		b.stream(30+i, "/Filter /FlateDecode", raw(text(30+i)))
+		want[30+i] = text(30 + i)
+	}
+	// Data that ends early ends the stream (flateReader): this one after
+	// its first bytes.
+	short := deflate(text(40))
+	b.stream(40, "/Filter /FlateDecode", short[:len(short)/2])
+	b.stream(41, "/Filter /FlateDecode", []byte("x\x9cnot deflate data")) // a zlib header, then garbage
+	b.table(b.keys(), nil, "/Size 42 /Root 1 0 R")
+	f := open(t, b.bytes(), Options{CacheObjects: -1})
+	nrs := []int{20, 30, 40, 21, 41, 31, 22, 32, 23, 33}
+
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 40 {
+				nr := nrs[(g+i)%len(nrs)]
+				_, got, err := f.Stream(ref(nr))
+				switch {
+				case nr == 41:
+					if !errors.Is(err, ErrMalformed) {
+						t.Errorf("stream 41, not deflate data: %v, want ErrMalformed", err)
+					}
+				case nr == 40:
+					if err != nil || len(got) == 0 || !bytes.HasPrefix(text(40), got) {
+						t.Errorf("stream 40, cut short: %d bytes, %v; want a prefix of its text", len(got), err)
+					}
+				case err != nil || !bytes.Equal(got, want[nr]):
+					t.Errorf("stream %d: %d bytes (%.20q), %v; want its %d bytes", nr, len(got), got, err, len(want[nr]))
 				}
 			}
 		})

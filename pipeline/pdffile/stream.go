@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -374,10 +375,23 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // 1951) when the zlib header is missing, as some writers produce. Data
 // that ends early ends the stream, as viewers read it.
 type flateReader struct {
-	src io.Reader
-	r   io.Reader
-	err error
+	src  io.Reader
+	br   *bufio.Reader
+	r    io.Reader  // the inflater, from pool
+	pool *sync.Pool // zlibReaders or flateReaders
+	err  error
 }
+
+// Inflaters and their input buffers are reused: a sealing reads an object
+// stream or two per document, and a fresh inflater's 32 KB window costs
+// more to allocate and clear than the stream does to inflate. A reader
+// returns them once its stream ends or fails; one left unread is
+// collected with them.
+var (
+	bufReaders   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	zlibReaders  sync.Pool // zlib readers, zlib.Resetter
+	flateReaders sync.Pool // raw deflate readers, flate.Resetter
+)
 
 func newFlateReader(r io.Reader) io.Reader { return &flateReader{src: r} }
 
@@ -386,17 +400,10 @@ func (z *flateReader) Read(p []byte) (int, error) {
 		return 0, z.err
 	}
 	if z.r == nil {
-		br := bufio.NewReaderSize(z.src, 4096)
-		h, _ := br.Peek(2)
-		if len(h) == 2 && h[0]&0x0f == 8 && (uint(h[0])<<8|uint(h[1]))%31 == 0 {
-			zr, err := zlib.NewReader(br)
-			if err != nil {
-				z.err = malformed("FlateDecode: %v", err)
-				return 0, z.err
-			}
-			z.r = zr
-		} else {
-			z.r = flate.NewReader(br)
+		if err := z.start(); err != nil {
+			z.err = err
+			z.release()
+			return 0, err
 		}
 	}
 	n, err := z.r.Read(p)
@@ -407,8 +414,55 @@ func (z *flateReader) Read(p []byte) (int, error) {
 	default:
 		err = malformed("FlateDecode: %v", err)
 	}
-	z.err = err
+	if err != nil {
+		z.err = err
+		z.release()
+	}
 	return n, err
+}
+
+// start readies an inflater for the data: zlib's if it begins with a zlib
+// header, raw deflate's otherwise.
+func (z *flateReader) start() error {
+	z.br = bufReaders.Get().(*bufio.Reader)
+	z.br.Reset(z.src)
+	h, _ := z.br.Peek(2)
+	if len(h) == 2 && h[0]&0x0f == 8 && (uint(h[0])<<8|uint(h[1]))%31 == 0 {
+		z.pool = &zlibReaders
+		if zr, ok := zlibReaders.Get().(io.Reader); ok {
+			z.r = zr
+			if err := zr.(zlib.Resetter).Reset(z.br, nil); err != nil {
+				return malformed("FlateDecode: %v", err)
+			}
+			return nil
+		}
+		zr, err := zlib.NewReader(z.br)
+		if err != nil {
+			return malformed("FlateDecode: %v", err)
+		}
+		z.r = zr
+		return nil
+	}
+	z.pool = &flateReaders
+	if fr, ok := flateReaders.Get().(io.Reader); ok {
+		z.r = fr
+		return fr.(flate.Resetter).Reset(z.br, nil) // never fails: it reads nothing yet
+	}
+	z.r = flate.NewReader(z.br)
+	return nil
+}
+
+// release returns the inflater and its buffer for reuse.
+func (z *flateReader) release() {
+	if z.r != nil {
+		z.pool.Put(z.r)
+		z.r = nil
+	}
+	if z.br != nil {
+		z.br.Reset(nil)
+		bufReaders.Put(z.br)
+		z.br = nil
+	}
 }
 
 // predictor undoes the predictor of FlateDecode or LZWDecode parameters

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -225,7 +227,7 @@ type target struct {
 	pdfaPart int // the PDF/A part the catalog's XMP metadata claims (pdfaid:part), 0 for none
 
 	pageRef    types.IndirectRef
-	pageDict   types.Dict  // copy of the page dictionary
+	pageDict   types.Dict  // copy of the page dictionary's entries, whose values are shared: only /Annots is set
 	pageAnnots types.Array // resolved /Annots
 	pageBox    box         // CropBox clipped to MediaBox, default user space
 	pageRotate int         // /Rotate: 0, 90, 180 or 270
@@ -375,7 +377,7 @@ func (t *target) readPage(f *pdffile.File, pageNr int) error {
 		return fmt.Errorf("%w: page %d: %v", ErrMalformed, pageNr, err)
 	}
 	t.pageRef = ref
-	t.pageDict = d.Clone().(types.Dict)
+	t.pageDict = maps.Clone(d) // a deep copy would copy the page's resources, for nothing
 	if o, ok := t.pageDict.Find("Annots"); ok && o != nil {
 		a, err := resolveArray(f, o)
 		if err != nil {
@@ -384,7 +386,7 @@ func (t *target) readPage(f *pdffile.File, pageNr int) error {
 		if len(a) > maxArrayLen {
 			return fmt.Errorf("%w: page %d /Annots has %d entries", ErrMalformed, pageNr, len(a))
 		}
-		t.pageAnnots = a.Clone().(types.Array)
+		t.pageAnnots = slices.Clone(a)
 	}
 
 	if err := checkContents(f, t.pageDict["Contents"]); err != nil {

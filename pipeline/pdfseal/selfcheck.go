@@ -20,6 +20,23 @@ type Sealed struct {
 	doc *sealedDoc
 }
 
+// Release hands the memory of s.Update back for a later Update to reuse:
+// a pipeline seals document after document, and a fresh buffer for each
+// costs more to clear than to fill. Neither s nor s.Update may be used
+// after it (Check then fails). Calling it is optional.
+func (s *Sealed) Release() {
+	if s.doc == nil {
+		return
+	}
+	if b := s.Update[:0]; cap(b) <= maxPooledUpdate {
+		updateBuffers.Put(&b)
+	}
+	s.Update, s.SM3, s.doc = nil, nil, nil
+}
+
+// errReleased is Check's error for a released Sealed.
+var errReleased = errors.New("pdfseal: the sealed update was released")
+
 // ErrNotAlone is returned by Sealed.Check for an input with form fields,
 // which may hold signatures of their own: the sealed document then needs
 // Verify, which judges every signature.
@@ -28,7 +45,7 @@ var ErrNotAlone = errors.New("pdfseal: the input has form fields: verify the sea
 // Alone reports whether the input had no form fields, so no signature:
 // the new signature is then the sealed document's only one, and Check
 // says all that Verify would.
-func (s *Sealed) Alone() bool { return s.doc.alone }
+func (s *Sealed) Alone() bool { return s.doc != nil && s.doc.alone }
 
 // Check checks the document that in followed by s.Update makes, as
 // Verify would check its signature, without parsing or hashing the
@@ -50,7 +67,10 @@ func (s *Sealed) CheckReader(in io.ReaderAt, size int64) (Result, error) {
 // check is Check and CheckReader.
 func (s *Sealed) check(in *source) (Result, error) {
 	d := s.doc
-	if !d.alone {
+	switch {
+	case d == nil:
+		return Result{}, errReleased
+	case !d.alone:
 		return Result{}, ErrNotAlone
 	}
 	rev := revisions(in)

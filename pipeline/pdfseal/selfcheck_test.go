@@ -134,3 +134,31 @@ func TestSealedCheckTampered(t *testing.T) {
 		t.Errorf("Check of a document with form fields: %v, want ErrNotAlone", err)
 	}
 }
+
+// TestSealedRelease: a released Sealed gives its buffer to the next
+// Update and refuses Check, which would read the next document's update;
+// what was written before the release stands, and the next sealing is
+// whole.
+func TestSealedRelease(t *testing.T) {
+	sm2K, _ := keys(t)
+	in := conformance(t, "pdf/hello.pdf")
+	opts := options(t, sm2K, 1)
+	opts.SealData = newFormatPKI(t).seal
+	first := sealUpdate(t, in, opts)
+	out1 := append(bytes.Clone(in), first.Update...)
+	first.Release()
+	first.Release() // twice is harmless
+	if _, err := first.Check(in); !errors.Is(err, errReleased) || first.Alone() || first.Update != nil {
+		t.Errorf("Check after Release: %v, want errReleased", err)
+	}
+	opts.Placement.X += 10 // a different update, over the same buffer if the pool kept it
+	second := sealUpdate(t, in, opts)
+	if r, err := second.Check(in); err != nil || r.Status != Valid {
+		t.Errorf("Check of the next update: %s %v, %v", r.Status, r.Err, err)
+	}
+	for name, out := range map[string][]byte{"before": out1, "after": append(bytes.Clone(in), second.Update...)} {
+		if res, err := Verify(context.Background(), out); err != nil || len(res) != 1 || res[0].Status != Valid {
+			t.Errorf("the document sealed %s the release: %v, %+v", name, err, res)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf16"
 
@@ -31,12 +32,24 @@ type update struct {
 // update starts on a fresh line even if the input lacks a final EOL.
 func newUpdate(in *source, extra int) *update {
 	u := &update{base: in.size, offsets: make(map[int]int64), gens: make(map[int]int)}
+	if b, ok := updateBuffers.Get().(*[]byte); ok {
+		u.buf = *bytes.NewBuffer((*b)[:0])
+	}
 	u.buf.Grow(extra)
 	if last := in.read(in.size-1, in.size); len(last) > 0 && last[0] != '\n' && last[0] != '\r' {
 		u.buf.WriteByte('\n')
 	}
 	return u
 }
+
+// updateBuffers holds the buffers of released updates (Sealed.Release)
+// of at most maxPooledUpdate bytes.
+var updateBuffers sync.Pool // *[]byte
+
+// maxPooledUpdate bounds the buffers kept for reuse: a seal's update is
+// its picture, its signature and a few objects, tens of kilobytes; one
+// that placed the seal on a thousand pages is not kept.
+const maxPooledUpdate = 1 << 20
 
 // offset is the current write position, a file offset.
 func (u *update) offset() int64 { return u.base + int64(u.buf.Len()) }

@@ -99,12 +99,32 @@ func (t *memoTable[K, V]) get(k K, f func() V) V {
 		return v
 	}
 	v = f()
+	t.put(k, v)
+	return v
+}
+
+// put remembers v for k.
+func (t *memoTable[K, V]) put(k K, v V) {
 	t.mu.Lock()
 	if t.m == nil || len(t.m) >= maxMemo {
 		t.m = make(map[K]V)
 	}
 	t.m[k] = v
 	t.mu.Unlock()
+}
+
+// getBytes is get for a table keyed by bytes held as a string: a key
+// found is not copied, so that a seal's tens of kilobytes are copied
+// only when first seen.
+func getBytes[V any](t *memoTable[string, V], k []byte, f func() V) V {
+	t.mu.Lock()
+	v, ok := t.m[string(k)]
+	t.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = f()
+	t.put(string(k), v)
 	return v
 }
 
@@ -332,7 +352,7 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 		add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.Skipped, Detail: "plain digital signature: no GB/T 38540 seal embedded"})
 		return nil
 	}
-	sr := v.memo.seal.get(string(sealData), func() sealResult {
+	sr := getBytes(&v.memo.seal, sealData, func() sealResult {
 		seal, err := ses.ParseSeal(sealData)
 		if err != nil {
 			return sealResult{parseErr: err}
