@@ -23,7 +23,8 @@
 // published, and the publication before Put returns (unless
 // Options.NoSync): the files and both folders are fsynced before and after
 // publishing, in rounds that concurrent writers share (group commit, see
-// syncer). A reader sees the
+// syncer); on Linux a round is one syncfs(2) of the store's file system
+// (roundFlush). A reader sees the
 // old object or the new one, never a partial file, and a crash at any point
 // leaves one of the two with its metadata: the new sidecar keeps the entry of
 // the file it replaces until the next write, so readers need no lock.
@@ -184,7 +185,7 @@ func OpenWith(root, bucket string, opts Options) (*Store, error) {
 		}
 	}
 	if !opts.NoSync {
-		s.group = newSyncer(fsyncAll)
+		s.group = newSyncer(roundFlush(s.tmp))
 	}
 	for i := range s.held {
 		s.held[i] = make(chan struct{}, 1)

@@ -3,6 +3,7 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -131,5 +132,28 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if _, err := s.Stat(t.Context(), "g/lost"); !errors.Is(err, storage.ErrNotExist) {
 		t.Errorf("after a failed barrier before publishing: Stat %v, want the object absent", err)
+	}
+}
+
+// TestRoundFlush: a round's flush makes the files and folders named
+// durable without an error, and the flush of a store whose root cannot
+// be opened falls back to fsyncing each name, which skips one since
+// removed and fails on one it cannot open.
+func TestRoundFlush(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(dir, "gone")
+	if err := roundFlush(dir)([]string{file, gone}, []string{dir}); err != nil {
+		t.Errorf("a round over %s: %v", dir, err)
+	}
+	fallback := roundFlush(filepath.Join(dir, "missing"))
+	if err := fallback([]string{file, gone}, []string{dir}); err != nil {
+		t.Errorf("a round of fsyncs: %v", err)
+	}
+	if err := fallback([]string{filepath.Join(file, "not-a-folder")}, nil); err == nil {
+		t.Error("a round of fsyncs passed over a name it could not open")
 	}
 }
