@@ -93,7 +93,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	}
 	var buf bytes.Buffer
 	if size > 0 {
-		buf.Grow(int(size))
+		buf.Grow(int(size) + bytes.MinRead) // ReadFrom wants room for more before it sees the end
 	}
 	if _, err := io.Copy(&buf, &reader{ctx: ctx, r: r}); err != nil {
 		return storage.ObjectInfo{}, fmt.Errorf("memstore: put %q: %w", key, err)

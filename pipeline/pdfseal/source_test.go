@@ -101,3 +101,27 @@ func TestSourceReadError(t *testing.T) {
 type readerAtFunc func(p []byte, off int64) (int, error)
 
 func (f readerAtFunc) ReadAt(p []byte, off int64) (int, error) { return f(p, off) }
+
+// TestLastIndexOf: lastIndexOf finds what bytes.LastIndex finds, for
+// separators at either end, overlapping, longer than the text, or whose
+// last byte also occurs alone.
+func TestLastIndexOf(t *testing.T) {
+	tests := []struct{ b, sep string }{
+		{"12 0 obj <</Contents<0a1b>>>", "obj"},
+		{"obj", "obj"},
+		{"ob", "obj"},
+		{"", "obj"},
+		{"objobj", "obj"},
+		{"endobj\n3 0 obj jjj", "endobj"},
+		{"xjj obj j", "obj"},
+		{"aaaa", "aa"},
+		{"jjj", "jj"},
+		{"no separator here", "endobj"},
+		{"abc", ""},
+	}
+	for _, tc := range tests {
+		if got, want := lastIndexOf([]byte(tc.b), []byte(tc.sep)), bytes.LastIndex([]byte(tc.b), []byte(tc.sep)); got != want {
+			t.Errorf("lastIndexOf(%q, %q) = %d, want %d", tc.b, tc.sep, got, want)
+		}
+	}
+}

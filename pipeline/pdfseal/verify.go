@@ -486,7 +486,7 @@ func lastObjectHeader(b []byte) (start, end int, ok bool) {
 		return k
 	}
 	for at := len(b); ; {
-		i := bytes.LastIndex(b[:at], []byte("obj"))
+		i := lastIndexOf(b[:at], []byte("obj"))
 		if i < 0 {
 			return 0, 0, false
 		}
