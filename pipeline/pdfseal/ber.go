@@ -23,11 +23,45 @@ var errBER = errors.New("BER")
 // §5.4) stays byte for byte. It converts the first value of b and returns
 // what follows it (the zero padding of a /Contents string) as rest.
 func berToDER(b []byte) (der, rest []byte, err error) {
+	if n, ok := derPrefix(b, 0); ok {
+		return b[:n:n], b[n:], nil // DER already: not copied element by element
+	}
 	der, rest, err = berValue(b, nil, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errBER, err)
 	}
 	return der, rest, nil
+}
+
+// derPrefix returns the length of the first value of b if berValue would
+// give it back unchanged: definite lengths in their shortest form and no
+// constructed OCTET STRING, at any depth. CMS that this package and most
+// signers write is such DER.
+func derPrefix(b []byte, depth int) (int, bool) {
+	if depth > maxBERDepth {
+		return 0, false
+	}
+	tagLen, err := berTagLen(b)
+	if err != nil {
+		return 0, false
+	}
+	n, lenLen, indefinite, err := berLength(b[tagLen:])
+	if err != nil || indefinite || n > len(b)-tagLen-lenLen || lenLen != derLengthSize(n) {
+		return 0, false
+	}
+	if b[0]&0x20 != 0 {
+		if tagLen == 1 && b[0] == 0x24 {
+			return 0, false
+		}
+		for inner := b[tagLen+lenLen : tagLen+lenLen+n]; len(inner) > 0; {
+			k, ok := derPrefix(inner, depth+1)
+			if !ok {
+				return 0, false
+			}
+			inner = inner[k:]
+		}
+	}
+	return tagLen + lenLen + n, true
 }
 
 // berValue appends the DER form of the first value of b to out and
@@ -155,6 +189,21 @@ func berLength(b []byte) (n, size int, indefinite bool, err error) {
 		}
 		return n, 1 + k, false, nil
 	}
+}
+
+// derLengthSize is how many octets the DER length of n takes (appendTLV).
+func derLengthSize(n int) int {
+	switch {
+	case n < 0x80:
+		return 1
+	case n < 1<<8:
+		return 2
+	case n < 1<<16:
+		return 3
+	case n < 1<<24:
+		return 4
+	}
+	return 5
 }
 
 // appendTLV appends tag, the DER length of content, and content to out.

@@ -56,14 +56,21 @@ func TestBERToDER(t *testing.T) {
 	}
 }
 
-// FuzzBERToDER: no input makes berToDER panic, and what it returns is
-// DER it returns unchanged.
+// FuzzBERToDER: no input makes berToDER panic, what it returns is DER it
+// returns unchanged, and what it passes as DER without converting it
+// (derPrefix) is what converting it gives.
 func FuzzBERToDER(f *testing.F) {
 	for _, s := range []string{"3080020101020102" + "0000", "2480" + "04026162" + "040163" + "0000", "30820003020101", "3003020101"} {
 		b, _ := hex.DecodeString(s)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if n, ok := derPrefix(b, 0); ok {
+			// What the fast path passes is what the conversion gives.
+			if slow, _, err := berValue(b, nil, 0); err != nil || !bytes.Equal(slow, b[:n]) {
+				t.Fatalf("derPrefix(%x) passes %d bytes, which berValue makes %x, %v", b, n, slow, err)
+			}
+		}
 		der, _, err := berToDER(b)
 		if err != nil {
 			return
