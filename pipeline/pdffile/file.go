@@ -35,7 +35,6 @@ type File struct {
 	extents map[int64]int64 // stream data offset → length found by searching for endstream
 	depth   int             // objects being read, one needing the next
 	scanned *scanState      // the scan of the file, once made
-	scratch []byte          // objectAt's buffer
 }
 
 // SectionKind says how a cross-reference section is stored.

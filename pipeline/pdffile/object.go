@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -34,15 +35,17 @@ type rawObject struct {
 // repaired.
 func (f *File) objectAt(off int64) (*rawObject, error) {
 	n := 1024
+	scratch := objectBuffers.Get().(*[]byte)
+	defer objectBuffers.Put(scratch)
 	for {
 		// The text is read into a buffer kept for the next object (the
 		// parsed values copy what they keep), unless it is large.
 		want := int(min(int64(n), max(0, f.size-off)))
-		buf := f.scratch
+		buf := *scratch
 		if cap(buf) < want {
 			buf = make([]byte, want)
-			if want <= 64<<10 {
-				f.scratch = buf
+			if want <= maxObjectBuffer {
+				*scratch = buf
 			}
 		}
 		k, err := f.src.readAt(buf[:want], off)
@@ -98,6 +101,14 @@ func (f *File) objectAt(off int64) (*rawObject, error) {
 		return raw, nil
 	}
 }
+
+// objectBuffers holds objectAt's buffers, of at most maxObjectBuffer
+// bytes, for any File: a verifier opens a File for each document, and the
+// tens of kilobytes of a signature dictionary would cost each one a
+// buffer.
+var objectBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxObjectBuffer = 64 << 10
 
 // parseValue parses the text of one object with pdfcpu's parser (an
 // empty text is null, §7.3.9). Parser panics become errors.
