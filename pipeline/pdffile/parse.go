@@ -3,6 +3,7 @@ package pdffile
 import (
 	"bytes"
 	"strconv"
+	"unsafe"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
@@ -142,7 +143,9 @@ func (p *fastParser) value(depth int) (types.Object, bool) {
 			}
 		}
 		p.i += k + 1
-		return types.HexLiteral(up), true
+		// up is not written again: the string can share its bytes rather
+		// than copy them (as strings.Builder does).
+		return types.HexLiteral(unsafe.String(unsafe.SliceData(up), len(up))), true
 	case '(':
 		j := skipString(p.b, p.i)
 		if j < 0 {
