@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/rsa"
-	_ "crypto/sha1" // registers crypto.SHA1 for verifying old signatures
-	"crypto/sha256"
+	_ "crypto/sha1"   // registers crypto.SHA1 for verifying old signatures
 	_ "crypto/sha512" // registers crypto.SHA384 and crypto.SHA512
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -22,39 +20,37 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
-// This file makes and checks the CMS SignedData (RFC 5652 §5; GM/T 0010 and
-// GB/T 35275 for SM2) held in a PDF signature's /Contents. It is written
-// here rather than with github.com/emmansun/gmsm/pkcs7 for two reasons:
-// gmsm stamps signingTime with time.Now (Options.Time must be used), and
-// its verifier re-encodes the signed attributes before checking the
-// signature, while a verifier must check the bytes that were signed. The
-// tests cross-check the output with gmsm's pkcs7 and with OpenSSL.
+// This file makes (with pipeline/cms) and checks the CMS SignedData (RFC
+// 5652 §5; GM/T 0010 and GB/T 35275 for SM2) held in a PDF signature's
+// /Contents. It checks it here rather than with
+// github.com/emmansun/gmsm/pkcs7, whose verifier re-encodes the signed
+// attributes before checking the signature, while a verifier must check
+// the bytes that were signed. The tests cross-check the output with
+// gmsm's pkcs7 and with OpenSSL.
 
 // Object identifiers.
 var (
-	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidSM2Data           = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 1} // GM/T 0010 data
-	oidSM2SignedData     = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 2} // GM/T 0010 signedData
-	oidAttrContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidAttrMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidAttrSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidData              = cms.OIDData
+	oidSignedData        = cms.OIDSignedData
+	oidSM2SignedData     = cms.OIDSM2SignedData
+	oidAttrContentType   = cms.OIDAttrContentType
+	oidAttrMessageDigest = cms.OIDAttrMessageDigest
+	oidAttrSigningTime   = cms.OIDAttrSigningTime
 
-	oidSM3    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401}
+	oidSM3    = cms.OIDSM3
 	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 	oidSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
-	oidSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA256 = cms.OIDSHA256
 	oidSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 	oidSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 
-	oidSM2Sign          = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1} // SM2-1, as GB/T 35275 SignerInfo uses it
+	oidSM2Sign          = cms.OIDSM2Sign
 	oidSM2WithSM3       = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 501}
 	oidSM2PublicKey     = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301}
-	oidRSAEncryption    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
 	oidECPublicKey      = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidECDSAWithSHA256  = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 	oidRSAWithDigestArc = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1} // sha1WithRSAEncryption (.5), sha256WithRSAEncryption (.11), …
 	oidECDSAWithArc     = asn1.ObjectIdentifier{1, 2, 840, 10045, 4}     // ecdsa-with-SHA1 (.1), ecdsa-with-SHA256 (.3.2), …
 )
@@ -97,17 +93,13 @@ func digestByOID(oid asn1.ObjectIdentifier) (digestAlgorithm, bool) {
 	return digestAlgorithm{}, false
 }
 
-// cmsSigner makes the detached SignedData of a PDF signature.
+// cmsSigner makes the detached SignedData of a PDF signature
+// (pipeline/cms).
 type cmsSigner struct {
-	key       crypto.Signer
-	chain     []*smx509.Certificate
-	sm2       bool
-	digest    digestAlgorithm
-	digestID  []byte // DER AlgorithmIdentifier of the digest
-	sigAlgID  []byte // DER AlgorithmIdentifier of the signature
-	dataType  asn1.ObjectIdentifier
-	sdType    asn1.ObjectIdentifier
-	maxSigLen int // upper bound of the signature value's length
+	key    crypto.Signer
+	chain  []*smx509.Certificate
+	form   cms.Form
+	digest digestAlgorithm
 
 	// pades makes a PAdES (CAdES) SignedData: no signingTime, an ESS
 	// signing-certificate-v2 attribute (essCertV2, its value), /SubFilter
@@ -149,42 +141,15 @@ func newCMSSigner(key crypto.Signer, chain []*smx509.Certificate) (*cmsSigner, e
 	if !ok || !eq.Equal(leaf.PublicKey) {
 		return nil, fmt.Errorf("%w: certificate %q (serial %x) is not the signing key's", ErrSigner, leaf.Subject.String(), leaf.SerialNumber)
 	}
-	s := &cmsSigner{key: key, chain: chain}
-	switch p := pub.(type) {
-	case *ecdsa.PublicKey:
-		if sm2.IsSM2PublicKey(p) {
-			s.sm2 = true
-			if k, ok := key.(*ecdsa.PrivateKey); ok {
-				// An SM2 key typed as ECDSA would make an ECDSA signature.
-				s.key = &sm2.PrivateKey{PrivateKey: *k}
-			}
-			s.digest, s.dataType, s.sdType = digestSM3, oidSM2Data, oidSM2SignedData
-			s.digestID = algorithmID(oidSM3, true)
-			s.sigAlgID = algorithmID(oidSM2Sign, true)
-		} else {
-			s.digest, s.dataType, s.sdType = digestSHA256, oidData, oidSignedData
-			s.digestID = algorithmID(oidSHA256, true)
-			s.sigAlgID = algorithmID(oidECDSAWithSHA256, false) // RFC 5758 §3.2: no parameters
-		}
-		s.maxSigLen = ecdsaMaxSignatureLen(p.Curve.Params().N.BitLen())
-	case *rsa.PublicKey:
-		s.digest, s.dataType, s.sdType = digestSHA256, oidData, oidSignedData
-		s.digestID = algorithmID(oidSHA256, true)
-		s.sigAlgID = algorithmID(oidRSAEncryption, true)
-		s.maxSigLen = p.Size()
-	default:
+	form, err := cms.FormOf(pub)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %T keys have no adbe.pkcs7.detached signature here (SM2, ECDSA or RSA needed)", ErrSigner, pub)
 	}
+	s := &cmsSigner{key: key, chain: chain, form: form, digest: digestSHA256}
+	if form.SM2 {
+		s.digest = digestSM3
+	}
 	return s, nil
-}
-
-// ecdsaMaxSignatureLen is the longest DER ECDSA-Sig-Value (SEQUENCE of two
-// INTEGERs) for a curve of the given order size; SM2 uses the same form.
-func ecdsaMaxSignatureLen(orderBits int) int {
-	n := new(big.Int).Lsh(big.NewInt(1), uint(orderBits))
-	n.Sub(n, big.NewInt(1))
-	b, _ := asn1.Marshal(struct{ R, S *big.Int }{n, n})
-	return len(b)
 }
 
 // maxSize is an upper bound of the DER SignedData's length for a signature
@@ -194,7 +159,7 @@ func (s *cmsSigner) maxSize(t time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := len(s.assemble(attrs, make([]byte, s.maxSigLen), nil))
+	n := len(s.form.Encode(s.chain, attrs, make([]byte, s.form.MaxSignatureLen), nil))
 	if s.stamper != nil {
 		n += s.stampReserve + timeStampOverhead
 	}
@@ -210,23 +175,9 @@ func (s *cmsSigner) sign(ctx context.Context, digest []byte, t time.Time) ([]byt
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// RFC 5652 §5.4: the signature covers the DER of the signed attributes
-	// as a SET OF. For SM2 the signer hashes them itself: e = SM3(Z_A ‖ M)
-	// with the default ID (GM/T 0009), as gmsm's pkcs7 asks of a key.
-	var msg []byte
-	var opts crypto.SignerOpts
-	if s.sm2 {
-		msg, opts = attrs, sm2.DefaultSM2SignerOpts
-	} else {
-		h := sha256.Sum256(attrs)
-		msg, opts = h[:], crypto.SHA256
-	}
-	sig, err := s.key.Sign(rand.Reader, msg, opts)
+	sig, err := s.form.Sign(s.key, attrs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing failed: %v", ErrSigner, err)
-	}
-	if len(sig) > s.maxSigLen {
-		return nil, fmt.Errorf("%w: the key returned a %d-byte signature, at most %d expected", ErrSigner, len(sig), s.maxSigLen)
+		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
 	var unsigned []byte
 	if s.stamper != nil {
@@ -238,7 +189,7 @@ func (s *cmsSigner) sign(ctx context.Context, digest []byte, t time.Time) ([]byt
 		}
 		unsigned = timeStampAttribute(token)
 	}
-	return s.assemble(attrs, sig, unsigned), nil
+	return s.form.Encode(s.chain, attrs, sig, unsigned), nil
 }
 
 // signedAttributes returns the DER SET OF Attribute that is signed:
@@ -247,105 +198,17 @@ func (s *cmsSigner) sign(ctx context.Context, digest []byte, t time.Time) ([]byt
 // EN 319 142-1 §6.3: no signingTime, the time claimed is /M).
 func (s *cmsSigner) signedAttributes(digest []byte, t time.Time) ([]byte, error) {
 	if s.pades {
-		attrs := [][]byte{
-			attribute(oidAttrContentType, mustMarshal(s.dataType)),
-			attribute(oidAttrMessageDigest, tlv(0x04, digest)),
-			attribute(oidAttrSigningCertificateV2, s.essCertV2),
-		}
-		slices.SortFunc(attrs, bytes.Compare)
-		return tlv(0x31, attrs...), nil
+		return cms.Attributes(
+			cms.Attribute(oidAttrContentType, cms.Marshal(s.form.DataType)),
+			cms.Attribute(oidAttrMessageDigest, cms.TLV(0x04, digest)),
+			cms.Attribute(oidAttrSigningCertificateV2, s.essCertV2),
+		), nil
 	}
-	// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise;
-	// encoding/asn1 chooses the same way. Always UTC ("Z").
-	st, err := asn1.Marshal(t.UTC().Truncate(time.Second))
+	attrs, err := s.form.SignedAttributes(digest, t)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing time %v: %v", ErrSigner, t, err)
+		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
-	attrs := [][]byte{
-		attribute(oidAttrContentType, mustMarshal(s.dataType)),
-		attribute(oidAttrSigningTime, st),
-		attribute(oidAttrMessageDigest, tlv(0x04, digest)),
-	}
-	slices.SortFunc(attrs, bytes.Compare) // X.690 §11.6: SET OF in DER is sorted
-	return tlv(0x31, attrs...), nil
-}
-
-// assemble builds ContentInfo{signedData} around signed attributes, a
-// signature value and unsigned attributes (DER [1] IMPLICIT, or nil).
-func (s *cmsSigner) assemble(attrs, sig, unsigned []byte) []byte {
-	leaf := s.chain[0]
-	sid := tlv(0x30, leaf.RawIssuer, mustMarshal(leaf.SerialNumber)) // IssuerAndSerialNumber
-	implicitAttrs := slices.Clone(attrs)
-	implicitAttrs[0] = 0xa0 // signedAttrs [0] IMPLICIT
-	signerInfo := tlv(0x30,
-		mustMarshal(1), // version 1: issuerAndSerialNumber
-		sid,
-		s.digestID,
-		implicitAttrs,
-		s.sigAlgID,
-		tlv(0x04, sig),
-		unsigned,
-	)
-	var certs [][]byte
-	for _, c := range s.chain {
-		certs = append(certs, c.Raw)
-	}
-	signedData := tlv(0x30,
-		mustMarshal(1),
-		tlv(0x31, s.digestID),              // digestAlgorithms
-		tlv(0x30, mustMarshal(s.dataType)), // encapContentInfo, detached: no eContent
-		tlv(0xa0, certs...),                // certificates [0] IMPLICIT
-		tlv(0x31, signerInfo),              // signerInfos
-	)
-	return tlv(0x30, mustMarshal(s.sdType), tlv(0xa0, signedData))
-}
-
-// attribute encodes Attribute ::= SEQUENCE { attrType, attrValues SET OF }
-// with one value.
-func attribute(oid asn1.ObjectIdentifier, value []byte) []byte {
-	return tlv(0x30, mustMarshal(oid), tlv(0x31, value))
-}
-
-// algorithmID encodes an AlgorithmIdentifier, with NULL parameters or none.
-func algorithmID(oid asn1.ObjectIdentifier, nullParams bool) []byte {
-	if nullParams {
-		return tlv(0x30, mustMarshal(oid), []byte{0x05, 0x00})
-	}
-	return tlv(0x30, mustMarshal(oid))
-}
-
-// mustMarshal DER-encodes a value of this package's own making (an OID, a
-// small integer, a parsed certificate's serial), which cannot fail.
-func mustMarshal(v any) []byte {
-	b, err := asn1.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("pdfseal: encoding %T: %v", v, err))
-	}
-	return b
-}
-
-// tlv encodes a DER element with the given identifier octet and contents.
-func tlv(tag byte, contents ...[]byte) []byte {
-	n := 0
-	for _, c := range contents {
-		n += len(c)
-	}
-	b := make([]byte, 0, n+6)
-	b = append(b, tag)
-	if n < 0x80 {
-		b = append(b, byte(n))
-	} else {
-		var l []byte
-		for v := n; v > 0; v >>= 8 {
-			l = append([]byte{byte(v)}, l...)
-		}
-		b = append(b, 0x80|byte(len(l)))
-		b = append(b, l...)
-	}
-	for _, c := range contents {
-		b = append(b, c...)
-	}
-	return b
+	return attrs, nil
 }
 
 // Parsing side. Field types keep raw encodings where a signature covers

@@ -155,7 +155,7 @@ func newSigner(opts *Options) (contentsSigner, error) {
 		}
 	case FormatPKCS7:
 		if isSM2 {
-			s.dataType, s.sdType = oidData, oidSignedData
+			s.form.DataType, s.form.SignedDataType = oidData, oidSignedData
 		}
 	case FormatPAdESBB, FormatPAdESBT:
 		if isSM2 {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/internal/testpki"
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/pipeline/tsa"
 )
@@ -499,8 +500,8 @@ func TestFormatsTampered(t *testing.T) {
 		// ESSCertIDv2 { certHash, issuerSerial } of other and signer certificates.
 		essOf := func(hashOf, serialOf *smx509.Certificate) []byte {
 			h := sha256.Sum256(hashOf.Raw)
-			is := tlv(0x30, tlv(0x30, tlv(0xa4, serialOf.RawIssuer)), mustMarshal(serialOf.SerialNumber))
-			return tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x04, h[:]), is)))
+			is := cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0xa4, serialOf.RawIssuer)), cms.Marshal(serialOf.SerialNumber))
+			return cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x04, h[:]), is)))
 		}
 		for _, ess := range []struct {
 			name           string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/pipeline/tsa"
 )
@@ -36,8 +37,8 @@ var (
 // } } }.
 func signingCertificateV2(cert *smx509.Certificate) []byte {
 	h := sha256.Sum256(cert.Raw)
-	issuerSerial := tlv(0x30, tlv(0x30, tlv(0xa4, cert.RawIssuer)), mustMarshal(cert.SerialNumber))
-	return tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x04, h[:]), issuerSerial)))
+	issuerSerial := cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0xa4, cert.RawIssuer)), cms.Marshal(cert.SerialNumber))
+	return cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x04, h[:]), issuerSerial)))
 }
 
 // essCertID is ESSCertID (RFC 2634) and ESSCertIDv2 (RFC 5035) alike: v1
@@ -114,7 +115,7 @@ func checkSigningCertificate(attrs []cmsAttribute, signer *smx509.Certificate) (
 // timeStampAttribute returns the unsigned attributes ([1] IMPLICIT SET OF
 // Attribute) holding a signature-time-stamp token.
 func timeStampAttribute(token []byte) []byte {
-	return tlv(0xa1, attribute(oidAttrTimeStampToken, token))
+	return cms.TLV(0xa1, cms.Attribute(oidAttrTimeStampToken, token))
 }
 
 // timeStampOverhead bounds what the unsigned attributes around a token

@@ -17,6 +17,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
@@ -61,7 +62,11 @@ func newSESSigner(key crypto.Signer, chain []*smx509.Certificate, seal []byte, s
 	if k, ok := key.(*ecdsa.PrivateKey); ok && sm2.IsSM2PublicKey(pub) {
 		key = &sm2.PrivateKey{PrivateKey: *k} // an SM2 key typed as ECDSA would make an ECDSA signature
 	}
-	s := &sesSigner{key: key, cert: chain[0], seal: seal, maxSigLen: ecdsaMaxSignatureLen(pub.Curve.Params().N.BitLen())}
+	form, err := cms.FormOf(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
+	}
+	s := &sesSigner{key: key, cert: chain[0], seal: seal, maxSigLen: form.MaxSignatureLen}
 	if stamper != nil {
 		s.stamper, s.stampReserve = stamper, reserve
 	}
@@ -112,7 +117,7 @@ func (s *sesSigner) sign(ctx context.Context, digest []byte, t time.Time) ([]byt
 	if _, err := asn1.Unmarshal(der, &outer); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigner, err)
 	}
-	return tlv(0x30, outer.Bytes, tlv(0xa0, tlv(0x03, []byte{0}, token))), nil
+	return cms.TLV(0x30, outer.Bytes, cms.TLV(0xa0, cms.TLV(0x03, []byte{0}, token))), nil
 }
 
 // build signs an SES_Signature over a document digest with signer.

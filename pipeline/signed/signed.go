@@ -35,10 +35,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/emmansun/gmsm/pkcs7"
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // Format names the envelope layout Marshal writes.
@@ -63,26 +64,25 @@ type Signer struct {
 	Cert *smx509.Certificate
 }
 
-// Sign returns the detached CMS signature of content by s.
+// Sign returns the detached CMS signature of content by s, made at the
+// current time (pipeline/cms).
 func (s Signer) Sign(content []byte) ([]byte, error) {
 	if s.Key == nil || s.Cert == nil {
 		return nil, fmt.Errorf("signed: sign: no key or no certificate")
 	}
-	var sd *pkcs7.SignedData
-	var err error
-	if sm2.IsSM2PublicKey(s.Key.Public()) {
-		sd, err = pkcs7.NewSMSignedData(content)
-	} else if sd, err = pkcs7.NewSignedData(content); err == nil {
-		sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
-	}
+	form, err := cms.FormOf(s.Key.Public())
 	if err != nil {
 		return nil, fmt.Errorf("signed: sign: %w", err)
 	}
-	if err := sd.AddSigner(s.Cert, s.Key, pkcs7.SignerInfoConfig{}); err != nil {
+	attrs, err := form.SignedAttributes(form.Digest(content), time.Now())
+	if err != nil {
 		return nil, fmt.Errorf("signed: sign: %w", err)
 	}
-	sd.Detach()
-	return sd.Finish()
+	sig, err := form.Sign(s.Key, attrs)
+	if err != nil {
+		return nil, fmt.Errorf("signed: sign: %w", err)
+	}
+	return form.Encode([]*smx509.Certificate{s.Cert}, attrs, sig, nil), nil
 }
 
 // Verify checks sig as the detached signature of content and returns the
