@@ -22,7 +22,6 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"fmt"
-	"math/big"
 	"slices"
 	"time"
 
@@ -67,6 +66,15 @@ type Form struct {
 	MaxSignatureLen int
 }
 
+// The AlgorithmIdentifiers of the forms, shared (never written to).
+var (
+	sm3ID         = AlgorithmID(OIDSM3, true)
+	sha256ID      = AlgorithmID(OIDSHA256, true)
+	sm2SignID     = AlgorithmID(OIDSM2Sign, true)
+	ecdsaSHA256ID = AlgorithmID(OIDECDSAWithSHA256, false) // RFC 5758 §3.2: no parameters
+	rsaID         = AlgorithmID(OIDRSAEncryption, true)
+)
+
 // FormOf returns the form of SignedData the public key pub signs.
 func FormOf(pub crypto.PublicKey) (Form, error) {
 	switch p := pub.(type) {
@@ -74,18 +82,16 @@ func FormOf(pub crypto.PublicKey) (Form, error) {
 		f := Form{MaxSignatureLen: ecdsaMaxSignatureLen(p.Curve.Params().N.BitLen())}
 		if sm2.IsSM2PublicKey(p) {
 			f.SM2, f.DataType, f.SignedDataType = true, OIDSM2Data, OIDSM2SignedData
-			f.DigestID, f.SignatureID = AlgorithmID(OIDSM3, true), AlgorithmID(OIDSM2Sign, true)
+			f.DigestID, f.SignatureID = sm3ID, sm2SignID
 			return f, nil
 		}
 		f.Hash, f.DataType, f.SignedDataType = crypto.SHA256, OIDData, OIDSignedData
-		f.DigestID = AlgorithmID(OIDSHA256, true)
-		f.SignatureID = AlgorithmID(OIDECDSAWithSHA256, false) // RFC 5758 §3.2: no parameters
+		f.DigestID, f.SignatureID = sha256ID, ecdsaSHA256ID
 		return f, nil
 	case *rsa.PublicKey:
 		return Form{
 			Hash: crypto.SHA256, DataType: OIDData, SignedDataType: OIDSignedData,
-			DigestID: AlgorithmID(OIDSHA256, true), SignatureID: AlgorithmID(OIDRSAEncryption, true),
-			MaxSignatureLen: p.Size(),
+			DigestID: sha256ID, SignatureID: rsaID, MaxSignatureLen: p.Size(),
 		}, nil
 	}
 	return Form{}, fmt.Errorf("cms: %T keys are not supported (SM2, ECDSA or RSA needed)", pub)
@@ -93,10 +99,11 @@ func FormOf(pub crypto.PublicKey) (Form, error) {
 
 // ecdsaMaxSignatureLen is the longest DER ECDSA-Sig-Value (SEQUENCE of two
 // INTEGERs) for a curve of the given order size; SM2 uses the same form.
+// The largest INTEGER below 2^orderBits takes orderBits/8 + 1 octets, a
+// leading zero included where its top bit is set.
 func ecdsaMaxSignatureLen(orderBits int) int {
-	n := new(big.Int).Lsh(big.NewInt(1), uint(orderBits))
-	n.Sub(n, big.NewInt(1))
-	return len(Marshal(struct{ R, S *big.Int }{n, n}))
+	n := make([]byte, orderBits/8+1)
+	return len(TLV(0x30, TLV(0x02, n), TLV(0x02, n)))
 }
 
 // Digest returns the form's digest of content: SM3 or SHA-256.

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,29 @@ func TestFormOf(t *testing.T) {
 	}
 	if _, err := cms.FormOf(pub); err == nil || !strings.Contains(err.Error(), "ed25519") {
 		t.Errorf("FormOf(ed25519): %v, want an error naming the key type", err)
+	}
+}
+
+// TestMaxSignatureLen: the bound FormOf gives is the length of the
+// longest signature value of the key's curve, or of its RSA modulus.
+func TestMaxSignatureLen(t *testing.T) {
+	t.Parallel()
+	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521(), testpki.NewKey(t).Curve} {
+		n := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(curve.Params().N.BitLen())), big.NewInt(1))
+		longest, err := asn1.Marshal(struct{ R, S *big.Int }{n, n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form, err := cms.FormOf(&ecdsa.PublicKey{Curve: curve})
+		if err != nil || form.MaxSignatureLen != len(longest) {
+			t.Errorf("%s: %d, %v; the longest signature is %d bytes", curve.Params().Name, form.MaxSignatureLen, err, len(longest))
+		}
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form, _ := cms.FormOf(rsaKey.Public()); form.MaxSignatureLen != 256 {
+		t.Errorf("RSA 2048: %d, want 256", form.MaxSignatureLen)
 	}
 }

@@ -3,11 +3,11 @@ package pdfseal
 import (
 	"bytes"
 	"compress/zlib"
-	"crypto/sha256"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"slices"
 	"sync"
 )
 
@@ -29,24 +29,27 @@ type sealImage struct {
 	rgb, alpha, stencil []byte // alpha and stencil are nil when every pixel is opaque
 }
 
-// imageCache keeps recently encoded pictures. A batch applies the same seal
-// to many documents; decoding and compressing its picture each time would
-// cost more than the signature. Entries are immutable once stored.
-var imageCache = struct {
+// imageCache keeps recently encoded pictures, oldest first. A batch
+// applies the same seal to many documents; decoding and compressing its
+// picture each time would cost more than the signature. A picture is
+// found by comparing its bytes, which costs less than hashing them.
+// Entries are immutable once stored.
+var imageCache struct {
 	sync.Mutex
-	m     map[[sha256.Size]byte]*sealImage
-	order [][sha256.Size]byte // insertion order, for eviction
-}{m: make(map[[sha256.Size]byte]*sealImage)}
+	entries []imageEntry
+}
+
+// imageEntry is a cached picture: the PNG, a copy, and its encoding.
+type imageEntry struct {
+	png []byte
+	img *sealImage
+}
 
 const imageCacheSize = 16
 
 // loadImage returns the embeddable form of a PNG seal picture.
 func loadImage(data []byte) (*sealImage, error) {
-	key := sha256.Sum256(data)
-	imageCache.Lock()
-	img, ok := imageCache.m[key]
-	imageCache.Unlock()
-	if ok {
+	if img := cachedImage(data); img != nil {
 		return img, nil
 	}
 	img, err := encodeImage(data)
@@ -55,15 +58,23 @@ func loadImage(data []byte) (*sealImage, error) {
 	}
 	imageCache.Lock()
 	defer imageCache.Unlock()
-	if _, ok := imageCache.m[key]; !ok {
-		if len(imageCache.order) >= imageCacheSize {
-			delete(imageCache.m, imageCache.order[0])
-			imageCache.order = imageCache.order[1:]
-		}
-		imageCache.m[key] = img
-		imageCache.order = append(imageCache.order, key)
+	if len(imageCache.entries) >= imageCacheSize {
+		imageCache.entries = slices.Delete(imageCache.entries, 0, 1)
 	}
+	imageCache.entries = append(imageCache.entries, imageEntry{png: bytes.Clone(data), img: img})
 	return img, nil
+}
+
+// cachedImage returns the cached encoding of data, or nil.
+func cachedImage(data []byte) *sealImage {
+	imageCache.Lock()
+	defer imageCache.Unlock()
+	for _, e := range imageCache.entries {
+		if bytes.Equal(e.png, data) {
+			return e.img
+		}
+	}
+	return nil
 }
 
 // encodeImage decodes a PNG and splits it into colour and alpha samples.

@@ -1,0 +1,54 @@
+package pdfseal
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"testing"
+)
+
+// TestImageCache: a picture seen before is not encoded again, one whose
+// bytes differ (even at the same length) is, and the oldest of more than
+// imageCacheSize pictures is encoded again when it comes back.
+func TestImageCache(t *testing.T) {
+	picture := func(shade uint8) []byte {
+		img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+		for i := range img.Pix {
+			img.Pix[i] = shade
+		}
+		img.SetNRGBA(0, 0, color.NRGBA{R: 0xcc, A: 0xff})
+		var b bytes.Buffer
+		enc := png.Encoder{CompressionLevel: png.NoCompression} // as long whatever the shade
+		if err := enc.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	load := func(data []byte) *sealImage {
+		t.Helper()
+		img, err := loadImage(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	first := picture(1)
+	img := load(first)
+	if again := load(bytes.Clone(first)); again != img {
+		t.Error("the same picture was encoded again")
+	}
+	other := picture(2)
+	if len(other) != len(first) {
+		t.Fatalf("the two pictures are %d and %d bytes; the test wants them equally long", len(first), len(other))
+	}
+	if load(other) == img {
+		t.Error("another picture of the same length got the first one's encoding")
+	}
+	for i := range imageCacheSize {
+		load(picture(uint8(10 + i)))
+	}
+	if load(first) == img {
+		t.Errorf("the first picture is still cached after %d others", imageCacheSize+1)
+	}
+}
