@@ -32,6 +32,7 @@ package signed
 import (
 	"bytes"
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,7 +125,9 @@ type envelope struct {
 }
 
 // Marshal encodes v as JSON, signs the encoding with s and returns the
-// signed object, indented for people.
+// signed object, indented for people: what json.MarshalIndent makes of an
+// envelope with two spaces, written directly (it would scan the payload
+// twice more and the signature's base64 once).
 func (s Signer) Marshal(v any) ([]byte, error) {
 	payload, err := json.Marshal(v)
 	if err != nil {
@@ -134,11 +137,15 @@ func (s Signer) Marshal(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(envelope{Format: Format, Payload: payload, Signature: sig}, "", "  ")
-	if err != nil {
+	b := bytes.NewBuffer(make([]byte, 0, 2*len(payload)+base64.StdEncoding.EncodedLen(len(sig))+64))
+	b.WriteString("{\n  \"format\": \"" + Format + "\",\n  \"payload\": ")
+	if err := json.Indent(b, payload, "  ", "  "); err != nil {
 		return nil, fmt.Errorf("signed: marshal: %w", err)
 	}
-	return append(b, '\n'), nil
+	b.WriteString(",\n  \"signature\": \"")
+	b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), sig))
+	b.WriteString("\"\n}\n")
+	return b.Bytes(), nil
 }
 
 // Open checks a signed object made by Marshal and returns its payload, in

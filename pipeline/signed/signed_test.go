@@ -50,6 +50,22 @@ func TestEnvelope(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The object is what json.MarshalIndent makes of the envelope.
+			var env struct {
+				Format    string          `json:"format"`
+				Payload   json.RawMessage `json:"payload"`
+				Signature []byte          `json:"signature"`
+			}
+			if err := json.Unmarshal(obj, &env); err != nil {
+				t.Fatal(err)
+			}
+			var compactPayload bytes.Buffer
+			if payload, _ := json.Marshal(want); json.Compact(&compactPayload, env.Payload) != nil || !bytes.Equal(compactPayload.Bytes(), payload) {
+				t.Errorf("payload %s, want %s", env.Payload, payload)
+			}
+			if indented, err := json.MarshalIndent(env, "", "  "); err != nil || string(obj) != string(indented)+"\n" {
+				t.Errorf("the object:\n%s\njson.MarshalIndent:\n%s\n(%v)", obj, indented, err)
+			}
 			var got record
 			cert, err := signed.Unmarshal(obj, &got)
 			if err != nil || got != want || !cert.Equal(s.Cert) {
