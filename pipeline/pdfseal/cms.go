@@ -20,6 +20,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 

@@ -40,6 +40,7 @@ import (
 
 	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
