@@ -4,7 +4,8 @@
 // default signer ID of GM/T 0009, GM/T 0010's content-type OIDs) for an
 // SM2 key, and ECDSA or RSA with SHA-256 (RFC 5754, RFC 5758) otherwise.
 // pipeline/pdfseal signs PDF documents with it and pipeline/signed the
-// records sealpipe writes.
+// records sealpipe writes; its DER primitives (TLV, AppendLength,
+// Marshal) serve every encoder of the project.
 //
 // It is written here rather than with github.com/emmansun/gmsm/pkcs7,
 // which the tests and the record reader use to cross-check it: gmsm stamps
@@ -226,20 +227,37 @@ func TLV(tag byte, contents ...[]byte) []byte {
 	for _, c := range contents {
 		n += len(c)
 	}
-	b := make([]byte, 0, n+6)
-	b = append(b, tag)
-	if n < 0x80 {
-		b = append(b, byte(n))
-	} else {
-		var l []byte
-		for v := n; v > 0; v >>= 8 {
-			l = append([]byte{byte(v)}, l...)
-		}
-		b = append(b, 0x80|byte(len(l)))
-		b = append(b, l...)
-	}
+	b := AppendLength(append(make([]byte, 0, n+6), tag), n)
 	for _, c := range contents {
 		b = append(b, c...)
 	}
 	return b
+}
+
+// AppendLength appends the DER length octets of a content of n < 2^32
+// bytes: the short form below 128, else the long form in as few octets as
+// hold n (X.690 §8.1.3, §10.1).
+func AppendLength(b []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(b, byte(n))
+	case n <= 0xff:
+		return append(b, 0x81, byte(n))
+	case n <= 0xffff:
+		return append(b, 0x82, byte(n>>8), byte(n))
+	case n <= 0xffffff:
+		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// SigningCertificateV2 returns the DER value of an ESS
+// signing-certificate-v2 attribute naming cert (RFC 5035 §5.4):
+// SigningCertificateV2 { certs { ESSCertIDv2 { hashAlgorithm DEFAULT
+// sha256 (left out, as DER wants), certHash, issuerSerial { issuer
+// GeneralNames { directoryName [4] }, serialNumber } } } }.
+func SigningCertificateV2(cert *smx509.Certificate) []byte {
+	h := sha256.Sum256(cert.Raw)
+	issuerSerial := TLV(0x30, TLV(0x30, TLV(0xa4, cert.RawIssuer)), Marshal(cert.SerialNumber))
+	return TLV(0x30, TLV(0x30, TLV(0x30, TLV(0x04, h[:]), issuerSerial)))
 }

@@ -136,3 +136,19 @@ func TestMaxSignatureLen(t *testing.T) {
 		t.Errorf("RSA 2048: %d, want 256", form.MaxSignatureLen)
 	}
 }
+
+// TestTLV: TLV's lengths are encoding/asn1's, at every boundary of the
+// length's form.
+func TestTLV(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 127, 128, 255, 256, 65535, 65536, 1<<24 - 1, 1 << 24} {
+		content := make([]byte, n)
+		want, err := asn1.Marshal(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cms.TLV(0x04, content[:n/2], content[n/2:]); !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: header % x, want % x", n, got[:min(len(got), 6)], want[:min(len(want), 6)])
+		}
+	}
+}

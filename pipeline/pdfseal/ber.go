@@ -3,6 +3,8 @@ package pdfseal
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // Limits of berToDER.
@@ -46,7 +48,8 @@ func derPrefix(b []byte, depth int) (int, bool) {
 		return 0, false
 	}
 	n, lenLen, indefinite, err := berLength(b[tagLen:])
-	if err != nil || indefinite || n > len(b)-tagLen-lenLen || lenLen != derLengthSize(n) {
+	var short [5]byte
+	if err != nil || indefinite || n > len(b)-tagLen-lenLen || lenLen != len(cms.AppendLength(short[:0], n)) {
 		return 0, false
 	}
 	if b[0]&0x20 != 0 {
@@ -191,35 +194,7 @@ func berLength(b []byte) (n, size int, indefinite bool, err error) {
 	}
 }
 
-// derLengthSize is how many octets the DER length of n takes (appendTLV).
-func derLengthSize(n int) int {
-	switch {
-	case n < 0x80:
-		return 1
-	case n < 1<<8:
-		return 2
-	case n < 1<<16:
-		return 3
-	case n < 1<<24:
-		return 4
-	}
-	return 5
-}
-
 // appendTLV appends tag, the DER length of content, and content to out.
 func appendTLV(out, tag, content []byte) []byte {
-	out = append(out, tag...)
-	switch n := len(content); {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n < 1<<8:
-		out = append(out, 0x81, byte(n))
-	case n < 1<<16:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	case n < 1<<24:
-		out = append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	default:
-		out = append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(out, content...)
+	return append(cms.AppendLength(append(out, tag...), len(content)), content...)
 }

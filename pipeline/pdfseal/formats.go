@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // Format is the form of the signature Seal writes into /Contents. The zero
@@ -163,7 +165,7 @@ func newSigner(opts *Options) (contentsSigner, error) {
 				ErrSigner, f, FormatGMT0010, FormatPKCS7, FormatSES)
 		}
 		s.pades = true
-		s.essCertV2 = signingCertificateV2(s.chain[0])
+		s.essCertV2 = cms.SigningCertificateV2(s.chain[0])
 	}
 	if opts.TimeStamper != nil {
 		s.stamper, s.stampReserve = opts.TimeStamper, reserve

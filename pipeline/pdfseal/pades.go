@@ -30,17 +30,6 @@ var (
 	oidAttrTimeStampToken       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // RFC 3161 Appendix A
 )
 
-// signingCertificateV2 returns the DER value of an ESS signing-certificate-v2
-// attribute naming cert: SigningCertificateV2 { certs { ESSCertIDv2 {
-// hashAlgorithm DEFAULT sha256 (left out, as DER wants), certHash,
-// issuerSerial { issuer GeneralNames { directoryName [4] }, serialNumber }
-// } } }.
-func signingCertificateV2(cert *smx509.Certificate) []byte {
-	h := sha256.Sum256(cert.Raw)
-	issuerSerial := cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0xa4, cert.RawIssuer)), cms.Marshal(cert.SerialNumber))
-	return cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x30, cms.TLV(0x04, h[:]), issuerSerial)))
-}
-
 // essCertID is ESSCertID (RFC 2634) and ESSCertIDv2 (RFC 5035) alike: v1
 // has no hash algorithm (SHA-1), v2's defaults to SHA-256.
 type essCertID struct {

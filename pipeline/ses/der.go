@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // This file holds the package's own DER machinery: a small lenient reader for
@@ -580,18 +582,7 @@ const maxHeader = 6
 // appendHeader appends the identifier and the definite length of a TLV
 // whose contents are n bytes (X.690 §8.1.3, minimal as §10.1 requires).
 func appendHeader(b []byte, tag byte, n int) []byte {
-	b = append(b, tag)
-	switch {
-	case n < 0x80:
-		return append(b, byte(n))
-	case n <= 0xff:
-		return append(b, 0x81, byte(n))
-	case n <= 0xffff:
-		return append(b, 0x82, byte(n>>8), byte(n))
-	case n <= 0xffffff:
-		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return cms.AppendLength(append(b, tag), n)
 }
 
 // tlv returns one encoded element.

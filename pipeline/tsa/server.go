@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // Authority issues timestamp tokens with one key: the development TSA of
@@ -89,14 +90,14 @@ func (a *Authority) init() error {
 			if k, ok := a.Key.(*ecdsa.PrivateKey); ok {
 				a.Key = &sm2.PrivateKey{PrivateKey: *k}
 			}
-			a.sigAlg = derSeq(mustMarshal(asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}), asn1.NullBytes)
+			a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}), asn1.NullBytes)
 		} else {
 			a.digest = SHA256
-			a.sigAlg = derSeq(mustMarshal(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}))
+			a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}))
 		}
 	case *rsa.PublicKey:
 		a.digest = SHA256
-		a.sigAlg = derSeq(mustMarshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}), asn1.NullBytes)
+		a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}), asn1.NullBytes)
 	default:
 		return fmt.Errorf("tsa: %T keys cannot sign tokens here (SM2, ECDSA or RSA)", pub)
 	}
@@ -109,7 +110,7 @@ func (a *Authority) init() error {
 // in a template's ExtraExtensions, leaving ExtKeyUsage empty (crypto/x509
 // would write that one non-critical).
 func EKUExtension() pkix.Extension {
-	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: derSeq(mustMarshal(OIDTimeStampingEKU))}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: derSeq(cms.Marshal(OIDTimeStampingEKU))}
 }
 
 // TimeStampingOnly reports whether c has the extended key usage a TSA's
@@ -188,20 +189,14 @@ func (a *Authority) sign(info []byte, at time.Time, withCerts bool) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	certHash := sha256.Sum256(cert.Raw)
-	// RFC 5035 §5.4: SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 };
-	// ESSCertIDv2 { hashAlgorithm DEFAULT sha256 (left out), certHash,
-	// issuerSerial { issuer GeneralNames (directoryName [4]), serial } }.
-	issuerSerial := derSeq(derTLV(0x30, derTLV(0xa4, cert.RawIssuer)), mustMarshal(cert.SerialNumber))
-	essCert := derSeq(derSeq(derSeq(derTLV(0x04, certHash[:]), issuerSerial)))
 	attrs := [][]byte{
-		derSeq(mustMarshal(oidContentType), derTLV(0x31, mustMarshal(OIDTSTInfo))),
-		derSeq(mustMarshal(oidSigningTime), derTLV(0x31, st)),
-		derSeq(mustMarshal(oidMessageDigest), derTLV(0x31, derTLV(0x04, a.digest.Sum(info)))),
-		derSeq(mustMarshal(oidSigningCertV2), derTLV(0x31, essCert)),
+		derSeq(cms.Marshal(oidContentType), cms.TLV(0x31, cms.Marshal(OIDTSTInfo))),
+		derSeq(cms.Marshal(oidSigningTime), cms.TLV(0x31, st)),
+		derSeq(cms.Marshal(oidMessageDigest), cms.TLV(0x31, cms.TLV(0x04, a.digest.Sum(info)))),
+		derSeq(cms.Marshal(oidSigningCertV2), cms.TLV(0x31, cms.SigningCertificateV2(cert))),
 	}
 	slices.SortFunc(attrs, bytes.Compare) // DER: a SET OF is sorted
-	signed := derTLV(0x31, attrs...)
+	signed := cms.TLV(0x31, attrs...)
 
 	var sig []byte
 	if a.sm2 {
@@ -212,31 +207,31 @@ func (a *Authority) sign(info []byte, at time.Time, withCerts bool) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("tsa: signing a token: %w", err)
 	}
-	digestAlg := derSeq(mustMarshal(a.digestOID), asn1.NullBytes)
+	digestAlg := derSeq(cms.Marshal(a.digestOID), asn1.NullBytes)
 	implicit := slices.Clone(signed)
 	implicit[0] = 0xa0 // signedAttrs [0] IMPLICIT
 	signerInfo := derSeq(
-		mustMarshal(1),
-		derSeq(cert.RawIssuer, mustMarshal(cert.SerialNumber)),
+		cms.Marshal(1),
+		derSeq(cert.RawIssuer, cms.Marshal(cert.SerialNumber)),
 		digestAlg,
 		implicit,
 		a.sigAlg,
-		derTLV(0x04, sig),
+		cms.TLV(0x04, sig),
 	)
 	parts := [][]byte{
-		mustMarshal(3), // RFC 5652 §5.1: eContentType other than id-data
-		derTLV(0x31, digestAlg),
-		derSeq(mustMarshal(OIDTSTInfo), derTLV(0xa0, derTLV(0x04, info))),
+		cms.Marshal(3), // RFC 5652 §5.1: eContentType other than id-data
+		cms.TLV(0x31, digestAlg),
+		derSeq(cms.Marshal(OIDTSTInfo), cms.TLV(0xa0, cms.TLV(0x04, info))),
 	}
 	if withCerts {
 		var certs [][]byte
 		for _, c := range a.Chain {
 			certs = append(certs, c.Raw)
 		}
-		parts = append(parts, derTLV(0xa0, certs...))
+		parts = append(parts, cms.TLV(0xa0, certs...))
 	}
-	parts = append(parts, derTLV(0x31, signerInfo))
-	return derSeq(mustMarshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}), derTLV(0xa0, derSeq(parts...))), nil
+	parts = append(parts, cms.TLV(0x31, signerInfo))
+	return derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}), cms.TLV(0xa0, derSeq(parts...))), nil
 }
 
 // Respond returns the DER TimeStampResp to a DER TimeStampReq: a token, or
@@ -354,35 +349,4 @@ func randomSerial(bits uint) (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil
 }
 
-// mustMarshal DER-encodes a value of this package's own making.
-func mustMarshal(v any) []byte {
-	b, err := asn1.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("tsa: encoding %T: %v", v, err))
-	}
-	return b
-}
-
-func derSeq(contents ...[]byte) []byte { return derTLV(0x30, contents...) }
-
-// derTLV encodes a DER element with the given identifier octet.
-func derTLV(tag byte, contents ...[]byte) []byte {
-	n := 0
-	for _, c := range contents {
-		n += len(c)
-	}
-	b := []byte{tag}
-	if n < 0x80 {
-		b = append(b, byte(n))
-	} else {
-		var l []byte
-		for v := n; v > 0; v >>= 8 {
-			l = append([]byte{byte(v)}, l...)
-		}
-		b = append(append(b, 0x80|byte(len(l))), l...)
-	}
-	for _, c := range contents {
-		b = append(b, c...)
-	}
-	return b
-}
+func derSeq(contents ...[]byte) []byte { return cms.TLV(0x30, contents...) }

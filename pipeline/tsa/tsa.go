@@ -29,6 +29,8 @@ import (
 	"strings"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 )
 
 // MaxMessageSize bounds a request, response or token read by this
@@ -382,7 +384,7 @@ func (r *Response) Marshal() ([]byte, error) {
 	resp := timeStampResp{Status: pkiStatusInfo{Status: int(r.Status)}}
 	for _, s := range r.StatusString {
 		s = strings.ToValidUTF8(s, "\uFFFD")
-		resp.Status.StatusString = append(resp.Status.StatusString, asn1.RawValue{FullBytes: derTLV(asn1.TagUTF8String, []byte(s))})
+		resp.Status.StatusString = append(resp.Status.StatusString, asn1.RawValue{FullBytes: cms.TLV(asn1.TagUTF8String, []byte(s))})
 	}
 	if r.Fail >= 0 {
 		// A named bit list is DER-encoded without trailing zero bits

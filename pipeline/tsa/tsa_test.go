@@ -28,6 +28,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/internal/testpki"
+	"github.com/sealpipe/sealpipe/pipeline/cms"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 )
 
@@ -174,7 +175,7 @@ func TestRejections(t *testing.T) {
 		return b
 	}
 	goodDER := marshal(good)
-	md5Req := mustMarshal(timeStampReq{Version: 1, MessageImprint: messageImprint{
+	md5Req := cms.Marshal(timeStampReq{Version: 1, MessageImprint: messageImprint{
 		HashAlgorithm: algorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 5}}, HashedMessage: make([]byte, 16)}})
 	for _, tc := range []struct {
 		name  string
