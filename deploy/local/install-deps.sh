@@ -2,6 +2,9 @@
 # Install the Debian packages sealpipe's tests and demo use, if missing:
 # OpenSSL 3 (independent SM2 checks), qpdf (PDF structure checks),
 # poppler-utils (pdftoppm, pdfsig, pdfinfo: rendering and signature listing),
+# poppler-data (the CJK character collections, without which pdftotext reads
+# no Chinese text in the placement tests; only a recommendation of
+# poppler-utils, so --no-install-recommends leaves it out),
 # softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool),
 # libnss3-tools (certutil: a trusted root in pdfsig's NSS database, for the
 # PAdES tests), and rclone and s3cmd (the S3 tools departments upload
@@ -14,6 +17,7 @@ command -v openssl  >/dev/null 2>&1 || need+=(openssl)
 command -v qpdf     >/dev/null 2>&1 || need+=(qpdf)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdfsig   >/dev/null 2>&1 || need+=(poppler-utils)
+[ -d /usr/share/poppler/cMap/Adobe-GB1 ] || need+=(poppler-data)
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v pkcs11-tool   >/dev/null 2>&1 || need+=(opensc)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
