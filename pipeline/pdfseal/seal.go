@@ -399,7 +399,9 @@ func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots,
 
 // signatureDictOf is signatureDict with the /SubFilter subFilter, a name of
 // this package's (no character needs escaping), and, if sealData is not
-// empty, the entry /SESeal holding it as a hex string. Every other entry
+// empty, the entry /SESeal holding it as a literal string
+// (appendBinaryString: half the bytes of a hex string, and so half the
+// hashing, for a seal of tens of kilobytes). Every other entry
 // precedes /Contents, which ends the dictionary: what follows the
 // signature is then short, and the SM3 of the sealed file continues the
 // signature's digest at /Contents (sealedDoc.sign).
@@ -413,9 +415,8 @@ func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra ty
 	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/" + subFilter)
 	u.buf.Write(rest[2 : len(rest)-2]) // the entries, without "<<" and ">>"
 	if len(sealData) > 0 {
-		u.buf.WriteString("/SESeal<")
-		u.buf.Write(hex.AppendEncode(u.buf.AvailableBuffer(), sealData))
-		u.buf.WriteByte('>')
+		u.buf.WriteString("/SESeal")
+		u.buf.Write(appendBinaryString(u.buf.AvailableBuffer(), sealData))
 	}
 	u.buf.WriteString("/ByteRange[")
 	s.byteRange = u.buf.Len()

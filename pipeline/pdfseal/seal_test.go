@@ -125,6 +125,52 @@ func TestSealRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSealDataAnyBytes: /SESeal is written as a literal string of the
+// seal's bytes (appendBinaryString), and whatever they hold — the
+// keywords the verifier scans for, "%%EOF", unbalanced parentheses,
+// backslashes, CR and LF, escapes as text — Verify reads back exactly the
+// bytes sealed, finds the signature dictionary and counts the revisions.
+func TestSealDataAnyBytes(t *testing.T) {
+	t.Parallel()
+	sm2K, _ := keys(t)
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"every byte", all},
+		{"keywords", []byte("\n1 0 obj\n<</Type/Sig>>\nendobj\nstartxref\n123\n%%EOF\n7 0 obj")},
+		{"parentheses and escapes", []byte(")((\\\\(\\152\\r\\\n)\\")},
+		{"line ends", []byte("\r\r\n\n\r")},
+		{"ends in a digit after an escape", []byte("j1%7")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := options(t, sm2K, 1)
+			opts.SealData = tc.data
+			out := seal(t, conformance(t, "pdf/hello.pdf"), opts)
+			sig := out[bytes.LastIndex(out, []byte("/Type/Sig")):]
+			sig = sig[:bytes.Index(sig, []byte("/ByteRange"))]
+			for _, kw := range []string{"obj", "%%EOF", "\r"} {
+				if bytes.Contains(sig, []byte(kw)) {
+					t.Errorf("the signature dictionary holds %q bare", kw)
+				}
+			}
+			res, err := Verify(context.Background(), out)
+			if err != nil || len(res) != 1 {
+				t.Fatalf("Verify: %v, %d results", err, len(res))
+			}
+			if r := res[0]; r.Status != Valid || r.Revision != 2 || !bytes.Equal(r.SealData, tc.data) {
+				t.Errorf("got %v (%v), revision %d, seal data %q; want valid, revision 2, %q", r.Status, r.Err, r.Revision, r.SealData, tc.data)
+			}
+			qpdfCheck(t, out)
+		})
+	}
+}
+
 // qpdfCheck asserts that qpdf finds no structural error in pdf.
 func qpdfCheck(t *testing.T, pdf []byte) {
 	t.Helper()

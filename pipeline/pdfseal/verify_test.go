@@ -3,7 +3,6 @@ package pdfseal
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,7 +142,7 @@ func TestVerifyChangedAfterSigning(t *testing.T) {
 	}
 	sigNr, _ := strconv.Atoi(string(sigObj[1]))
 	fieldNr, _ := strconv.Atoi(string(fieldObj[1]))
-	forged := bytes.Replace(sigObj[2], []byte(hex.EncodeToString(opts.SealData)), []byte(hex.EncodeToString([]byte("a forged seal, unsigned"))), 1)
+	forged := bytes.Replace(sigObj[2], appendBinaryString(nil, opts.SealData), appendBinaryString(nil, []byte("a forged seal, unsigned")), 1)
 	if bytes.Equal(forged, sigObj[2]) {
 		t.Fatal("/SESeal not found in the signature dictionary")
 	}

@@ -401,6 +401,33 @@ func escapeLiteral(s string) string {
 	return string(b)
 }
 
+// appendBinaryString appends b, any bytes, to dst as a literal string
+// (§7.3.4.2). Besides what a literal string cannot hold bare ("(", ")",
+// "\\") it escapes CR, which a reader would turn into LF (§7.3.4.2: an
+// end-of-line marker in a literal string stands for LF), "j", which keeps
+// the keywords "obj" and "endobj" out of the string for the verifier's
+// backward scan for the signature dictionary's header (signedDictionary),
+// and "%", which keeps "%%EOF" out for its count of revisions
+// (revisionEnds). Each escape but CR's is octal, three digits, so no
+// digit that follows can extend it.
+func appendBinaryString(dst, b []byte) []byte {
+	dst = slices.Grow(dst, len(b)+len(b)/64+2)
+	dst = append(dst, '(')
+	for _, c := range b {
+		switch c {
+		case '(', ')', '\\':
+			dst = append(dst, '\\', c)
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case 'j', '%':
+			dst = append(dst, '\\', '0'+c>>6, '0'+c>>3&7, '0'+c&7)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, ')')
+}
+
 // pdfDate formats t as a PDF date (§7.9.4): D:YYYYMMDDHHmmSS+HH'mm'.
 func pdfDate(t time.Time) types.StringLiteral {
 	_, off := t.Zone()
