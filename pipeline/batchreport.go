@@ -153,26 +153,51 @@ func (p *Pipeline) collect(ctx context.Context, ref BatchRef, details bool) ([]r
 			e.Outcome, e.Code, e.Reason, e.Rejection = report.OutcomeRejected, rej.Code, rej.Reason, ref.BatchRejectionKey()
 		case sealed[n]:
 			e.Outcome, e.Sealed, e.Report = report.OutcomeSealed, ref.SealedKey(n), ref.ReportKey(n)
-			if details {
-				var doc report.Document
-				if err := p.readJSON(ctx, ref.ReportKey(n), &doc); err != nil {
-					return nil, nil, err
-				}
-				e.Indication = doc.Indication
-			}
 		case rejected[n]:
 			e.Outcome, e.Rejection = report.OutcomeRejected, ref.RejectionKey(n)
-			if details {
-				var r report.Rejection
-				if err := p.readJSON(ctx, ref.RejectionKey(n), &r); err != nil {
-					return nil, nil, err
-				}
-				e.Code, e.Reason = r.Code, r.Reason
-			}
 		}
 		entries = append(entries, e)
 	}
+	if details {
+		if err := p.readDetails(ctx, entries); err != nil {
+			return nil, nil, err
+		}
+	}
 	return entries, hdr, nil
+}
+
+// readDetails reads the record of each entry's outcome, its report or its
+// rejection, for the indication or the reason, several at once
+// (storage.ReadEach): a batch of ten thousand documents has as many
+// records to read and check.
+func (p *Pipeline) readDetails(ctx context.Context, entries []report.BatchEntry) error {
+	var keys []string
+	var at []int // the entry of each key
+	for i, e := range entries {
+		switch {
+		case e.Report != "":
+			keys, at = append(keys, e.Report), append(at, i)
+		case e.Rejection != "" && e.Code == "":
+			keys, at = append(keys, e.Rejection), append(at, i)
+		}
+	}
+	return storage.ReadEach(ctx, p.store, keys, maxRecordSize, func(k int, b []byte) error {
+		e := &entries[at[k]]
+		if e.Report != "" {
+			var doc report.Document
+			if err := p.openJSON(ctx, keys[k], b, &doc); err != nil {
+				return err
+			}
+			e.Indication = doc.Indication
+			return nil
+		}
+		var r report.Rejection
+		if err := p.openJSON(ctx, keys[k], b, &r); err != nil {
+			return err
+		}
+		e.Code, e.Reason = r.Code, r.Reason
+		return nil
+	})
 }
 
 // recordNames lists the documents that have a record (<name>.json) under

@@ -142,6 +142,12 @@ func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	return p.openJSON(ctx, key, b, v)
+}
+
+// openJSON decodes b, the record read from under key, into v, checking
+// that the pipeline signed it (ErrTampered otherwise).
+func (p *Pipeline) openJSON(ctx context.Context, key string, b []byte, v any) error {
 	if err := audit.OpenRecord(b, v, p.trust); err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "a record the pipeline did not write", "key", key, "err", err)
 		return fmt.Errorf("%w: %s: %w", ErrTampered, key, err)

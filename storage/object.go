@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrTooLarge reports an object larger than the caller's limit (ReadAll).
@@ -29,6 +30,52 @@ func ReadAll(ctx context.Context, st Store, key string, limit int64) ([]byte, Ob
 		return nil, info, err
 	}
 	return buf.Bytes(), info, nil
+}
+
+// ReadEachConcurrency is how many objects ReadEach reads at once: enough
+// to keep a remote store's round trips overlapping and every CPU busy
+// with what fn does, few enough not to crowd the store.
+const ReadEachConcurrency = 16
+
+// ReadEach reads the objects under keys, each whole and of at most limit
+// bytes (as ReadAll), up to ReadEachConcurrency at once, and calls fn with
+// each key's index and bytes, from as many goroutines. It returns when
+// every read it started has ended. After a failure (a read's or fn's) it
+// starts no more; since reads start in the order of keys and each started
+// one is finished, what it returns is the failure of the lowest index, as
+// a loop over keys would. The bytes passed to fn are fn's to keep.
+func ReadEach(ctx context.Context, st Store, keys []string, limit int64, fn func(i int, b []byte) error) error {
+	errs := make([]error, len(keys))
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		wg     sync.WaitGroup
+	)
+	for range min(ReadEachConcurrency, len(keys)) {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(keys) {
+					return
+				}
+				b, _, err := ReadAll(ctx, st, keys[i], limit)
+				if err == nil {
+					err = fn(i, b)
+				}
+				if err != nil {
+					errs[i] = err
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CopyObject copies the object under key, of at most limit bytes, to the

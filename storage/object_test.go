@@ -3,10 +3,14 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
@@ -151,5 +155,93 @@ func TestPutOnceFailure(t *testing.T) {
 	created, err := storage.PutOnce(t.Context(), failingPuts{newStore(t)}, "r.json", []byte("x"), storage.PutOptions{})
 	if created || !errors.Is(err, errDiskFull) || !storage.IsRetryable(err) {
 		t.Fatalf("PutOnce on a failing store = %v, %v; want the store's error", created, err)
+	}
+}
+
+// counted wraps a store's Get to count the reads, and the most in
+// flight at once, each taking a millisecond so that they overlap.
+type counted struct {
+	storage.Store
+	mu                  sync.Mutex
+	gets, now, mostOpen int
+}
+
+func (c *counted) Get(ctx context.Context, key string) (io.ReadCloser, storage.ObjectInfo, error) {
+	c.mu.Lock()
+	c.gets++
+	c.now++
+	c.mostOpen = max(c.mostOpen, c.now)
+	c.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
+	return c.Store.Get(ctx, key)
+}
+
+func TestReadEach(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	st := &counted{Store: newStore(t)}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%03d", i)
+		if _, err := st.Store.Put(t.Context(), keys[i], strings.NewReader(keys[i]), int64(len(keys[i])), storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errBad := errors.New("bad content")
+	for _, tc := range []struct {
+		name    string
+		missing []int // indexes whose key is replaced by one with no object
+		bad     []int // indexes whose fn fails
+		want    error // nil: every object read, once, by its index
+		wantKey string
+	}{
+		{name: "all there"},
+		{name: "two missing", missing: []int{150, 40}, want: storage.ErrNotExist, wantKey: "gone040"},
+		{name: "fn fails", bad: []int{7}, want: errBad},
+		{name: "missing after a failure", missing: []int{90}, bad: []int{12}, want: errBad},
+		{name: "first missing", missing: []int{0}, want: storage.ErrNotExist, wantKey: "gone000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &counted{Store: st.Store}
+			ks := slices.Clone(keys)
+			for _, i := range tc.missing {
+				ks[i] = fmt.Sprintf("gone%03d", i)
+			}
+			var mu sync.Mutex
+			got := map[int]string{}
+			err := storage.ReadEach(t.Context(), c, ks, 100, func(i int, b []byte) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if _, twice := got[i]; twice {
+					t.Errorf("index %d passed twice", i)
+				}
+				got[i] = string(b)
+				if slices.Contains(tc.bad, i) {
+					return errBad
+				}
+				return nil
+			})
+			if c.mostOpen > storage.ReadEachConcurrency || c.mostOpen < 2 {
+				t.Errorf("%d reads at once, want 2 to %d", c.mostOpen, storage.ReadEachConcurrency)
+			}
+			if tc.want == nil {
+				if err != nil || len(got) != n || c.gets != n {
+					t.Fatalf("ReadEach: %v; %d objects passed, %d read; want all %d once", err, len(got), c.gets, n)
+				}
+				for i, b := range got {
+					if b != keys[i] {
+						t.Errorf("index %d got %q, want %q", i, b, keys[i])
+					}
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.wantKey) {
+				t.Errorf("ReadEach = %v, want the lowest index's failure (%v %s)", err, tc.want, tc.wantKey)
+			}
+			if c.gets >= n/2 {
+				t.Errorf("%d of %d objects read after a failure, want reading to stop", c.gets, n)
+			}
+		})
 	}
 }

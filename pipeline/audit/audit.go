@@ -187,13 +187,14 @@ func (l *Log) Commit(ctx context.Context, seal, label string, keys []string) (Ch
 	if cp, ok, err := l.committed(ctx, seal, label); err != nil || ok {
 		return cp, err
 	}
-	entries := make([]Entry, 0, len(keys))
-	for _, k := range slices.Sorted(slices.Values(keys)) {
-		b, _, err := storage.ReadAll(ctx, l.store, k, maxRecordSize)
-		if err != nil {
-			return Checkpoint{}, fmt.Errorf("audit: commit %s: %w", k, err)
-		}
-		entries = append(entries, Entry{Key: k, SM3: sm3hex(b)})
+	keys = slices.Sorted(slices.Values(keys))
+	entries := make([]Entry, len(keys))
+	err := storage.ReadEach(ctx, l.store, keys, maxRecordSize, func(i int, b []byte) error {
+		entries[i] = Entry{Key: keys[i], SM3: sm3hex(b)}
+		return nil
+	})
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: commit to %s: %w", seal, err)
 	}
 	for attempt := 0; attempt < 100; attempt++ {
 		head, prev, err := l.tail(ctx, seal)
