@@ -68,6 +68,7 @@ func (e *env) alsoSeal(b *demo.Batch, name, seal string) {
 // usage record and a segment of its log in the batch report. A retry after
 // a crash before the report derives the same.
 func TestAlsoSeals(t *testing.T) {
+	longTable(t)
 	for _, f := range []demo.Format{demo.FormatPDF, demo.FormatOFD} {
 		t.Run(string(f), func(t *testing.T) {
 			e := newEnv(t, pipeline.Config{})

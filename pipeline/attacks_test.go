@@ -171,6 +171,7 @@ func TestAttackApproverAdded(t *testing.T) {
 // revocation cannot tell that log from the one before it: the security
 // model in the README says who may write registry/.
 func TestAttackUnrevoke(t *testing.T) {
+	longTable(t)
 	for _, tc := range []struct {
 		name        string
 		restoreHead bool
@@ -269,6 +270,7 @@ func TestAttackImpostorApprovers(t *testing.T) {
 // outputs and records never make a document count as done, and what is
 // changed after sealing shows in the usage log's verification.
 func TestAttackPlantedOutputs(t *testing.T) {
+	longTable(t)
 	ctx := context.Background()
 	doc := demo.DocumentName(1)
 	t.Run("a report planted before sealing", func(t *testing.T) {

@@ -104,6 +104,7 @@ func TestFileNamedBatch(t *testing.T) {
 // character — is malformed, so the batch is refused at once instead of
 // never completing.
 func TestUnstorableNames(t *testing.T) {
+	longTable(t)
 	for name, doc := range map[string]string{
 		"241 bytes":        strings.Repeat("a", 237) + ".pdf",
 		"255 bytes":        strings.Repeat("b", 251) + ".pdf",

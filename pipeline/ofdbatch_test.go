@@ -160,6 +160,7 @@ func checkCarriedOver(t *testing.T, name string, in, out []byte) {
 // TestOFDRejections: OFD documents that can never be sealed are refused
 // with the codes PDFs get, and nothing is sealed.
 func TestOFDRejections(t *testing.T) {
+	longTable(t)
 	first := demo.FormatOFD.DocumentName(1)
 	tests := []struct {
 		name   string

@@ -149,6 +149,7 @@ func TestIdempotentAndCrashSafe(t *testing.T) {
 
 // TestBatchRejections covers approvals that refuse the whole batch.
 func TestBatchRejections(t *testing.T) {
+	longTable(t)
 	tests := []struct {
 		name   string
 		mutate func(e *env, b *demo.Batch)
@@ -218,6 +219,7 @@ func TestBatchRejections(t *testing.T) {
 
 // TestDocumentRejections covers documents refused one by one.
 func TestDocumentRejections(t *testing.T) {
+	longTable(t)
 	qpdf := testenv.Tool(t, "qpdf")
 	tests := []struct {
 		name   string

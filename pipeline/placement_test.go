@@ -57,6 +57,7 @@ func TestPDFPlacements(t *testing.T) {
 // TestPDFPlacementRejections: placements a PDF cannot take are refused
 // PLACEMENT_INVALID, never retried or sealed elsewhere.
 func TestPDFPlacementRejections(t *testing.T) {
+	longTable(t)
 	tests := []struct {
 		name   string
 		mutate func(t *testing.T, e *env, b *demo.Batch) string
@@ -124,6 +125,7 @@ func TestLocalSealKeyword(t *testing.T) {
 // TestOFDPlacementRejections: what only a PDF placement has is refused on
 // an OFD package, not dropped.
 func TestOFDPlacementRejections(t *testing.T) {
+	longTable(t)
 	first := demo.FormatOFD.DocumentName(1)
 	for name, pl := range map[string]approval.Placement{
 		"keyword": {Page: 1, Keyword: "民政局"},
