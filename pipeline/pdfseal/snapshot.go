@@ -313,10 +313,7 @@ func number(o types.Object) (float64, bool) {
 func stringBytes(o types.Object) ([]byte, bool) {
 	switch v := o.(type) {
 	case types.StringLiteral:
-		if b, err := types.Unescape(string(v)); err == nil {
-			return b, true
-		}
-		return []byte(v), true
+		return unescapeLiteral(string(v)), true
 	case types.HexLiteral:
 		if b, err := v.Bytes(); err == nil {
 			return b, true

@@ -418,8 +418,11 @@ func checkSignature(r *Result, in *source, file *pdffile.File, f sigField, opts 
 	// Entries of the signed dictionary are covered by the signature. Those
 	// it refers to are judged with the later revisions.
 	r.DocMDP = docMDP(file, sig)
-	if _, ok := sig["SESeal"]; ok {
-		r.SealData, _ = sig.StringEntryBytes("SESeal")
+	switch v := sig["SESeal"].(type) {
+	case types.StringLiteral: // as written since issue 11
+		r.SealData = unescapeLiteral(string(v))
+	case types.HexLiteral: // as written before
+		r.SealData, _ = v.Bytes()
 	}
 	var mTime time.Time
 	if m, err := model.Text(sig["M"]); err == nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf16"
@@ -426,6 +427,61 @@ func appendBinaryString(dst, b []byte) []byte {
 		}
 	}
 	return append(dst, ')')
+}
+
+// unescapeLiteral returns the bytes a literal string's text s (between
+// its parentheses) stands for (§7.3.4.2): the escapes of table 3, octal
+// escapes of one to three digits, a backslash before an end of line
+// continuing the string, a bare end of line read as LF, and a backslash
+// before any other character ignored. Text with no backslash or CR, as
+// most is, is its bytes. It reads what appendBinaryString writes.
+func unescapeLiteral(s string) []byte {
+	if !strings.ContainsAny(s, "\\\r") {
+		return []byte(s)
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' { // CR or CR LF: LF
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			out = append(out, '\n')
+			continue
+		}
+		if c != '\\' || i+1 == len(s) {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch c = s[i]; c {
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case '\r': // a continued line: CR or CR LF
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+		case '\n':
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v := c - '0'
+			for k := 0; k < 2 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7'; k++ {
+				i++
+				v = v<<3 | (s[i] - '0') // high-order overflow is ignored (§7.3.4.2)
+			}
+			out = append(out, v)
+		default: // ( ) \ stand for themselves; before others the backslash is ignored
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // pdfDate formats t as a PDF date (§7.9.4): D:YYYYMMDDHHmmSS+HH'mm'.
