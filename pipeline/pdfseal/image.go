@@ -33,48 +33,46 @@ type sealImage struct {
 // applies the same seal to many documents; decoding and compressing its
 // picture each time would cost more than the signature. A picture is
 // found by comparing its bytes, which costs less than hashing them.
-// Entries are immutable once stored.
 var imageCache struct {
 	sync.Mutex
-	entries []imageEntry
+	entries []*imageEntry
 }
 
-// imageEntry is a cached picture: the PNG, a copy, and its encoding.
+// imageEntry is a cached picture: the PNG, a copy, and its encoding, made
+// once (the workers that start a batch together all want the same picture
+// at once: each encoding it cost the demo's first seconds).
 type imageEntry struct {
-	png []byte
-	img *sealImage
+	png  []byte
+	once sync.Once
+	img  *sealImage
+	err  error
 }
 
 const imageCacheSize = 16
 
 // loadImage returns the embeddable form of a PNG seal picture.
 func loadImage(data []byte) (*sealImage, error) {
-	if img := cachedImage(data); img != nil {
-		return img, nil
-	}
-	img, err := encodeImage(data)
-	if err != nil {
-		return nil, err
-	}
-	imageCache.Lock()
-	defer imageCache.Unlock()
-	if len(imageCache.entries) >= imageCacheSize {
-		imageCache.entries = slices.Delete(imageCache.entries, 0, 1)
-	}
-	imageCache.entries = append(imageCache.entries, imageEntry{png: bytes.Clone(data), img: img})
-	return img, nil
+	e := imageEntryOf(data)
+	e.once.Do(func() { e.img, e.err = encodeImage(e.png) })
+	return e.img, e.err
 }
 
-// cachedImage returns the cached encoding of data, or nil.
-func cachedImage(data []byte) *sealImage {
+// imageEntryOf returns the cache's entry for data, adding one, and
+// dropping the oldest if the cache is full, if there is none.
+func imageEntryOf(data []byte) *imageEntry {
 	imageCache.Lock()
 	defer imageCache.Unlock()
 	for _, e := range imageCache.entries {
 		if bytes.Equal(e.png, data) {
-			return e.img
+			return e
 		}
 	}
-	return nil
+	if len(imageCache.entries) >= imageCacheSize {
+		imageCache.entries = slices.Delete(imageCache.entries, 0, 1)
+	}
+	e := &imageEntry{png: bytes.Clone(data)}
+	imageCache.entries = append(imageCache.entries, e)
+	return e
 }
 
 // encodeImage decodes a PNG and splits it into colour and alpha samples.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"sync"
 	"testing"
 )
 
@@ -50,5 +51,32 @@ func TestImageCache(t *testing.T) {
 	}
 	if load(first) == img {
 		t.Errorf("the first picture is still cached after %d others", imageCacheSize+1)
+	}
+
+	// Workers that want a picture not cached yet, all at once, share one
+	// encoding of it.
+	big := image.NewNRGBA(image.Rect(0, 0, 400, 400))
+	for i := range big.Pix {
+		big.Pix[i] = uint8(i * 7 / 5)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, big); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]*sealImage, 8)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range got {
+		done.Go(func() {
+			start.Wait()
+			got[i], _ = loadImage(b.Bytes())
+		})
+	}
+	start.Done()
+	done.Wait()
+	for i, img := range got {
+		if img == nil || img != got[0] {
+			t.Fatalf("worker %d got encoding %p, worker 0 %p: the picture was encoded more than once", i, img, got[0])
+		}
 	}
 }

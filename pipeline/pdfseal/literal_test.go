@@ -18,7 +18,7 @@ func TestUnescapeLiteral(t *testing.T) {
 		{`\n\r\t\b\f\(\)\\`, "\n\r\t\b\f()\\"},
 		{`\0\07\007\0070`, "\x00\x07\x07\x070"},
 		{`\152\45\400`, "j%\x00"}, // \400: the high-order overflow is ignored
-		{`\8\q\ `, "8q "},        // a backslash before another character is ignored
+		{`\8\q\ `, "8q "},         // a backslash before another character is ignored
 		{"a\\\nb\\\r\nc\\\rd", "abcd"},
 		{"a\rb\r\nc\nd", "a\nb\nc\nd"}, // a bare end of line is LF
 		{`(nested)`, "(nested)"},

@@ -414,20 +414,28 @@ func escapeLiteral(s string) string {
 func appendBinaryString(dst, b []byte) []byte {
 	dst = slices.Grow(dst, len(b)+len(b)/64+2)
 	dst = append(dst, '(')
-	for _, c := range b {
+	run := 0 // b[run:i] needs no escape
+	for i, c := range b {
+		if !escapedInBinary[c] {
+			continue
+		}
+		dst = append(dst, b[run:i]...)
+		run = i + 1
 		switch c {
-		case '(', ')', '\\':
-			dst = append(dst, '\\', c)
 		case '\r':
 			dst = append(dst, '\\', 'r')
 		case 'j', '%':
 			dst = append(dst, '\\', '0'+c>>6, '0'+c>>3&7, '0'+c&7)
-		default:
-			dst = append(dst, c)
+		default: // "(", ")" or a backslash
+			dst = append(dst, '\\', c)
 		}
 	}
+	dst = append(dst, b[run:]...)
 	return append(dst, ')')
 }
+
+// escapedInBinary marks the bytes appendBinaryString escapes.
+var escapedInBinary = [256]bool{'(': true, ')': true, '\\': true, '\r': true, 'j': true, '%': true}
 
 // unescapeLiteral returns the bytes a literal string's text s (between
 // its parentheses) stands for (§7.3.4.2): the escapes of table 3, octal
