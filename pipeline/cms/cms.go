@@ -40,11 +40,15 @@ var (
 	OIDAttrContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
 	OIDAttrMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
 	OIDAttrSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	OIDSM3               = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401}
-	OIDSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	OIDSM2Sign           = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1} // SM2-1, as GB/T 35275 SignerInfo uses it
-	OIDRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	OIDECDSAWithSHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	// OIDAttrSigningCertificateV2 is the ESS signing-certificate-v2
+	// attribute's type (RFC 5035 §5.4), whose value SigningCertificateV2
+	// encodes.
+	OIDAttrSigningCertificateV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	OIDSM3                      = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401}
+	OIDSHA256                   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	OIDSM2Sign                  = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1} // SM2-1, as GB/T 35275 SignerInfo uses it
+	OIDRSAEncryption            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	OIDECDSAWithSHA256          = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 )
 
 // Form is the SignedData a key makes: its algorithms and content types.

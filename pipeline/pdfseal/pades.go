@@ -26,7 +26,7 @@ import (
 
 var (
 	oidAttrSigningCertificate   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12} // RFC 2634 §5.4, SHA-1
-	oidAttrSigningCertificateV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47} // RFC 5035 §5.4
+	oidAttrSigningCertificateV2 = cms.OIDAttrSigningCertificateV2
 	oidAttrTimeStampToken       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // RFC 3161 Appendix A
 )
 

@@ -90,14 +90,14 @@ func (a *Authority) init() error {
 			if k, ok := a.Key.(*ecdsa.PrivateKey); ok {
 				a.Key = &sm2.PrivateKey{PrivateKey: *k}
 			}
-			a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}), asn1.NullBytes)
+			a.sigAlg = cms.AlgorithmID(cms.OIDSM2Sign, true)
 		} else {
 			a.digest = SHA256
-			a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}))
+			a.sigAlg = cms.AlgorithmID(cms.OIDECDSAWithSHA256, false)
 		}
 	case *rsa.PublicKey:
 		a.digest = SHA256
-		a.sigAlg = derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}), asn1.NullBytes)
+		a.sigAlg = cms.AlgorithmID(cms.OIDRSAEncryption, true)
 	default:
 		return fmt.Errorf("tsa: %T keys cannot sign tokens here (SM2, ECDSA or RSA)", pub)
 	}
@@ -181,22 +181,16 @@ func (a *Authority) Stamp(req *Request) ([]byte, error) {
 // sign wraps a DER TSTInfo in a SignedData.
 func (a *Authority) sign(info []byte, at time.Time, withCerts bool) ([]byte, error) {
 	cert := a.Chain[0]
-	oidContentType := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidSigningCertV2 := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
 	st, err := asn1.Marshal(at)
 	if err != nil {
 		return nil, err
 	}
-	attrs := [][]byte{
-		derSeq(cms.Marshal(oidContentType), cms.TLV(0x31, cms.Marshal(OIDTSTInfo))),
-		derSeq(cms.Marshal(oidSigningTime), cms.TLV(0x31, st)),
-		derSeq(cms.Marshal(oidMessageDigest), cms.TLV(0x31, cms.TLV(0x04, a.digest.Sum(info)))),
-		derSeq(cms.Marshal(oidSigningCertV2), cms.TLV(0x31, cms.SigningCertificateV2(cert))),
-	}
-	slices.SortFunc(attrs, bytes.Compare) // DER: a SET OF is sorted
-	signed := cms.TLV(0x31, attrs...)
+	signed := cms.Attributes(
+		cms.Attribute(cms.OIDAttrContentType, cms.Marshal(OIDTSTInfo)),
+		cms.Attribute(cms.OIDAttrSigningTime, st),
+		cms.Attribute(cms.OIDAttrMessageDigest, cms.TLV(0x04, a.digest.Sum(info))),
+		cms.Attribute(cms.OIDAttrSigningCertificateV2, cms.SigningCertificateV2(cert)),
+	)
 
 	var sig []byte
 	if a.sm2 {
@@ -207,7 +201,7 @@ func (a *Authority) sign(info []byte, at time.Time, withCerts bool) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("tsa: signing a token: %w", err)
 	}
-	digestAlg := derSeq(cms.Marshal(a.digestOID), asn1.NullBytes)
+	digestAlg := cms.AlgorithmID(a.digestOID, true)
 	implicit := slices.Clone(signed)
 	implicit[0] = 0xa0 // signedAttrs [0] IMPLICIT
 	signerInfo := derSeq(
@@ -231,7 +225,7 @@ func (a *Authority) sign(info []byte, at time.Time, withCerts bool) ([]byte, err
 		parts = append(parts, cms.TLV(0xa0, certs...))
 	}
 	parts = append(parts, cms.TLV(0x31, signerInfo))
-	return derSeq(cms.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}), cms.TLV(0xa0, derSeq(parts...))), nil
+	return derSeq(cms.Marshal(cms.OIDSignedData), cms.TLV(0xa0, derSeq(parts...))), nil
 }
 
 // Respond returns the DER TimeStampResp to a DER TimeStampReq: a token, or
