@@ -97,10 +97,9 @@ func digestByOID(oid asn1.ObjectIdentifier) (digestAlgorithm, bool) {
 // cmsSigner makes the detached SignedData of a PDF signature
 // (pipeline/cms).
 type cmsSigner struct {
-	key    crypto.Signer
-	chain  []*smx509.Certificate
-	form   cms.Form
-	digest digestAlgorithm
+	key   crypto.Signer
+	chain []*smx509.Certificate
+	form  cms.Form
 
 	// pades makes a PAdES (CAdES) SignedData: no signingTime, an ESS
 	// signing-certificate-v2 attribute (essCertV2, its value), /SubFilter
@@ -120,7 +119,13 @@ func (s *cmsSigner) subFilter() string {
 	return SubFilterPKCS7
 }
 
-func (s *cmsSigner) digestAlgorithm() digestAlgorithm { return s.digest }
+// digestAlgorithm is the form's digest: SM3 for SM2, else SHA-256.
+func (s *cmsSigner) digestAlgorithm() digestAlgorithm {
+	if s.form.SM2 {
+		return digestSM3
+	}
+	return digestSHA256
+}
 
 // newCMSSigner checks that key and chain belong together and picks the CMS
 // form the key's algorithm calls for.
@@ -146,17 +151,13 @@ func newCMSSigner(key crypto.Signer, chain []*smx509.Certificate) (*cmsSigner, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %T keys have no adbe.pkcs7.detached signature here (SM2, ECDSA or RSA needed)", ErrSigner, pub)
 	}
-	s := &cmsSigner{key: key, chain: chain, form: form, digest: digestSHA256}
-	if form.SM2 {
-		s.digest = digestSM3
-	}
-	return s, nil
+	return &cmsSigner{key: key, chain: chain, form: form}, nil
 }
 
 // maxSize is an upper bound of the DER SignedData's length for a signature
 // made at t: the exact length with the longest possible signature value.
 func (s *cmsSigner) maxSize(t time.Time) (int, error) {
-	attrs, err := s.signedAttributes(make([]byte, s.digest.new().Size()), t)
+	attrs, err := s.signedAttributes(make([]byte, s.digestAlgorithm().new().Size()), t)
 	if err != nil {
 		return 0, err
 	}

@@ -24,7 +24,7 @@ func TestVerifyCMS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := s.digest.new()
+		h := s.digestAlgorithm().new()
 		h.Write(content)
 		der, err := s.sign(context.Background(), h.Sum(nil), at)
 		if err != nil {
@@ -145,7 +145,7 @@ func TestCMSMaxSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 50 { // signature lengths vary with leading zero bytes
-			der, err := s.sign(context.Background(), make([]byte, s.digest.new().Size()), at)
+			der, err := s.sign(context.Background(), make([]byte, s.digestAlgorithm().new().Size()), at)
 			if err != nil {
 				t.Fatal(err)
 			}
