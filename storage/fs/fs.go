@@ -17,9 +17,9 @@
 // computes its MD5 (the ETag, as S3 gives for a single-part upload) and
 // fsyncs it; then, holding the key's write lock, it checks the write's
 // condition, records the new version in the key's sidecar file and publishes
-// the content with one rename, or with a hard link for a create-only write
-// (os.Link fails if the name exists, even for a writer that ignores the
-// lock). The content and the sidecar are durable before the content is
+// the content with one rename; a create-only write renames with
+// RENAME_NOREPLACE on Linux, elsewhere it hard-links (both fail if the name
+// exists, even for a writer that ignores the lock). The content and the sidecar are durable before the content is
 // published, and the publication before Put returns (unless
 // Options.NoSync): the files and both folders are fsynced before and after
 // publishing, in rounds that concurrent writers share (group commit, see
@@ -361,9 +361,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	} else {
 		err = opError(op, key, err)
 	}
-	// A rename took the temporary name away; a failure left it, and a
-	// link left it beside the object.
-	if err != nil || opts.IfNoneMatch {
+	// Publishing took the temporary name away; a failure left it.
+	if err != nil {
 		os.Remove(sp.path)
 	}
 	if err != nil {
@@ -492,36 +491,47 @@ func (s *Store) commit(ctx context.Context, key, tmp string, v version, opts sto
 	return nil
 }
 
-// place publishes the file from under the name to, by renaming it or, if
-// link is set, by hard-linking it (which fails if to exists), after making
-// to's missing parent folders.
+// place publishes the file from under the name to: it renames it or, if
+// noReplace is set, moves it only if to does not exist (renameNoReplace:
+// fails with fs.ErrExist otherwise, even against a writer that ignores the
+// lock). Missing parent folders of to are made when the move says they
+// are missing, so that writing into an existing folder costs one call.
 //
 // Writers take no lock on folders, and Delete removes the folders it
 // empties (prune), so a folder that place has just made or found may be
-// gone when the rename or link uses it. place then starts again, for as
-// long as the source is there: ENOENT with the source present means a
-// folder on the way to to vanished, which only a Delete that completed in
-// between does (or a person removing folders). A writer is thus held up
-// only by other operations making progress; maxPlaceAttempts merely keeps a
-// path that fails with ENOENT for another reason (a dangling symbolic link
+// gone when the move uses it. place then starts again, for as long as the
+// source is there: ENOENT with the source present means a folder on the
+// way to to is missing: not made yet, or pruned by a Delete that completed
+// in between (or removed by a person). A writer is thus held up only by
+// other operations making progress; maxPlaceAttempts merely keeps a path
+// that fails with ENOENT for another reason (a dangling symbolic link
 // placed by hand where a folder belongs) from looping forever.
-func (s *Store) place(from, to string, link bool) error {
-	for attempt := 1; ; attempt++ {
-		err := s.mkdirs(filepath.Dir(to))
-		switch {
-		case err != nil:
-		case link:
-			err = os.Link(from, to)
-		default:
-			err = os.Rename(from, to)
-		}
-		if err == nil || !errors.Is(err, iofs.ErrNotExist) || attempt == maxPlaceAttempts {
-			return err
-		}
+func (s *Store) place(from, to string, noReplace bool) error {
+	move := os.Rename
+	if noReplace {
+		move = renameNoReplace
+	}
+	err := move(from, to)
+	for attempt := 1; err != nil && errors.Is(err, iofs.ErrNotExist) && attempt < maxPlaceAttempts; attempt++ {
 		if _, serr := os.Lstat(from); serr != nil {
 			return err
 		}
+		if err = s.mkdirs(filepath.Dir(to)); err == nil {
+			err = move(from, to)
+		}
 	}
+	return err
+}
+
+// linkNoReplace moves the file from under the name to by a hard link,
+// which fails with fs.ErrExist if to exists, and the removal of the name
+// from.
+func linkNoReplace(from, to string) error {
+	if err := os.Link(from, to); err != nil {
+		return err
+	}
+	os.Remove(from) // the object stands; a leftover is swept as abandoned
+	return nil
 }
 
 // mkdirs makes folder dir and its missing parents, recording each new

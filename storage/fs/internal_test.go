@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,6 +66,67 @@ func TestCrashBetweenSidecarAndPublish(t *testing.T) {
 	versions, err := s.readSidecar("obj")
 	if err != nil || len(versions) > 2 {
 		t.Errorf("sidecar holds %d versions (%v), want at most 2", len(versions), err)
+	}
+}
+
+// TestCreateOnlyAgainstWritersIgnoringTheLock checks that a create-only
+// write does not replace a file that a writer ignoring the store's locks (a
+// person, cp, rsync) puts at the object's path after the write's checks and
+// before it publishes: that file stands, the write fails with
+// ErrPreconditionFailed, and no temporary file is left behind.
+func TestCreateOnlyAgainstWritersIgnoringTheLock(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, "records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storagetest.Put(t, s, "old/x", "existing folder", storage.PutOptions{})
+	for _, key := range []string{"old/obj", "new/obj", "deep/er/obj"} {
+		testHookBeforePublish = func() error {
+			if err := os.MkdirAll(filepath.Dir(s.objectPath(key)), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(s.objectPath(key), []byte("by hand"), 0o644)
+		}
+		_, err := s.Put(t.Context(), key, strings.NewReader("by the store"), -1, storage.PutOptions{IfNoneMatch: true})
+		testHookBeforePublish = nil
+		if !errors.Is(err, storage.ErrPreconditionFailed) {
+			t.Errorf("%s: create-only Put over a file placed meanwhile: %v, want ErrPreconditionFailed", key, err)
+		}
+		if b, _ := storagetest.Get(t, s, key); string(b) != "by hand" {
+			t.Errorf("%s: holds %q, want the file placed by hand", key, b)
+		}
+	}
+	if left, err := os.ReadDir(s.tmp); err != nil || len(left) != 0 {
+		t.Errorf("temporary files left: %v (%v)", left, err)
+	}
+}
+
+// TestNoReplaceMoves checks both create-only moves, the renameat2 one
+// and the hard link that stands in for it where there is none: a move to a
+// free name takes the file there, and one to a taken name fails with
+// fs.ErrExist and changes nothing.
+func TestNoReplaceMoves(t *testing.T) {
+	t.Parallel()
+	for name, move := range map[string]func(from, to string) error{"renameNoReplace": renameNoReplace, "linkNoReplace": linkNoReplace} {
+		dir := t.TempDir()
+		path := func(name string) string { return filepath.Join(dir, name) }
+		for _, f := range []string{"a", "c", "taken"} {
+			if err := os.WriteFile(path(f), []byte(f), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := move(path("a"), path("b")); err != nil {
+			t.Errorf("%s to a free name: %v", name, err)
+		}
+		if err := move(path("c"), path("taken")); !errors.Is(err, iofs.ErrExist) {
+			t.Errorf("%s to a taken name: %v, want ErrExist", name, err)
+		}
+		for f, want := range map[string]string{"a": "", "b": "a", "c": "c", "taken": "taken"} {
+			if b, err := os.ReadFile(path(f)); string(b) != want || (want == "") != errors.Is(err, iofs.ErrNotExist) {
+				t.Errorf("%s: %s holds %q (%v), want %q", name, f, b, err, want)
+			}
+		}
 	}
 }
 
