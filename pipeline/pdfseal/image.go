@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"slices"
-	"sync"
 )
 
 // Limits on the seal picture. A seal is a few centimetres wide: 2048×2048
@@ -29,50 +27,12 @@ type sealImage struct {
 	rgb, alpha, stencil []byte // alpha and stencil are nil when every pixel is opaque
 }
 
-// imageCache keeps recently encoded pictures, oldest first. A batch
-// applies the same seal to many documents; decoding and compressing its
-// picture each time would cost more than the signature. A picture is
-// found by comparing its bytes, which costs less than hashing them.
-var imageCache struct {
-	sync.Mutex
-	entries []*imageEntry
-}
-
-// imageEntry is a cached picture: the PNG, a copy, and its encoding, made
-// once (the workers that start a batch together all want the same picture
-// at once: each encoding it cost the demo's first seconds).
-type imageEntry struct {
-	png  []byte
-	once sync.Once
-	img  *sealImage
-	err  error
-}
-
-const imageCacheSize = 16
+// images keeps the embeddable forms of recent pictures.
+var images memo[*sealImage]
 
 // loadImage returns the embeddable form of a PNG seal picture.
 func loadImage(data []byte) (*sealImage, error) {
-	e := imageEntryOf(data)
-	e.once.Do(func() { e.img, e.err = encodeImage(e.png) })
-	return e.img, e.err
-}
-
-// imageEntryOf returns the cache's entry for data, adding one, and
-// dropping the oldest if the cache is full, if there is none.
-func imageEntryOf(data []byte) *imageEntry {
-	imageCache.Lock()
-	defer imageCache.Unlock()
-	for _, e := range imageCache.entries {
-		if bytes.Equal(e.png, data) {
-			return e
-		}
-	}
-	if len(imageCache.entries) >= imageCacheSize {
-		imageCache.entries = slices.Delete(imageCache.entries, 0, 1)
-	}
-	e := &imageEntry{png: bytes.Clone(data)}
-	imageCache.entries = append(imageCache.entries, e)
-	return e
+	return images.get(data, encodeImage)
 }
 
 // encodeImage decodes a PNG and splits it into colour and alpha samples.

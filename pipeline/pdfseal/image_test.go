@@ -11,7 +11,7 @@ import (
 
 // TestImageCache: a picture seen before is not encoded again, one whose
 // bytes differ (even at the same length) is, and the oldest of more than
-// imageCacheSize pictures is encoded again when it comes back.
+// memoSize pictures is encoded again when it comes back.
 func TestImageCache(t *testing.T) {
 	picture := func(shade uint8) []byte {
 		img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
@@ -46,11 +46,11 @@ func TestImageCache(t *testing.T) {
 	if load(other) == img {
 		t.Error("another picture of the same length got the first one's encoding")
 	}
-	for i := range imageCacheSize {
+	for i := range memoSize {
 		load(picture(uint8(10 + i)))
 	}
 	if load(first) == img {
-		t.Errorf("the first picture is still cached after %d others", imageCacheSize+1)
+		t.Errorf("the first picture is still cached after %d others", memoSize+1)
 	}
 
 	// Workers that want a picture not cached yet, all at once, share one

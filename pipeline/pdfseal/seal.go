@@ -397,11 +397,15 @@ func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots,
 	return u.signatureDictOf(nr, contentsLen, SubFilterPKCS7, extra, nil)
 }
 
+// sealStrings keeps recent seals (/SESeal) written as literal strings.
+var sealStrings memo[[]byte]
+
 // signatureDictOf is signatureDict with the /SubFilter subFilter, a name of
 // this package's (no character needs escaping), and, if sealData is not
 // empty, the entry /SESeal holding it as a literal string
 // (appendBinaryString: half the bytes of a hex string, and so half the
-// hashing, for a seal of tens of kilobytes). Every other entry
+// hashing, for a seal of tens of kilobytes; written once per seal, see
+// sealStrings). Every other entry
 // precedes /Contents, which ends the dictionary: what follows the
 // signature is then short, and the SM3 of the sealed file continues the
 // signature's digest at /Contents (sealedDoc.sign).
@@ -416,7 +420,8 @@ func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra ty
 	u.buf.Write(rest[2 : len(rest)-2]) // the entries, without "<<" and ">>"
 	if len(sealData) > 0 {
 		u.buf.WriteString("/SESeal")
-		u.buf.Write(appendBinaryString(u.buf.AvailableBuffer(), sealData))
+		str, _ := sealStrings.get(sealData, func(b []byte) ([]byte, error) { return appendBinaryString(nil, b), nil })
+		u.buf.Write(str)
 	}
 	u.buf.WriteString("/ByteRange[")
 	s.byteRange = u.buf.Len()
