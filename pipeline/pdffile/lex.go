@@ -1,6 +1,9 @@
 package pdffile
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Lexical helpers over byte slices (ISO 32000-1 §7.2).
 
@@ -120,10 +123,19 @@ func objectHeader(b []byte, i int) (nr, gen int64, j int, ok bool) {
 
 // skipString skips the literal string (§7.3.4.2) opening at b[i] == '(',
 // with balanced parentheses and backslash escapes, and returns the index
-// after its closing parenthesis, or -1 if b ends first.
+// after its closing parenthesis, or -1 if b ends first. Text between
+// parentheses and backslashes is passed over eight bytes at a time: a
+// string can be tens of kilobytes of binary data (a seal's /SESeal), read
+// more than once on its way to being parsed.
 func skipString(b []byte, i int) int {
 	depth := 0
 	for ; i < len(b); i++ {
+		for i+8 <= len(b) && !stringSpecialIn(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i == len(b) {
+			break
+		}
 		switch b[i] {
 		case '\\':
 			i++
@@ -137,6 +149,17 @@ func skipString(b []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// stringSpecialIn reports whether any of the eight bytes of w is one that
+// skipString stops at: '(', ')' or a backslash. A byte of w equal to c
+// leaves a zero byte in w XOR c repeated, which the borrow of subtracting
+// 0x01 from each byte shows in its high bit ("determine if a word has a
+// zero byte", Hacker's Delight §6-1).
+func stringSpecialIn(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	return hasZero(w^(ones*'('))|hasZero(w^(ones*')'))|hasZero(w^(ones*'\\')) != 0
 }
 
 // bodyEnd says how the text of an object ended.

@@ -24,6 +24,10 @@ func TestUnescapeLiteral(t *testing.T) {
 		{`(nested)`, "(nested)"},
 		{`ends in \`, `ends in \`},
 		{`\15`, "\r"},
+		// Long runs between escapes and ends of line, copied whole.
+		{"0123456789\r0123456789\\n0123456789\r\nabcdefghij\\", "0123456789\n0123456789\n0123456789\nabcdefghij\\"},
+		{"\r\r\r\\(\r\n\r", "\n\n\n(\n\n"},
+		{"abcdefghijklmnop\\qrstuvwxyz\\\\\\", "abcdefghijklmnopqrstuvwxyz\\\\"},
 	} {
 		if got := unescapeLiteral(tc.text); string(got) != tc.want {
 			t.Errorf("unescapeLiteral(%q) = %q, want %q", tc.text, got, tc.want)

@@ -448,7 +448,25 @@ func unescapeLiteral(s string) []byte {
 		return []byte(s)
 	}
 	out := make([]byte, 0, len(s))
+	bs := -1 // the next backslash at or after i (len(s): none), once looked for
 	for i := 0; i < len(s); i++ {
+		// The text up to the next backslash or CR is its bytes: copied
+		// whole (a seal's /SESeal is tens of kilobytes). Each byte is
+		// searched once.
+		if bs < i {
+			bs = len(s)
+			if k := strings.IndexByte(s[i:], '\\'); k >= 0 {
+				bs = i + k
+			}
+		}
+		run := s[i:bs]
+		if cr := strings.IndexByte(run, '\r'); cr >= 0 {
+			run = run[:cr]
+		}
+		out = append(out, run...)
+		if i += len(run); i == len(s) {
+			break
+		}
 		c := s[i]
 		if c == '\r' { // CR or CR LF: LF
 			if i+1 < len(s) && s[i+1] == '\n' {
