@@ -19,12 +19,12 @@
 // condition, records the new version in the key's sidecar file and publishes
 // the content with one rename; a create-only write renames with
 // RENAME_NOREPLACE on Linux, elsewhere it hard-links (both fail if the name
-// exists, even for a writer that ignores the lock). The content and the sidecar are durable before the content is
-// published, and the publication before Put returns (unless
-// Options.NoSync): the files and both folders are fsynced before and after
-// publishing, in rounds that concurrent writers share (group commit, see
-// syncer); on Linux a round is one syncfs(2) of the store's file system
-// (roundFlush). A reader sees the
+// exists, even for a writer that ignores the lock). The content and the
+// sidecar are durable before the content is published, and the
+// publication before Put returns (unless Options.NoSync): the files and
+// both folders are fsynced before and after publishing, in rounds that
+// concurrent writers share (group commit, see syncer); on Linux a round is
+// one syncfs(2) of the store's file system (roundFlush). A reader sees the
 // old object or the new one, never a partial file, and a crash at any point
 // leaves one of the two with its metadata: the new sidecar keeps the entry of
 // the file it replaces until the next write, so readers need no lock.
