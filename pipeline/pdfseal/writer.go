@@ -444,9 +444,6 @@ var escapedInBinary = [256]bool{'(': true, ')': true, '\\': true, '\r': true, 'j
 // before any other character ignored. Text with no backslash or CR, as
 // most is, is its bytes. It reads what appendBinaryString writes.
 func unescapeLiteral(s string) []byte {
-	if !strings.ContainsAny(s, "\\\r") {
-		return []byte(s)
-	}
 	out := make([]byte, 0, len(s))
 	bs := -1 // the next backslash at or after i (len(s): none), once looked for
 	for i := 0; i < len(s); i++ {
