@@ -203,7 +203,7 @@ func (s *cmsSigner) signedAttributes(digest []byte, t time.Time) ([]byte, error)
 		return cms.Attributes(
 			cms.Attribute(oidAttrContentType, cms.Marshal(s.form.DataType)),
 			cms.Attribute(oidAttrMessageDigest, cms.TLV(0x04, digest)),
-			cms.Attribute(oidAttrSigningCertificateV2, s.essCertV2),
+			cms.Attribute(cms.OIDAttrSigningCertificateV2, s.essCertV2),
 		), nil
 	}
 	attrs, err := s.form.SignedAttributes(digest, t)

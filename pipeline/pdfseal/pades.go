@@ -25,9 +25,8 @@ import (
 // 3161 token over the signature value kept among the unsigned attributes.
 
 var (
-	oidAttrSigningCertificate   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12} // RFC 2634 §5.4, SHA-1
-	oidAttrSigningCertificateV2 = cms.OIDAttrSigningCertificateV2
-	oidAttrTimeStampToken       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // RFC 3161 Appendix A
+	oidAttrSigningCertificate = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12} // RFC 2634 §5.4, SHA-1
+	oidAttrTimeStampToken     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // RFC 3161 Appendix A
 )
 
 // essCertID is ESSCertID (RFC 2634) and ESSCertIDv2 (RFC 5035) alike: v1
@@ -53,7 +52,7 @@ type signingCertificate struct {
 // does not decode.
 func checkSigningCertificate(attrs []cmsAttribute, signer *smx509.Certificate) (found bool, err error) {
 	for _, a := range attrs {
-		v2 := a.Type.Equal(oidAttrSigningCertificateV2)
+		v2 := a.Type.Equal(cms.OIDAttrSigningCertificateV2)
 		if !v2 && !a.Type.Equal(oidAttrSigningCertificate) {
 			continue
 		}
