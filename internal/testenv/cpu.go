@@ -10,10 +10,6 @@ import (
 	"time"
 )
 
-// envServicesDir is where deploy/local/services.sh keeps the state of the
-// services it started, their PID files among it.
-const envServicesDir = "SEALPIPE_SERVICES_DIR"
-
 // clockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ,
 // which Linux fixes at 100 for user space).
 const clockTick = 10 * time.Millisecond

@@ -42,6 +42,9 @@ const (
 	envPKCS11SOPIN = "SEALPIPE_PKCS11_SO_PIN"
 	envToolsDir    = "SEALPIPE_TOOLS_DIR"
 	envDeptRemote  = "SEALPIPE_DEPT_REMOTE"
+	// envServicesDir is where services.sh keeps the state of the services
+	// it started, their PID files among it (ServerCPU).
+	envServicesDir = "SEALPIPE_SERVICES_DIR"
 )
 
 // servicesEnvFile is the name, at the module root, of the file
