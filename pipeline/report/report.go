@@ -94,12 +94,28 @@ type Signature struct {
 	// SealID and SealName identify the GB/T 38540 seal the signature applies.
 	SealID   string `json:"seal_id,omitempty"`
 	SealName string `json:"seal_name,omitempty"`
+	// SealPicture is the seal's picture as the seal embeds it, kept only
+	// by a verifier asked to (verify.Verifier.Pictures): a report for a
+	// person to read; the pipeline's stored reports leave it out.
+	SealPicture *Picture `json:"seal_picture,omitempty"`
 	// CoversWholeDocument reports whether the signature covers every byte of the file.
 	CoversWholeDocument bool `json:"covers_whole_document"`
 	// Indication is the verdict derived from Checks.
 	Indication Indication `json:"indication"`
 	// Checks lists the steps in the order they ran.
 	Checks []Check `json:"checks"`
+}
+
+// Picture is a seal's picture, SES_ESPictrueInfo (GB/T 38540 §6.1).
+type Picture struct {
+	// Type is the image format as the seal names it: "PNG", "JPG",
+	// "GIF", "BMP", "SVG", "OFD"…
+	Type string `json:"type"`
+	// Data is the image file (base64 in JSON).
+	Data []byte `json:"data"`
+	// WidthMM and HeightMM are the seal's printed size in millimetres.
+	WidthMM  int `json:"width_mm"`
+	HeightMM int `json:"height_mm"`
 }
 
 // Conclude sets Indication from the checks: failed if any failed, else

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"testing"
@@ -59,6 +60,40 @@ func TestSealMemo(t *testing.T) {
 		}
 		if (seal == nil) != tc.wantNilSeal || s.SealID != tc.wantSealID {
 			t.Errorf("%d %s: seal %v, SealID %q", i, tc.name, seal != nil, s.SealID)
+		}
+	}
+}
+
+// TestSealPicture: a Verifier with Pictures keeps the seal's picture in
+// the signature's report; one without keeps none.
+func TestSealPicture(t *testing.T) {
+	makerKey, makerCert := testpki.SelfSigned(t, "seal maker")
+	_, signerCert := testpki.SelfSigned(t, "signer")
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	pic := ses.Picture{Type: "PNG", Data: []byte("\x89PNG picture"), WidthMM: 42, HeightMM: 40}
+	der, err := ses.MakeSeal(rand.Reader, ses.MakeSealRequest{
+		VendorID: "SEALPIPE", ID: "11010000000002", Type: ses.TypeUnit, Name: "示例单位公章",
+		SignerCerts: [][]byte{signerCert.Raw},
+		CreateDate:  start, ValidStart: start, ValidEnd: start.AddDate(3, 0, 0),
+		Picture: pic,
+	}, makerKey, makerCert.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []bool{false, true} {
+		v := &Verifier{Trust: trust.NewPool(nil), Pictures: keep}
+		var s report.Signature
+		v.sealChecks(context.Background(), der, start.AddDate(0, 1, 0), &s, func(report.Check) {})
+		switch {
+		case !keep && s.SealPicture != nil:
+			t.Errorf("Pictures off: picture %+v kept", s.SealPicture)
+		case keep && s.SealPicture == nil:
+			t.Error("Pictures on: no picture")
+		case keep:
+			want := report.Picture{Type: pic.Type, Data: pic.Data, WidthMM: pic.WidthMM, HeightMM: pic.HeightMM}
+			if got := *s.SealPicture; got.Type != want.Type || !bytes.Equal(got.Data, want.Data) || got.WidthMM != want.WidthMM || got.HeightMM != want.HeightMM {
+				t.Errorf("picture %+v, want %+v", got, want)
+			}
 		}
 	}
 }

@@ -48,6 +48,10 @@ type Verifier struct {
 	// MaxPDFSize bounds the PDF documents PDFReader reads, which it
 	// streams in bounded memory; zero means pdfseal.MaxVerifySize.
 	MaxPDFSize int64
+	// Pictures keeps each seal's picture in its signature's report
+	// (report.Signature.SealPicture), for reports a person reads; off, the
+	// reports carry no image.
+	Pictures bool
 
 	memo memo
 }
@@ -366,6 +370,10 @@ func (v *Verifier) sealChecks(ctx context.Context, sealData []byte, at time.Time
 	}
 	seal, maker, err := sr.seal, sr.maker, sr.makerErr
 	s.SealID, s.SealName = seal.ID, seal.Name
+	if v.Pictures {
+		p := seal.Picture
+		s.SealPicture = &report.Picture{Type: p.Type, Data: p.Data, WidthMM: p.WidthMM, HeightMM: p.HeightMM}
+	}
 	add(report.Check{Name: "seal-format", Clause: fmtClause, Result: report.OK, Detail: fmt.Sprintf("SESeal version %d, esID %s", seal.Version, seal.ID)})
 
 	if err != nil {
