@@ -9,7 +9,12 @@
 package report
 
 import (
+	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -263,4 +268,52 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// codeEncoding is Crockford's base32: digits and capitals without I, L, O
+// and U, so that a code read aloud or typed from paper is unambiguous.
+var codeEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+// ErrBadCode means a verification code is not one VerificationCode makes.
+var ErrBadCode = errors.New("report: not a verification code")
+
+// VerificationCode is the short code a person types to look up a sealed
+// document (GET /v/<code>): the first 80 bits of its SM3 digest, sm3 in
+// hex, in Crockford's base32 — 16 characters in groups of four, like
+// "7KQ3-M0ZC-5TW8-1HXA". It returns ErrBadCode if sm3 is not a hex SM3
+// digest.
+func VerificationCode(sm3 string) (string, error) {
+	d, err := hex.DecodeString(sm3)
+	if err != nil || len(d) != 32 {
+		return "", fmt.Errorf("%w: %q is not an SM3 digest in hex", ErrBadCode, sm3)
+	}
+	c := codeEncoding.EncodeToString(d[:10])
+	return c[:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:], nil
+}
+
+// ParseVerificationCode returns code in VerificationCode's form, as people
+// type it: in any case, with or without the dashes or with spaces, and
+// with I or L for 1 and O for 0 as Crockford's base32 reads them. It
+// returns ErrBadCode for anything else.
+func ParseVerificationCode(code string) (string, error) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(code) {
+		switch r {
+		case '-', ' ':
+			continue
+		case 'I', 'L':
+			r = '1'
+		case 'O':
+			r = '0'
+		}
+		b.WriteRune(r)
+	}
+	c := b.String()
+	if len(c) != 16 {
+		return "", fmt.Errorf("%w: %q has %d of the 16 characters", ErrBadCode, code, len(c))
+	}
+	if _, err := codeEncoding.DecodeString(c); err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrBadCode, code, err)
+	}
+	return c[:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:], nil
 }
