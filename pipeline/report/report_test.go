@@ -89,9 +89,9 @@ func TestVerificationCode(t *testing.T) {
 		{"CV3Z 1X32 XVPX KMFJ", "CV3Z-1X32-XVPX-KMFJ"},
 		{"cv3z-ix32-xvpx-kmfj", "CV3Z-1X32-XVPX-KMFJ"}, // I reads as 1
 		{"OV3Z-LX32-XVPX-KMFJ", "0V3Z-1X32-XVPX-KMFJ"}, // O as 0, L as 1
-		{"CV3Z-1X32-XVPX-KMF", ""},                      // too short
-		{"CV3Z-1X32-XVPX-KMFJ0", ""},                    // too long
-		{"CV3Z-1X32-XVPX-KMFU", ""},                     // U is not in the alphabet
+		{"CV3Z-1X32-XVPX-KMF", ""},                     // too short
+		{"CV3Z-1X32-XVPX-KMFJ0", ""},                   // too long
+		{"CV3Z-1X32-XVPX-KMFU", ""},                    // U is not in the alphabet
 		{"CV3Z/1X32/XVPX/KMFJ", ""},
 	}
 	for _, tt := range tests {
