@@ -1,7 +1,6 @@
 package adminapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -14,33 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sealpipe/sealpipe/adminapi"
 	"github.com/sealpipe/sealpipe/internal/devca"
 	"github.com/sealpipe/sealpipe/internal/engine"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
 )
-
-// syncBuffer is a log the server writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestClientCRL runs the admin listener the way sealpipe serve does (the
 // engine's AdminServer: the development TLS CA's <data>/pki/tls/ca.crl
@@ -54,7 +35,7 @@ func (s *syncBuffer) String() string {
 func TestClientCRL(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	e := engine.New(engine.Settings{Data: filepath.Join(dir, "data"), KeyPassphrase: "client crl test"},
 		engine.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	ca, err := e.InitDevCA([]devca.Unit{{Slug: "civil-affairs", Name: "某某县民政局"}}, []devca.Approver{{Slug: "approver-zhang", Name: "张伟"}})

@@ -16,6 +16,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealpipe/sealpipe/internal/httpserve"
 	"github.com/sealpipe/sealpipe/pipeline/audittrail"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
@@ -233,21 +234,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert tls.Certificat
 		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelInfo),
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-done:
+	if err := httpserve.Serve(ctx, srv, ln, true, ShutdownTimeout); err != nil {
 		return fmt.Errorf("adminapi: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if e := <-done; !errors.Is(e, http.ErrServerClosed) && err == nil {
-		err = e
-	}
-	if err != nil {
-		return fmt.Errorf("adminapi: shut down: %w", err)
 	}
 	return nil
 }
@@ -267,39 +255,16 @@ const (
 	principalKey
 )
 
-// statusWriter records the status and size of a response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
 // observe writes the access log and the metrics of every request.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ex := &exchange{}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpserve.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
 		elapsed := time.Since(start)
 		attrs := []any{
-			"method", r.Method, "path", r.URL.Path, "route", ex.pattern, "status", sw.status, "bytes", sw.bytes,
+			"method", r.Method, "path", r.URL.Path, "route", ex.pattern, "status", sw.Status, "bytes", sw.Bytes,
 			"duration", elapsed.Round(time.Microsecond), "remote", r.RemoteAddr,
 		}
 		if p := ex.principal; p != nil {
@@ -313,7 +278,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			attrs, level = append(attrs, "err", ex.err), slog.LevelError
 		}
 		s.cfg.Logger.Log(r.Context(), level, "admin api", attrs...)
-		s.metrics.observe(ex.pattern, sw.status, elapsed)
+		s.metrics.observe(ex.pattern, sw.Status, elapsed)
 	})
 }
 
@@ -411,7 +376,7 @@ func (s *Server) route(rt route) http.Handler {
 			writeRaw(w, status, raw)
 			return
 		}
-		writeJSON(w, status, body)
+		httpserve.WriteJSON(w, status, body)
 	})
 }
 
@@ -459,19 +424,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			ex.err = err
 		}
 	}
-	writeJSON(w, e.Status, e)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := json.MarshalIndent(body, "", "  ")
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"code":"INTERNAL","message":"internal error: the response could not be encoded"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	httpserve.WriteJSON(w, e.Status, e)
 }
 
 // rawBody is a success body other than JSON, such as GET /api/v1/audit's

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"html/template"
 	"io"
+	"strings"
+	"sync"
 
 	"github.com/sealpipe/sealpipe/pipeline/report"
 )
@@ -69,3 +71,13 @@ func pageOf(doc *report.Document, opts Options) page {
 func dataURL(mime string, data []byte) template.URL {
 	return template.URL("data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(data))
 }
+
+// Style is the reports' stylesheet as a <style> element, for pages that
+// show a report's parts beside their own content and look the same.
+var Style = sync.OnceValue(func() template.HTML {
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, "style", nil); err != nil {
+		panic(err) // the template is embedded: tests render it
+	}
+	return template.HTML(b.String())
+})
