@@ -25,6 +25,8 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SEALPIPE_KEY_PASSPHRASE", "testscript passphrase")
 			env.Setenv("SEALPIPE_DATA", env.WorkDir+"/data")
+			// Each serve's verification service on a port of its own.
+			env.Setenv("SEALPIPE_HTTP_ADDR", "127.0.0.1:0")
 			return nil
 		},
 	})

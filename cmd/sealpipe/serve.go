@@ -13,18 +13,28 @@ import (
 func newServeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the seal administration API (mutual TLS) on SEALPIPE_ADMIN_ADDR",
+		Short: "Serve the public verification service (验章) and the seal administration API",
 		Long: `Run the listeners the settings configure until interrupted (SIGINT or
 SIGTERM), then finish the requests in flight (up to 30s) and exit 0:
 
+  http     the public verification service on SEALPIPE_HTTP_ADDR (default
+           127.0.0.1:8080; TLS with SEALPIPE_HTTP_TLS_CERT and _KEY): the
+           verification page at /, where anyone chooses or drops a PDF or
+           OFD document and reads the verdict; POST /api/v1/verify, the
+           document as the body or the multipart field "document", answered
+           with its JSON report (?format=html: the page); /healthz; /readyz
+           (the object store, Redis and the keys answer); /metrics. No
+           login; documents up to SEALPIPE_MAX_DOCUMENT_SIZE are verified
+           in memory and never stored
   admin    the seal administration API on SEALPIPE_ADMIN_ADDR, mutual TLS
            (see sealpipe ca issue-client); its routes are under /api/v1,
            described by GET /api/v1/openapi.json
   metrics  Prometheus /metrics on SEALPIPE_METRICS_ADDR, if set
 
-Each listener's URL is printed on stdout once it listens ("admin:
-https://127.0.0.1:8443"); with port 0 the system picks one. Nothing to
-serve (SEALPIPE_ADMIN_ADDR unset) is a usage error (exit 2).
+Each listener's URL is printed on stdout once it listens ("http:
+http://127.0.0.1:8080", "admin: https://127.0.0.1:8443"); with port 0 the
+system picks one. Nothing to serve (SEALPIPE_HTTP_ADDR=off and no
+SEALPIPE_ADMIN_ADDR or exchange job) is a usage error (exit 2).
 
 The admin listener requires a client certificate during the TLS handshake:
 one that chains to SEALPIPE_ADMIN_TLS_CLIENT_CA (default: the development
@@ -39,7 +49,10 @@ development one ca init makes for 127.0.0.1, ::1 and localhost).
 
 The access log (one line a request: route, status, client) goes to stderr
 at level info, the default for serve.`,
-		Example: `  sealpipe ca init
+		Example: `  sealpipe serve          # then open http://127.0.0.1:8080/
+  curl --data-binary @sealed.pdf http://127.0.0.1:8080/api/v1/verify
+
+  sealpipe ca init
   SEALPIPE_ADMIN_ADDR=127.0.0.1:8443 sealpipe serve
   # elsewhere: a client certificate, and the seals commands through the API
   sealpipe ca issue-client --role admin --name admin-wang --out ./clients

@@ -92,28 +92,39 @@ func (s Settings) apiRoleOIDs() (map[adminapi.Role]asn1.ObjectIdentifier, error)
 
 // ErrNothingToServe is wrapped, with ErrSettings, by Serve's error when
 // no listener and no exchange job is configured.
-var ErrNothingToServe = errors.New("nothing to serve: set SEALPIPE_ADMIN_ADDR for the admin API, or SEALPIPE_EXCHANGE_EXPORT_DIR or SEALPIPE_REVOCATIONS_URL for the exchange jobs")
+var ErrNothingToServe = errors.New("nothing to serve: set SEALPIPE_HTTP_ADDR (not off) for the verification service, SEALPIPE_ADMIN_ADDR for the admin API, or SEALPIPE_EXCHANGE_EXPORT_DIR or SEALPIPE_REVOCATIONS_URL for the exchange jobs")
+
+// listener is one of the things Serve runs until its context is done:
+// run calls ready with the URL it listens on, if any.
+type listener struct {
+	name string
+	run  func(ctx context.Context, ready func(url string)) error
+}
 
 // ServeOptions adjust Serve.
 type ServeOptions struct {
 	// Ready, if set, is called once a listener listens, with its name
-	// ("admin") and URL.
+	// ("http", "admin") and URL.
 	Ready func(name, url string)
 }
 
 // Serve runs the listeners the settings configure until ctx is done —
-// today the admin API on SEALPIPE_ADMIN_ADDR (AdminServer), and
+// the public verification service on SEALPIPE_HTTP_ADDR (VerifyServer),
+// the admin API on SEALPIPE_ADMIN_ADDR (AdminServer), and
 // Prometheus /metrics on SEALPIPE_METRICS_ADDR beside it — and the
 // scheduled exchange jobs with the province (ExchangeJobs), if any, then
 // shuts them down gracefully and returns nil. With nothing configured it
 // fails with an error wrapping ErrSettings and ErrNothingToServe.
 func (e *Engine) Serve(ctx context.Context, opts ServeOptions) error {
 	s := e.settings
-	type listener struct {
-		name string
-		run  func(ctx context.Context, ready func(url string)) error
-	}
 	var run []listener
+	if s.HTTP.Addr != httpOff {
+		l, err := e.httpListener(ctx)
+		if err != nil {
+			return err
+		}
+		run = append(run, l)
+	}
 	if s.AdminAPI.Addr != "" {
 		srv, cert, err := e.AdminServer(ctx)
 		if err != nil {

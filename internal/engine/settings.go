@@ -140,6 +140,10 @@ type Settings struct {
 	// Empty means none.
 	MetricsAddr string `env:"SEALPIPE_METRICS_ADDR" help:"address for Prometheus /metrics, e.g. 127.0.0.1:9464 (empty: off)"`
 
+	// HTTP configures the public verification service `sealpipe serve`
+	// runs.
+	HTTP HTTPSettings
+
 	// AdminAPI configures the seal administration API: the listener
 	// `sealpipe serve` runs and the server the seals commands call.
 	AdminAPI AdminAPISettings
