@@ -423,6 +423,7 @@ func (s *fontSubset) program() ([]byte, [4]int, error) {
 	}
 
 	tables := map[string][]byte{
+		"cmap": s.cmap(),
 		"glyf": glyf.Bytes(),
 		"head": head,
 		"hhea": hhea,
@@ -436,7 +437,86 @@ func (s *fontSubset) program() ([]byte, [4]int, error) {
 			tables[tag] = b
 		}
 	}
+	// "post", which font tools expect, as version 3: no glyph names.
+	if post := t.tables["post"]; len(post) >= 32 {
+		post = slices.Clone(post[:32])
+		be.PutUint32(post, 0x00030000)
+		tables["post"] = post
+	}
 	return assemble(tables), bbox, nil
+}
+
+// cmap returns a "cmap" table mapping each character to its CID's glyph.
+// PDF readers do not need it (they map CIDs to glyphs by CIDToGIDMap), but
+// it makes the program a font that font tools accept on its own, and maps
+// Latin stand-ins to their ASCII characters there too. It has a format 12
+// subtable (Windows, full Unicode) and, if its segments fit, a format 4
+// one (Windows, BMP); each character is its own segment.
+func (s *fontSubset) cmap() []byte {
+	var bmp []cidGlyph
+	f12 := be.AppendUint16(nil, 12)
+	f12 = be.AppendUint16(f12, 0)
+	f12 = be.AppendUint32(f12, uint32(16+12*(len(s.glyphs)-1)))
+	f12 = be.AppendUint32(f12, 0) // language
+	f12 = be.AppendUint32(f12, uint32(len(s.glyphs)-1))
+	byRune := slices.Clone(s.glyphs[1:])
+	slices.SortFunc(byRune, func(a, b cidGlyph) int { return int(a.r - b.r) })
+	for _, g := range byRune {
+		f12 = be.AppendUint32(f12, uint32(g.r))
+		f12 = be.AppendUint32(f12, uint32(g.r))
+		f12 = be.AppendUint32(f12, uint32(s.cids[g.r]))
+		if g.r < 0xFFFF {
+			bmp = append(bmp, g)
+		}
+	}
+	segs := len(bmp) + 1 // and the required last segment, 0xFFFF
+	var f4 []byte
+	if 16+8*segs <= 0xFFFF {
+		searchRange, selector := 2, 0
+		for searchRange*2 <= 2*segs {
+			searchRange *= 2
+			selector++
+		}
+		f4 = be.AppendUint16(nil, 4)
+		f4 = be.AppendUint16(f4, uint16(16+8*segs)) // length
+		f4 = be.AppendUint16(f4, 0)                 // language
+		f4 = be.AppendUint16(f4, uint16(2*segs))
+		f4 = be.AppendUint16(f4, uint16(searchRange))
+		f4 = be.AppendUint16(f4, uint16(selector))
+		f4 = be.AppendUint16(f4, uint16(2*segs-searchRange))
+		for _, g := range bmp {
+			f4 = be.AppendUint16(f4, uint16(g.r)) // endCode
+		}
+		f4 = be.AppendUint16(f4, 0xFFFF)
+		f4 = be.AppendUint16(f4, 0) // reservedPad
+		for _, g := range bmp {
+			f4 = be.AppendUint16(f4, uint16(g.r)) // startCode
+		}
+		f4 = be.AppendUint16(f4, 0xFFFF)
+		for _, g := range bmp {
+			f4 = be.AppendUint16(f4, uint16(int(s.cids[g.r])-int(g.r))) // idDelta, modulo 65536
+		}
+		f4 = be.AppendUint16(f4, 1)              // 0xFFFF + 1 wraps to glyph 0
+		f4 = append(f4, make([]byte, 2*segs)...) // idRangeOffset: none
+	}
+
+	n := 1
+	if f4 != nil {
+		n = 2
+	}
+	t := be.AppendUint16(nil, 0) // version
+	t = be.AppendUint16(t, uint16(n))
+	offset := 4 + 8*n
+	if f4 != nil {
+		t = be.AppendUint16(t, 3) // Windows
+		t = be.AppendUint16(t, 1) // Unicode BMP
+		t = be.AppendUint32(t, uint32(offset))
+		offset += len(f4)
+	}
+	t = be.AppendUint16(t, 3)  // Windows
+	t = be.AppendUint16(t, 10) // Unicode full repertoire
+	t = be.AppendUint32(t, uint32(offset))
+	return slices.Concat(t, f4, f12)
 }
 
 // assemble writes an OpenType table directory and the tables, each padded

@@ -413,6 +413,10 @@ func wrap(gs []glyph, width int) [][]glyph {
 				acc += tok[n].width
 				n++
 			}
+			// Nor here may closing punctuation start the next line.
+			for n > 1 && n < len(tok) && strings.ContainsRune(noLineStart, tok[n].r) {
+				n--
+			}
 			n = max(n, 1)
 			lines = append(lines, tok[:n:n])
 			tok = tok[n:]
