@@ -426,3 +426,36 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestHeadingKeptWithNext checks that a heading near the foot of a page
+// goes to the next page when the line after it would not fit under it.
+func TestHeadingKeptWithNext(t *testing.T) {
+	heading := headingStyle.before + headingStyle.lineHeight()
+	line := bodyStyle.lineHeight()
+	tests := []struct {
+		name  string
+		block Block
+		room  float64 // millimetres left on the page
+		pages int     // pages finished after the block
+	}{
+		{"heading and a line fit", Heading{Text: "题"}, heading + line + 0.1, 0},
+		{"heading fits, the line does not", Heading{Text: "题"}, heading + line - 0.1, 1},
+		{"a paragraph's line fits", Paragraph{Text: "文"}, bodyStyle.before + line + 0.1, 0},
+		{"a paragraph's line does not", Paragraph{Text: "文"}, bodyStyle.before + line - 0.1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, err := newTypesetter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts.pageTop, ts.y = false, bottom+tt.room
+			if err := ts.typeset(tt.block); err != nil {
+				t.Fatal(err)
+			}
+			if len(ts.done) != tt.pages {
+				t.Errorf("%d pages finished, want %d", len(ts.done), tt.pages)
+			}
+		})
+	}
+}
