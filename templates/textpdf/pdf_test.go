@@ -69,3 +69,34 @@ func TestXref(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadata checks the catalog and the document information
+// dictionary.
+func TestMetadata(t *testing.T) {
+	tests := []struct {
+		name          string
+		doc           Document
+		catalog, info string
+	}{
+		{"test document", testDocument(t),
+			"<< /Type /Catalog /Pages 2 0 R /Lang (zh-CN) /ViewerPreferences << /DisplayDocTitle true >> >>",
+			"<< /Title <FEFF9A8C7AE062A5544A00200056006500720069006600690063006100740069006F006E0020007200650070006F00720074> /Author (sealpipe) " +
+				"/Subject <FEFF75355B5053707AE09A8C8BC1> /Producer (sealpipe templates/textpdf) /CreationDate (D:20240315093000+08'00') >>"},
+		{"empty", Document{},
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Producer (sealpipe templates/textpdf) >>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Render(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"\n1 0 obj\n" + tt.catalog + "\nendobj\n", "\n3 0 obj\n" + tt.info + "\nendobj\n"} {
+				if !bytes.Contains(b, []byte(want)) {
+					t.Errorf("no %q", want)
+				}
+			}
+		})
+	}
+}
