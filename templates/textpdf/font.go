@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -234,7 +235,7 @@ func (s *fontSubset) cid(r rune) (uint16, int, error) {
 	}
 	gid, err := s.sfnt.GlyphIndex(&s.buf, src)
 	if err != nil {
-		return 0, 0, fmt.Errorf("textpdf: %w: %w", errFont, err)
+		return 0, 0, fmt.Errorf("%w: %w", errFont, err)
 	}
 	if gid == 0 && r > ' ' && r <= '~' {
 		// A Latin stand-in: fonts.Sans moved the fullwidth form's ink
@@ -244,7 +245,7 @@ func (s *fontSubset) cid(r rune) (uint16, int, error) {
 			return 0, 0, fmt.Errorf("textpdf: fullwidth form of %q: %w", r, err)
 		}
 		if gid, err = s.sfnt.GlyphIndex(&s.buf, r+fullwidthOffset); err != nil {
-			return 0, 0, fmt.Errorf("textpdf: %w: %w", errFont, err)
+			return 0, 0, fmt.Errorf("%w: %w", errFont, err)
 		}
 		cg.latin, cg.dx = true, int(math.Round((g.Ink.Min.X-full.Ink.Min.X)*upm))
 	}
@@ -269,7 +270,7 @@ func (s *fontSubset) cid(r rune) (uint16, int, error) {
 func (s *fontSubset) tag() string {
 	h := sha256.New()
 	for _, g := range s.glyphs[1:] {
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(g.r)))
+		h.Write(be.AppendUint32(nil, uint32(g.r)))
 	}
 	sum := h.Sum(nil)
 	var tag [6]byte
@@ -596,7 +597,7 @@ func (s *fontSubset) writeFont(w *writer, font int) error {
 		if i > 0 {
 			widths.WriteByte(' ')
 		}
-		widths.WriteString(fmt.Sprint(g.width))
+		widths.WriteString(strconv.Itoa(g.width))
 	}
 	w.object(cidFont, fmt.Sprintf("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /%s "+
 		"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "+

@@ -459,3 +459,27 @@ func TestHeadingKeptWithNext(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrent renders the same document from several goroutines.
+func TestConcurrent(t *testing.T) {
+	d := testDocument(t)
+	want, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			got, err := Render(d)
+			if err == nil && !bytes.Equal(got, want) {
+				err = errors.New("different bytes")
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
