@@ -71,7 +71,7 @@ func (t *typesetter) image(im Image) error {
 		return err
 	}
 	t.images = append(t.images, imageRef{name: name, obj: obj})
-	// §8.3.4: an image occupies the unit square of user space; cm scales
+	// §8.9.4: an image occupies the unit square of user space; cm scales
 	// it to its size and puts its lower-left corner in place.
 	fmt.Fprintf(&t.content, "q %s 0 0 %s %s %s cm /%s Do Q\n", num(w), num(h), num(left), num(y-h), name)
 	return nil

@@ -141,8 +141,7 @@ func (e *GlyphError) Unwrap() error { return ErrInvalid }
 // wrapping ErrInvalid for text that is not valid UTF-8 or that the font
 // cannot draw (a *GlyphError), for an image that is not a PNG, has more
 // than MaxImagePixels pixels or a width that is not a positive number,
-// and for a nil Block. It is safe for concurrent
-// use.
+// and for a nil Block. It is safe for concurrent use.
 func Render(d Document) ([]byte, error) {
 	for _, s := range []string{d.Title, d.Author, d.Subject, d.Lang} {
 		if !utf8.ValidString(s) {
