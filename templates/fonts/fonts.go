@@ -134,6 +134,11 @@ func (f *Face) Has(r rune) bool {
 // CJK returns the embedded Droid Sans Fallback font, parsed once: Sans.Font.
 func CJK() (*sfnt.Font, error) { return Sans.Font() }
 
+// SansTTF returns the file of the embedded Droid Sans Fallback font, the
+// one Sans parses, for writers that embed a subset of it (templates/textpdf).
+// The slice is shared: do not modify it.
+func SansTTF() []byte { return droidSansFallback }
+
 var buffers = sync.Pool{New: func() any { return new(sfnt.Buffer) }}
 
 // Point is a position in a glyph's or a drawing's coordinate space.

@@ -1,0 +1,78 @@
+package textpdf
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"image/png"
+	"math"
+	"strconv"
+)
+
+// image draws a PNG as an image XObject (ISO 32000-1 §8.9.5): its colours
+// as 8-bit DeviceRGB samples and, if any pixel is not opaque, its alpha as
+// a soft-mask image (§11.6.5.3, the image dictionary's /SMask).
+func (t *typesetter) image(im Image) error {
+	if !(im.WidthMM > 0) || math.IsInf(im.WidthMM, 1) {
+		return fmt.Errorf("%w: block %d: image width %v mm is not a positive number", ErrInvalid, t.block, im.WidthMM)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(im.PNG))
+	if err != nil {
+		return fmt.Errorf("%w: block %d: image: %w", ErrInvalid, t.block, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return fmt.Errorf("%w: block %d: image of %d×%d pixels: at most %d pixels allowed", ErrInvalid, t.block, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	img, err := png.Decode(bytes.NewReader(im.PNG))
+	if err != nil {
+		return fmt.Errorf("%w: block %d: image: %w", ErrInvalid, t.block, err)
+	}
+	b := img.Bounds()
+	pw, ph := b.Dx(), b.Dy()
+	rgb := make([]byte, 0, 3*pw*ph)
+	alpha := make([]byte, 0, pw*ph)
+	opaque := true
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			rgb = append(rgb, c.R, c.G, c.B)
+			alpha = append(alpha, c.A)
+			opaque = opaque && c.A == 0xFF
+		}
+	}
+
+	// Its size on the page: as asked, but no wider than the type area and
+	// no taller than a page's.
+	w := min(im.WidthMM, typeWidth)
+	h := w * float64(ph) / float64(pw)
+	if h > typeHeight {
+		h = typeHeight
+		w = h * float64(pw) / float64(ph)
+	}
+
+	dict := fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /BitsPerComponent 8", pw, ph)
+	obj := t.w.alloc()
+	smask := ""
+	if !opaque {
+		n := t.w.alloc()
+		if err := t.w.stream(n, dict+" /ColorSpace /DeviceGray", alpha); err != nil {
+			return err
+		}
+		smask = " /SMask " + ref(n)
+	}
+	if err := t.w.stream(obj, dict+" /ColorSpace /DeviceRGB"+smask, rgb); err != nil {
+		return err
+	}
+	t.imageN++
+	name := "Im" + strconv.Itoa(t.imageN)
+
+	y, err := t.room(imageBefore, h, 0)
+	if err != nil {
+		return err
+	}
+	t.images = append(t.images, imageRef{name: name, obj: obj})
+	// §8.9.4: an image occupies the unit square of user space; cm scales
+	// it to its size and puts its lower-left corner in place.
+	fmt.Fprintf(&t.content, "q %s 0 0 %s %s %s cm /%s Do Q\n", num(w), num(h), num(left), num(y-h), name)
+	return nil
+}
