@@ -1,7 +1,8 @@
 // Package reportview renders sealpipe's verification reports (package
 // report) for people to read: as a whole HTML page (HTML), readable on a
-// phone and needing nothing from elsewhere, in Chinese, the default, or
-// English.
+// phone and needing nothing from elsewhere, or as a PDF file (PDF, typeset
+// by package textpdf with the CJK font embedded), in Chinese, the
+// default, or English.
 //
 // The verdicts follow ETSI EN 319 102-1's three indications and are put
 // in plain words: 签章有效 (every check passed), 签章无效 (a check failed:
