@@ -11,8 +11,10 @@
 //	POST /api/v1/verify     the document as the body, or as the multipart
 //	                        field "document": its verification report, as
 //	                        JSON (the default, report.Document, described
-//	                        by GET /api/v1/report.schema.json) or, with
-//	                        ?format=html, the page a person reads
+//	                        by GET /api/v1/report.schema.json), or with
+//	                        ?format=html the page a person reads, which
+//	                        offers the PDF report for download, or with
+//	                        ?format=pdf that PDF report
 //	GET  /healthz           200 while the process serves
 //	GET  /readyz            200 when every Probe passes (the object store,
 //	                        Redis, the keys), else 503

@@ -134,13 +134,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	ex := exchangeOf(r)
 	ex.route = r.Pattern
 	lang := langOf(r)
-	var asHTML bool
-	switch f := r.URL.Query().Get("format"); f {
-	case "", "json":
-	case "html":
-		asHTML = true
+	format := r.URL.Query().Get("format")
+	asHTML := format == "html"
+	switch format {
+	case "", "json", "html", "pdf":
 	default:
-		s.writeError(w, r, false, lang, apiError(http.StatusBadRequest, CodeBadRequest, "format %q: want json or html", f))
+		s.writeError(w, r, false, lang, apiError(http.StatusBadRequest, CodeBadRequest, "format %q: want json, html or pdf", format))
 		return
 	}
 	// A turn first: the document is read into memory only then.
@@ -167,18 +166,51 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.indication = doc.Indication
-	w.Header().Set("Cache-Control", "no-store")
-	if asHTML {
-		var b bytes.Buffer
-		if err := reportview.HTML(&b, doc, reportview.Options{Lang: lang, Home: "/?lang=" + lang.Query()}); err != nil {
+	switch format {
+	case "html":
+		// The page offers the PDF report from itself: nothing is kept
+		// for a later download.
+		pdf, err := reportview.PDF(doc, reportview.Options{Lang: lang})
+		if err != nil {
 			s.writeError(w, r, asHTML, lang, err)
 			return
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(b.Bytes())
-		return
+		var b bytes.Buffer
+		opts := reportview.Options{Lang: lang, Home: "/?lang=" + lang.Query(), PDF: pdf, PDFName: reportName(name)}
+		if err := reportview.HTML(&b, doc, opts); err != nil {
+			s.writeError(w, r, asHTML, lang, err)
+			return
+		}
+		writeBody(w, "text/html; charset=utf-8", "", b.Bytes())
+	case "pdf":
+		pdf, err := reportview.PDF(doc, reportview.Options{Lang: lang})
+		if err != nil {
+			s.writeError(w, r, asHTML, lang, err)
+			return
+		}
+		writeBody(w, "application/pdf", reportName(name), pdf)
+	default:
+		httpserve.WriteJSON(w, http.StatusOK, doc)
 	}
-	httpserve.WriteJSON(w, http.StatusOK, doc)
+}
+
+// reportName is the file name a report of the document name is offered
+// under.
+func reportName(name string) string {
+	return strings.TrimSuffix(name, path.Ext(name)) + ".report.pdf"
+}
+
+// writeBody answers 200 with body of type contentType, offered for saving
+// as filename if that is set.
+func writeBody(w http.ResponseWriter, contentType, filename string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	if filename != "" {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 // readDocument reads the request's document: the multipart field

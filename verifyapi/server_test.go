@@ -120,6 +120,7 @@ func TestVerify(t *testing.T) {
 		code        string            // of a JSON error
 		docName     string            // the report's document name
 		html        []string          // in an HTML answer
+		pdf         bool              // a PDF answer
 	}{
 		{name: "sealed", body: d.sealed, query: "?name=a.pdf", status: 200, indication: report.Passed, docName: "a.pdf"},
 		{name: "sealed form", contentType: sealedType, body: sealedForm, status: 200, indication: report.Passed, docName: "证明-0001.pdf"},
@@ -136,7 +137,10 @@ func TestVerify(t *testing.T) {
 		{name: "oversized form", server: small, contentType: bigFormType, body: bigForm, status: 413, code: verifyapi.CodeTooLarge},
 		{name: "unknown format", query: "?format=xml", body: d.sealed, status: 400, code: verifyapi.CodeBadRequest},
 		{name: "page sealed", query: "?format=html", contentType: sealedType, body: sealedForm, status: 200,
-			html: []string{"签章有效", "示例县政务服务中心电子印章", "33010000000001", "data:image/png;base64,", "证明-0001.pdf", `href="/?lang=zh"`}},
+			html: []string{"签章有效", "示例县政务服务中心电子印章", "33010000000001", "data:image/png;base64,", "证明-0001.pdf", `href="/?lang=zh"`,
+				`href="data:application/pdf;base64,JVBERi`, `download="证明-0001.report.pdf"`}},
+		{name: "pdf sealed", query: "?format=pdf", contentType: sealedType, body: sealedForm, status: 200, pdf: true},
+		{name: "pdf tampered", query: "?format=pdf&lang=en", body: d.tampered, status: 200, pdf: true},
 		{name: "page tampered", query: "?format=html&lang=en", body: d.tampered, status: 200,
 			html: []string{"Not valid", "the content differs from what was signed"}},
 		{name: "page not a document", query: "?format=html", body: []byte("hello"), status: 422,
@@ -158,6 +162,12 @@ func TestVerify(t *testing.T) {
 			r := do(t, "POST", srv.URL+"/api/v1/verify"+tt.query, ct, tt.body)
 			if r.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if tt.pdf {
+				if r.contentType != "application/pdf" || !bytes.HasPrefix(r.body, []byte("%PDF-")) {
+					t.Fatalf("Content-Type %q, body %.20q: want a PDF", r.contentType, r.body)
+				}
+				return
 			}
 			if tt.html != nil {
 				if !strings.HasPrefix(r.contentType, "text/html") {

@@ -1,20 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sealpipe/sealpipe/internal/engine"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
+	"github.com/sealpipe/sealpipe/templates/reportview"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	var roots, crls []string
-	var noRegistry, verbose, crlDP bool
+	var noRegistry, verbose, crlDP, force bool
+	var reportFile, lang string
 	cmd := &cobra.Command{
 		Use:   "verify FILE...",
 		Short: "Verify the seals and signatures of documents (验章)",
@@ -43,6 +48,10 @@ registry check uses the configured store (the S3 bucket, or <data>/store when
 it exists); skip it with --no-registry.
 
 With --json, the full result of every check of every signature is printed.
+With --report FILE, the report a person reads is also written to FILE, for
+one document: a PDF (FILE ending in .pdf) or an HTML page (.html), in
+Chinese or, with --lang en, in English, showing each seal's picture, the
+verdict in words with the failing checks explained, and every check.
 
 A seal the configured registry does not hold is INDETERMINATE
 (SEAL_NOT_REGISTERED), never FAILED: the registry speaks only for the seals
@@ -59,15 +68,21 @@ error (including a file that is neither a readable PDF nor OFD);
 signature). With several files the worst wins: 2 (error) over 1 (failed)
 over 3 (indeterminate) over 0.`,
 		Example: `  sealpipe verify sealed.pdf
-  sealpipe verify --json --roots root.crt --crl http://ca.example/root.crl *.pdf`,
+  sealpipe verify --json --roots root.crt --crl http://ca.example/root.crl *.pdf
+  sealpipe verify sealed.pdf --report sealed.report.pdf`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			render, err := reportRenderer(reportFile, lang, force, args)
+			if err != nil {
+				return err
+			}
 			v, err := g.engine().Verifier(cmd.Context(), engine.VerifierOptions{
 				Roots: roots, CRLs: crls, DistributionPoints: crlDP, NoRegistry: noRegistry,
 			})
 			if err != nil {
 				return err
 			}
+			v.Pictures = render != nil
 			var docs []*report.Document
 			var verdicts []report.Indication
 			for _, name := range args {
@@ -83,6 +98,20 @@ over 3 (indeterminate) over 0.`,
 				}
 				docs = append(docs, doc)
 				verdicts = append(verdicts, doc.Indication)
+			}
+			if render != nil {
+				out, err := render(docs[0])
+				if err != nil {
+					return err
+				}
+				if err := writeFileAtomic(reportFile, bytes.NewReader(out)); err != nil {
+					return fmt.Errorf("write the report: %w", err)
+				}
+				for _, d := range docs {
+					for i := range d.Signatures {
+						d.Signatures[i].SealPicture = nil // for the file, not the terminal
+					}
+				}
 			}
 			if g.jsonOut {
 				if err := printJSON(g, docs); err != nil {
@@ -105,7 +134,47 @@ over 3 (indeterminate) over 0.`,
 	f.BoolVar(&crlDP, "crl-dp", false, "also download the CRL distribution points certificates name ($SEALPIPE_CRL_DISTRIBUTION_POINTS)")
 	f.BoolVar(&noRegistry, "no-registry", false, "skip the registry status check")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print every check, not only those that did not pass")
+	f.StringVar(&reportFile, "report", "", "also write the report a person reads to FILE, .pdf or .html (one document only)")
+	f.StringVar(&lang, "lang", "zh", "language of the --report: zh or en")
+	f.BoolVar(&force, "force", false, "replace the --report file if it exists")
 	return cmd
+}
+
+// reportRenderer checks the --report flags and returns what renders the
+// report into the file's format, or nil without --report.
+func reportRenderer(file, lang string, force bool, args []string) (func(*report.Document) ([]byte, error), error) {
+	if file == "" {
+		return nil, nil
+	}
+	if len(args) != 1 {
+		return nil, usageErr("--report writes the report of one document; %d given", len(args))
+	}
+	if lang != "zh" && lang != "en" {
+		return nil, usageErr("--lang %q: want zh or en", lang)
+	}
+	if abs, err := filepath.Abs(file); err == nil {
+		if in, err := filepath.Abs(args[0]); err == nil && in == abs {
+			return nil, usageErr("--report %s is the document being verified", file)
+		}
+	}
+	if !force {
+		if _, err := os.Stat(file); err == nil {
+			return nil, usageErr("%s exists; pass --force to replace it", file)
+		}
+	}
+	opts := reportview.Options{Lang: reportview.ParseLang(lang)}
+	switch ext := strings.ToLower(filepath.Ext(file)); ext {
+	case ".pdf":
+		return func(d *report.Document) ([]byte, error) { return reportview.PDF(d, opts) }, nil
+	case ".html", ".htm":
+		return func(d *report.Document) ([]byte, error) {
+			var b bytes.Buffer
+			err := reportview.HTML(&b, d, opts)
+			return b.Bytes(), err
+		}, nil
+	default:
+		return nil, usageErr("--report %s: name a .pdf or .html file", file)
+	}
 }
 
 // verifyFile verifies the document in the file name, streaming a PDF from
