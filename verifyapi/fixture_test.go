@@ -1,17 +1,21 @@
 package verifyapi_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/sealpipe/sealpipe/internal/demo/certofd"
 	"github.com/sealpipe/sealpipe/internal/demo/certpdf"
 	"github.com/sealpipe/sealpipe/internal/testpki"
+	"github.com/sealpipe/sealpipe/pipeline/ofdseal"
 	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/pipeline/ses"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
@@ -28,6 +32,9 @@ type documents struct {
 	picture          []byte // the seal's picture
 	sealed, tampered []byte
 	unsigned         []byte
+	// sealedOFD and tamperedOFD are the certificate as OFD, sealed, and
+	// that with a page added after sealing.
+	sealedOFD, tamperedOFD []byte
 }
 
 var (
@@ -79,7 +86,44 @@ func newDocuments(t testing.TB) *documents {
 	sealed := out.Bytes()
 	tampered := bytes.Clone(sealed)
 	tampered[len(unsigned)/2] ^= 0x20 // inside the original revision, which the signature covers
-	return &documents{root: ca.Cert, picture: pic, sealed: sealed, tampered: tampered, unsigned: unsigned}
+
+	plainOFD, err := certofd.Render(certpdf.Sample(1, start))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ofdOut bytes.Buffer
+	err = ofdseal.Seal(context.Background(), &ofdOut, plainOFD, ofdseal.Options{
+		Signer: signer.Key, Cert: signer.Cert, SealData: seal, Placement: ofdseal.Placement{Page: 1, X: 120, Y: 200},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &documents{root: ca.Cert, picture: pic, sealed: sealed, tampered: tampered, unsigned: unsigned,
+		sealedOFD: ofdOut.Bytes(), tamperedOFD: withFile(t, ofdOut.Bytes(), "Doc_0/Pages/Page_1/Content.xml", `<?xml version="1.0"?><ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"/>`)}
+}
+
+// withFile is the ZIP package in with one more file, name.
+func withFile(t testing.TB, in []byte, name, content string) []byte {
+	zr, err := zip.NewReader(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, content)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // verifier trusts the documents' root and keeps seal pictures.

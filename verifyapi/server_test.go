@@ -126,6 +126,8 @@ func TestVerify(t *testing.T) {
 		{name: "sealed form", contentType: sealedType, body: sealedForm, status: 200, indication: report.Passed, docName: "证明-0001.pdf"},
 		{name: "tampered", body: d.tampered, status: 200, indication: report.Failed, docName: "document"},
 		{name: "unsigned", body: d.unsigned, status: 200, indication: report.Indeterminate},
+		{name: "sealed ofd", body: d.sealedOFD, status: 200, indication: report.Passed},
+		{name: "tampered ofd", body: d.tamperedOFD, status: 200, indication: report.Failed},
 		{name: "not a document", body: []byte("hello, world"), status: 422, code: verifyapi.CodeNotADocument},
 		{name: "broken pdf", body: []byte("%PDF-1.7\n1 0 obj <<"), status: 422, code: verifyapi.CodeUnreadable},
 		{name: "empty", status: 400, code: verifyapi.CodeEmpty},

@@ -7,8 +7,10 @@
 # poppler-utils, so --no-install-recommends leaves it out),
 # softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool),
 # libnss3-tools (certutil: a trusted root in pdfsig's NSS database, for the
-# PAdES tests), and rclone and s3cmd (the S3 tools departments upload
-# batches with).
+# PAdES tests), rclone and s3cmd (the S3 tools departments upload
+# batches with), and chromium with fonts-droid-fallback (headless Chromium
+# drives the verification page in its tests; the font shows its Chinese in
+# the screenshots).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -23,6 +25,8 @@ command -v pkcs11-tool   >/dev/null 2>&1 || need+=(opensc)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v rclone   >/dev/null 2>&1 || need+=(rclone)
 command -v s3cmd    >/dev/null 2>&1 || need+=(s3cmd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
