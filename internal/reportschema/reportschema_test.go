@@ -260,25 +260,27 @@ func TestGoValues(t *testing.T) {
 // TestCheck: Check reports the validator's message through t.
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	var rec recorder
-	reportschema.Check(&rec, reportschema.Rejection, []byte(validRejection))
+	rec := &recorder{TB: t}
+	reportschema.Check(rec, reportschema.Rejection, []byte(validRejection))
 	if rec.msg != "" {
 		t.Errorf("Check of a valid rejection: %s", rec.msg)
 	}
-	reportschema.Check(&rec, reportschema.Rejection, []byte(edit(t, validRejection, func(m map[string]any) { m["code"] = 1 })))
+	reportschema.Check(rec, reportschema.Rejection, []byte(edit(t, validRejection, func(m map[string]any) { m["code"] = 1 })))
 	if !strings.Contains(rec.msg, "/code") || !strings.Contains(rec.msg, `"code": 1`) {
 		t.Errorf("Check of an invalid rejection reported %q, want the error at /code and the value", rec.msg)
 	}
 }
 
-// recorder is a testing.TB that records the message of Errorf.
+// recorder is a testing.TB that records the messages of Errorf instead of
+// failing.
 type recorder struct {
 	testing.TB
 	msg string
 }
 
-func (r *recorder) Helper() {}
+func (r *recorder) Helper()             {}
+func (r *recorder) Logf(string, ...any) {}
 
 func (r *recorder) Errorf(format string, args ...any) {
-	r.msg += fmt.Sprintf(format, args...)
+	r.msg += fmt.Sprintf(format, args...) + "\n"
 }
