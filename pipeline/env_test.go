@@ -15,6 +15,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/devca"
+	"github.com/sealpipe/sealpipe/internal/reportschema"
 	"github.com/sealpipe/sealpipe/internal/testpki"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
@@ -93,6 +94,10 @@ func newEnvOn(t testing.TB, cfg pipeline.Config, st storage.Store) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: st, reg: reg, marks: marks, ca: ca, cfg: cfg}
+	if _, bench := t.(*testing.B); !bench {
+		// Every report the test made is valid against the documented schema.
+		t.Cleanup(func() { e.checkStoredReports() })
+	}
 	e.rebuild()
 	return e
 }
@@ -242,6 +247,7 @@ func (e *env) runBatch(ref pipeline.BatchRef) *report.Batch {
 	if err != nil {
 		e.t.Fatalf("WriteBatchReport: %v", err)
 	}
+	reportschema.CheckValue(e.t, b)
 	return b
 }
 
@@ -259,11 +265,16 @@ func (e *env) read(key string) []byte {
 	return b
 }
 
-// record reads the record under key, checking that the pipeline signed it.
+// record reads the record under key, checking that the pipeline signed it
+// and, if v is a report, that the record is valid against the schema.
 func (e *env) record(key string, v any) {
 	e.t.Helper()
-	if err := audit.OpenRecord(e.read(key), v, e.ca.Pool()); err != nil {
+	data := e.read(key)
+	if err := audit.OpenRecord(data, v, e.ca.Pool()); err != nil {
 		e.t.Fatalf("record %s: %v", key, err)
+	}
+	if kind, ok := reportschema.KindOf(v); ok {
+		reportschema.CheckRecord(e.t, key, kind, data)
 	}
 }
 
@@ -304,6 +315,7 @@ func (e *env) sealLocal(in []byte, seal string, pl approval.Placement, output st
 	if err != nil {
 		return nil, nil, err
 	}
+	reportschema.CheckValue(e.t, rep)
 	var b bytes.Buffer
 	if _, err := out.WriteTo(&b); err != nil {
 		return nil, nil, err

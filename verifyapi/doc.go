@@ -15,6 +15,8 @@
 //	                        ?format=html the page a person reads, which
 //	                        offers the PDF report for download, or with
 //	                        ?format=pdf that PDF report
+//	GET  /api/v1/report.schema.json
+//	                        the JSON Schema of the reports (package docs)
 //	GET  /healthz           200 while the process serves
 //	GET  /readyz            200 when every Probe passes (the object store,
 //	                        Redis, the keys), else 503

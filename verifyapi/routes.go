@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sealpipe/sealpipe/docs"
 	"github.com/sealpipe/sealpipe/internal/httpserve"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/templates/reportview"
@@ -64,6 +65,11 @@ func (s *Server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /api/v1/report.schema.json", func(w http.ResponseWriter, r *http.Request) {
+		exchangeOf(r).route = r.Pattern
+		w.Header().Set("Content-Type", docs.ReportSchemaMediaType)
+		w.Write(docs.ReportSchema())
+	})
 	if s.cfg.Metrics != nil {
 		h := promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{})
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {

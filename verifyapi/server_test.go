@@ -25,6 +25,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealpipe/sealpipe/docs"
+	"github.com/sealpipe/sealpipe/internal/reportschema"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/verifyapi"
@@ -192,6 +194,7 @@ func TestVerify(t *testing.T) {
 				}
 				return
 			}
+			reportschema.Check(t, reportschema.Document, r.body)
 			var doc report.Document
 			if err := json.Unmarshal(r.body, &doc); err != nil {
 				t.Fatal(err)
@@ -230,6 +233,7 @@ func TestPage(t *testing.T) {
 		{"not found", "GET", "/nowhere", nil, 404, []string{`"code": "NOT_FOUND"`}},
 		{"wrong method", "GET", "/api/v1/verify", nil, 405, []string{`"code": "METHOD_NOT_ALLOWED"`}},
 		{"healthz", "GET", "/healthz", nil, 200, []string{"ok"}},
+		{"schema", "GET", "/api/v1/report.schema.json", nil, 200, []string{`"$id": "` + docs.ReportSchemaID + `"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

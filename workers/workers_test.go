@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sealpipe/sealpipe/internal/demo"
+	"github.com/sealpipe/sealpipe/internal/reportschema"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/keys"
 	"github.com/sealpipe/sealpipe/pipeline/signed"
@@ -91,7 +92,9 @@ func sealing(t *testing.T, st storage.Store, batch string, docs int) (*pipeline.
 	return sealingWith(t, st, batch, docs, pipeline.Config{})
 }
 
-// sealingWith is sealing with a pipeline configured by cfg.
+// sealingWith is sealing with a pipeline configured by cfg. When the test
+// ends (its workers stopped), every report stored in st must be valid
+// against docs/report.schema.json.
 func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pipeline.Config) (*pipeline.Pipeline, *demo.Batch) {
 	t.Helper()
 	ctx := context.Background()
@@ -99,6 +102,7 @@ func sealingWith(t *testing.T, st storage.Store, batch string, docs int, cfg pip
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { reportschema.CheckStore(t, st, ca.Pool()) })
 	approver := ca.Approvers[demo.Approver]
 	key, err := ca.Signer(ctx, approver)
 	if err != nil {

@@ -26,11 +26,15 @@ func embeddedDefaults(t testing.TB) {
 	}
 }
 
-// sealpipe runs the command line in-process and returns its exit code and output.
+// sealpipe runs the command line in-process and returns its exit code and
+// output. A report it prints must be valid against the schema.
 func sealpipe(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
+	if err := checkReportOutput(args, out.Bytes()); err != nil {
+		t.Errorf("sealpipe %s: the report printed: %v\n%s", strings.Join(args, " "), err, out.Bytes())
+	}
 	return code, out.String(), errb.String()
 }
 
@@ -146,7 +150,13 @@ func TestDemoEndToEnd(t *testing.T) {
 		if code, out, errs := sealpipe(t, tc.args...); code != tc.want {
 			t.Errorf("%s: exit %d, want %d\n%s%s", tc.name, code, tc.want, out, errs)
 		}
+		// The same with --json: the same exit code, and the reports
+		// printed are valid against the schema (sealpipe checks them).
+		if code, out, errs := sealpipe(t, append([]string{"--json"}, tc.args...)...); code != tc.want {
+			t.Errorf("%s --json: exit %d, want %d\n%s%s", tc.name, code, tc.want, out, errs)
+		}
 	}
+	checkStoredReports(t, data)
 }
 
 func modTimes(t *testing.T, dir string) map[string]int64 {

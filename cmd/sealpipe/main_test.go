@@ -8,16 +8,19 @@ import (
 )
 
 // testCommands are the commands TestMain links this binary as, on $PATH
-// for the scripts and the tests.
+// for the scripts and the tests. The reports sealpipe prints are checked
+// against the schema (runCheckingReports).
 var testCommands = map[string]func(){
-	"sealpipe": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	"sealpipe": func() { os.Exit(runCheckingReports(os.Args[1:])) },
 }
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, testCommands)
 }
 
-// TestScripts runs the CLI behaviour scripts in testdata/script.
+// TestScripts runs the CLI behaviour scripts in testdata/script. Each
+// fails if a report it made, printed or stored, is not valid against the
+// schema (checkScriptReports).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:  "testdata/script",
@@ -27,7 +30,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SEALPIPE_DATA", env.WorkDir+"/data")
 			// Each serve's verification service on a port of its own.
 			env.Setenv("SEALPIPE_HTTP_ADDR", "127.0.0.1:0")
-			return nil
+			return checkScriptReports(env)
 		},
 	})
 }

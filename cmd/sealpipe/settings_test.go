@@ -97,6 +97,7 @@ func TestRunWithConfigFileOnly(t *testing.T) {
 	if len(res) != 1 || res[0].Sealed != 2 || res[0].Rejected != 0 {
 		t.Fatalf("run --once: %+v, want 2 sealed", res)
 	}
+	checkStoredReports(t, data)
 	if _, err := os.Stat(filepath.Join(data, "pki", "DEV-ONLY-passphrase")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a development passphrase was generated (%v)", err)
 	}
@@ -176,6 +177,7 @@ func TestHSMPoolFromSettings(t *testing.T) {
 	if len(res) != 1 || res[0].Sealed != 4 {
 		t.Fatalf("run --once: %+v, want 4 sealed", res)
 	}
+	checkStoredReports(t, data)
 	for _, ext := range []string{"*.pdf", "*.ofd"} {
 		sealed, _ := filepath.Glob(filepath.Join(data, "store", "sealpipe", "sealed", demo.Department, batch, ext))
 		if len(sealed) != 2 {
