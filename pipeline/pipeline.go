@@ -330,5 +330,10 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 			return err
 		}
 	}
+	// The code's index entry before the report, whose existence marks the
+	// document done: a retry after a crash writes what is missing.
+	if err := p.indexCode(ctx, ref, name, rep); err != nil {
+		return err
+	}
 	return p.putRecord(ctx, ref.ReportKey(name), rep)
 }

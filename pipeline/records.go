@@ -9,6 +9,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/registry"
 	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
 	"github.com/sealpipe/sealpipe/storage"
 )
 
@@ -148,8 +149,17 @@ func (p *Pipeline) readJSON(ctx context.Context, key string, v any) error {
 // openJSON decodes b, the record read from under key, into v, checking
 // that the pipeline signed it (ErrTampered otherwise).
 func (p *Pipeline) openJSON(ctx context.Context, key string, b []byte, v any) error {
-	if err := audit.OpenRecord(b, v, p.trust); err != nil {
+	err := openRecord(key, b, v, p.trust)
+	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "a record the pipeline did not write", "key", key, "err", err)
+	}
+	return err
+}
+
+// openRecord decodes b, the record read from under key, into v, checking
+// that the pipeline signed it, as pool trusts (ErrTampered otherwise).
+func openRecord(key string, b []byte, v any, pool *trust.Pool) error {
+	if err := audit.OpenRecord(b, v, pool); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrTampered, key, err)
 	}
 	return nil

@@ -38,6 +38,10 @@ const (
 	// retention rule archived (package pipeline/retention): the objects
 	// of inbox/<dept>/<batch>/ under archive/<dept>/<batch>/, unchanged.
 	PrefixArchive = "archive/"
+	// PrefixCodes holds the index of verification codes: for each sealed
+	// document, codes/<code>.json names its report (package pipeline,
+	// CodeKey).
+	PrefixCodes = "codes/"
 )
 
 // Errors a backend wraps (with %w) so callers can test them with errors.Is.

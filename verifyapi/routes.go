@@ -2,6 +2,7 @@ package verifyapi
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -9,14 +10,17 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sealpipe/sealpipe/docs"
 	"github.com/sealpipe/sealpipe/internal/httpserve"
+	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/verify"
 	"github.com/sealpipe/sealpipe/templates/reportview"
 )
@@ -26,6 +30,7 @@ const (
 	CodeBadRequest    = "BAD_REQUEST"    // 400: a malformed request, such as a multipart body without a document
 	CodeEmpty         = "EMPTY_DOCUMENT" // 400: no document, or an empty one
 	CodeNotFound      = "NOT_FOUND"      // 404: no such route
+	CodeUnknownCode   = "UNKNOWN_CODE"   // 404: no sealed document has the verification code
 	CodeMethod        = "METHOD_NOT_ALLOWED"
 	CodeTooLarge      = "TOO_LARGE"      // 413: the document exceeds Config.MaxDocumentSize
 	CodeNotADocument  = "NOT_A_DOCUMENT" // 422: neither a PDF nor an OFD document
@@ -65,6 +70,14 @@ func (s *Server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /v", func(w http.ResponseWriter, r *http.Request) {
+		// The page's look-up form: on to /v/<code>.
+		exchangeOf(r).route = r.Pattern
+		code := strings.TrimSpace(r.URL.Query().Get("code"))
+		http.Redirect(w, r, "/v/"+url.PathEscape(code)+"?lang="+langOf(r).Query(), http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /v/{code}", s.lookup)
+	mux.HandleFunc("POST /v/{code}", s.lookup)
 	mux.HandleFunc("GET /api/v1/report.schema.json", func(w http.ResponseWriter, r *http.Request) {
 		exchangeOf(r).route = r.Pattern
 		w.Header().Set("Content-Type", docs.ReportSchemaMediaType)
@@ -148,19 +161,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, false, lang, apiError(http.StatusBadRequest, CodeBadRequest, "format %q: want json, html or pdf", format))
 		return
 	}
-	// A turn first: the document is read into memory only then.
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-r.Context().Done():
-		s.writeError(w, r, asHTML, lang, apiError(http.StatusServiceUnavailable, CodeBusy, "the server is busy: try again"))
-		return
-	}
-	name, data, err := s.readDocument(w, r)
+	name, data, release, err := s.upload(w, r)
 	if err != nil {
 		s.writeError(w, r, asHTML, lang, err)
 		return
 	}
+	defer release()
 	doc, err := s.cfg.Verifier.DocumentReader(r.Context(), name, bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		code := CodeUnreadable
@@ -200,6 +206,57 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// lookup serves /v/<code>: the report of the sealed document with that
+// verification code, as a page with a form to compare a document with it
+// (POST: the outcome of that comparison), or with ?format=json as JSON.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
+	ex := exchangeOf(r)
+	ex.route = r.Pattern
+	lang := langOf(r)
+	asHTML := r.URL.Query().Get("format") != "json"
+	doc, err := s.reportByCode(r)
+	if err != nil {
+		s.writeError(w, r, asHTML, lang, err)
+		return
+	}
+	if !asHTML {
+		httpserve.WriteJSON(w, http.StatusOK, doc)
+		return
+	}
+	here := "/v/" + url.PathEscape(r.PathValue("code")) + "?lang=" + lang.Query()
+	opts := reportview.Options{Lang: lang, Home: "/?lang=" + lang.Query(), Compare: here}
+	if r.Method == http.MethodPost {
+		_, data, release, err := s.upload(w, r)
+		if err != nil {
+			s.writeError(w, r, asHTML, lang, err)
+			return
+		}
+		defer release()
+		sum := sm3.Sum(data)
+		match := hex.EncodeToString(sum[:]) == doc.SM3
+		opts.Match = &match
+	}
+	var b bytes.Buffer
+	if err := reportview.HTML(&b, doc, opts); err != nil {
+		s.writeError(w, r, asHTML, lang, err)
+		return
+	}
+	writeBody(w, "text/html; charset=utf-8", "", b.Bytes())
+}
+
+// reportByCode looks up the report of the request's code.
+func (s *Server) reportByCode(r *http.Request) (*report.Document, error) {
+	code := r.PathValue("code")
+	if s.cfg.Codes == nil {
+		return nil, apiError(http.StatusNotFound, CodeUnknownCode, "no sealed document has the verification code %q", code)
+	}
+	doc, err := s.cfg.Codes.ReportByCode(r.Context(), code)
+	if errors.Is(err, ErrUnknownCode) {
+		return nil, apiError(http.StatusNotFound, CodeUnknownCode, "no sealed document has the verification code %q", code)
+	}
+	return doc, err
+}
+
 // reportName is the file name a report of the document name is offered
 // under.
 func reportName(name string) string {
@@ -217,6 +274,23 @@ func writeBody(w http.ResponseWriter, contentType, filename string, body []byte)
 	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
+}
+
+// upload waits for a turn among Config.MaxConcurrent, then reads the
+// request's document (readDocument) into memory; release ends the turn,
+// which the caller holds while it works on the document.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) (name string, data []byte, release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return "", nil, nil, apiError(http.StatusServiceUnavailable, CodeBusy, "the server is busy: try again")
+	}
+	release = func() { <-s.slots }
+	if name, data, err = s.readDocument(w, r); err != nil {
+		release()
+		return "", nil, nil, err
+	}
+	return name, data, release, nil
 }
 
 // readDocument reads the request's document: the multipart field

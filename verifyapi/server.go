@@ -47,6 +47,16 @@ type Verifier interface {
 	DocumentReader(ctx context.Context, name string, r io.ReaderAt, size int64) (*report.Document, error)
 }
 
+// CodeLookup finds the report of the sealed document whose verification
+// code (report.VerificationCode) is code, typed as a person types it. It
+// returns an error wrapping ErrUnknownCode when no document has it.
+type CodeLookup interface {
+	ReportByCode(ctx context.Context, code string) (*report.Document, error)
+}
+
+// ErrUnknownCode means no sealed document has a verification code.
+var ErrUnknownCode = errors.New("verifyapi: no sealed document has this verification code")
+
 // Probe is one check of /readyz: that a part the server needs answers.
 type Probe struct {
 	// Name names the part, e.g. "store".
@@ -69,6 +79,9 @@ type Config struct {
 	// a request waits its turn while its client waits. Zero means
 	// 2 × GOMAXPROCS.
 	MaxConcurrent int
+	// Codes, if set, finds sealed documents by their verification code
+	// for GET /v/<code>; nil, every code is unknown.
+	Codes CodeLookup
 	// Probes are what /readyz checks; none means ready while serving.
 	Probes []Probe
 	// Logger receives the access log (one line a request) and errors;

@@ -38,6 +38,9 @@ func newServer(t *testing.T, d *documents, cfg verifyapi.Config) *httptest.Serve
 	if cfg.Verifier == nil {
 		cfg.Verifier = d.verifier()
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	s, err := verifyapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)

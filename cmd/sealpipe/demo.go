@@ -90,8 +90,16 @@ func printSummary(g *globals, s *demo.Summary) {
 	}
 	fmt.Fprintf(w, "\n  outputs:\n    %s %s\n    reports:      %s\n    rejections:   %s\n    batch report: %s\n",
 		sealed, s.SealedDir, s.ReportsDir, s.RejectedDir, s.BatchReport)
+	self := shellQuote(selfCommand(os.Args[0], exec.LookPath, os.Executable))
 	fmt.Fprintf(w, "  check one:     %s verify --data %s %s\n",
-		shellQuote(selfCommand(os.Args[0], exec.LookPath, os.Executable)), shellQuote(g.settings.Data), shellQuote(s.SealedDir+s.Format.DocumentName(1)))
+		self, shellQuote(g.settings.Data), shellQuote(s.SealedDir+s.Format.DocumentName(1)))
+	addr, env := g.settings.HTTP.Addr, ""
+	if addr == "off" || addr == "" {
+		addr = "127.0.0.1:8080"
+		env = "SEALPIPE_HTTP_ADDR=" + addr + " "
+	}
+	fmt.Fprintf(w, "  in a browser:  %s%s serve --data %s, then open http://%s/ and choose a sealed document\n",
+		env, self, shellQuote(g.settings.Data), addr)
 }
 
 // selfCommand returns the command that runs this very program again from

@@ -2,18 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sealpipe/sealpipe/internal/engine"
+	"github.com/sealpipe/sealpipe/pipeline/report"
 )
 
 // scriptCmds are the testscript commands the CLI scripts use besides the
@@ -102,4 +111,93 @@ func TestServeNothing(t *testing.T) {
 	if code != exitUsage {
 		t.Fatalf("serve with nothing to serve: exit %d, want %d\n%s", code, exitUsage, stderr)
 	}
+}
+
+// TestServeLooksUpCodes: the verification service that serve runs finds
+// each document the demo sealed by its verification code, shows its
+// report, and tells the sealed document from another one uploaded to
+// compare.
+func TestServeLooksUpCodes(t *testing.T) {
+	embeddedDefaults(t)
+	data := t.TempDir()
+	if code, stdout, stderr := sealpipe(t, "demo", "--data", data, "--docs", "2", "--json"); code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	settings, err := engine.Load("", func(k string) (string, bool) {
+		if k == "SEALPIPE_DATA" {
+			return data, true
+		}
+		return "", false
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, err := engine.New(settings).VerifyServer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	sealed, err := filepath.Glob(filepath.Join(data, "store", "sealpipe", "sealed", "*", "*", "*.pdf"))
+	if err != nil || len(sealed) != 2 {
+		t.Fatalf("sealed %v, %v", sealed, err)
+	}
+	for i, path := range sealed {
+		doc, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sm3.Sum(doc)
+		code, err := report.VerificationCode(hex.EncodeToString(sum[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := fetchPage(t, "GET", ts.URL+"/v/"+code, nil)
+		for _, want := range []string{"签章有效", filepath.Base(path), code} {
+			if !strings.Contains(page, want) {
+				t.Errorf("/v/%s lacks %q", code, want)
+			}
+		}
+		if page := fetchPage(t, "POST", ts.URL+"/v/"+code, doc); !strings.Contains(page, "一致：您上传的文件就是这份盖章文件") {
+			t.Errorf("%s compared with itself: no match", filepath.Base(path))
+		}
+		other, err := os.ReadFile(sealed[1-i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page := fetchPage(t, "POST", ts.URL+"/v/"+code, other); !strings.Contains(page, "不一致") {
+			t.Errorf("%s compared with another document: a match", filepath.Base(path))
+		}
+	}
+	resp, err := http.Get(ts.URL + "/v/0000-0000-0000-0000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown code: %d, want 404", resp.StatusCode)
+	}
+}
+
+// fetchPage requests url, with body if POST, and returns the answer,
+// which must be 200.
+func fetchPage(t *testing.T, method, url string, body []byte) string {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %d\n%s", method, url, resp.StatusCode, b)
+	}
+	return string(b)
 }

@@ -13,6 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sealpipe/sealpipe/adminapi"
+	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/verifyapi"
 )
 
@@ -57,8 +61,13 @@ func (e *Engine) VerifyServer(ctx context.Context) (*verifyapi.Server, *tls.Cert
 		return nil, nil, err
 	}
 	v.Pictures = true
+	codes, err := e.codeLookup(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	srv, err := verifyapi.New(verifyapi.Config{
 		Verifier:        v,
+		Codes:           codes,
 		MaxDocumentSize: int64(e.settings.MaxDocumentSize),
 		MaxConcurrent:   s.MaxConcurrent,
 		Probes:          e.readinessProbes(),
@@ -69,6 +78,44 @@ func (e *Engine) VerifyServer(ctx context.Context) (*verifyapi.Server, *tls.Cert
 		return nil, nil, err
 	}
 	return srv, cert, nil
+}
+
+// codeLookup returns the look-up of sealed documents by verification code
+// in the configured store, or nil when there is none to look in: a local
+// store that does not exist (nothing is created for it) or no trusted
+// root to check the pipeline's records against.
+func (e *Engine) codeLookup(ctx context.Context) (verifyapi.CodeLookup, error) {
+	if e.settings.S3.Endpoint == "" && !e.LocalStoreExists() {
+		return nil, nil
+	}
+	pool, err := e.Trust()
+	if errors.Is(err, errNoRoots) {
+		e.log.Info("no trusted roots configured: verification codes cannot be looked up")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return codeLookup{st, pool}, nil
+}
+
+// codeLookup finds sealed documents by verification code in a store
+// (pipeline.ReportByCode).
+type codeLookup struct {
+	store storage.Store
+	pool  *trust.Pool
+}
+
+func (c codeLookup) ReportByCode(ctx context.Context, code string) (*report.Document, error) {
+	_, doc, err := pipeline.ReportByCode(ctx, c.store, c.pool, code)
+	if errors.Is(err, pipeline.ErrUnknownCode) {
+		return nil, fmt.Errorf("%w: %w", verifyapi.ErrUnknownCode, err)
+	}
+	return doc, err
 }
 
 // readinessProbes are what the verification service's /readyz checks:

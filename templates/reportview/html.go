@@ -34,6 +34,13 @@ type Options struct {
 	PDF []byte
 	// PDFName is the file name offered for PDF; empty means report.pdf.
 	PDFName string
+	// Compare, if set, is the URL of a form that takes a document to
+	// compare with the one the report describes (GET /v/<code>).
+	Compare string
+	// Match, if set, is the outcome of such a comparison: whether the
+	// document uploaded is, byte for byte, the one the report describes
+	// (their SM3 digests are equal).
+	Match *bool
 }
 
 // page is what the "report" template renders.
@@ -42,6 +49,8 @@ type page struct {
 	Home    string
 	PDF     template.URL
 	PDFName string
+	Compare string
+	Match   string // "match" or "mismatch" after a comparison
 }
 
 // HTML writes doc as a whole HTML page, readable on a phone, with the
@@ -56,7 +65,10 @@ func pageOf(doc *report.Document, opts Options) page {
 	if lang == "" {
 		lang = Chinese
 	}
-	p := page{documentView: viewOf(doc, lang), Home: opts.Home, PDFName: opts.PDFName}
+	p := page{documentView: viewOf(doc, lang), Home: opts.Home, PDFName: opts.PDFName, Compare: opts.Compare}
+	if m := opts.Match; m != nil {
+		p.Match = map[bool]string{true: "match", false: "mismatch"}[*m]
+	}
 	if len(opts.PDF) > 0 {
 		p.PDF = dataURL("application/pdf", opts.PDF)
 		if p.PDFName == "" {

@@ -90,6 +90,11 @@ var labels = map[string]text{
 	"again":         {"验证其他文件", "Verify another document"},
 	"download-pdf":  {"下载 PDF 报告", "Download the PDF report"},
 	"download-json": {"下载 JSON 报告", "Download the JSON report"},
+	"match":         {"一致：您上传的文件就是这份盖章文件（SM3 摘要相同）。", "Match: the file you uploaded is this sealed document (the same SM3 digest)."},
+	"mismatch":      {"不一致：您上传的文件不是这份盖章文件，或已被改动过。", "No match: the file you uploaded is not this sealed document, or it was changed."},
+	"compare":       {"核对手中的文件", "Compare the document you have"},
+	"compare-intro": {"选择您收到的文件，核对它是否就是这份登记的盖章文件。文件不会被保存。", "Choose the file you received to check that it is this registered sealed document. It is not stored."},
+	"compare-go":    {"核对", "Compare"},
 }
 
 // label returns the fixed word key in l.

@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/pipeline/trust"
+	"github.com/sealpipe/sealpipe/storage"
+)
+
+// CodeRecord is the index entry of a sealed document's verification code
+// (report.VerificationCode of the sealed output's SM3), stored signed
+// under CodeKey: where the document and its report are.
+type CodeRecord struct {
+	// Code is the verification code, in report.VerificationCode's form.
+	Code string `json:"code"`
+	// Department, Batch and Document identify the document.
+	Department string `json:"department"`
+	Batch      string `json:"batch"`
+	Document   string `json:"document"`
+	// Sealed and Report are the keys of the sealed output and its report.
+	Sealed string `json:"sealed"`
+	Report string `json:"report"`
+}
+
+// ErrUnknownCode means no sealed document has the verification code.
+var ErrUnknownCode = errors.New("pipeline: no sealed document has this verification code")
+
+// CodeKey is the key of the index entry of code, a code in
+// report.VerificationCode's form: codes/<code without dashes>.json.
+func CodeKey(code string) string {
+	return storage.PrefixCodes + strings.ReplaceAll(code, "-", "") + ".json"
+}
+
+// indexCode writes the index entry of the sealed document name, whose
+// report is rep. Create-only: the first entry written stands, so a retry
+// rewrites nothing, and of two documents whose codes collide (80 bits)
+// the first keeps the code.
+func (p *Pipeline) indexCode(ctx context.Context, ref BatchRef, name string, rep *report.Document) error {
+	code, err := report.VerificationCode(rep.SM3)
+	if err != nil {
+		return err
+	}
+	return p.putRecord(ctx, CodeKey(code), CodeRecord{
+		Code: code, Department: ref.Department, Batch: ref.Batch, Document: name,
+		Sealed: ref.SealedKey(name), Report: ref.ReportKey(name),
+	})
+}
+
+// ReportByCode returns the report of the sealed document whose
+// verification code is code (as people type it: ParseVerificationCode),
+// read from st through the code's index entry; both must be records the
+// pipeline signed, as pool checks. It returns an error wrapping
+// ErrUnknownCode for a code that is malformed or that no document has,
+// and ErrTampered for a record the pipeline did not sign.
+func ReportByCode(ctx context.Context, st storage.Store, pool *trust.Pool, code string) (*CodeRecord, *report.Document, error) {
+	code, err := report.ParseVerificationCode(code)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnknownCode, err)
+	}
+	var rec CodeRecord
+	if err := readRecord(ctx, st, pool, CodeKey(code), &rec); err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrUnknownCode, code)
+		}
+		return nil, nil, err
+	}
+	if rec.Code != code || !strings.HasPrefix(rec.Report, storage.PrefixReports) {
+		return nil, nil, fmt.Errorf("%w: %s names code %q and report %q", ErrTampered, CodeKey(code), rec.Code, rec.Report)
+	}
+	var rep report.Document
+	if err := readRecord(ctx, st, pool, rec.Report, &rep); err != nil {
+		return nil, nil, err
+	}
+	if c, _ := report.VerificationCode(rep.SM3); c != code {
+		return nil, nil, fmt.Errorf("%w: %s: the report is of a document whose code is %q, not %s", ErrTampered, rec.Report, c, code)
+	}
+	return &rec, &rep, nil
+}
+
+// readRecord reads the record under key into v, checking that the
+// pipeline signed it (ErrTampered otherwise).
+func readRecord(ctx context.Context, st storage.Store, pool *trust.Pool, key string, v any) error {
+	b, _, err := storage.ReadAll(ctx, st, key, maxRecordSize)
+	if err != nil {
+		return err
+	}
+	return openRecord(key, b, v, pool)
+}
