@@ -35,6 +35,8 @@ const (
 	// ShutdownTimeout is how long Serve waits, once its context is done,
 	// for the requests in flight to finish.
 	ShutdownTimeout = 30 * time.Second
+	// DefaultProbeEvery is Config.ProbeEvery's default.
+	DefaultProbeEvery = 10 * time.Second
 	// probeTimeout bounds one readiness probe.
 	probeTimeout = 5 * time.Second
 )
@@ -84,6 +86,11 @@ type Config struct {
 	Codes CodeLookup
 	// Probes are what /readyz checks; none means ready while serving.
 	Probes []Probe
+	// ProbeEvery is how long /readyz answers from the probes' last
+	// results before it runs them again, so that a public /readyz costs
+	// the parts it probes little however often it is asked; zero means
+	// DefaultProbeEvery, a negative value runs them for every request.
+	ProbeEvery time.Duration
 	// Logger receives the access log (one line a request) and errors;
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -100,7 +107,9 @@ type Server struct {
 	slots   chan struct{}
 	metrics *metrics
 
-	readyMu sync.Mutex // serialises the probes of concurrent /readyz
+	readyMu   sync.Mutex // serialises the probes of concurrent /readyz
+	probedAt  time.Time  // when the probes last ran, under readyMu
+	lastProbe map[string]error
 }
 
 // ErrNoVerifier means Config.Verifier is missing.
@@ -119,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ProbeEvery == 0 {
+		cfg.ProbeEvery = DefaultProbeEvery
 	}
 	s := &Server{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
 	if cfg.Metrics != nil {
@@ -154,16 +166,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cert *tls.Certifica
 	return nil
 }
 
-// ready runs the probes and returns each one's error (nil: it passed).
+// ready returns each probe's error (nil: it passed), from the probes'
+// last run if that was less than Config.ProbeEvery ago.
 func (s *Server) ready(ctx context.Context) map[string]error {
 	s.readyMu.Lock()
 	defer s.readyMu.Unlock()
+	if s.lastProbe != nil && time.Since(s.probedAt) < s.cfg.ProbeEvery {
+		return s.lastProbe
+	}
+	defer func() { s.probedAt = time.Now() }()
 	out := make(map[string]error, len(s.cfg.Probes))
 	for _, p := range s.cfg.Probes {
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		out[p.Name] = p.Check(pctx)
 		cancel()
 	}
+	s.lastProbe = out
 	return out
 }
 

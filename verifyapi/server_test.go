@@ -333,7 +333,8 @@ func TestReadyz(t *testing.T) {
 	var fail sync.Mutex
 	failing := false
 	ts := newServer(t, testDocuments(t), verifyapi.Config{
-		Logger: slog.New(slog.NewTextHandler(&log, nil)),
+		Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+		ProbeEvery: -1,
 		Probes: []verifyapi.Probe{
 			{Name: "store", Check: func(context.Context) error { return nil }},
 			{Name: "redis", Check: func(context.Context) error {
@@ -362,6 +363,31 @@ func TestReadyz(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "10.0.0.7") {
 		t.Errorf("the log lacks the probe's error:\n%s", log.String())
+	}
+}
+
+// TestReadyzCached: /readyz runs the probes at most once a ProbeEvery,
+// however often it is asked.
+func TestReadyzCached(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	runs := 0
+	ts := newServer(t, testDocuments(t), verifyapi.Config{
+		ProbeEvery: time.Hour,
+		Probes: []verifyapi.Probe{{Name: "key", Check: func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			runs++
+			return nil
+		}}},
+	})
+	for range 5 {
+		if r := do(t, "GET", ts.URL+"/readyz", "", nil); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	if runs != 1 {
+		t.Errorf("the probes ran %d times for 5 requests within ProbeEvery, want once", runs)
 	}
 }
 
