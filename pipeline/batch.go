@@ -66,6 +66,14 @@ func (b BatchRef) RejectionKey(name string) string {
 // BatchReportKey returns the object key of the batch report.
 func (b BatchRef) BatchReportKey() string { return b.prefix(storage.PrefixReports) + batchFile }
 
+// BatchPageKey is the key of the batch report as an HTML page, for people
+// (reportview.BatchHTML).
+func (b BatchRef) BatchPageKey() string { return b.prefix(storage.PrefixReports) + "batch.html" }
+
+// BatchPDFKey is the key of the batch report as a PDF file, for people
+// (reportview.BatchPDF).
+func (b BatchRef) BatchPDFKey() string { return b.prefix(storage.PrefixReports) + "batch.pdf" }
+
 // BatchRejectionKey returns the object key of the record refusing the whole batch.
 func (b BatchRef) BatchRejectionKey() string { return b.prefix(storage.PrefixRejected) + batchFile }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/templates/reportview"
 )
 
 // WriteBatchReport writes the batch report once every document has an
@@ -50,11 +52,39 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 		return nil, err
 	}
 	b.Documents, b.CompletedAt = entries, p.cfg.Now().UTC()
+	// The copies for people first: the JSON report's existence marks the
+	// batch complete, so a retry after a crash writes what is missing.
+	if err := p.writeBatchPages(ctx, ref, &b); err != nil {
+		return nil, err
+	}
 	if err := p.putRecord(ctx, ref.BatchReportKey(), &b); err != nil {
 		return nil, err
 	}
 	p.cfg.Logger.InfoContext(ctx, "batch complete", "batch", ref.String(), "sealed", b.Sealed, "rejected", b.Rejected)
 	return &b, nil
+}
+
+// writeBatchPages writes the batch report b for people to read, as an
+// HTML page and a PDF file (package reportview) beside the JSON report,
+// create-only: copies written by an earlier attempt stand.
+func (p *Pipeline) writeBatchPages(ctx context.Context, ref BatchRef, b *report.Batch) error {
+	var page bytes.Buffer
+	if err := reportview.BatchHTML(&page, b, reportview.Options{}); err != nil {
+		return fmt.Errorf("pipeline: batch report page: %w", err)
+	}
+	pdf, err := reportview.BatchPDF(b, reportview.Options{})
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		key, contentType string
+		body             []byte
+	}{{ref.BatchPageKey(), "text/html; charset=utf-8", page.Bytes()}, {ref.BatchPDFKey(), "application/pdf", pdf}} {
+		if _, err := storage.PutOnce(ctx, p.store, f.key, f.body, storage.PutOptions{ContentType: f.contentType}); err != nil {
+			return fmt.Errorf("pipeline: write %s: %w", f.key, err)
+		}
+	}
+	return nil
 }
 
 // commitUses commits the usage records of the batch's sealed documents to

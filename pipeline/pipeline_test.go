@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,16 @@ func TestBatchEndToEnd(t *testing.T) {
 
 	if rep.Sealed != 3 || rep.Rejected != 2 || len(rep.Documents) != 5 {
 		t.Fatalf("batch report: sealed %d rejected %d of %d, want 3, 2 of 5", rep.Sealed, rep.Rejected, len(rep.Documents))
+	}
+	// The batch report for people, beside the JSON one.
+	page := string(e.read(ref.BatchPageKey()))
+	for _, want := range []string{"部分文件被拒绝", demo.Tampered, string(pipeline.CodeDigestMismatch), "approver-zhang"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("%s lacks %q", ref.BatchPageKey(), want)
+		}
+	}
+	if pdf := e.read(ref.BatchPDFKey()); !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("%s is no PDF: %.20q", ref.BatchPDFKey(), pdf)
 	}
 	wantCode := map[string]report.Code{demo.Tampered: pipeline.CodeDigestMismatch, demo.WrongSeal: pipeline.CodeSealNotPermitted}
 	for _, d := range rep.Documents {

@@ -73,8 +73,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	if len(reports) != docs || len(rejections) != 2 {
 		t.Fatalf("%d reports and %d rejection records", len(reports), len(rejections))
 	}
-	if _, err := os.Stat(first.BatchReport); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{first.BatchReport, first.BatchPage, first.BatchPDF} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stamp := modTimes(t, first.SealedDir)
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -91,6 +92,9 @@ func TestMigrate(t *testing.T) {
 	write("reports/civil-affairs/old/cert.pdf.json", report.Document{Document: "cert.pdf", Indication: report.Passed})
 	write("rejected/civil-affairs/old/bad.pdf.json", report.Rejection{Department: "civil-affairs", Batch: "old", Document: "bad.pdf", Code: "DIGEST_MISMATCH"})
 	write("reports/civil-affairs/old/batch.json", report.Batch{Department: "civil-affairs", Batch: "old", Sealed: 1, Rejected: 1})
+	// The batch report for people beside it (written since): no record,
+	// left as it is.
+	page := write("reports/civil-affairs/old/batch.html", []byte("<!DOCTYPE html><p>批次报告</p>"))
 
 	// Before: neither the registry nor the usage log verifies.
 	if code, _, _ := sealpipe(t, "--data", data, "registry", "verify"); code != exitFailed {
@@ -108,6 +112,9 @@ func TestMigrate(t *testing.T) {
 	}
 	mustSealpipe(t, "--data", data, "registry", "verify")
 	mustSealpipe(t, "--data", data, "audit", "verify")
+	if got, err := os.ReadFile(filepath.Join(bucket, "reports", "civil-affairs", "old", "batch.html")); err != nil || !bytes.Equal(got, page) {
+		t.Errorf("migrate changed batch.html: %q, %v", got, err)
+	}
 	out := mustSealpipe(t, "--data", data, "--json", "seals", "show", id)
 	for _, want := range []string{`"status": "suspended"`, `"key": "civil-affairs"`, `"name": "approver-zhang"`, `"civil-affairs"`, "annual audit"} {
 		if !strings.Contains(out, want) {

@@ -45,6 +45,10 @@ type Summary struct {
 	ReportsDir     string   `json:"reports_dir"`
 	RejectedDir    string   `json:"rejected_dir"`
 	BatchReport    string   `json:"batch_report"`
+	// BatchPage and BatchPDF are the batch report for people: an HTML
+	// page to open in a browser, and a PDF file.
+	BatchPage string `json:"batch_page"`
+	BatchPDF  string `json:"batch_pdf"`
 }
 
 // Embedded returns the settings the demo runs on: s's data folder, bucket
@@ -134,6 +138,8 @@ func Run(ctx context.Context, s engine.Settings, opts Options) (*Summary, error)
 		ReportsDir:  filepath.Join(bucketDir, storage.PrefixReports, ref.String()) + "/",
 		RejectedDir: filepath.Join(bucketDir, storage.PrefixRejected, ref.String()) + "/",
 		BatchReport: filepath.Join(bucketDir, ref.BatchReportKey()),
+		BatchPage:   filepath.Join(bucketDir, ref.BatchPageKey()),
+		BatchPDF:    filepath.Join(bucketDir, ref.BatchPDFKey()),
 		Rejections:  []string{},
 	}
 	if !sum.AlreadyDone {

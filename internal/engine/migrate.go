@@ -157,6 +157,9 @@ func (e *Engine) Migrate(ctx context.Context, opts MigrateOptions) (*Migration, 
 	}
 	log := audit.New(st, service, pool)
 	err = eachKey(ctx, st, storage.PrefixReports, func(key string) error {
+		if !strings.HasSuffix(key, ".json") {
+			return nil // batch.html and batch.pdf, the copies for people
+		}
 		if path.Base(key) != "batch.json" {
 			return resign(key, new(report.Document))
 		}
