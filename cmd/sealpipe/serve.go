@@ -22,10 +22,13 @@ SIGTERM), then finish the requests in flight (up to 30s) and exit 0:
            verification page at /, where anyone chooses or drops a PDF or
            OFD document and reads the verdict; POST /api/v1/verify, the
            document as the body or the multipart field "document", answered
-           with its JSON report (?format=html: the page); /healthz; /readyz
-           (the object store, Redis and the keys answer); /metrics. No
-           login; documents up to SEALPIPE_MAX_DOCUMENT_SIZE are verified
-           in memory and never stored
+           with its JSON report (?format=html: the page, ?format=pdf: the
+           PDF report); GET /v/<code>, the report of the document sealed
+           here with that verification code, and a form to compare a
+           document in hand with it; /healthz; /readyz (the object store,
+           Redis and the keys answer); /metrics. No login; documents up to
+           SEALPIPE_MAX_DOCUMENT_SIZE are verified in memory and never
+           stored
   admin    the seal administration API on SEALPIPE_ADMIN_ADDR, mutual TLS
            (see sealpipe ca issue-client); its routes are under /api/v1,
            described by GET /api/v1/openapi.json

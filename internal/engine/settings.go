@@ -27,8 +27,9 @@ type Settings struct {
 	// registry head this machine's pipeline has seen of each seal
 	// (registry.Marks), which catches a registry log rolled back.
 	Data string `env:"SEALPIPE_DATA" default:"sealpipe-data" help:"data folder: the development PKI under pki/, the local object store under store/, the pipeline's registry high-water marks under state/"`
-	// Bucket holds inbox/, sealed/, reports/, rejected/, registry/ and audit/.
-	Bucket string `env:"SEALPIPE_BUCKET" default:"sealpipe" help:"bucket holding inbox/, sealed/, reports/, rejected/, registry/, audit/"`
+	// Bucket holds inbox/, sealed/, reports/, rejected/, codes/, registry/
+	// and audit/.
+	Bucket string `env:"SEALPIPE_BUCKET" default:"sealpipe" help:"bucket holding inbox/, sealed/, reports/, rejected/, codes/, registry/, audit/"`
 	// KeyPassphrase decrypts the SM4-encrypted key files. Empty means the
 	// development passphrase that `sealpipe ca init` keeps under
 	// <data>/pki, if there is one.
