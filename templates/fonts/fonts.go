@@ -95,6 +95,13 @@ type Face struct {
 	// re-spaced, for a font without Latin glyphs.
 	fullwidthLatin bool
 	parsed         func() (*sfnt.Font, error)
+	glyphs         sync.Map // rune → glyphResult: every glyph loaded, and every rune the face lacks
+}
+
+// glyphResult is what Glyph found for a rune.
+type glyphResult struct {
+	g   *Glyph
+	err error // a *MissingGlyphError
 }
 
 func newFace(name string, data []byte, dy float64, fullwidthLatin bool) *Face {
@@ -237,8 +244,24 @@ var substitutes = map[rune]rune{
 func LoadGlyph(r rune) (*Glyph, error) { return Sans.Glyph(r) }
 
 // Glyph returns the outline of r. It returns a *MissingGlyphError for a
-// character the face cannot draw, including control characters.
+// character the face cannot draw, including control characters. Each
+// rune's outline is loaded once: the *Glyph is shared, not to be
+// modified.
 func (f *Face) Glyph(r rune) (*Glyph, error) {
+	if v, ok := f.glyphs.Load(r); ok {
+		res := v.(glyphResult)
+		return res.g, res.err
+	}
+	g, err := f.loadGlyph(r)
+	var missing *MissingGlyphError
+	if err == nil || errors.As(err, &missing) {
+		f.glyphs.Store(r, glyphResult{g, err})
+	}
+	return g, err
+}
+
+// loadGlyph reads the outline of r from the font.
+func (f *Face) loadGlyph(r rune) (*Glyph, error) {
 	font, err := f.Font()
 	if err != nil {
 		return nil, err

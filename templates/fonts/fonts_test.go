@@ -282,6 +282,37 @@ func TestLoadGlyphConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// TestGlyphLoadedOnce: a rune's outline is loaded once and shared, in
+// both faces, and so is the error for a rune a face lacks; what the cache
+// gives back is what loading gives.
+func TestGlyphLoadedOnce(t *testing.T) {
+	t.Parallel()
+	for _, f := range []*Face{Sans, Serif} {
+		for _, r := range "证A7" {
+			a, err := f.Glyph(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := f.Glyph(r)
+			fresh, err := f.loadGlyph(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a != b {
+				t.Errorf("%s: %q loaded twice", f.Name(), r)
+			}
+			if a.Advance != fresh.Advance || a.Ink != fresh.Ink || len(a.segs) != len(fresh.segs) {
+				t.Errorf("%s: %q cached as %+v, loads as %+v", f.Name(), r, a, fresh)
+			}
+		}
+		_, err1 := f.Glyph('\U0001F600')
+		_, err2 := f.Glyph('\U0001F600')
+		if !errors.Is(err1, ErrMissingGlyph) || err1 != err2 {
+			t.Errorf("%s: a missing rune: %v, then %v", f.Name(), err1, err2)
+		}
+	}
+}
+
 func FuzzText(f *testing.F) {
 	for _, s := range []string{"某县人民政府政务服务中心", "业务专用章", "11010519491231002X", "No. 7", "\xff\xfe", "“”", "阿依古丽·买买提"} {
 		f.Add(s)
