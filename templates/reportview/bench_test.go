@@ -7,14 +7,19 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/report"
 )
 
-// BenchmarkPDF measures the PDF report of a one-signature document.
+// BenchmarkPDF measures the PDF report of a one-signature document, and
+// reports its size.
 func BenchmarkPDF(b *testing.B) {
 	doc := sample(report.Passed)
+	var size int
 	for b.Loop() {
-		if _, err := PDF(doc, Options{}); err != nil {
+		out, err := PDF(doc, Options{})
+		if err != nil {
 			b.Fatal(err)
 		}
+		size = len(out)
 	}
+	b.ReportMetric(float64(size), "pdf-bytes")
 }
 
 // BenchmarkHTML measures the HTML report of the same document.

@@ -22,8 +22,11 @@ import (
 // document (the font, the page tree) go out last.
 
 // compressors reuses zlib writers: each holds about a megabyte of state.
+// BestSpeed: against BestCompression, a report of one signature is 6 %
+// larger (18.2 KB against 17.2 KB) and takes 45 % less time to make
+// (reportview's BenchmarkPDF), as it may for each document of a batch.
 var compressors = sync.Pool{New: func() any {
-	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression) // a valid constant level cannot fail
+	zw, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed) // a valid constant level cannot fail
 	return zw
 }}
 
