@@ -66,6 +66,13 @@ func (b BatchRef) RejectionKey(name string) string {
 // BatchReportKey returns the object key of the batch report.
 func (b BatchRef) BatchReportKey() string { return b.prefix(storage.PrefixReports) + batchFile }
 
+// DocumentPageKeys are the keys of the report of document name for
+// people, beside its JSON report (ReportKey): an HTML page and a PDF file.
+func (b BatchRef) DocumentPageKeys(name string) (html, pdf string) {
+	base := strings.TrimSuffix(b.ReportKey(name), ".json")
+	return base + ".html", base + ".pdf"
+}
+
 // BatchPageKey is the key of the batch report as an HTML page, for people
 // (reportview.BatchHTML).
 func (b BatchRef) BatchPageKey() string { return b.prefix(storage.PrefixReports) + "batch.html" }

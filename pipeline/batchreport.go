@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline/audit"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/storage"
-	"github.com/sealpipe/sealpipe/templates/reportview"
 )
 
 // WriteBatchReport writes the batch report once every document has an
@@ -62,29 +60,6 @@ func (p *Pipeline) WriteBatchReport(ctx context.Context, ref BatchRef) (*report.
 	}
 	p.cfg.Logger.InfoContext(ctx, "batch complete", "batch", ref.String(), "sealed", b.Sealed, "rejected", b.Rejected)
 	return &b, nil
-}
-
-// writeBatchPages writes the batch report b for people to read, as an
-// HTML page and a PDF file (package reportview) beside the JSON report,
-// create-only: copies written by an earlier attempt stand.
-func (p *Pipeline) writeBatchPages(ctx context.Context, ref BatchRef, b *report.Batch) error {
-	var page bytes.Buffer
-	if err := reportview.BatchHTML(&page, b, reportview.Options{}); err != nil {
-		return fmt.Errorf("pipeline: batch report page: %w", err)
-	}
-	pdf, err := reportview.BatchPDF(b, reportview.Options{})
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		key, contentType string
-		body             []byte
-	}{{ref.BatchPageKey(), "text/html; charset=utf-8", page.Bytes()}, {ref.BatchPDFKey(), "application/pdf", pdf}} {
-		if _, err := storage.PutOnce(ctx, p.store, f.key, f.body, storage.PutOptions{ContentType: f.contentType}); err != nil {
-			return fmt.Errorf("pipeline: write %s: %w", f.key, err)
-		}
-	}
-	return nil
 }
 
 // commitUses commits the usage records of the batch's sealed documents to

@@ -65,6 +65,11 @@ type Config struct {
 	// Operator is recorded in usage records as who applied the seal. Empty
 	// means "pipeline".
 	Operator string
+	// NoDocumentPages leaves out each sealed document's report for people
+	// — an HTML page and a PDF file beside its JSON report, with the seal's
+	// picture — which are written by default. The batch's are always
+	// written.
+	NoDocumentPages bool
 	// Logger receives structured logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -330,10 +335,16 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 			return err
 		}
 	}
-	// The code's index entry before the report, whose existence marks the
-	// document done: a retry after a crash writes what is missing.
+	// The code's index entry and the pages before the report, whose
+	// existence marks the document done: a retry after a crash writes what
+	// is missing.
 	if err := p.indexCode(ctx, ref, name, rep); err != nil {
 		return err
+	}
+	if !p.cfg.NoDocumentPages {
+		if err := p.writeDocumentPages(ctx, ref, name, rep, seals); err != nil {
+			return err
+		}
 	}
 	return p.putRecord(ctx, ref.ReportKey(name), rep)
 }

@@ -95,6 +95,17 @@ func TestBatchEndToEnd(t *testing.T) {
 				t.Errorf("%s: check %s = %s (%s)", d.Document, c.Name, c.Result, c.Detail)
 			}
 		}
+		// Its report for people, with the seal's picture.
+		htmlKey, pdfKey := ref.DocumentPageKeys(d.Document)
+		page := string(e.read(htmlKey))
+		for _, want := range []string{"签章有效", demo.SealCivil, "data:image/png;base64,", doc.SM3} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s lacks %q", htmlKey, want)
+			}
+		}
+		if pdf := e.read(pdfKey); !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf, []byte("/Subtype /Image")) {
+			t.Errorf("%s: no PDF with the seal's picture", pdfKey)
+		}
 	}
 	if n := e.count(storage.PrefixAudit + demo.SealCivil + "/"); n != 3 {
 		t.Errorf("usage records for %s: %d, want 3 (one per sealed document)", demo.SealCivil, n)

@@ -63,17 +63,29 @@ func (s *countingStore) List(ctx context.Context, prefix string, fn func(storage
 // before; none), of the document (whose answer also says its size for the
 // memory budget: no HEAD of its own) and of the sealed output (none yet);
 // one HEAD of the seal's registry head (its state now; the self-check
-// judges the state just read); and four create-only PUTs, the sealed
-// output, the usage record, the verification code's index entry and the
-// report. The approval's two files are
+// judges the state just read); and six create-only PUTs, the sealed
+// output, the usage record, the verification code's index entry, the
+// report's HTML page and PDF file for people and the report — four
+// without those pages (Config.NoDocumentPages). The approval's two files are
 // looked at (HEAD) once a second, not for every document.
 func TestRequestsPerDocument(t *testing.T) {
+	for _, tt := range []struct {
+		noPages bool
+		puts    int
+	}{{false, 6}, {true, 4}} {
+		t.Run(fmt.Sprintf("NoDocumentPages=%v", tt.noPages), func(t *testing.T) {
+			requestsPerDocument(t, pipeline.Config{NoDocumentPages: tt.noPages}, tt.puts)
+		})
+	}
+}
+
+func requestsPerDocument(t *testing.T, cfg pipeline.Config, puts int) {
 	st, err := fs.Open(t.TempDir(), "sealpipe")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cs := &countingStore{Store: st, n: map[string]int{}}
-	e := newEnvOn(t, pipeline.Config{}, cs)
+	e := newEnvOn(t, cfg, cs)
 	const docs = 9
 	b := e.sampleBatch("requests", docs, false)
 	e.upload(b)
@@ -98,7 +110,7 @@ func TestRequestsPerDocument(t *testing.T) {
 		t.Errorf("%d HEADs of the approval's files in %s, want at most %d", n, time.Since(start), most)
 	}
 	delete(got, "HEAD inbox")
-	want := map[string]int{"GET": 4, "HEAD registry": 1, "PUT": 4}
+	want := map[string]int{"GET": 4, "HEAD registry": 1, "PUT": puts}
 	for op, n := range got {
 		got[op] = n / (docs - 1)
 		if n%(docs-1) != 0 {

@@ -90,7 +90,7 @@ func printSummary(g *globals, s *demo.Summary) {
 	}
 	fmt.Fprintf(w, "\n  outputs:\n    %s %s\n    reports:      %s\n    rejections:   %s\n    batch report: %s\n",
 		sealed, s.SealedDir, s.ReportsDir, s.RejectedDir, s.BatchReport)
-	fmt.Fprintf(w, "    for people:   %s (open it in a browser), %s\n", s.BatchPage, s.BatchPDF)
+	fmt.Fprintf(w, "    for people:   %s (open it in a browser) and %s; each document's <name>.html and <name>.pdf beside its <name>.json in reports\n", s.BatchPage, s.BatchPDF)
 	self := shellQuote(selfCommand(os.Args[0], exec.LookPath, os.Executable))
 	fmt.Fprintf(w, "  check one:     %s verify --data %s %s\n",
 		self, shellQuote(g.settings.Data), shellQuote(s.SealedDir+s.Format.DocumentName(1)))

@@ -405,6 +405,7 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{
 			Logger: e.log, Operator: e.operator, Service: service, MemoryBudget: int64(e.settings.MemoryBudget),
 			MaxDocumentSize: int64(e.settings.MaxDocumentSize), MaxFileSize: int64(e.settings.MaxFileSize),
+			NoDocumentPages: !e.settings.DocumentPages,
 		})
 	}
 	return e.pipeline, nil
