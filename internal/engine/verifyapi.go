@@ -16,7 +16,6 @@ import (
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/pipeline/trust"
-	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/verifyapi"
 )
 
@@ -61,7 +60,7 @@ func (e *Engine) VerifyServer(ctx context.Context) (*verifyapi.Server, *tls.Cert
 		return nil, nil, err
 	}
 	v.Pictures = true
-	codes, err := e.codeLookup(ctx)
+	codes, err := e.codeLookup()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,8 +82,9 @@ func (e *Engine) VerifyServer(ctx context.Context) (*verifyapi.Server, *tls.Cert
 // codeLookup returns the look-up of sealed documents by verification code
 // in the configured store, or nil when there is none to look in: a local
 // store that does not exist (nothing is created for it) or no trusted
-// root to check the pipeline's records against.
-func (e *Engine) codeLookup(ctx context.Context) (verifyapi.CodeLookup, error) {
+// root to check the pipeline's records against. The store is opened at
+// the first look-up, so that the service starts while it is unreachable.
+func (e *Engine) codeLookup() (verifyapi.CodeLookup, error) {
 	if e.settings.S3.Endpoint == "" && !e.LocalStoreExists() {
 		return nil, nil
 	}
@@ -96,22 +96,22 @@ func (e *Engine) codeLookup(ctx context.Context) (verifyapi.CodeLookup, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return codeLookup{st, pool}, nil
+	return codeLookup{e, pool}, nil
 }
 
-// codeLookup finds sealed documents by verification code in a store
-// (pipeline.ReportByCode).
+// codeLookup finds sealed documents by verification code in the engine's
+// store (pipeline.ReportByCode).
 type codeLookup struct {
-	store storage.Store
-	pool  *trust.Pool
+	e    *Engine
+	pool *trust.Pool
 }
 
 func (c codeLookup) ReportByCode(ctx context.Context, code string) (*report.Document, error) {
-	_, doc, err := pipeline.ReportByCode(ctx, c.store, c.pool, code)
+	st, err := c.e.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, doc, err := pipeline.ReportByCode(ctx, st, c.pool, code)
 	if errors.Is(err, pipeline.ErrUnknownCode) {
 		return nil, fmt.Errorf("%w: %w", verifyapi.ErrUnknownCode, err)
 	}

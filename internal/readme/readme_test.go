@@ -45,6 +45,10 @@ var outcomes = []struct {
 		`zz-tampered.pdf: DIGEST_MISMATCH`, `zz-wrong-seal.pdf: SEAL_NOT_PERMITTED`,
 		`batch report: demo-data/store/sealpipe/reports/civil-affairs/demo-20/batch.json`,
 	}},
+	// The verification service: the demo's first certificate passes.
+	{"README.md", "http://127.0.0.1:8080/api/v1/verify                   # the JSON report: \"indication\": \"TOTAL_PASSED\"", []string{
+		`"indication": "TOTAL_PASSED"`, `"seal_id": "33010200000001"`,
+	}},
 	{"README.md", "sealpipe version", []string{`(?m)^sealpipe \S+`}},
 	// Sealing through MinIO with an HSM key: 20 sealed, the batch complete.
 	{"README.md", "sealpipe status civil-affairs/hsm-001   # \"complete\", 20 sealed, the batch report in reports/", []string{
