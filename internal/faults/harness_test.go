@@ -502,7 +502,27 @@ func (c *cluster) checkExactlyOnce(b *report.Batch) {
 	}
 	prefix := func(p string) string { return p + ref.String() + "/" }
 	sealed := set(c.keys(prefix(storage.PrefixSealed)), "")
-	reports := set(c.keys(prefix(storage.PrefixReports)), ".json")
+	// reports/ holds each document's JSON report and its pages for people
+	// (<doc>.html, <doc>.pdf), and the batch's (batch.json, .html, .pdf).
+	reportKeys := c.keys(prefix(storage.PrefixReports))
+	withSuffix := func(suffix string) map[string]bool {
+		out := map[string]bool{}
+		for _, k := range reportKeys {
+			if n, ok := strings.CutSuffix(k, suffix); ok {
+				out[n] = true
+			}
+		}
+		return out
+	}
+	reports, pages, pdfs := withSuffix(".json"), withSuffix(".html"), withSuffix(".pdf")
+	if len(reports)+len(pages)+len(pdfs) != len(reportKeys) {
+		t.Errorf("reports/ holds objects other than .json, .html and .pdf: %v", reportKeys)
+	}
+	if !pages["batch"] || !pdfs["batch"] {
+		t.Errorf("the batch report for people: batch.html %v, batch.pdf %v", pages["batch"], pdfs["batch"])
+	}
+	delete(pages, "batch")
+	delete(pdfs, "batch")
 	rejected := set(c.keys(prefix(storage.PrefixRejected)), ".json")
 	usage := map[string]map[string]bool{} // seal → documents
 	for _, seal := range []string{demo.SealCivil, demo.SealCounty} {
@@ -523,7 +543,8 @@ func (c *cluster) checkExactlyOnce(b *report.Batch) {
 	for _, set := range []struct {
 		what  string
 		names map[string]bool
-	}{{"sealed", sealed}, {"reports", reports}, {"rejected", rejected}, {"audit " + demo.SealCivil, usage[demo.SealCivil]}, {"audit " + demo.SealCounty, usage[demo.SealCounty]}} {
+	}{{"sealed", sealed}, {"reports", reports}, {"report pages", pages}, {"report PDFs", pdfs}, {"rejected", rejected},
+		{"audit " + demo.SealCivil, usage[demo.SealCivil]}, {"audit " + demo.SealCounty, usage[demo.SealCounty]}} {
 		for n := range set.names {
 			if _, ok := approved[n]; !ok {
 				fail("%s/%s: not a document of the batch", set.what, n)
@@ -540,7 +561,7 @@ func (c *cluster) checkExactlyOnce(b *report.Batch) {
 	nSealed, nRejected := 0, 0
 	var toVerify []string
 	for name := range approved {
-		isSealed := sealed[name] || reports[name] || usage[demo.SealCivil][name]
+		isSealed := sealed[name] || reports[name] || usage[demo.SealCivil][name] || pages[name] || pdfs[name]
 		switch {
 		case isSealed && rejected[name]:
 			fail("%s: both sealed (%v/%v/%v) and rejected", name, sealed[name], reports[name], usage[demo.SealCivil][name])
@@ -554,8 +575,9 @@ func (c *cluster) checkExactlyOnce(b *report.Batch) {
 			} else if want, bad := expectedRejections[name]; !bad || rj.Code != want {
 				fail("%s: rejected %s (%s), want %s", name, rj.Code, rj.Reason, want)
 			}
-		case !sealed[name] || !reports[name] || !usage[demo.SealCivil][name]:
-			fail("%s: partly sealed: sealed PDF %v, report %v, usage record %v", name, sealed[name], reports[name], usage[demo.SealCivil][name])
+		case !sealed[name] || !reports[name] || !usage[demo.SealCivil][name] || !pages[name] || !pdfs[name]:
+			fail("%s: partly sealed: sealed PDF %v, report %v (page %v, PDF %v), usage record %v",
+				name, sealed[name], reports[name], pages[name], pdfs[name], usage[demo.SealCivil][name])
 		default:
 			nSealed++
 			toVerify = append(toVerify, name)
