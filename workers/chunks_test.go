@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -244,10 +245,23 @@ func TestChunkCutShort(t *testing.T) {
 	}
 }
 
-// outcomes counts the documents of batch ref with a report or a rejection.
+// outcomes counts the documents of batch ref with a report or a rejection:
+// their JSON records, not the reports' pages for people.
 func outcomes(t *testing.T, st storage.Store, ref pipeline.BatchRef) int {
 	t.Helper()
-	return count(t, st, storage.PrefixReports+ref.String()+"/") + count(t, st, storage.PrefixRejected+ref.String()+"/")
+	n := 0
+	for _, prefix := range []string{storage.PrefixReports, storage.PrefixRejected} {
+		err := st.List(t.Context(), prefix+ref.String()+"/", func(o storage.ObjectInfo) error {
+			if strings.HasSuffix(o.Key, ".json") {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }
 
 // count counts the objects under prefix.

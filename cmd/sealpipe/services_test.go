@@ -104,7 +104,8 @@ func TestRunWithServices(t *testing.T) {
 			}
 			sealed := listKeys(t, mc, bucket, "sealed/"+demo.Department+"/"+batch+"/")
 			reports := listKeys(t, mc, bucket, "reports/"+demo.Department+"/"+batch+"/")
-			if len(sealed) != 3 || len(reports) != 4 { // 3 documents + batch.json
+			// For 3 documents and the batch: the JSON report, an HTML page and a PDF file.
+			if len(sealed) != 3 || len(reports) != 3*4 {
 				t.Fatalf("sealed %v, reports %v", sealed, reports)
 			}
 			// Again: nothing new is sealed.
