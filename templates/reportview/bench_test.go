@@ -1,6 +1,7 @@
 package reportview
 
 import (
+	"fmt"
 	"io"
 	"testing"
 
@@ -27,6 +28,24 @@ func BenchmarkHTML(b *testing.B) {
 	doc := sample(report.Passed)
 	for b.Loop() {
 		if err := HTML(io.Discard, doc, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBatchPDF measures the PDF report of a batch of 2,000
+// documents.
+func BenchmarkBatchPDF(b *testing.B) {
+	batch := sampleBatch()
+	doc := batch.Documents[0]
+	batch.Documents = nil
+	for i := range 2000 {
+		d := doc
+		d.Document = fmt.Sprintf("cert-%05d.pdf", i+1)
+		batch.Documents = append(batch.Documents, d)
+	}
+	for b.Loop() {
+		if _, err := BatchPDF(batch, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

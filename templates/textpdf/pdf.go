@@ -67,24 +67,39 @@ func (w *writer) object(n int, body string) {
 // stream writes object n as a FlateDecode stream (§7.4.4); dict holds any
 // entries besides /Length and /Filter.
 func (w *writer) stream(n int, dict string, data []byte) error {
+	z, err := compress(data)
+	if err != nil {
+		return fmt.Errorf("textpdf: compress object %d: %w", n, err)
+	}
+	w.compressedStream(n, dict, z)
+	return nil
+}
+
+// compressedStream writes object n as a stream with dict and z, its data
+// compressed by compress.
+func (w *writer) compressedStream(n int, dict string, z []byte) {
+	w.begin(n)
+	if dict != "" {
+		dict += " "
+	}
+	fmt.Fprintf(&w.buf, "<< %s/Length %d /Filter /FlateDecode >>\nstream\n", dict, len(z))
+	w.buf.Write(z)
+	w.buf.WriteString("\nendstream\nendobj\n")
+}
+
+// compress returns data compressed with zlib (§7.4.4 FlateDecode).
+func compress(data []byte) ([]byte, error) {
 	var z bytes.Buffer
 	zw := compressors.Get().(*zlib.Writer)
 	defer compressors.Put(zw)
 	zw.Reset(&z)
 	if _, err := zw.Write(data); err != nil {
-		return fmt.Errorf("textpdf: compress object %d: %w", n, err)
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("textpdf: compress object %d: %w", n, err)
+		return nil, err
 	}
-	w.begin(n)
-	if dict != "" {
-		dict += " "
-	}
-	fmt.Fprintf(&w.buf, "<< %s/Length %d /Filter /FlateDecode >>\nstream\n", dict, z.Len())
-	w.buf.Write(z.Bytes())
-	w.buf.WriteString("\nendstream\nendobj\n")
-	return nil
+	return z.Bytes(), nil
 }
 
 // finish appends the cross-reference table (§7.5.4) and the trailer
