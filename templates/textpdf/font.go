@@ -444,7 +444,7 @@ func (s *fontSubset) program() ([]byte, [4]int, error) {
 		be.PutUint32(post, 0x00030000)
 		tables["post"] = post
 	}
-	return assemble(tables), bbox, nil
+	return fonts.AssembleFont(tables), bbox, nil
 }
 
 // cmap returns a "cmap" table mapping each character to its CID's glyph.
@@ -518,60 +518,6 @@ func (s *fontSubset) cmap() []byte {
 	t = be.AppendUint16(t, 10) // Unicode full repertoire
 	t = be.AppendUint32(t, uint32(offset))
 	return slices.Concat(t, f4, f12)
-}
-
-// assemble writes an OpenType table directory and the tables, each padded
-// to four bytes, and sets head's checkSumAdjustment.
-func assemble(tables map[string][]byte) []byte {
-	tags := make([]string, 0, len(tables))
-	for tag := range tables {
-		tags = append(tags, tag)
-	}
-	slices.Sort(tags)
-	n := len(tags)
-	searchRange, selector := 1, 0
-	for searchRange*2 <= n {
-		searchRange *= 2
-		selector++
-	}
-	out := be.AppendUint32(nil, 0x00010000)
-	out = be.AppendUint16(out, uint16(n))
-	out = be.AppendUint16(out, uint16(16*searchRange))
-	out = be.AppendUint16(out, uint16(selector))
-	out = be.AppendUint16(out, uint16(16*(n-searchRange)))
-	offset := len(out) + 16*n
-	headAt := 0
-	for _, tag := range tags {
-		t := tables[tag]
-		out = append(out, tag...)
-		out = be.AppendUint32(out, checksum(t))
-		out = be.AppendUint32(out, uint32(offset))
-		out = be.AppendUint32(out, uint32(len(t)))
-		if tag == "head" {
-			headAt = offset
-		}
-		offset += (len(t) + 3) &^ 3
-	}
-	for _, tag := range tags {
-		out = append(out, tables[tag]...)
-		for len(out)%4 != 0 {
-			out = append(out, 0)
-		}
-	}
-	be.PutUint32(out[headAt+8:], 0xB1B0AFBA-checksum(out))
-	return out
-}
-
-// checksum is the OpenType table checksum: the sum of big-endian uint32s,
-// the data padded with zeros.
-func checksum(b []byte) uint32 {
-	var sum uint32
-	for i := 0; i < len(b); i += 4 {
-		var w [4]byte
-		copy(w[:], b[i:])
-		sum += be.Uint32(w[:])
-	}
-	return sum
 }
 
 // writeFont writes the Type0 font, object font, with its descendant, font
