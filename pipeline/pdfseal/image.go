@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+
+	"github.com/sealpipe/sealpipe/internal/bytememo"
 )
 
 // Limits on the seal picture. A seal is a few centimetres wide: 2048×2048
@@ -28,11 +30,11 @@ type sealImage struct {
 }
 
 // images keeps the embeddable forms of recent pictures.
-var images memo[*sealImage]
+var images bytememo.Memo[*sealImage]
 
 // loadImage returns the embeddable form of a PNG seal picture.
 func loadImage(data []byte) (*sealImage, error) {
-	return images.get(data, encodeImage)
+	return images.Get(data, encodeImage)
 }
 
 // encodeImage decodes a PNG and splits it into colour and alpha samples.

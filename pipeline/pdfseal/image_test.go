@@ -7,11 +7,13 @@ import (
 	"image/png"
 	"sync"
 	"testing"
+
+	"github.com/sealpipe/sealpipe/internal/bytememo"
 )
 
 // TestImageCache: a picture seen before is not encoded again, one whose
 // bytes differ (even at the same length) is, and the oldest of more than
-// memoSize pictures is encoded again when it comes back.
+// bytememo.DefaultSize pictures is encoded again when it comes back.
 func TestImageCache(t *testing.T) {
 	picture := func(shade uint8) []byte {
 		img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
@@ -46,11 +48,11 @@ func TestImageCache(t *testing.T) {
 	if load(other) == img {
 		t.Error("another picture of the same length got the first one's encoding")
 	}
-	for i := range memoSize {
+	for i := range bytememo.DefaultSize {
 		load(picture(uint8(10 + i)))
 	}
 	if load(first) == img {
-		t.Errorf("the first picture is still cached after %d others", memoSize+1)
+		t.Errorf("the first picture is still cached after %d others", bytememo.DefaultSize+1)
 	}
 
 	// Workers that want a picture not cached yet, all at once, share one

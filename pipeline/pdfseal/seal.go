@@ -16,6 +16,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"github.com/sealpipe/sealpipe/pipeline/pdffile"
+
+	"github.com/sealpipe/sealpipe/internal/bytememo"
 )
 
 // Placement says where the seal picture goes: a box on a page, in
@@ -398,7 +400,7 @@ func (u *update) signatureDict(nr, contentsLen int, extra types.Dict) (sigSlots,
 }
 
 // sealStrings keeps recent seals (/SESeal) written as literal strings.
-var sealStrings memo[[]byte]
+var sealStrings bytememo.Memo[[]byte]
 
 // signatureDictOf is signatureDict with the /SubFilter subFilter, a name of
 // this package's (no character needs escaping), and, if sealData is not
@@ -420,7 +422,7 @@ func (u *update) signatureDictOf(nr, contentsLen int, subFilter string, extra ty
 	u.buf.Write(rest[2 : len(rest)-2]) // the entries, without "<<" and ">>"
 	if len(sealData) > 0 {
 		u.buf.WriteString("/SESeal")
-		str, _ := sealStrings.get(sealData, func(b []byte) ([]byte, error) { return appendBinaryString(nil, b), nil })
+		str, _ := sealStrings.Get(sealData, func(b []byte) ([]byte, error) { return appendBinaryString(nil, b), nil })
 		u.buf.Write(str)
 	}
 	u.buf.WriteString("/ByteRange[")

@@ -7,7 +7,8 @@ import (
 	"image/png"
 	"math"
 	"strconv"
-	"sync"
+
+	"github.com/sealpipe/sealpipe/internal/bytememo"
 )
 
 // image draws a PNG as an image XObject (ISO 32000-1 §8.9.5): its colours
@@ -58,7 +59,6 @@ func (t *typesetter) image(im Image) error {
 // encodedImage is a PNG picture as an image XObject needs it: its size and
 // its colour and alpha samples, each compressed (alpha nil when opaque).
 type encodedImage struct {
-	png           []byte
 	width, height int
 	rgb, alpha    []byte
 }
@@ -66,25 +66,19 @@ type encodedImage struct {
 // imageMemoSize is how many pictures encodeImage remembers.
 const imageMemoSize = 8
 
-// images are the pictures encodeImage encoded last, the newest last: the
-// reports of a batch show the same seal pictures again and again, and
-// decoding and compressing a picture costs more than the rest of a report.
-var images struct {
-	sync.Mutex
-	recent []*encodedImage
+// images are the pictures encodeImage encoded last: the reports of a batch
+// show the same seal pictures again and again, and decoding and
+// compressing a picture costs more than the rest of a report.
+var images = bytememo.Memo[*encodedImage]{Size: imageMemoSize}
+
+// encodeImage decodes and compresses the PNG picture data, or returns what
+// it made of the same bytes before.
+func encodeImage(data []byte) (*encodedImage, error) {
+	return images.Get(data, decodeImage)
 }
 
-// encodeImage decodes and compresses the PNG picture data, or returns the
-// copy it made of the same bytes before.
-func encodeImage(data []byte) (*encodedImage, error) {
-	images.Lock()
-	for _, e := range images.recent {
-		if bytes.Equal(e.png, data) {
-			images.Unlock()
-			return e, nil
-		}
-	}
-	images.Unlock()
+// decodeImage decodes and compresses the PNG picture data.
+func decodeImage(data []byte) (*encodedImage, error) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
@@ -109,7 +103,7 @@ func encodeImage(data []byte) (*encodedImage, error) {
 			opaque = opaque && c.A == 0xFF
 		}
 	}
-	e := &encodedImage{png: bytes.Clone(data), width: pw, height: ph}
+	e := &encodedImage{width: pw, height: ph}
 	if e.rgb, err = compress(rgb); err != nil {
 		return nil, err
 	}
@@ -118,11 +112,5 @@ func encodeImage(data []byte) (*encodedImage, error) {
 			return nil, err
 		}
 	}
-	images.Lock()
-	images.recent = append(images.recent, e)
-	if len(images.recent) > imageMemoSize {
-		images.recent = images.recent[1:]
-	}
-	images.Unlock()
 	return e, nil
 }
