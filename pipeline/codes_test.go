@@ -1,13 +1,21 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline"
+	"github.com/sealpipe/sealpipe/pipeline/approval"
 	"github.com/sealpipe/sealpipe/pipeline/report"
 	"github.com/sealpipe/sealpipe/storage"
+	"github.com/sealpipe/sealpipe/templates/verifymark"
 )
 
 // TestReportByCode: every sealed document of a batch is found by its
@@ -30,9 +38,13 @@ func TestReportByCode(t *testing.T) {
 		}
 		var want report.Document
 		e.record(d.Report, &want)
-		code, err := report.VerificationCode(want.SM3)
+		approved, err := approval.Digest(bytes.NewReader(b.Files[d.Document]))
 		if err != nil {
 			t.Fatal(err)
+		}
+		code := pipeline.DocumentCode(b.Ref, d.Document, approved)
+		if want.VerificationCode != code {
+			t.Fatalf("%s: the report's code is %q, want %q", d.Document, want.VerificationCode, code)
 		}
 		codes = append(codes, code)
 		for _, typed := range []string{code, "  " + code[:9] + " " + code[10:] + " "} {
@@ -40,11 +52,35 @@ func TestReportByCode(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s by %q: %v", d.Document, typed, err)
 			}
-			if got.SM3 != want.SM3 || got.Document != d.Sealed || rec.Sealed != d.Sealed || rec.Report != d.Report || rec.Code != code {
+			if got.SM3 != want.SM3 || got.Document != d.Sealed || got.VerificationCode != code || rec.Sealed != d.Sealed || rec.Report != d.Report || rec.Code != code {
 				t.Errorf("%s by %q: entry %+v, report of %s", d.Document, typed, rec, got.Document)
 			}
 		}
 	}
+	// A report written before reports held their code is found by the
+	// code of its output's SM3, under which the pipeline indexed it then.
+	signedRecord := func(v any) []byte {
+		body, err := service(t, e.ca).Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	var old report.Document
+	e.record(rep.Documents[2].Report, &old)
+	oldCode, _ := report.VerificationCode(old.SM3)
+	old.VerificationCode = ""
+	e.replace(rep.Documents[2].Report, signedRecord(old))
+	e.put(pipeline.CodeKey(oldCode), signedRecord(pipeline.CodeRecord{Code: oldCode, Sealed: rep.Documents[2].Sealed, Report: rep.Documents[2].Report}))
+	if _, got, err := pipeline.ReportByCode(ctx, e.store, e.ca.Pool(), oldCode); err != nil {
+		t.Errorf("a report without its code, by its output's code: %v", err)
+	} else if got.VerificationCode != oldCode {
+		t.Errorf("a report without its code, by its output's code: the report says code %q", got.VerificationCode)
+	}
+	if _, _, err := pipeline.ReportByCode(ctx, e.store, e.ca.Pool(), codes[2]); !errors.Is(err, pipeline.ErrTampered) {
+		t.Errorf("a report without its code, by its own code: %v, want ErrTampered", err)
+	}
+
 	// The first sealed document's index entry replaced: by the second's
 	// (signed, but another code's); by one the pipeline signed that names
 	// another code, or another document's report; by bytes the pipeline
@@ -54,11 +90,7 @@ func TestReportByCode(t *testing.T) {
 	signedEntry := func(code, reportKey string) []byte {
 		r := *first
 		r.Code, r.Report = code, reportKey
-		body, err := service(t, e.ca).Marshal(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return body
+		return signedRecord(r)
 	}
 	var sealedReports []string
 	for _, d := range rep.Documents {
@@ -80,13 +112,75 @@ func TestReportByCode(t *testing.T) {
 		{"unsigned entry", codes[0], []byte(`{"code":"` + codes[0] + `","report":"` + rep.Documents[0].Report + `"}`), pipeline.ErrTampered},
 	} {
 		if tt.put != nil {
-			if err := e.store.Delete(ctx, pipeline.CodeKey(tt.code)); err != nil {
-				t.Fatal(err)
-			}
-			e.put(pipeline.CodeKey(tt.code), tt.put)
+			e.replace(pipeline.CodeKey(tt.code), tt.put)
 		}
 		if _, _, err := pipeline.ReportByCode(ctx, e.store, e.ca.Pool(), tt.code); !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestDocumentCode: the code is the approved digest's and the sealing's:
+// another digest, department, batch or name gives another code, and the
+// code is not the approved digest's own (report.VerificationCode).
+func TestDocumentCode(t *testing.T) {
+	ref := pipeline.BatchRef{Department: "civil-affairs", Batch: "b1"}
+	digest := strings.Repeat("ab", 32)
+	code := pipeline.DocumentCode(ref, "a.pdf", digest)
+	if _, err := report.ParseVerificationCode(code); err != nil {
+		t.Fatal(err)
+	}
+	if own, _ := report.VerificationCode(digest); code == own {
+		t.Error("the code is the digest's own")
+	}
+	for name, other := range map[string]string{
+		"digest":     pipeline.DocumentCode(ref, "a.pdf", strings.Repeat("ac", 32)),
+		"department": pipeline.DocumentCode(pipeline.BatchRef{Department: "civil", Batch: "b1"}, "a.pdf", digest),
+		"batch":      pipeline.DocumentCode(pipeline.BatchRef{Department: "civil-affairs", Batch: "b2"}, "a.pdf", digest),
+		"name":       pipeline.DocumentCode(ref, "b.pdf", digest),
+		"shifted":    pipeline.DocumentCode(pipeline.BatchRef{Department: "civil-affairs", Batch: "b"}, "1a.pdf", digest),
+	} {
+		if other == code {
+			t.Errorf("another %s gives the same code %s", name, code)
+		}
+	}
+	if again := pipeline.DocumentCode(ref, "a.pdf", digest); again != code {
+		t.Errorf("the code of the same sealing changed: %s, then %s", code, again)
+	}
+}
+
+// TestVerificationMark: with a base URL, the QR code printed under the
+// seal of each sealed PDF reads (through poppler and zbar) as the address
+// of the document's own code; without one, nothing is printed.
+func TestVerificationMark(t *testing.T) {
+	const base = "https://yz.example.gov.cn/sealpipe"
+	for _, tt := range []struct {
+		name string
+		base string
+	}{{"with a base URL", base}, {"without", ""}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, pipeline.Config{VerifyBaseURL: tt.base})
+			b := e.sampleBatch("marks", 2, false)
+			e.upload(b)
+			rep := e.runBatch(b.Ref)
+			if rep.Sealed != 2 {
+				t.Fatalf("%d of 2 documents sealed", rep.Sealed)
+			}
+			for _, d := range rep.Documents {
+				var r report.Document
+				e.record(d.Report, &r)
+				file := filepath.Join(t.TempDir(), "sealed.pdf")
+				if err := os.WriteFile(file, e.read(d.Sealed), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				var want []string
+				if tt.base != "" {
+					want = []string{verifymark.URL(base, r.VerificationCode)}
+				}
+				if got := testenv.DecodeQR(t, file, 1); !slices.Equal(got, want) {
+					t.Errorf("%s: the QR codes read %q, want %q", d.Document, got, want)
+				}
+			}
+		})
 	}
 }

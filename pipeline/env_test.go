@@ -303,6 +303,15 @@ func (e *env) put(key string, data []byte) {
 	}
 }
 
+// replace puts data under key in place of what is there.
+func (e *env) replace(key string, data []byte) {
+	e.t.Helper()
+	if err := e.store.Delete(context.Background(), key); err != nil {
+		e.t.Fatal(err)
+	}
+	e.put(key, data)
+}
+
 // selfSigned makes an SM2 certificate no trusted root vouches for.
 func selfSigned(t *testing.T, cn string) (crypto.Signer, *smx509.Certificate) {
 	return testpki.SelfSigned(t, cn)

@@ -70,6 +70,16 @@ type Config struct {
 	// picture — which are written by default. The batch's are always
 	// written.
 	NoDocumentPages bool
+	// VerifyBaseURL is the public address of the verification service
+	// (verifyapi), such as "https://yz.example.gov.cn". When it is set,
+	// the first seal on each PDF document gets the document's verification
+	// mark under it (templates/verifymark): a QR code of
+	// VerifyBaseURL/v/<code> and the code (DocumentCode), drawn in the
+	// seal's appearance, so its signature covers them. A riding seal, and
+	// OFD documents, get no mark; the code is in every sealed document's
+	// report and index all the same. It must be an absolute http or https
+	// URL (verifymark.CheckBaseURL). Empty means no mark.
+	VerifyBaseURL string
 	// Logger receives structured logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -287,9 +297,14 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 	output, err := p.fetch(ctx, sealedKey, maxOutput)
 	defer func() { output.Close() }()
 	var rep *report.Document
+	code := DocumentCode(ref, name, doc.SM3)
 	switch {
 	case errors.Is(err, storage.ErrNotExist):
-		s, err := p.sealAll(ctx, input, seals, uses)
+		mark, err := p.mark(code)
+		if err != nil {
+			return err
+		}
+		s, err := p.sealAll(ctx, input, seals, uses, mark)
 		if err != nil {
 			return err
 		}
@@ -330,6 +345,7 @@ func (p *Pipeline) sealDocument(ctx context.Context, ref BatchRef, name string) 
 			return err
 		}
 	}
+	rep.VerificationCode = code
 	for _, seal := range seals {
 		if err := p.recordUse(ctx, ref, name, seal, a, input, rep); err != nil {
 			return err

@@ -247,9 +247,10 @@ func (p *Pipeline) readDocument(ctx context.Context, ref BatchRef, doc approval.
 
 // seal applies the seal to input in memory, in the input's format as its
 // content tells (verify.DetectFormat): a PDF gets one incremental update
-// (sealPDF), an OFD package a new package with one more Seal signature
-// (sealOFD). Content of neither format is DOCUMENT_MALFORMED.
-func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl approval.Placement) (*sealed, error) {
+// (sealPDF), with mark, if not nil, under the seal; an OFD package a new
+// package with one more Seal signature (sealOFD), and no mark. Content of
+// neither format is DOCUMENT_MALFORMED.
+func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl approval.Placement, mark *pdfseal.Mark) (*sealed, error) {
 	format := verify.DetectFormat(in.head)
 	if format == verify.FormatUnknown {
 		return nil, reject(CodeDocumentMalformed, verify.ErrUnknownFormat, "%v: the document starts % x", verify.ErrUnknownFormat, in.head[:min(len(in.head), 8)])
@@ -266,19 +267,28 @@ func (p *Pipeline) seal(ctx context.Context, in source, seal *registry.Entry, pl
 		out, err := p.sealOFD(ctx, input, seal, signer, cert, pl)
 		return &sealed{out: memSource(out)}, err
 	}
-	return p.sealPDF(ctx, in, seal, signer, cert, pl)
+	return p.sealPDF(ctx, in, seal, signer, cert, pl, mark)
 }
 
 // sealAll applies seals in turn, each at its use's placement
 // (approval.Document.Seals), each over the output of the one before
 // (sealed.resealable): a PDF gets an incremental update per seal, an OFD
-// package one more signature per seal.
-func (p *Pipeline) sealAll(ctx context.Context, in source, seals []*registry.Entry, uses []approval.SealUse) (*sealed, error) {
-	s, err := p.seal(ctx, in, seals[0], uses[0].Placement)
-	for i := 1; err == nil && i < len(seals); i++ {
-		if in, err = s.resealable(); err == nil {
-			s, err = p.seal(ctx, in, seals[i], uses[i].Placement)
+// package one more signature per seal. The verification mark, if not nil,
+// goes under the first seal that is not a riding seal.
+func (p *Pipeline) sealAll(ctx context.Context, in source, seals []*registry.Entry, uses []approval.SealUse, mark *pdfseal.Mark) (*sealed, error) {
+	var s *sealed
+	var err error
+	for i := 0; err == nil && i < len(seals); i++ {
+		if i > 0 {
+			if in, err = s.resealable(); err != nil {
+				break
+			}
 		}
+		var m *pdfseal.Mark
+		if !uses[i].Placement.Riding {
+			m, mark = mark, nil
+		}
+		s, err = p.seal(ctx, in, seals[i], uses[i].Placement, m)
 	}
 	if err != nil {
 		return nil, err
@@ -381,7 +391,7 @@ type SignatureFormats interface {
 // sealPDF seals a PDF (pipeline/pdfseal) with pl measured from the page's
 // lower-left corner or pl.Corner (pdfPlacement), mapping pdfseal's
 // refusals to rejection codes.
-func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement) (*sealed, error) {
+func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry, signer crypto.Signer, cert *smx509.Certificate, pl approval.Placement, mark *pdfseal.Mark) (*sealed, error) {
 	place, err := pdfPlacement(pl, float64(seal.Seal.Picture.WidthMM), float64(seal.Seal.Picture.HeightMM))
 	if err != nil {
 		return nil, err
@@ -397,6 +407,7 @@ func (p *Pipeline) sealPDF(ctx context.Context, in source, seal *registry.Entry,
 		Image:        seal.Seal.Picture.Data,
 		SealData:     seal.Seal.Raw,
 		Placement:    place,
+		Mark:         mark,
 		Certify:      pl.Certify,
 		Time:         p.cfg.Now(),
 		Name:         seal.Name,
@@ -588,7 +599,7 @@ func (p *Pipeline) SealLocalFile(ctx context.Context, r io.ReaderAt, size int64,
 		return nil, nil, err
 	}
 	ctx = registry.WithEntries(ctx, e) // checked just now
-	s, err := p.seal(ctx, in, e, pl)
+	s, err := p.seal(ctx, in, e, pl, nil)
 	if err != nil {
 		return nil, nil, err
 	}

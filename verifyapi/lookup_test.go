@@ -39,10 +39,8 @@ func TestLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := report.VerificationCode(rep.SM3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const code = "3Q7W-1D5K-ZX0M-8HAT" // as the pipeline gives it (pipeline.DocumentCode)
+	rep.VerificationCode = code
 	ts := newServer(t, d, verifyapi.Config{Codes: codes{code: rep}})
 	sealedForm, sealedType := form(t, "document", "mine.pdf", d.sealed)
 	tamperedForm, tamperedType := form(t, "document", "mine.pdf", d.tampered)
@@ -53,9 +51,9 @@ func TestLookup(t *testing.T) {
 		status                          int
 		want, not                       []string
 	}{
-		{"page", "GET", "/v/" + code, "", nil, 200, []string{"签章有效", "证明-0001.pdf", code, `action="/v/` + code + `?lang=zh"`, "核对手中的文件"}, []string{"一致："}},
+		{"page", "GET", "/v/" + code, "", nil, 200, []string{"签章有效", "证明-0001.pdf", `<td class="code">` + code + `</td>`, `action="/v/` + code + `?lang=zh"`, "核对手中的文件"}, []string{"一致："}},
 		{"typed in lower case", "GET", "/v/" + lower + "?lang=en", "", nil, 200, []string{"Valid", "Compare the document you have"}, nil},
-		{"json", "GET", "/v/" + code + "?format=json", "", nil, 200, []string{`"sm3": "` + rep.SM3 + `"`}, nil},
+		{"json", "GET", "/v/" + code + "?format=json", "", nil, 200, []string{`"sm3": "` + rep.SM3 + `"`, `"verification_code": "` + code + `"`}, nil},
 		{"the same document", "POST", "/v/" + code, sealedType, sealedForm, 200, []string{"一致：您上传的文件就是这份盖章文件"}, []string{"不一致"}},
 		{"another document", "POST", "/v/" + code + "?lang=en", tamperedType, tamperedForm, 200, []string{"No match"}, nil},
 		{"nothing uploaded", "POST", "/v/" + code, "application/pdf", nil, 400, []string{"没有收到文件"}, nil},

@@ -50,8 +50,9 @@ type Verifier interface {
 }
 
 // CodeLookup finds the report of the sealed document whose verification
-// code (report.VerificationCode) is code, typed as a person types it. It
-// returns an error wrapping ErrUnknownCode when no document has it.
+// code (report.Document.VerificationCode) is code, typed as a person
+// types it (report.ParseVerificationCode). It returns an error wrapping
+// ErrUnknownCode when no document has it.
 type CodeLookup interface {
 	ReportByCode(ctx context.Context, code string) (*report.Document, error)
 }

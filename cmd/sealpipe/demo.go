@@ -94,12 +94,11 @@ func printSummary(g *globals, s *demo.Summary) {
 	self := shellQuote(selfCommand(os.Args[0], exec.LookPath, os.Executable))
 	fmt.Fprintf(w, "  check one:     %s verify --data %s %s\n",
 		self, shellQuote(g.settings.Data), shellQuote(s.SealedDir+s.Format.DocumentName(1)))
-	addr, env := g.settings.HTTP.Addr, ""
-	if addr == "off" || addr == "" {
-		addr = "127.0.0.1:8080"
+	addr, env := demo.ServeAddr(g.settings), ""
+	if addr != g.settings.HTTP.Addr {
 		env = "SEALPIPE_HTTP_ADDR=" + addr + " "
 	}
-	fmt.Fprintf(w, "  in a browser:  %s%s serve --data %s, then open http://%s/ and choose a sealed document\n",
+	fmt.Fprintf(w, "  in a browser:  %s%s serve --data %s, then open http://%s/ and choose a sealed document,\n                 or scan the QR code under a sealed certificate's seal\n",
 		env, self, shellQuote(g.settings.Data), addr)
 }
 

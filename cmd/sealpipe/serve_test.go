@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -18,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sealpipe/sealpipe/internal/engine"
-	"github.com/sealpipe/sealpipe/pipeline/report"
+	"github.com/sealpipe/sealpipe/internal/testenv"
 )
 
 // scriptCmds are the testscript commands the CLI scripts use besides the
@@ -147,11 +145,15 @@ func TestServeLooksUpCodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := sm3.Sum(doc)
-		code, err := report.VerificationCode(hex.EncodeToString(sum[:]))
-		if err != nil {
-			t.Fatal(err)
+		// The code as a phone reads it off the printed certificate: the QR
+		// code under the seal, pointing at the verification service
+		// `sealpipe serve` runs on the demo's settings.
+		const base = "http://127.0.0.1:8080/v/"
+		urls := testenv.DecodeQR(t, path, 1)
+		if len(urls) != 1 || !strings.HasPrefix(urls[0], base) {
+			t.Fatalf("%s: the QR codes read %q, want one address under %s", filepath.Base(path), urls, base)
 		}
+		code := strings.TrimPrefix(urls[0], base)
 		page := fetchPage(t, "GET", ts.URL+"/v/"+code, nil)
 		for _, want := range []string{"签章有效", filepath.Base(path), code} {
 			if !strings.Contains(page, want) {

@@ -8,9 +8,10 @@
 # softhsm2 and opensc (a PKCS #11 token and pkcs11-tool, for the HSM pool),
 # libnss3-tools (certutil: a trusted root in pdfsig's NSS database, for the
 # PAdES tests), rclone and s3cmd (the S3 tools departments upload
-# batches with), and chromium with fonts-droid-fallback (headless Chromium
+# batches with), chromium with fonts-droid-fallback (headless Chromium
 # drives the verification page in its tests; the font shows its Chinese in
-# the screenshots).
+# the screenshots), and zbar-tools (zbarimg reads the QR code printed under
+# a seal off the rendered page, as a phone would).
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -27,6 +28,7 @@ command -v rclone   >/dev/null 2>&1 || need+=(rclone)
 command -v s3cmd    >/dev/null 2>&1 || need+=(s3cmd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
+command -v zbarimg  >/dev/null 2>&1 || need+=(zbar-tools)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -55,8 +55,37 @@ type Summary struct {
 // and key passphrase, and embedded defaults for everything else — the
 // local object store, an in-process Redis, key files — whatever services
 // s points at.
+//
+// The certificates get their verification mark under the seal, pointing
+// at VerifyBaseURL(s).
 func Embedded(s engine.Settings) engine.Settings {
-	return engine.Settings{Data: s.Data, Bucket: s.Bucket, KeyPassphrase: s.KeyPassphrase}
+	return engine.Settings{Data: s.Data, Bucket: s.Bucket, KeyPassphrase: s.KeyPassphrase, VerifyBaseURL: VerifyBaseURL(s)}
+}
+
+// ServeAddr is the address `sealpipe serve` listens on with s for the
+// verification service: SEALPIPE_HTTP_ADDR, or its default when it is
+// off, as for the demo's hint to run it.
+func ServeAddr(s engine.Settings) string {
+	if a := s.HTTP.Addr; a != "" && a != "off" {
+		return a
+	}
+	return "127.0.0.1:8080"
+}
+
+// VerifyBaseURL is where the verification marks the demo prints under its
+// seals point: SEALPIPE_VERIFY_BASE_URL if set, else the verification
+// service `sealpipe serve` runs with s (ServeAddr; https with a TLS
+// certificate), so that the QR code of a demo certificate opens its
+// report while serve runs.
+func VerifyBaseURL(s engine.Settings) string {
+	if s.VerifyBaseURL != "" {
+		return s.VerifyBaseURL
+	}
+	scheme := "http://"
+	if s.HTTP.TLSCert != "" {
+		scheme = "https://"
+	}
+	return scheme + ServeAddr(s)
 }
 
 // Run seals a sample batch end to end on the embedded defaults of s (see

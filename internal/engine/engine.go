@@ -41,6 +41,7 @@ import (
 	"github.com/sealpipe/sealpipe/storage"
 	"github.com/sealpipe/sealpipe/storage/fs"
 	"github.com/sealpipe/sealpipe/storage/s3"
+	"github.com/sealpipe/sealpipe/templates/verifymark"
 )
 
 // Engine is sealpipe assembled from Settings. Its methods are safe for
@@ -384,6 +385,11 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u := e.settings.VerifyBaseURL; u != "" {
+		if err := verifymark.CheckBaseURL(u); err != nil {
+			return nil, settingError("SEALPIPE_VERIFY_BASE_URL", u, "%v", err)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pipeline == nil {
@@ -405,7 +411,7 @@ func (e *Engine) Pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		e.pipeline = pipeline.New(st, reg, pool, signers, pipeline.Config{
 			Logger: e.log, Operator: e.operator, Service: service, MemoryBudget: int64(e.settings.MemoryBudget),
 			MaxDocumentSize: int64(e.settings.MaxDocumentSize), MaxFileSize: int64(e.settings.MaxFileSize),
-			NoDocumentPages: !e.settings.DocumentPages,
+			NoDocumentPages: !e.settings.DocumentPages, VerifyBaseURL: e.settings.VerifyBaseURL,
 		})
 	}
 	return e.pipeline, nil

@@ -142,6 +142,12 @@ type Settings struct {
 	// report (pipeline.Config.NoDocumentPages). The batch's are always
 	// written.
 	DocumentPages bool `env:"SEALPIPE_DOCUMENT_PAGES" default:"true" help:"write each sealed document's report for people beside its JSON report: <doc>.html and <doc>.pdf, with the seal's picture (false: only the batch's batch.html and batch.pdf; saves about 4 ms of CPU and two writes a document)"`
+	// VerifyBaseURL is the public address of the verification service
+	// (`sealpipe serve`), printed under the first seal of each sealed PDF
+	// as a QR code of <VerifyBaseURL>/v/<code> beside the document's
+	// verification code (pipeline.Config.VerifyBaseURL). Empty prints
+	// nothing; the code is in every sealed document's report all the same.
+	VerifyBaseURL string `env:"SEALPIPE_VERIFY_BASE_URL" help:"public address of the verification service (sealpipe serve), e.g. https://yz.example.gov.cn: under the first seal of each sealed PDF, a QR code of <url>/v/<code> and the document's verification code are printed, covered by the seal's signature (empty: nothing printed; every report holds the code all the same)"`
 	// MetricsAddr is the address `run` serves Prometheus /metrics on.
 	// Empty means none.
 	MetricsAddr string `env:"SEALPIPE_METRICS_ADDR" help:"address for Prometheus /metrics, e.g. 127.0.0.1:9464 (empty: off)"`

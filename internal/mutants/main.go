@@ -162,8 +162,8 @@ var mutants = []mutant{
 	{
 		name: "an output found in place counts as sealed unchecked",
 		file: "pipeline/pipeline.go",
-		from: "\t\tif err := sealedBy(rep, seals...); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\tfor _, seal := range seals {",
-		to:   "\t}\n\tfor _, seal := range seals {",
+		from: "\t\tif err := sealedBy(rep, seals...); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\trep.VerificationCode = code\n",
+		to:   "\t}\n\trep.VerificationCode = code\n",
 		pkgs: []string{"./pipeline"},
 		run:  "TestAttackPlantedOutputs",
 	},

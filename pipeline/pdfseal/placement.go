@@ -207,6 +207,20 @@ type widget struct {
 	// orientation) shifted left by shift: a riding seal's strip shows the
 	// part of the picture from shift to shift + g.width.
 	picW, shift float64
+	// A widget grown to hold a mark (Mark) draws the picture picH high
+	// with its lower-left corner at (picX, picY) of the box, and the mark
+	// where marked says; otherwise the picture fills the box's height
+	// (picH 0) from its left edge.
+	picX, picY, picH float64
+	marked           *marked
+}
+
+// pictureHeight is how high w draws the picture.
+func (w widget) pictureHeight() float64 {
+	if w.picH == 0 {
+		return w.g.height
+	}
+	return w.picH
 }
 
 // layout is where the seal goes: one widget, or several of one
@@ -220,7 +234,7 @@ type layout struct {
 // merged tells whether the seal is one widget merged with its field
 // (§12.7.3.1), as Seal has always written it.
 func (l *layout) merged() bool {
-	return len(l.widgets) == 1 && l.widgets[0].shift == 0 && l.widgets[0].picW == l.widgets[0].g.width
+	return len(l.widgets) == 1 && l.widgets[0].shift == 0 && (l.widgets[0].picW == l.widgets[0].g.width || l.widgets[0].marked != nil)
 }
 
 // planSeal reads what a placement needs beyond the page sealTarget read —
@@ -232,6 +246,9 @@ func planSeal(ctx context.Context, in *source, f *pdffile.File, t *target, opts 
 	l := &layout{}
 	err := guard("placement", func() error {
 		if err := l.place(ctx, f, t, opts.Placement); err != nil {
+			return err
+		}
+		if err := l.addMark(opts.Mark, opts.Placement); err != nil {
 			return err
 		}
 		if err := l.certification(f, t, opts.Certify); err != nil {
@@ -471,12 +488,12 @@ func (u *update) writeWidgets(l *layout, name string, imageNr, formNr, fieldNr, 
 	num := func(f float64) types.Object { return types.Float(round4(f)) }
 
 	type look struct {
-		w, h, picW, shift float64
-		m                 [6]float64
+		w, h, picW, shift, picX, picY, picH float64
+		m                                   [6]float64
 	}
 	forms := map[look]int{}
 	formOf := func(w widget) (int, error) {
-		k := look{round4(w.g.width), round4(w.g.height), round4(w.picW), round4(w.shift), w.g.matrix}
+		k := look{round4(w.g.width), round4(w.g.height), round4(w.picW), round4(w.shift), round4(w.picX), round4(w.picY), round4(w.picH), w.g.matrix}
 		if nr, ok := forms[k]; ok {
 			return nr, nil
 		}
@@ -487,13 +504,26 @@ func (u *update) writeWidgets(l *layout, name string, imageNr, formNr, fieldNr, 
 		forms[k] = nr
 		// The appearance (§12.5.5): a form drawing the picture over its
 		// BBox, which clips a riding seal's strip (§8.10.1).
-		content := appendNumber(nil, w.picW)
+		content := appendNumber([]byte("q "), w.picW)
 		content = append(content, " 0 0 "...)
-		content = appendNumber(content, w.g.height)
+		content = appendNumber(content, w.pictureHeight())
 		content = append(content, ' ')
-		content = appendNumber(content, -w.shift)
-		content = append(content, " 0 cm /Im0 Do"...)
-		content = append(append([]byte("q "), content...), " Q"...)
+		content = appendNumber(content, w.picX-w.shift)
+		content = append(content, ' ')
+		content = appendNumber(content, w.picY)
+		content = append(content, " cm /Im0 Do Q"...)
+		if m := w.marked; m != nil {
+			// The mark, in millimetres from its lower-left corner.
+			content = appendNumber(append(content, "\nq "...), m.perMM)
+			content = append(content, " 0 0 "...)
+			content = appendNumber(content, m.perMM)
+			content = append(content, ' ')
+			content = appendNumber(content, m.x)
+			content = append(content, ' ')
+			content = appendNumber(content, m.y)
+			content = append(content, " cm\n"...)
+			content = append(append(content, m.content...), "\nQ"...)
+		}
 		g := w.g
 		form := types.Dict{
 			"Type": types.Name("XObject"), "Subtype": types.Name("Form"), "FormType": types.Integer(1),

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -283,6 +284,7 @@ func TestPlacementModes(t *testing.T) {
 		name      string
 		pl        Placement
 		image     []byte // nil: solid red
+		mark      *Mark
 		want      map[int][]expBox
 		pageObjs  []int // the pages (object numbers) the widgets are on, in order
 		oneLook   bool  // every widget shows the same appearance form
@@ -321,6 +323,21 @@ func TestPlacementModes(t *testing.T) {
 				2: {popplerBox(t, words[2], a4W, "the").centred(w, h, ph, pw)},
 			},
 			pageObjs: []int{3, 4}, wantKids: true},
+		{name: "mark under the seal", pl: Placement{Page: 1, X: 20, Y: 30}, mark: blueMark(30, 10),
+			want: map[int][]expBox{1: {at(20, 30), {x: 20, y: 30 - MarkGap - 10, w: 30, h: 10, c: "blue"}}}, pageObjs: []int{3}},
+		{name: "mark over a seal at the page's foot", pl: Placement{Page: 1, X: 20, Y: 5}, mark: blueMark(20, 10),
+			want: map[int][]expBox{1: {at(20, 5), {x: 25, y: 5 + h + MarkGap, w: 20, h: 10, c: "blue"}}}, pageObjs: []int{3}},
+		{name: "mark wider than the seal, at the page's edge", pl: Placement{Page: 1, X: 0, Y: 30}, mark: blueMark(50, 12),
+			want: map[int][]expBox{1: {at(0, 30), {x: 0, y: 30 - MarkGap - 12, w: 50, h: 12, c: "blue"}}}, pageObjs: []int{3}},
+		{name: "mark on a rotated page", pl: Placement{Page: 2, X: 20, Y: 30, Corner: UpperRight}, mark: blueMark(30, 10),
+			want: map[int][]expBox{2: {at(ph-20-w, pw-30-h), {x: ph - 20 - w, y: pw - 30 - h - MarkGap - 10, w: 30, h: 10, c: "blue"}}}, pageObjs: []int{4}},
+		{name: "mark on every page", pl: Placement{AllPages: true, X: 15, Y: 15, Corner: LowerRight}, mark: blueMark(30, 10),
+			want: map[int][]expBox{
+				1: {at(pw-15-w, 15), {x: pw - 15 - w, y: 15 - MarkGap - 10, w: 30, h: 10, c: "blue"}},
+				2: {at(ph-15-w, 15), {x: ph - 15 - w, y: 15 - MarkGap - 10, w: 30, h: 10, c: "blue"}},
+				3: {at(pw-15-w, 15), {x: pw - 15 - w, y: 15 - MarkGap - 10, w: 30, h: 10, c: "blue"}},
+			},
+			pageObjs: []int{3, 4, 5}, wantKids: true},
 		{name: "riding over 3 pages", pl: Placement{Riding: true, Y: 100, Width: 42, Height: 42},
 			image: bandsPNG(t, red, blue, green),
 			want: map[int][]expBox{
@@ -350,6 +367,7 @@ func TestPlacementModes(t *testing.T) {
 			if opts.Image == nil {
 				opts.Image = solidPNG(t, red)
 			}
+			opts.Mark = tc.mark
 			out := seal(t, in, opts)
 			file := writeTemp(t, "sealed.pdf", out)
 
@@ -383,6 +401,11 @@ func TestPlacementModes(t *testing.T) {
 	}
 }
 
+// blueMark is a mark of w×h mm, solid blue.
+func blueMark(w, h float64) *Mark {
+	return &Mark{Width: w, Height: h, Content: fmt.Appendf(nil, "0 0 1 rg 0 0 %g %g re f", w, h)}
+}
+
 // TestPlacementRefusals checks the placements Seal refuses, and that it
 // writes nothing then.
 func TestPlacementRefusals(t *testing.T) {
@@ -396,37 +419,44 @@ func TestPlacementRefusals(t *testing.T) {
 		pl     Placement
 		err    error
 		saying []string
+		mark   *Mark
 	}{
-		{"keyword not on the page", in, Placement{Page: 2, Keyword: "（盖章）"}, ErrPlacement, []string{`"（盖章）"`, "page 2"}},
-		{"keyword on none of the pages", in, Placement{Keyword: "Ministry"}, ErrPlacement, []string{`"Ministry"`, "none of the 3 pages"}},
-		{"keyword missing from one listed page", in, Placement{Pages: []int{3, 1}, Keyword: "Page"}, ErrPlacement, []string{`"Page"`, "page 1"}},
-		{"keyword on all pages", in, Placement{AllPages: true, Keyword: "Civil"}, ErrPlacement, []string{"page 2"}},
-		{"keyword with X", in, Placement{Page: 1, Keyword: "Civil", X: 5}, ErrPlacement, []string{"must be 0"}},
-		{"keyword with a corner", in, Placement{Page: 1, Keyword: "Civil", Corner: UpperLeft}, ErrPlacement, []string{"no corner (upper-left)"}},
-		{"keyword of white space", in, Placement{Page: 1, Keyword: " \u3000 "}, ErrPlacement, []string{"white space"}},
-		{"keyword too long", in, Placement{Page: 1, Keyword: strings.Repeat("印", 100)}, ErrPlacement, []string{"at most 256"}},
-		{"keyword with a control character", in, Placement{Page: 1, Keyword: "a\x00b"}, ErrPlacement, []string{"control"}},
-		{"page and pages", in, Placement{Page: 1, Pages: []int{2}}, ErrPlacement, []string{"page 1 and several pages"}},
-		{"pages and all pages", in, Placement{Pages: []int{2}, AllPages: true}, ErrPlacement, nil},
-		{"a page listed twice", in, Placement{Pages: []int{1, 3, 1}}, ErrPlacement, []string{"page 1 listed twice"}},
-		{"page 0 listed", in, Placement{Pages: []int{0}}, ErrNoPage, nil},
-		{"page 9 listed", in, Placement{Pages: []int{1, 9}}, ErrNoPage, []string{"page 9"}},
-		{"too many pages", in, Placement{Pages: make([]int, MaxPlacementPages+1)}, ErrPlacement, nil},
-		{"riding with a keyword", in, Placement{Riding: true, Keyword: "Civil"}, ErrPlacement, []string{"riding"}},
-		{"riding with pages", in, Placement{Riding: true, AllPages: true}, ErrPlacement, []string{"riding"}},
-		{"riding above the top", in, Placement{Riding: true, Y: 280}, ErrPlacement, []string{"page 1"}},
-		{"page 0 without a keyword", in, Placement{}, ErrNoPage, nil},
-		{"keyword outside the crop box", conformanceSetFile(t, "handmade-page-tree.pdf"), Placement{Page: 5, Keyword: "three-level"}, ErrPlacement, []string{"page 5"}},
-		{"upper-right box wider than the page", in, Placement{Page: 1, Corner: UpperRight, X: 0, Y: 0, Width: 220}, ErrPlacement, []string{"does not fit page 1"}},
-		{"upper-left box taller than the page", in, Placement{Page: 1, Corner: UpperLeft, X: 0, Y: 10, Height: 290}, ErrPlacement, []string{"does not fit page 1"}},
-		{"unknown corner", in, Placement{Page: 1, Corner: 7}, ErrPlacement, []string{"corner 7"}},
-		{"a listed page the document does not have", signed, Placement{Pages: []int{1, 2}}, ErrNoPage, []string{"page 2"}},
+		{"keyword not on the page", in, Placement{Page: 2, Keyword: "（盖章）"}, ErrPlacement, []string{`"（盖章）"`, "page 2"}, nil},
+		{"keyword on none of the pages", in, Placement{Keyword: "Ministry"}, ErrPlacement, []string{`"Ministry"`, "none of the 3 pages"}, nil},
+		{"keyword missing from one listed page", in, Placement{Pages: []int{3, 1}, Keyword: "Page"}, ErrPlacement, []string{`"Page"`, "page 1"}, nil},
+		{"keyword on all pages", in, Placement{AllPages: true, Keyword: "Civil"}, ErrPlacement, []string{"page 2"}, nil},
+		{"keyword with X", in, Placement{Page: 1, Keyword: "Civil", X: 5}, ErrPlacement, []string{"must be 0"}, nil},
+		{"keyword with a corner", in, Placement{Page: 1, Keyword: "Civil", Corner: UpperLeft}, ErrPlacement, []string{"no corner (upper-left)"}, nil},
+		{"keyword of white space", in, Placement{Page: 1, Keyword: " \u3000 "}, ErrPlacement, []string{"white space"}, nil},
+		{"keyword too long", in, Placement{Page: 1, Keyword: strings.Repeat("印", 100)}, ErrPlacement, []string{"at most 256"}, nil},
+		{"keyword with a control character", in, Placement{Page: 1, Keyword: "a\x00b"}, ErrPlacement, []string{"control"}, nil},
+		{"page and pages", in, Placement{Page: 1, Pages: []int{2}}, ErrPlacement, []string{"page 1 and several pages"}, nil},
+		{"pages and all pages", in, Placement{Pages: []int{2}, AllPages: true}, ErrPlacement, nil, nil},
+		{"a page listed twice", in, Placement{Pages: []int{1, 3, 1}}, ErrPlacement, []string{"page 1 listed twice"}, nil},
+		{"page 0 listed", in, Placement{Pages: []int{0}}, ErrNoPage, nil, nil},
+		{"page 9 listed", in, Placement{Pages: []int{1, 9}}, ErrNoPage, []string{"page 9"}, nil},
+		{"too many pages", in, Placement{Pages: make([]int, MaxPlacementPages+1)}, ErrPlacement, nil, nil},
+		{"riding with a keyword", in, Placement{Riding: true, Keyword: "Civil"}, ErrPlacement, []string{"riding"}, nil},
+		{"riding with pages", in, Placement{Riding: true, AllPages: true}, ErrPlacement, []string{"riding"}, nil},
+		{"riding above the top", in, Placement{Riding: true, Y: 280}, ErrPlacement, []string{"page 1"}, nil},
+		{"page 0 without a keyword", in, Placement{}, ErrNoPage, nil, nil},
+		{"keyword outside the crop box", conformanceSetFile(t, "handmade-page-tree.pdf"), Placement{Page: 5, Keyword: "three-level"}, ErrPlacement, []string{"page 5"}, nil},
+		{"upper-right box wider than the page", in, Placement{Page: 1, Corner: UpperRight, X: 0, Y: 0, Width: 220}, ErrPlacement, []string{"does not fit page 1"}, nil},
+		{"upper-left box taller than the page", in, Placement{Page: 1, Corner: UpperLeft, X: 0, Y: 10, Height: 290}, ErrPlacement, []string{"does not fit page 1"}, nil},
+		{"unknown corner", in, Placement{Page: 1, Corner: 7}, ErrPlacement, []string{"corner 7"}, nil},
+		{"a listed page the document does not have", signed, Placement{Pages: []int{1, 2}}, ErrNoPage, []string{"page 2"}, nil},
+		{"a mark with a riding seal", in, Placement{Riding: true, Y: 100}, ErrPlacement, []string{"riding seal takes no mark"}, blueMark(30, 10)},
+		{"a mark taller than the room over and under the seal", in, Placement{Page: 1, X: 20, Y: 100, Height: 100}, ErrPlacement, []string{"no room on page 1"}, blueMark(30, 100)},
+		{"a mark wider than the page", in, Placement{Page: 1, X: 20, Y: 100}, ErrPlacement, []string{"no room on page 1"}, blueMark(211, 10)},
+		{"a mark of no size", in, Placement{Page: 1, X: 20, Y: 100}, ErrPlacement, []string{"positive, finite size"}, blueMark(0, 10)},
+		{"a mark of NaN size", in, Placement{Page: 1, X: 20, Y: 100}, ErrPlacement, []string{"positive, finite size"}, blueMark(30, math.NaN())},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			opts := options(t, sm2K, 0)
 			opts.Placement = tc.pl
+			opts.Mark = tc.mark
 			if opts.Placement.Width == 0 {
 				opts.Placement.Width = 30
 			}

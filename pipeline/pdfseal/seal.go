@@ -97,6 +97,9 @@ type Options struct {
 	TimeStampSize int
 	// Placement is where the picture goes.
 	Placement Placement
+	// Mark, if set, is drawn under the picture as part of the seal's
+	// appearance (see Mark).
+	Mark *Mark
 	// Time is the signing time written to the CMS signingTime attribute
 	// and to /M. Zero means now.
 	Time time.Time

@@ -165,6 +165,10 @@ type Document struct {
 	SM3 string `json:"sm3"`
 	// Size is the document's length in bytes.
 	Size int64 `json:"size"`
+	// VerificationCode is the code the document is looked up by (GET
+	// /v/<code>), in a report of a document the pipeline sealed
+	// (pipeline.DocumentCode); empty in other reports.
+	VerificationCode string `json:"verification_code,omitempty"`
 	// VerifiedAt is when the verification ran.
 	VerifiedAt time.Time `json:"verified_at"`
 	// Indication is the verdict over all signatures. A document with no
@@ -278,7 +282,7 @@ var codeEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPa
 var ErrBadCode = errors.New("report: not a verification code")
 
 // VerificationCode is the short code a person types to look up a sealed
-// document (GET /v/<code>): the first 80 bits of its SM3 digest, sm3 in
+// document (GET /v/<code>): the first 80 bits of an SM3 digest, sm3 in
 // hex, in Crockford's base32 — 16 characters in groups of four, like
 // "7KQ3-M0ZC-5TW8-1HXA". It returns ErrBadCode if sm3 is not a hex SM3
 // digest.

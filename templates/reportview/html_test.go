@@ -38,7 +38,7 @@ func sample(in report.Indication) *report.Document {
 		sig.Checks = append(sig.Checks, report.Check{Name: "signer-certificate", Result: report.Unknown, SubIndication: report.SubNoChain})
 	}
 	sig.Conclude()
-	doc := &report.Document{Document: "证明-0001.pdf", SM3: strings.Repeat("ab", 32), Size: 102400, VerifiedAt: at.Add(time.Hour), Signatures: []report.Signature{sig}}
+	doc := &report.Document{Document: "证明-0001.pdf", SM3: strings.Repeat("ab", 32), Size: 102400, VerificationCode: "NENT-QAXB-NENT-QAXB", VerifiedAt: at.Add(time.Hour), Signatures: []report.Signature{sig}}
 	doc.Conclude()
 	return doc
 }
@@ -65,7 +65,7 @@ func TestHTML(t *testing.T) {
 		{"failed.zh.html", sample(report.Failed), Chinese, []string{"签章无效", "未通过的检查：", "签名值与文件摘要：文件内容与签章时不一致，已被改动"}, nil},
 		{"failed.en.html", sample(report.Failed), English, []string{"Not valid", "Signature value and document digest: the content differs from what was signed"}, nil},
 		{"unknown.zh.html", sample(report.Indeterminate), Chinese, []string{"无法确认", "签章人证书：证书无法追溯到本系统信任的根证书"}, []string{"签章无效"}},
-		{"unsigned.zh.html", unsigned, Chinese, []string{"未找到签章"}, []string{"签章有效"}},
+		{"unsigned.zh.html", unsigned, Chinese, []string{"未找到签章"}, []string{"签章有效", "验证码"}}, // verified elsewhere: no code
 		{"unreadable.en.html", unreadable, English, []string{"The file could not be read", "neither a PDF nor an OFD document"}, []string{"Verification code"}},
 		{"ofd-picture.zh.html", ofdPicture, Chinese, []string{"印章图像为 ofd 格式，此处不显示"}, []string{"data:image"}},
 	}

@@ -15,7 +15,7 @@ type documentView struct {
 	Name       string
 	Size       string
 	SM3        string
-	Code       string // verification code, empty if the report has no digest
+	Code       string // verification code, empty if the report has none
 	VerifiedAt string
 	Verdict    verdictView
 	Error      string // why the file could not be read, if so
@@ -71,7 +71,7 @@ func viewOf(doc *report.Document, lang Lang) *documentView {
 	if !doc.VerifiedAt.IsZero() {
 		v.VerifiedAt = doc.VerifiedAt.In(beijing).Format(timeLayout)
 	}
-	v.Code, _ = report.VerificationCode(doc.SM3)
+	v.Code = doc.VerificationCode
 	switch {
 	case doc.Error != "":
 		v.Verdict = verdictView{Class: "unknown", Head: label("unreadable", lang), Means: doc.Error}

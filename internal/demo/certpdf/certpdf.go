@@ -124,7 +124,7 @@ const (
 	bodyY   = idY - pitch // first body line
 	dateY   = 50.0
 	deptY   = dateY + pitch
-	noteY   = 28.0
+	noteY   = 24.0
 
 	// The seal area: the 42 mm seal picture's square, centred over a date
 	// of typical width ("2024年12月31日"). Its centre is sealLift above the

@@ -18,7 +18,9 @@ import (
 	"unicode/utf16"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal"
 	"github.com/sealpipe/sealpipe/templates/fonts"
+	"github.com/sealpipe/sealpipe/templates/verifymark"
 )
 
 var (
@@ -220,6 +222,11 @@ func TestSealAreaGeometry(t *testing.T) {
 	}
 	if x < left || x+w > right || y < noteY+noteSize || y+h > bodyY-float64(MaxBodyLines-1)*pitch {
 		t.Errorf("seal area (%v, %v, %v, %v) is not between the last body line and the note, inside the type area", x, y, w, h)
+	}
+	// The verification mark goes under the seal (pdfseal.Mark), clear of
+	// the note.
+	if markY := y - pdfseal.MarkGap - verifymark.QRSide; markY < noteY+noteSize+1 {
+		t.Errorf("the verification mark under the seal would reach down to %v mm, the note's top is at %v mm", markY, noteY+noteSize)
 	}
 	// §7.3.5.1, 骑年盖月: the department and the date lie under the seal,
 	// below its centre, and within its circle (a chord of at least 20 mm

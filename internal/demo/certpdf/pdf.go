@@ -120,7 +120,7 @@ func (d *document) bytes(info map[string]string) ([]byte, error) {
 	for i, r := range runes {
 		g := d.glyphs[r]
 		var path bytes.Buffer
-		g.Draw(&pathPen{buf: &path}, fonts.Scale(glyphGrid, glyphGrid))
+		g.Draw(&fonts.PDFPen{W: &path}, fonts.Scale(glyphGrid, glyphGrid))
 		path.WriteString("f\n") // non-zero winding, as TrueType outlines need
 		dict := fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [%d %d %d %d] /Matrix [%s 0 0 %s 0 0]",
 			int(math.Floor(g.Ink.Min.X*glyphGrid)), int(math.Floor(g.Ink.Min.Y*glyphGrid)),
@@ -198,54 +198,6 @@ func (w *writer) finish(root, info int) []byte {
 	fmt.Fprintf(&w.buf, "trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [%s %s] >>\nstartxref\n%d\n%%%%EOF\n",
 		len(w.offsets), root, info, id, id, xref)
 	return w.buf.Bytes()
-}
-
-// pathPen writes an outline as PDF path operators (§8.5.2) with integer
-// coordinates, turning TrueType's quadratic curves into cubic ones.
-type pathPen struct {
-	buf *bytes.Buffer
-	cur fonts.Point
-}
-
-func (p *pathPen) MoveTo(a fonts.Point) {
-	p.cur = a
-	p.op(" m\n", a)
-}
-
-func (p *pathPen) LineTo(a fonts.Point) {
-	p.cur = a
-	p.op(" l\n", a)
-}
-
-// QuadTo raises the quadratic to a cubic: the control points lie two thirds
-// of the way from each end point to the quadratic's control point.
-func (p *pathPen) QuadTo(c, a fonts.Point) {
-	c1 := fonts.Point{X: p.cur.X + 2.0/3*(c.X-p.cur.X), Y: p.cur.Y + 2.0/3*(c.Y-p.cur.Y)}
-	c2 := fonts.Point{X: a.X + 2.0/3*(c.X-a.X), Y: a.Y + 2.0/3*(c.Y-a.Y)}
-	p.CubeTo(c1, c2, a)
-}
-
-func (p *pathPen) CubeTo(c1, c2, a fonts.Point) {
-	p.cur = a
-	p.op(" c\n", c1, c2, a)
-}
-
-func (p *pathPen) ClosePath() { p.buf.WriteString("h\n") }
-
-// op writes the points' coordinates, rounded to integers, then the operator.
-func (p *pathPen) op(operator string, pts ...fonts.Point) {
-	var b [64]byte
-	out := b[:0]
-	for i, a := range pts {
-		if i > 0 {
-			out = append(out, ' ')
-		}
-		out = strconv.AppendInt(out, int64(math.Round(a.X)), 10)
-		out = append(out, ' ')
-		out = strconv.AppendInt(out, int64(math.Round(a.Y)), 10)
-	}
-	p.buf.Write(out)
-	p.buf.WriteString(operator)
 }
 
 // num formats a real number for PDF (§7.3.3): at most three decimals, no
