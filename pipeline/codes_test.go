@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sealpipe/sealpipe/internal/demo"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline"
 	"github.com/sealpipe/sealpipe/pipeline/approval"
@@ -151,7 +152,9 @@ func TestDocumentCode(t *testing.T) {
 
 // TestVerificationMark: with a base URL, the QR code printed under the
 // seal of each sealed PDF reads (through poppler and zbar) as the address
-// of the document's own code; without one, nothing is printed.
+// of the document's own code; without one, nothing is printed. A document
+// with two seals gets one mark, under the first; one whose first seal is
+// a riding seal, under the second; the seals verify all the same.
 func TestVerificationMark(t *testing.T) {
 	const base = "https://yz.example.gov.cn/sealpipe"
 	for _, tt := range []struct {
@@ -160,11 +163,26 @@ func TestVerificationMark(t *testing.T) {
 	}{{"with a base URL", base}, {"without", ""}} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, pipeline.Config{VerifyBaseURL: tt.base})
-			b := e.sampleBatch("marks", 2, false)
+			e.registerJointSeal()
+			b := e.sampleBatch("marks", 3, false)
+			e.resign(b, demo.Approver, func(m *approval.Manifest) {
+				also := []approval.SealUse{{Seal: jointSeal, Placement: approval.Placement{Page: 1, X: 30, Y: 60}}}
+				m.Documents[1].Also = also
+				m.Documents[2].Also = also
+				m.Documents[2].Placement = approval.Placement{Riding: true, Y: 100}
+			})
+			m, err := approval.Parse(b.Files[approval.ManifestName])
+			if err != nil {
+				t.Fatal(err)
+			}
+			seals := map[string]int{}
+			for _, d := range m.Documents {
+				seals[d.Name] = len(d.Seals())
+			}
 			e.upload(b)
 			rep := e.runBatch(b.Ref)
-			if rep.Sealed != 2 {
-				t.Fatalf("%d of 2 documents sealed", rep.Sealed)
+			if rep.Sealed != 3 {
+				t.Fatalf("%d of 3 documents sealed: %+v", rep.Sealed, rep.Documents)
 			}
 			for _, d := range rep.Documents {
 				var r report.Document
@@ -179,6 +197,9 @@ func TestVerificationMark(t *testing.T) {
 				}
 				if got := testenv.DecodeQR(t, file, 1); !slices.Equal(got, want) {
 					t.Errorf("%s: the QR codes read %q, want %q", d.Document, got, want)
+				}
+				if r.Indication != report.Passed || len(r.Signatures) != seals[d.Document] {
+					t.Errorf("%s: %s with %d signatures, want %s with %d", d.Document, r.Indication, len(r.Signatures), report.Passed, seals[d.Document])
 				}
 			}
 		})
