@@ -103,6 +103,19 @@ func BenchmarkSealStage(b *testing.B) {
 		}
 		perFloor(b, b.Elapsed()/time.Duration(b.N))
 	})
+	// The same with the verification mark under each seal
+	// (Config.VerifyBaseURL): a QR code and the code's text to draw.
+	me := newEnvOn(b, pipeline.Config{VerifyBaseURL: "https://yz.example.gov.cn"}, sinkStore{memstore.New("sealpipe")})
+	b.Run("stage-marked", func(b *testing.B) {
+		runs++
+		bb := me.benchBatch(b, fmt.Sprintf("stage-%d-%d", runs, b.N), len(doc), photo)
+		for i := range b.N {
+			if out, err := me.p.SealDocument(context.Background(), bb.Ref, demo.DocumentName(i+1)); err != nil || out != report.OutcomeSealed {
+				b.Fatal(out, err)
+			}
+		}
+		perFloor(b, b.Elapsed()/time.Duration(b.N))
+	})
 	b.Run("parallel", func(b *testing.B) {
 		bb := batch(b)
 		var next atomic.Int64
