@@ -27,7 +27,7 @@ func formPDF() []byte {
 	stream := func(dict, data string) string {
 		return fmt.Sprintf("<<%s/Length %d>>\nstream\n%s\nendstream", dict, len(data), data)
 	}
-	return buildPDF([]string{
+	return pdfsealtest.Build([]string{
 		"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[7 0 R 11 0 R]/DA(/F1 0 Tf 0 g)>>>>",
 		"<</Type/Pages/Count 2/Kids[3 0 R 5 0 R]>>",
 		"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 9 0 R>>>>/Contents 4 0 R/Annots[7 0 R 11 0 R]>>",
@@ -586,7 +586,7 @@ func TestVerifyChangesBounds(t *testing.T) {
 func TestSignedRevisionUnreadable(t *testing.T) {
 	t.Parallel()
 	broken := []byte("%PDF-1.7\n1 0 obj\n<</Type/Catalog\nendobj\nstartxref\n9\n%%EOF\n")
-	in := appendPDF(broken, []string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")
+	in := pdfsealtest.Append(broken, []string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")
 	res := []Result{{Field: "Broken", SignedSize: int64(len(broken)), Revision: 1, Status: Valid}}
 	if err := judgeChanges(context.Background(), bytesSource(in), MaxVerifySize, res); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/internal/testpki"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // testKey is a signing key with a self-signed certificate.
@@ -179,32 +180,6 @@ func seal(t testing.TB, in []byte, opts Options) []byte {
 	return out.Bytes()
 }
 
-// buildPDF assembles a PDF with a classic cross-reference table: objs[i]
-// is the body of object i+1 (between "obj" and "endobj"); trailer holds the
-// trailer's entries other than /Size.
-func buildPDF(objs []string, trailer string) []byte {
-	return appendPDF([]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), objs, trailer)
-}
-
-// appendPDF is buildPDF after the bytes of prefix, at offsets that count
-// them.
-func appendPDF(prefix []byte, objs []string, trailer string) []byte {
-	var b bytes.Buffer
-	b.Write(prefix)
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<</Size %d %s>>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailer, xref)
-	return b.Bytes()
-}
-
 // textPDF builds a document of n pages of filler text, about perPage bytes
 // of uncompressed content each.
 func textPDF(n, perPage int) []byte {
@@ -223,7 +198,7 @@ func textPDF(n, perPage int) []byte {
 		objs = append(objs, fmt.Sprintf("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 3 0 R>>>>/Contents %d 0 R>>", content))
 	}
 	objs[1] = fmt.Sprintf("<</Type/Pages/Count %d/Kids[%s]>>", n, strings.Join(kids, " "))
-	return buildPDF(objs, "/Root 1 0 R")
+	return pdfsealtest.Build(objs, "/Root 1 0 R")
 }
 
 // options returns sealing options for key k with the test picture.

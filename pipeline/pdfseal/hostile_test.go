@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // Minimal object bodies for hand-built hostile documents.
@@ -61,22 +63,22 @@ func TestHostileInput(t *testing.T) {
 		{"xref table without subsection header", garbled("xref\n0 7\n", "xref\n   \n"), ErrMalformed, ErrMalformed},
 		{"startxref into an object", garbled("startxref\n635", "startxref\n300"), ErrMalformed, nil},
 		{"startxref beyond the end", garbled("startxref\n635", "startxref\n999"), ErrMalformed, nil},
-		{"huge stream /Length", buildPDF([]string{catalogObj, pagesObj,
+		{"huge stream /Length", pdfsealtest.Build([]string{catalogObj, pagesObj,
 			"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
 			"<</Length 99999999999999>>\nstream\nBT ET\nendstream"}, "/Root 1 0 R"), ErrMalformed, nil}, // Verify reads no page content
-		{"huge /Count", buildPDF([]string{catalogObj, "<</Type/Pages/Count 2147483647/Kids[3 0 R]>>", pageObj}, "/Root 1 0 R"), ErrMalformed, nil},
+		{"huge /Count", pdfsealtest.Build([]string{catalogObj, "<</Type/Pages/Count 2147483647/Kids[3 0 R]>>", pageObj}, "/Root 1 0 R"), ErrMalformed, nil},
 		{"huge xref stream /Index", xrefStreamPDF("/Size 2000000000/W[1 4 2]/Index[0 2000000000]", make([]byte, 35)), ErrMalformed, nil},
 		{"huge xref stream /W", xrefStreamPDF("/Size 5/W[1 2147483647 2]", make([]byte, 35)), ErrMalformed, nil},
-		{"huge object stream /N", buildPDF([]string{catalogObj, pagesObj, pageObj,
+		{"huge object stream /N", pdfsealtest.Build([]string{catalogObj, pagesObj, pageObj,
 			"<</Type/ObjStm/N 2147483647/First 4/Length 8>>\nstream\n5 0 1 \nendstream"}, "/Root 1 0 R"), nil, nil},
-		{"page tree loop", buildPDF([]string{catalogObj, "<</Type/Pages/Count 1/Kids[2 0 R]>>"}, "/Root 1 0 R"), ErrMalformed, nil},
-		{"/Parent loop for inherited MediaBox", buildPDF([]string{catalogObj, "<</Type/Pages/Count 1/Kids[3 0 R]/Parent 3 0 R>>",
+		{"page tree loop", pdfsealtest.Build([]string{catalogObj, "<</Type/Pages/Count 1/Kids[2 0 R]>>"}, "/Root 1 0 R"), ErrMalformed, nil},
+		{"/Parent loop for inherited MediaBox", pdfsealtest.Build([]string{catalogObj, "<</Type/Pages/Count 1/Kids[3 0 R]/Parent 3 0 R>>",
 			"<</Type/Page/Parent 2 0 R>>"}, "/Root 1 0 R"), ErrMalformed, nil},
-		{"form field loop", buildPDF([]string{"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]>>>>", pagesObj, pageObj,
+		{"form field loop", pdfsealtest.Build([]string{"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]>>>>", pagesObj, pageObj,
 			"<</FT/Sig/T(a)/Kids[4 0 R 5 0 R]>>", "<</T(b)/Kids[4 0 R]/V<</ByteRange[0 1 2 3]/Contents<00>/SubFilter/adbe.pkcs7.detached>>>>"},
 			"/Root 1 0 R"), nil, nil},
 		{"nesting 200000 deep", append(bytes.Clone(hello[:10]), strings.Repeat("[", 200000)...), ErrMalformed, ErrMalformed},
-		{"no catalog", buildPDF([]string{pagesObj, pageObj}, "/Root 9 0 R"), ErrMalformed, ErrMalformed},
+		{"no catalog", pdfsealtest.Build([]string{pagesObj, pageObj}, "/Root 9 0 R"), ErrMalformed, ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,7 +207,7 @@ func hugeGapPDF(t *testing.T, stream int) []byte {
 	build := func(a, b, c int) []byte {
 		sig := fmt.Sprintf("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/ByteRange[0 %010d %010d %010d]/Contents<00>>>", a, b, c)
 		filler := fmt.Sprintf("<</Length %d>>\nstream\n%s\nendstream", stream, strings.Repeat("x", stream))
-		return buildPDF([]string{"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]/SigFlags 3>>>>", pagesObj, pageObj,
+		return pdfsealtest.Build([]string{"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]/SigFlags 3>>>>", pagesObj, pageObj,
 			"<</FT/Sig/T(Seal1)/V 5 0 R/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/P 3 0 R>>", sig, filler}, "/Root 1 0 R")
 	}
 	draft := build(0, 0, 0)

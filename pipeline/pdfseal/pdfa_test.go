@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // xmpPart is an XMP packet claiming PDF/A part n, as an element or as an
@@ -24,7 +26,7 @@ func xmpPart(n int, attribute bool) string {
 // withMetadata is a one-page document whose catalog names xmp as its
 // metadata stream.
 func withMetadata(xmp string) []byte {
-	return buildPDF([]string{"<</Type/Catalog/Pages 2 0 R/Metadata 4 0 R>>", pagesObj, pageObj,
+	return pdfsealtest.Build([]string{"<</Type/Catalog/Pages 2 0 R/Metadata 4 0 R>>", pagesObj, pageObj,
 		fmt.Sprintf("<</Type/Metadata/Subtype/XML/Length %d>>\nstream\n%s\nendstream", len(xmp), xmp)}, "/Root 1 0 R")
 }
 
@@ -56,7 +58,7 @@ func TestPDFA(t *testing.T) {
 		{"PDF/A-1, attribute", fixed(withMetadata(xmpPart(1, true))), 1, true},
 		{"PDF/A-2", fixed(withMetadata(xmpPart(2, false))), 1, false},
 		{"metadata without PDF/A", fixed(withMetadata(`<x:xmpmeta xmlns:x="adobe:ns:meta/"/>`)), 1, false},
-		{"no metadata", fixed(buildPDF([]string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")), 1, false},
+		{"no metadata", fixed(pdfsealtest.Build([]string{catalogObj, pagesObj, pageObj}, "/Root 1 0 R")), 1, false},
 		{"LibreOffice PDF/A-1", testdata("libreoffice-pdfa1b.pdf"), 1, true},
 		{"LibreOffice PDF/A-2", testdata("libreoffice-pdfa2b.pdf"), 2, false},
 	} {

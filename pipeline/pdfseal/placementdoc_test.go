@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 	"github.com/sealpipe/sealpipe/templates/fonts"
 )
 
@@ -289,5 +290,5 @@ BT /F2 16 Tf 1 0 0 1 72 680 Tm 1 Tc [%s -2000 %s] TJ ET
 		"<</Type/FontDescriptor/FontName/DroidSansFallback/Flags 4/FontBBox[-100 -250 1100 1000]/ItalicAngle 0/Ascent 880/Descent -120/CapHeight 700/StemV 80/FontFile2 16 0 R>>",
 		streamObj(fmt.Sprintf("/Filter/FlateDecode/Length1 %d", len(cjk.program)), flate(cjk.program)),
 	}
-	return buildPDF(objs, "/Root 1 0 R"), nil
+	return pdfsealtest.Build(objs, "/Root 1 0 R"), nil
 }

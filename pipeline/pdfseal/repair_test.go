@@ -14,6 +14,7 @@ import (
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
 	"github.com/sealpipe/sealpipe/pipeline/pdffile"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // shifted inserts a comment line after the header of in, so that every
@@ -102,11 +103,11 @@ func TestSealRepairs(t *testing.T) {
 	sm2K, _ := keys(t)
 	page := "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>"
 	content := "<</Length %d>>\nstream\nBT ET\nendstream"
-	missingEndobj := bytes.Replace(buildPDF([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 5)}, "/Root 1 0 R"),
+	missingEndobj := bytes.Replace(pdfsealtest.Build([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 5)}, "/Root 1 0 R"),
 		[]byte(page+"\nendobj"), []byte(page+"\n      "), 1)
 	// Object 4's entry leads to an object numbered 9, and no object 4 is
 	// anywhere: readers take the object there or nothing.
-	renumbered := bytes.Replace(buildPDF([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 5)}, "/Root 1 0 R"),
+	renumbered := bytes.Replace(pdfsealtest.Build([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 5)}, "/Root 1 0 R"),
 		[]byte("\n4 0 obj"), []byte("\n9 0 obj"), 1)
 	for _, tc := range []struct {
 		name string
@@ -116,7 +117,7 @@ func TestSealRepairs(t *testing.T) {
 		{"missing endobj: sealed, chained", missingEndobj, ""},
 		{"an entry leading to another object: refused", renumbered, "object-number"},
 		{"a page content /Length that misses endstream: refused",
-			buildPDF([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 3)}, "/Root 1 0 R"), "stream-length"},
+			pdfsealtest.Build([]string{catalogObj, pagesObj, page, fmt.Sprintf(content, 3)}, "/Root 1 0 R"), "stream-length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // twoRevisions builds a one-page document in two revisions, each ending
@@ -59,7 +61,7 @@ func deepTree(depth int) []byte {
 		objs = append(objs, fmt.Sprintf("<</Type/Pages/Count 1/Kids[%d 0 R]%s>>", i+3, parent))
 	}
 	objs = append(objs, fmt.Sprintf("<</Type/Page/Parent %d 0 R/MediaBox[0 0 595 842]>>", depth+1))
-	return buildPDF(objs, "/Root 1 0 R")
+	return pdfsealtest.Build(objs, "/Root 1 0 R")
 }
 
 // damagedPDFs are documents whose cross-reference chain or page tree a
@@ -69,7 +71,9 @@ func damagedPDFs() []struct {
 	in   []byte
 	says string
 } {
-	tree := func(objs ...string) []byte { return buildPDF(append([]string{catalogObj}, objs...), "/Root 1 0 R") }
+	tree := func(objs ...string) []byte {
+		return pdfsealtest.Build(append([]string{catalogObj}, objs...), "/Root 1 0 R")
+	}
 	return []struct {
 		name string
 		in   []byte
@@ -238,7 +242,7 @@ func TestPageTreeReadUpToTarget(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := buildPDF(append([]string{catalogObj}, tc.objs...), "/Root 1 0 R")
+			in := pdfsealtest.Build(append([]string{catalogObj}, tc.objs...), "/Root 1 0 R")
 			if out := seal(t, in, options(t, sm2K, 1)); !bytes.HasPrefix(out, in) {
 				t.Fatal("the output does not begin with the input")
 			}

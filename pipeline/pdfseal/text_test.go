@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 func TestLexer(t *testing.T) {
@@ -177,7 +179,7 @@ func TestPredefinedCMaps(t *testing.T) {
 func glyphsOf(t *testing.T, content string) []placedGlyph {
 	t.Helper()
 	widths := strings.TrimSpace(strings.Repeat("500 ", 224))
-	pdf := buildPDF([]string{
+	pdf := pdfsealtest.Build([]string{
 		"<</Type/Catalog/Pages 2 0 R>>",
 		"<</Type/Pages/Count 1/Kids[3 0 R]>>",
 		"<</Type/Page/Parent 2 0 R/MediaBox[0 0 600 800]/Contents 4 0 R/Resources<</Font<</F1 5 0 R/F2 6 0 R>>/XObject<</X1 8 0 R>>>>>>",

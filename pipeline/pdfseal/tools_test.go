@@ -21,6 +21,7 @@ import (
 
 	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 )
 
 // signedParts extracts, without this package's code, the last signature
@@ -266,7 +267,7 @@ func TestRender(t *testing.T) {
 		{"split, /Rotate 180", rotated("180"), 1, 1, true},
 		{"split, /Rotate 270", rotated("+270"), 1, 1, true},
 		{"split, CropBox offset, /Rotate 90 inherited", func(*testing.T) []byte {
-			return buildPDF([]string{catalogObj, "<</Type/Pages/Count 1/Kids[3 0 R]/Rotate 90/MediaBox[0 0 595 842]>>",
+			return pdfsealtest.Build([]string{catalogObj, "<</Type/Pages/Count 1/Kids[3 0 R]/Rotate 90/MediaBox[0 0 595 842]>>",
 				"<</Type/Page/Parent 2 0 R/CropBox[50 100 450 700]>>"}, "/Root 1 0 R")
 		}, 1, 1, true},
 		{"third page of three", func(t *testing.T) []byte {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sealpipe/sealpipe/internal/testenv"
+	"github.com/sealpipe/sealpipe/pipeline/pdfseal/pdfsealtest"
 	"github.com/sealpipe/sealpipe/templates/verifymark"
 )
 
@@ -82,34 +83,10 @@ func TestDeterministic(t *testing.T) {
 func pageWith(w, h float64, content []byte) []byte {
 	const mm = 72 / 25.4
 	stream := fmt.Sprintf("q %g 0 0 %g %g %g cm\n%s\nQ", mm, mm, 5*mm, 5*mm, content)
-	objs := []string{
+	return pdfsealtest.Build([]string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Contents 4 0 R >>", (w+10)*mm, (h+10)*mm),
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
-
-// BenchmarkNew is the cost of a document's mark: its QR code and the
-// outlines of its text.
-func BenchmarkNew(b *testing.B) {
-	for b.Loop() {
-		if _, err := verifymark.New(code, "https://yz.example.gov.cn"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	}, "/Root 1 0 R")
 }

@@ -1,7 +1,8 @@
-// Package pdfsealtest writes later revisions of PDF documents for tests:
-// incremental updates (ISO 32000-1 §7.5.6) that change a sealed document
-// the way an attacker or another signer would, such as a black rectangle
-// drawn over a page after it was sealed.
+// Package pdfsealtest writes PDF documents for tests: small ones object
+// by object (Build), and later revisions of documents: incremental
+// updates (ISO 32000-1 §7.5.6) that change a sealed document the way an
+// attacker or another signer would, such as a black rectangle drawn over
+// a page after it was sealed.
 package pdfsealtest
 
 import (
@@ -222,4 +223,29 @@ func AddAnnotation(t testing.TB, pdf []byte, n int) []byte {
 	square := e.Add(fmt.Sprintf("<</Type/Annot/Subtype/Square/Rect[60 690 360 730]/C[0 0 0]/IC[0 0 0]/P %d 0 R>>", nr))
 	page["Annots"] = append(e.Array(page["Annots"]), square)
 	return e.Set(nr, page).Bytes()
+}
+
+// Build assembles a PDF with a classic cross-reference table: objs[i] is
+// the body of object i+1 (between "obj" and "endobj"); trailer holds the
+// trailer's entries other than /Size.
+func Build(objs []string, trailer string) []byte {
+	return Append([]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), objs, trailer)
+}
+
+// Append is Build after the bytes of prefix, at offsets that count them.
+func Append(prefix []byte, objs []string, trailer string) []byte {
+	var b bytes.Buffer
+	b.Write(prefix)
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<</Size %d %s>>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailer, xref)
+	return b.Bytes()
 }
