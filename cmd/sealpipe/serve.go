@@ -25,7 +25,9 @@ SIGTERM), then finish the requests in flight (up to 30s) and exit 0:
            with its JSON report (?format=html: the page, ?format=pdf: the
            PDF report); GET /v/<code>, the report of the document sealed
            here with that verification code, and a form to compare a
-           document in hand with it; /healthz; /readyz (the object store,
+           document in hand with it (with SEALPIPE_VERIFY_BASE_URL set to
+           this service's public address, the pipeline prints a QR code of
+           that address and the code under the seal of each PDF); /healthz; /readyz (the object store,
            Redis and the keys answer); /metrics. No login; documents up to
            SEALPIPE_MAX_DOCUMENT_SIZE are verified in memory and never
            stored
