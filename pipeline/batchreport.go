@@ -193,7 +193,7 @@ func (p *Pipeline) readDetails(ctx context.Context, entries []report.BatchEntry)
 			if err := p.openJSON(ctx, keys[k], b, &doc); err != nil {
 				return err
 			}
-			e.Indication = doc.Indication
+			e.Indication, e.VerificationCode = doc.Indication, doc.VerificationCode
 			return nil
 		}
 		var r report.Rejection

@@ -44,8 +44,8 @@ func TestReportByCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := pipeline.DocumentCode(b.Ref, d.Document, approved)
-		if want.VerificationCode != code {
-			t.Fatalf("%s: the report's code is %q, want %q", d.Document, want.VerificationCode, code)
+		if want.VerificationCode != code || d.VerificationCode != code {
+			t.Fatalf("%s: the report's code is %q, the batch report's %q, want %q", d.Document, want.VerificationCode, d.VerificationCode, code)
 		}
 		codes = append(codes, code)
 		for _, typed := range []string{code, "  " + code[:9] + " " + code[10:] + " "} {

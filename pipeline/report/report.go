@@ -229,6 +229,9 @@ type BatchEntry struct {
 	Document   string     `json:"document"`
 	Outcome    Outcome    `json:"outcome"`
 	Indication Indication `json:"indication,omitempty"`
+	// VerificationCode is a sealed document's verification code, as its
+	// report gives it (Document.VerificationCode).
+	VerificationCode string `json:"verification_code,omitempty"`
 	// Code and Reason explain a rejection.
 	Code   Code   `json:"code,omitempty"`
 	Reason string `json:"reason,omitempty"`

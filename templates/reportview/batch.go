@@ -85,7 +85,11 @@ func batchViewOf(b *report.Batch, lang Lang) *batchView {
 		switch d.Outcome {
 		case report.OutcomeSealed:
 			w := verdicts[d.Indication]
-			v.Documents = append(v.Documents, [3]string{d.Document, batchLabel("sealed", lang), w.head.in(lang) + " (" + string(d.Indication) + ")"})
+			detail := w.head.in(lang) + " (" + string(d.Indication) + ")"
+			if d.VerificationCode != "" {
+				detail += " · " + label("code", lang) + " " + d.VerificationCode
+			}
+			v.Documents = append(v.Documents, [3]string{d.Document, batchLabel("sealed", lang), detail})
 			v.Classes = append(v.Classes, verdictOf(d.Indication, nil, lang).Class)
 		default:
 			v.Documents = append(v.Documents, [3]string{d.Document, batchLabel("rejected", lang), string(d.Code) + ": " + d.Reason})

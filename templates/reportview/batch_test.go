@@ -18,7 +18,7 @@ func sampleBatch() *report.Batch {
 		Department: "civil-affairs", Batch: "demo-3", Approver: "CN=approver-zhang,O=某某县民政局,C=CN", ApprovedAt: at,
 		Sealed: 2, Rejected: 1, CompletedAt: at.Add(2 * time.Minute),
 		Documents: []report.BatchEntry{
-			{Document: "cert-00001.pdf", Outcome: report.OutcomeSealed, Indication: report.Passed},
+			{Document: "cert-00001.pdf", Outcome: report.OutcomeSealed, Indication: report.Passed, VerificationCode: "3Q7W-1D5K-ZX0M-8HAT"},
 			{Document: "cert-00002.pdf", Outcome: report.OutcomeSealed, Indication: report.Passed},
 			{Document: "zz-tampered.pdf", Outcome: report.OutcomeRejected, Code: "DIGEST_MISMATCH", Reason: "SM3 does not match the approved one"},
 		},
@@ -42,8 +42,8 @@ func TestBatchReports(t *testing.T) {
 		lang Lang
 		want []string
 	}{
-		{"some-refused.zh", sampleBatch(), Chinese, []string{"批次报告", "部分文件被拒绝", "civil-affairs", "demo-3", "approver-zhang", "2026-03-15 09:00:00", "2026-03-15 09:02:00", "33010200000001", "cert-00002.pdf", "签章有效 (TOTAL_PASSED)", "zz-tampered.pdf", "DIGEST_MISMATCH: SM3 does not match the approved one"}},
-		{"all-sealed.en", allSealed, English, []string{"Batch report", "All sealed", "usage log segment 3"}},
+		{"some-refused.zh", sampleBatch(), Chinese, []string{"批次报告", "部分文件被拒绝", "civil-affairs", "demo-3", "approver-zhang", "2026-03-15 09:00:00", "2026-03-15 09:02:00", "33010200000001", "cert-00002.pdf", "签章有效 (TOTAL_PASSED) · 验证码 3Q7W-1D5K-ZX0M-8HAT", "zz-tampered.pdf", "DIGEST_MISMATCH: SM3 does not match the approved one"}},
+		{"all-sealed.en", allSealed, English, []string{"Batch report", "All sealed", "usage log segment 3", "Verification code 3Q7W-1D5K-ZX0M-8HAT"}},
 		{"refused.zh", refused, Chinese, []string{"整批被拒绝", "APPROVAL_INVALID: the signature of the approval does not verify"}},
 	}
 	for _, tt := range tests {
