@@ -69,7 +69,7 @@ func ServeAddr(s engine.Settings) string {
 	if a := s.HTTP.Addr; a != "" && a != "off" {
 		return a
 	}
-	return "127.0.0.1:8080"
+	return engine.Settings{}.WithDefaults().HTTP.Addr
 }
 
 // VerifyBaseURL is where the verification marks the demo prints under its
