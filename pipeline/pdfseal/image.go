@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
 
 	"github.com/sealpipe/sealpipe/internal/bytememo"
+	"github.com/sealpipe/sealpipe/internal/planes"
 )
 
 // Limits on the seal picture. A seal is a few centimetres wide: 2048×2048
@@ -56,28 +55,8 @@ func encodeImage(data []byte) (*sealImage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: PNG: %v", ErrImage, err)
 	}
-	r := src.Bounds()
-	w, h := r.Dx(), r.Dy()
-	rgb := make([]byte, 0, 3*w*h)
-	alpha := make([]byte, 0, w*h)
-	opaque := true
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		if nrgba, ok := src.(*image.NRGBA); ok {
-			row := nrgba.Pix[nrgba.PixOffset(r.Min.X, y):nrgba.PixOffset(r.Max.X, y)]
-			for i := 0; i < len(row); i += 4 {
-				rgb = append(rgb, row[i], row[i+1], row[i+2])
-				alpha = append(alpha, row[i+3])
-				opaque = opaque && row[i+3] == 0xff
-			}
-			continue
-		}
-		for x := r.Min.X; x < r.Max.X; x++ {
-			c := color.NRGBAModel.Convert(src.At(x, y)).(color.NRGBA)
-			rgb = append(rgb, c.R, c.G, c.B)
-			alpha = append(alpha, c.A)
-			opaque = opaque && c.A == 0xff
-		}
-	}
+	w, h := src.Bounds().Dx(), src.Bounds().Dy()
+	rgb, alpha, opaque := planes.Split(src)
 	img := &sealImage{width: w, height: h, rgb: deflate(rgb)}
 	if !opaque {
 		img.alpha, img.stencil = deflate(alpha), deflate(stencilOf(alpha, w, h))

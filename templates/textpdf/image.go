@@ -3,12 +3,12 @@ package textpdf
 import (
 	"bytes"
 	"fmt"
-	"image/color"
 	"image/png"
 	"math"
 	"strconv"
 
 	"github.com/sealpipe/sealpipe/internal/bytememo"
+	"github.com/sealpipe/sealpipe/internal/planes"
 )
 
 // image draws a PNG as an image XObject (ISO 32000-1 §8.9.5): its colours
@@ -90,19 +90,8 @@ func decodeImage(data []byte) (*encodedImage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
-	b := img.Bounds()
-	pw, ph := b.Dx(), b.Dy()
-	rgb := make([]byte, 0, 3*pw*ph)
-	alpha := make([]byte, 0, pw*ph)
-	opaque := true
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			rgb = append(rgb, c.R, c.G, c.B)
-			alpha = append(alpha, c.A)
-			opaque = opaque && c.A == 0xFF
-		}
-	}
+	pw, ph := img.Bounds().Dx(), img.Bounds().Dy()
+	rgb, alpha, opaque := planes.Split(img)
 	e := &encodedImage{width: pw, height: ph}
 	if e.rgb, err = compress(rgb); err != nil {
 		return nil, err
